@@ -1,0 +1,22 @@
+import { defineConfig } from 'vitest/config';
+
+/**
+ * Shared vitest settings. Workspace packages resolve each other through the `source` export
+ * condition (their TypeScript sources), so tests never need a prior build.
+ */
+export function syrupVitestConfig(options: { kernel?: boolean; testTimeout?: number } = {}) {
+  return defineConfig({
+    resolve: { conditions: ['source', 'module', 'node', 'import', 'default'] },
+    ssr: { resolve: { conditions: ['source', 'node', 'import', 'default'], externalConditions: ['source'] } },
+    test: {
+      include: ['test/**/*.test.ts'],
+      environment: 'node',
+      testTimeout: options.testTimeout ?? 30_000,
+      hookTimeout: 60_000,
+      // Suites that touch shared kernel state (bpffs, ports, namespaces) run one file at a time.
+      fileParallelism: options.kernel ? false : true,
+      pool: 'forks',
+      reporters: ['default'],
+    },
+  });
+}
