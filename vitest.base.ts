@@ -1,4 +1,8 @@
+import { basename, dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { defineConfig } from 'vitest/config';
+
+const repositoryRoot = dirname(fileURLToPath(import.meta.url));
 
 /**
  * Shared vitest settings. Workspace packages resolve each other through the `source` export
@@ -16,7 +20,9 @@ export function syrupVitestConfig(options: { kernel?: boolean; testTimeout?: num
       // Suites that touch shared kernel state (bpffs, ports, namespaces) run one file at a time.
       fileParallelism: options.kernel ? false : true,
       pool: 'forks',
-      reporters: ['default'],
+      // The JSON reports let .ci/run print one 'N passed, N failed' line for the whole repository.
+      reporters: ['default', 'json'],
+      outputFile: { json: join(repositoryRoot, '.test-results', `${basename(process.cwd())}.json`) },
     },
   });
 }

@@ -1,0 +1,157 @@
+import { randomUUID } from 'node:crypto';
+import { EventEmitter } from 'eventemitter3';
+import { dataMapOf, type DataMap, type PerCpuDataMap } from '@syrup/maps';
+import type { Artifact, Attachment, Backend, DeployTarget } from '../backend/backend.js';
+import { DeploymentError, SyrupError } from '../errors/syrup-error.js';
+import type { HookRegistry } from '../hook/hook-registry.js';
+import type { HookId, HookSpec } from '../hook/hook-spec.js';
+import type { PolicyManifest } from '../policy/define-policy.js';
+import type { Deployment, DeploymentEvents, DeploymentState, PolicyUnit } from './deployment.js';
+
+/**
+ * Drives one deployment through a backend: probe (through the registry), compile, attach,
+ * replace, undeploy, emitting the lifecycle events in order. Listeners can subscribe before
+ * `start()`, so they see every event.
+ */
+export class ManagedDeployment extends EventEmitter<DeploymentEvents> implements Deployment {
+  readonly id = randomUUID();
+  readonly hook: HookId;
+  readonly target: DeployTarget;
+  #policy: PolicyManifest;
+  #unit: PolicyUnit;
+  #state: DeploymentState = 'pending';
+  #attachment: Attachment | undefined;
+  #backend: { backend: Backend; spec: HookSpec } | undefined;
+  #maps: Record<string, DataMap | PerCpuDataMap> = {};
+
+  constructor(
+    private readonly registry: HookRegistry,
+    unit: PolicyUnit,
+    options: { hook: HookId; target: DeployTarget },
+  ) {
+    super();
+    this.#unit = unit;
+    this.#policy = unit.manifest;
+    this.hook = options.hook;
+    this.target = options.target;
+  }
+
+  get state(): DeploymentState {
+    return this.#state;
+  }
+
+  get policy(): PolicyManifest {
+    return this.#policy;
+  }
+
+  get maps(): Readonly<Record<string, DataMap | PerCpuDataMap>> {
+    return this.#maps;
+  }
+
+  /** Compiles and attaches. On failure nothing stays attached and the state is `failed`. */
+  async start(): Promise<this> {
+    this.#expect('start', ['pending']);
+    try {
+      this.#backend = await this.registry.backendFor(this.hook);
+      const artifact = await this.#compile(this.#unit, 'compiling');
+      this.#setState('attaching');
+      this.emit('will-attach');
+      this.#attachment = await this.#backend.backend.attach({ artifact, target: this.target });
+      this.#maps = mapsOf(this.#attachment);
+      this.#setState('active');
+      this.emit('attached');
+      return this;
+    } catch (error) {
+      const failure = asSyrupError(error, `deploying policy '${this.#policy.name}' at hook '${this.hook}' failed`);
+      this.#setState('failed');
+      this.emit('failed', failure);
+      throw failure;
+    }
+  }
+
+  async replace(unit: PolicyUnit): Promise<void> {
+    this.#expect('replace', ['active']);
+    const attachment = this.#attachment as Attachment;
+    try {
+      this.emit('will-replace');
+      const artifact = await this.#compile(unit, 'replacing');
+      await attachment.replace(artifact);
+      this.#unit = unit;
+      this.#policy = unit.manifest;
+      this.#maps = mapsOf(attachment);
+      this.#setState('active');
+      this.emit('replaced', artifact);
+    } catch (error) {
+      this.#setState('active');
+      throw asSyrupError(error, `replacing policy '${this.#policy.name}' with '${unit.manifest.name}' failed, so the old policy stays`);
+    }
+  }
+
+  async undeploy(): Promise<void> {
+    if (this.#state === 'undeployed' || this.#state === 'failed' || this.#state === 'undeploying') return;
+    this.#expect('undeploy', ['active']);
+    this.#setState('undeploying');
+    this.emit('will-undeploy');
+    try {
+      await this.#attachment?.close();
+    } finally {
+      this.#attachment = undefined;
+      this.#maps = {};
+      this.#setState('undeployed');
+      this.emit('undeployed');
+    }
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.undeploy();
+  }
+
+  async #compile(unit: PolicyUnit, state: 'compiling' | 'replacing'): Promise<Artifact> {
+    const { backend, spec } = this.#backend as { backend: Backend; spec: HookSpec };
+    if (!spec.inputs.includes(unit.manifest.input)) {
+      throw new DeploymentError(
+        'DEPLOY_FAILED',
+        `policy '${unit.manifest.name}' takes '${unit.manifest.input}' inputs, but hook '${spec.id}' accepts only ${spec.inputs.join(', ')}.`,
+      );
+    }
+    this.#setState(state);
+    if (state === 'compiling') this.emit('will-compile');
+    const artifact = await backend.compile({ policy: unit.manifest, hook: spec, ...(unit.source ? { source: unit.source } : {}) });
+    if (state === 'compiling') this.emit('compiled', artifact);
+    return artifact;
+  }
+
+  #expect(operation: string, states: readonly DeploymentState[]): void {
+    if (!states.includes(this.#state)) {
+      throw new DeploymentError('DEPLOYMENT_STATE', `cannot ${operation} deployment ${this.id} while it is ${this.#state}.`);
+    }
+  }
+
+  #setState(to: DeploymentState): void {
+    const from = this.#state;
+    if (from === to) return;
+    this.#state = to;
+    this.emit('state-changed', to, from);
+  }
+}
+
+/** Creates and starts a deployment through the registry. */
+export async function deployThrough(
+  registry: HookRegistry,
+  unit: PolicyUnit,
+  options: { hook: HookId; target: DeployTarget },
+): Promise<ManagedDeployment> {
+  return new ManagedDeployment(registry, unit, options).start();
+}
+
+function mapsOf(attachment: Attachment): Record<string, DataMap | PerCpuDataMap> {
+  const maps: Record<string, DataMap | PerCpuDataMap> = {};
+  for (const [name, store] of attachment.maps) maps[name] = dataMapOf(store);
+  return maps;
+}
+
+function asSyrupError(error: unknown, context: string): SyrupError {
+  if (error instanceof SyrupError) return error;
+  const reason = error instanceof Error ? error.message : String(error);
+  return new DeploymentError('DEPLOY_FAILED', `${context}: ${reason}`, { cause: error });
+}

@@ -1,0 +1,98 @@
+// tsyringe needs the Reflect polyfill before it loads; tests import it first, as an application would.
+import 'reflect-metadata';
+import { container as rootContainer } from 'tsyringe';
+import { beforeEach, describe, expect, it } from 'vitest';
+import {
+  HookRegistry,
+  HookUnavailableError,
+  ManagedDeployment,
+  definePolicy,
+  registerHookRegistry,
+  type DeploymentState,
+  type HookRegistry as HookRegistryType,
+} from '../src/index.js';
+import { RecordingBackend, brokenBackendModule, recordedCalls, recordingBackendModule } from './fixtures/recording-backend.js';
+
+const counterPolicy = definePolicy({
+  name: 'counter',
+  input: 'udp',
+  maps: { seen: { kind: 'hash', key: 'u32', value: 'u64', maxEntries: 8 } },
+  schedule: (_pkt, { seen }) => seen.fetchAdd(0, 1) % 2,
+});
+
+function makeRegistry(): HookRegistryType {
+  const container = rootContainer.createChildContainer();
+  registerHookRegistry(container);
+  recordingBackendModule.register(container);
+  brokenBackendModule.register(container);
+  return container.resolve<HookRegistryType>(HookRegistry);
+}
+
+describe('a third-party backend registered with register(container)', () => {
+  beforeEach(() => {
+    recordedCalls.length = 0;
+  });
+
+  it('is offered by the registry, while a backend whose probe throws is reported unavailable', async () => {
+    const registry = makeRegistry();
+    const hooks = await registry.hooks();
+    expect(hooks.map((h) => [h.hook.id, h.backend, h.available])).toEqual([
+      ['test-queue', 'recording', true],
+      ['broken-hook', 'broken', false],
+    ]);
+    expect(hooks[1]?.reason).toBe('its probe failed: the broken device is missing');
+    await expect(registry.backendFor('broken-hook')).rejects.toBeInstanceOf(HookUnavailableError);
+    await expect(registry.backendFor('broken-hook')).rejects.toThrow(
+      "hook 'broken-hook' of backend 'broken' is unavailable: its probe failed: the broken device is missing",
+    );
+    expect((await registry.backendFor('test-queue')).backend.name).toBe('recording');
+    await registry.hooks();
+    expect(recordedCalls.filter((c) => c === 'probe')).toEqual(['probe']);
+  });
+
+  it('deploys a policy through probe, compile and attach with lifecycle events in order, and await using releases it', async () => {
+    const registry = makeRegistry();
+    const events: string[] = [];
+    const states: DeploymentState[] = [];
+    let attachmentClosedAfterScope = false;
+    {
+      await using deployment = new ManagedDeployment(registry, { manifest: counterPolicy }, { hook: 'test-queue', target: { port: 9000 } });
+      for (const name of ['will-compile', 'compiled', 'will-attach', 'attached', 'will-replace', 'replaced', 'will-undeploy', 'undeployed', 'failed'] as const) {
+        deployment.on(name, () => events.push(name));
+      }
+      deployment.on('state-changed', (to) => states.push(to));
+      await deployment.start();
+      expect(deployment.state).toBe('active');
+      expect(await deployment.maps['seen']?.fetchAdd(3, 5n)).toBe(0n);
+      expect(await deployment.maps['seen']?.get(3)).toBe(5n);
+
+      const next = definePolicy({ name: 'counter-v2', input: 'udp', maps: counterPolicy.maps, schedule: () => 0 });
+      await deployment.replace({ manifest: next });
+      expect(deployment.policy.name).toBe('counter-v2');
+      expect(RecordingBackend.lastAttachment?.closed).toBe(false);
+    }
+    attachmentClosedAfterScope = RecordingBackend.lastAttachment?.closed ?? false;
+    expect(attachmentClosedAfterScope).toBe(true);
+    expect(recordedCalls).toEqual(['probe', 'compile:counter', 'attach:9000', 'compile:counter-v2', 'replace:counter-v2', 'close']);
+    expect(events).toEqual(['will-compile', 'compiled', 'will-attach', 'attached', 'will-replace', 'replaced', 'will-undeploy', 'undeployed']);
+    expect(states).toEqual(['compiling', 'attaching', 'active', 'replacing', 'active', 'undeploying', 'undeployed']);
+  });
+
+  it('refuses a policy whose input the hook does not accept, emits failed and attaches nothing', async () => {
+    const registry = makeRegistry();
+    const packetPolicy = definePolicy({ name: 'raw', input: 'packet', schedule: () => 0 });
+    const deployment = new ManagedDeployment(registry, { manifest: packetPolicy }, { hook: 'test-queue', target: {} });
+    const failures: string[] = [];
+    deployment.on('failed', (e) => failures.push(e.code));
+    await expect(deployment.start()).rejects.toThrow("policy 'raw' takes 'packet' inputs, but hook 'test-queue' accepts only udp.");
+    expect(deployment.state).toBe('failed');
+    expect(failures).toEqual(['DEPLOY_FAILED']);
+    expect(recordedCalls.some((c) => c.startsWith('attach'))).toBe(false);
+  });
+
+  it('refuses a replace before start with a state error', async () => {
+    const registry = makeRegistry();
+    const deployment = new ManagedDeployment(registry, { manifest: counterPolicy }, { hook: 'test-queue', target: {} });
+    await expect(deployment.replace({ manifest: counterPolicy })).rejects.toMatchObject({ code: 'DEPLOYMENT_STATE' });
+  });
+});
