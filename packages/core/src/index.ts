@@ -21,6 +21,7 @@ export {
 } from './policy/inputs.js';
 export { DROP, EXECUTOR_KINDS, PASS, type Drop, type ExecutorKey, type ExecutorKind, type Pass, type Verdict } from './policy/verdict.js';
 export { cpu, now, random } from './policy/helpers.js';
+export { flowHash, foldIpv6Address, ipv4Address } from './policy/flow-hash.js';
 export type { PolicyMap, PolicyMapsOf, PolicyParams } from './policy/policy-maps.js';
 export {
   definePolicy,
@@ -52,3 +53,18 @@ export type { BackendModule } from './backend/backend-module.js';
 export type { Deployment, DeploymentEvents, DeploymentState, PolicyUnit } from './deploy/deployment.js';
 export { DeployService, type DeployOptions, type DeploymentInfo } from './deploy/deploy-service.js';
 export { ManagedDeployment, deployThrough } from './deploy/managed-deployment.js';
+export {
+  INPUT_FIELDS,
+  POLICY_IR_VERSION,
+  type BinaryOp,
+  type CompareOp,
+  type HelperName,
+  type InputField,
+  type IrInsn,
+  type LoadRegion,
+  type Operand,
+  type PolicyIr,
+  type SourcePosition,
+  type UnaryOp,
+  type VReg,
+} from './ir/policy-ir.js';
