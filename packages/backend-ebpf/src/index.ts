@@ -128,3 +128,90 @@ export type {
   DisasmOptions,
   FormatOptions,
 } from './asm/index.js';
+
+// Errors.
+export { BpfAttrError } from './errors/bpf-attr-error.js';
+export { ERRNO, errnoName, type ErrnoCode, type ErrnoName } from './errors/errno.js';
+export { FdError, type FdErrorCode } from './errors/fd-error.js';
+export { KernelMapError, type KernelMapErrorCode } from './errors/kernel-map-error.js';
+export { PinError, type PinErrorCode } from './errors/pin-error.js';
+export { SyscallError, isSyscallError, type SyscallErrorOptions } from './errors/syscall-error.js';
+
+// Owned file descriptors.
+export { Fd, reportFdLeaks, type FdLeak, type FdLeakReporter, type FdSyscalls } from './fd.js';
+
+// The syscall chokepoint (the fake lives on the ./testing entry).
+export { NativeSyscalls, nativeSyscalls } from './syscalls/native-syscalls.js';
+export {
+  Mmap,
+  type BpfObjectKind,
+  type BtfLoadAttr,
+  type InfoPointer,
+  type LinkCreateAttr,
+  type LinkUpdateOptions,
+  type LoadOutput,
+  type MapCreateAttr,
+  type MapLookupBatchAttr,
+  type MapLookupBatchResult,
+  type MapUpdateBatchAttr,
+  type MmapOptions,
+  type ProgLoadAttr,
+  type ProgTestRunAttr,
+  type ProgTestRunResult,
+  type RecordArray,
+  type Syscalls,
+} from './syscalls/syscalls.js';
+export type { SyscallBuffer } from './syscalls/syscall-buffer.js';
+export {
+  AttachType,
+  BPF_ATTR_SIZE,
+  BPF_FS_MAGIC,
+  BPF_OBJ_NAME_LEN,
+  BPF_TAG_SIZE,
+  BpfCommand,
+  FileFlag,
+  LINK_UPDATE_REPLACE,
+  LinkType,
+  MapFlag,
+  MapType,
+  ProgType,
+  UpdateFlag,
+  bpfCommandName,
+} from './syscalls/bpf-constants.js';
+export { BPF_INSN_SIZE, sanitizeObjectName } from './syscalls/bpf-attr.js';
+export {
+  decodeLinkInfo,
+  decodeMapInfo,
+  decodeProgInfo,
+  getLinkInfo,
+  getMapInfo,
+  getProgInfo,
+  type LinkInfo,
+  type MapInfo,
+  type ProgInfo,
+} from './syscalls/obj-info.js';
+
+// Kernel maps.
+export { KernelMap, type KernelMapOptions, type OpenKernelMapOptions } from './maps/kernel-map.js';
+export { dataMapKindOf, kernelSpecOfDataMap, type DataMapKernelOptions, type KernelMapSpec } from './maps/kernel-map-spec.js';
+export {
+  KernelDataMapStore,
+  type KernelDataMapStoreOptions,
+  type OpenKernelDataMapOptions,
+} from './maps/kernel-data-map-store.js';
+export { KernelDataMapProvider, type KernelDataMapProviderOptions } from './maps/kernel-data-map-provider.js';
+export { MapMemory } from './maps/map-memory.js';
+
+// Pins in the BPF filesystem.
+export { BPFFS_MOUNT_POINT, DEFAULT_PIN_ROOT, ensureBpffs, isBpffs, type EnsureBpffsOptions } from './pin/bpffs.js';
+export { pinPath } from './pin/pin-path.js';
+export {
+  openPinned,
+  pinObject,
+  setPinMode,
+  setPinOwner,
+  unpin,
+  type OpenPinnedOptions,
+  type PinAccess,
+  type PinOptions,
+} from './pin/pin.js';

@@ -1,0 +1,19 @@
+export type KernelMapErrorCode =
+  | 'KERNEL_MAP_SPEC_INVALID'
+  | 'KERNEL_MAP_INCOMPATIBLE'
+  | 'KERNEL_MAP_CLOSED'
+  | 'KERNEL_MAP_NOT_MMAPABLE';
+
+/**
+ * A kernel map could not be described, opened or used as asked. Errors of the data-map
+ * operations themselves are `MapError`s from `@syrup/maps`, so callers see one contract.
+ */
+export class KernelMapError extends Error {
+  override readonly name = 'KernelMapError';
+  readonly code: KernelMapErrorCode;
+
+  constructor(code: KernelMapErrorCode, message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.code = code;
+  }
+}

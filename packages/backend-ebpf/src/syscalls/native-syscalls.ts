@@ -1,0 +1,193 @@
+import { readFileSync, readlinkSync } from 'node:fs';
+import koffi from 'koffi';
+import { ERRNO } from '../errors/errno.js';
+import { SyscallError } from '../errors/syscall-error.js';
+import type { Fd } from '../fd.js';
+import { BPF_ATTR_SIZE } from './bpf-constants.js';
+import { countCpuList } from './cpu-list.js';
+import type { SyscallBuffer } from './syscall-buffer.js';
+import type { BpfObjectKind, MmapOptions } from './syscalls.js';
+import { SyscallsBase } from './syscalls-base.js';
+
+/** Syscall numbers per architecture; pidfd_* came after the tables were unified, so they agree. */
+const SYSCALL_NUMBERS: Readonly<Record<string, { bpf: number; pidfdOpen: number; pidfdGetfd: number }>> = {
+  x64: { bpf: 321, pidfdOpen: 434, pidfdGetfd: 438 },
+  arm64: { bpf: 280, pidfdOpen: 434, pidfdGetfd: 438 },
+};
+
+const F_DUPFD_CLOEXEC = 1030;
+const MAP_FAILED = 0xffff_ffff_ffff_ffffn;
+/** statfs(2) writes a `struct statfs` (120 bytes on x86_64 and aarch64); f_type is its first word. */
+const STATFS_BUFFER_SIZE = 256;
+const POSSIBLE_CPUS_PATH = '/sys/devices/system/cpu/possible';
+/** The anonymous-inode names the kernel gives bpf objects' files (bpf_map_new_fd and friends). */
+const OBJECT_KINDS: Readonly<Record<string, BpfObjectKind>> = {
+  'anon_inode:bpf-map': 'map',
+  'anon_inode:bpf-prog': 'prog',
+  'anon_inode:bpf_link': 'link',
+  'anon_inode:btf': 'btf',
+};
+
+type Call = (...args: unknown[]) => number;
+type PointerCall = (...args: unknown[]) => bigint | null;
+
+/**
+ * The real system calls, through libc via koffi, with prototypes declared once.
+ *
+ * glibc's `syscall()` is variadic, but on x86_64 and aarch64 Linux integer and pointer
+ * arguments travel in the same registers either way, so fixed prototypes stand in for it and
+ * a call needs no per-call type description. errno is read with `koffi.errno()` immediately
+ * after the call, before anything else can run on this thread.
+ */
+export class NativeSyscalls extends SyscallsBase {
+  readonly kind = 'native';
+  readonly #numbers: { bpf: number; pidfdOpen: number; pidfdGetfd: number };
+  readonly #bpfCall: Call;
+  readonly #syscall3: Call;
+  readonly #close: Call;
+  readonly #fcntl: Call;
+  readonly #setsockopt: Call;
+  readonly #getsockopt: Call;
+  readonly #mmap: PointerCall;
+  readonly #munmap: Call;
+  readonly #mount: Call;
+  readonly #statfs: Call;
+  readonly #optlen: Uint32Array = new Uint32Array(1);
+  readonly #statfsBuffer: SyscallBuffer;
+  #possibleCpus: number | undefined;
+
+  constructor() {
+    super();
+    const numbers = SYSCALL_NUMBERS[process.arch];
+    if (process.platform !== 'linux' || numbers === undefined) {
+      throw new SyscallError('bpf', ERRNO.ENOSYS, { subject: `${process.platform}/${process.arch}` });
+    }
+    this.#numbers = numbers;
+    const libc = koffi.load('libc.so.6');
+    this.#bpfCall = libc.func('long syscall(long number, long cmd, void *attr, unsigned long size)') as Call;
+    this.#syscall3 = libc.func('syscall', 'long', ['long', 'long', 'long', 'long']) as Call;
+    this.#close = libc.func('int close(int fd)') as Call;
+    this.#fcntl = libc.func('int fcntl(int fd, int cmd, int arg)') as Call;
+    this.#setsockopt = libc.func('int setsockopt(int fd, int level, int name, void *value, uint32_t len)') as Call;
+    this.#getsockopt = libc.func('int getsockopt(int fd, int level, int name, _Inout_ void *value, _Inout_ uint32_t *len)') as Call;
+    this.#mmap = libc.func('void *mmap(void *addr, size_t length, int prot, int flags, int fd, int64_t offset)') as PointerCall;
+    this.#munmap = libc.func('int munmap(void *addr, size_t length)') as Call;
+    this.#mount = libc.func(
+      'int mount(const char *source, const char *target, const char *fstype, unsigned long flags, const char *data)',
+    ) as Call;
+    this.#statfs = libc.func('int statfs(const char *path, void *buf)') as Call;
+    this.#statfsBuffer = this.allocBuffer(STATFS_BUFFER_SIZE);
+  }
+
+  allocBuffer(size: number): SyscallBuffer {
+    // An ArrayBuffer's backing store never moves, so its address can be read once and cached.
+    const buffer = new ArrayBuffer(size);
+    return { bytes: new Uint8Array(buffer), view: new DataView(buffer), address: size === 0 ? 0n : koffi.address(buffer) };
+  }
+
+  possibleCpus(): number {
+    this.#possibleCpus ??= countCpuList(readFileSync(POSSIBLE_CPUS_PATH, 'utf8'));
+    return this.#possibleCpus;
+  }
+
+  protected bpf(command: number, attr: SyscallBuffer): number {
+    const r = this.#bpfCall(this.#numbers.bpf, command, attr.address, BPF_ATTR_SIZE);
+    return r < 0 ? -koffi.errno() : r;
+  }
+
+  protected addressOfBytes(bytes: Uint8Array): bigint {
+    return koffi.address(bytes);
+  }
+
+  objectKind(object: Fd): BpfObjectKind | undefined {
+    try {
+      return OBJECT_KINDS[readlinkSync(`/proc/self/fd/${object.raw}`)];
+    } catch {
+      return undefined;
+    }
+  }
+
+  closeFd(raw: number): void {
+    if (this.#close(raw) < 0) {
+      const errno = koffi.errno();
+      // Linux releases the number even when close() reports EINTR, so retrying would be wrong.
+      if (errno !== ERRNO.EINTR) throw new SyscallError('close', errno, { subject: `fd ${raw}` });
+    }
+  }
+
+  dupFd(raw: number, minimum: number): number {
+    const fd = this.#fcntl(raw, F_DUPFD_CLOEXEC, minimum);
+    if (fd < 0) throw new SyscallError('fcntl(F_DUPFD_CLOEXEC)', koffi.errno(), { subject: `fd ${raw}` });
+    return fd;
+  }
+
+  setsockopt(socket: Fd, level: number, name: number, value: Uint8Array): void {
+    // koffi passes a typed array as a pointer to its own bytes and holds it for the call.
+    if (this.#setsockopt(socket.raw, level, name, value, value.length) < 0) {
+      throw new SyscallError('setsockopt', koffi.errno(), { subject: `${String(socket)} level ${level} option ${name}` });
+    }
+  }
+
+  getsockopt(socket: Fd, level: number, name: number, value: Uint8Array): number {
+    this.#optlen[0] = value.length;
+    if (this.#getsockopt(socket.raw, level, name, value, this.#optlen) < 0) {
+      throw new SyscallError('getsockopt', koffi.errno(), { subject: `${String(socket)} level ${level} option ${name}` });
+    }
+    return this.#optlen[0] ?? 0;
+  }
+
+  mmap(options: MmapOptions): bigint {
+    const address = this.#mmap(
+      options.address ?? null,
+      options.length,
+      options.prot,
+      options.flags,
+      options.fd?.raw ?? -1,
+      options.offset ?? 0,
+    );
+    if (address === null || address === MAP_FAILED) {
+      throw new SyscallError('mmap', koffi.errno(), { subject: options.fd === undefined ? 'anonymous memory' : String(options.fd) });
+    }
+    return address;
+  }
+
+  munmap(address: bigint, length: number): void {
+    if (this.#munmap(address, length) < 0) throw new SyscallError('munmap', koffi.errno());
+  }
+
+  memoryView(address: bigint, length: number): ArrayBuffer {
+    return koffi.view(address, length);
+  }
+
+  mount(source: string, target: string, fsType: string, flags: number, data?: string): void {
+    if (this.#mount(source, target, fsType, flags, data ?? null) < 0) {
+      throw new SyscallError('mount', koffi.errno(), { subject: `${fsType} at ${target}` });
+    }
+  }
+
+  statfsType(path: string): number {
+    if (this.#statfs(path, this.#statfsBuffer.address) < 0) throw new SyscallError('statfs', koffi.errno(), { subject: path });
+    // f_type is a long; filesystem magics fit in 32 bits and the low word comes first on little-endian.
+    return this.#statfsBuffer.view.getUint32(0, true);
+  }
+
+  pidfdOpen(pid: number, flags = 0): Fd {
+    const r = this.#syscall3(this.#numbers.pidfdOpen, pid, flags, 0);
+    if (r < 0) throw new SyscallError('pidfd_open', koffi.errno(), { subject: `pid ${pid}` });
+    return this.adopt(r);
+  }
+
+  pidfdGetfd(pidfd: Fd, targetFd: number, flags = 0): Fd {
+    const r = this.#syscall3(this.#numbers.pidfdGetfd, pidfd.raw, targetFd, flags);
+    if (r < 0) throw new SyscallError('pidfd_getfd', koffi.errno(), { subject: `fd ${targetFd} of ${String(pidfd)}` });
+    return this.adopt(r);
+  }
+}
+
+let shared: NativeSyscalls | undefined;
+
+/** The process-wide native implementation, created on first use so that importing never loads libc. */
+export function nativeSyscalls(): NativeSyscalls {
+  shared ??= new NativeSyscalls();
+  return shared;
+}
