@@ -143,6 +143,7 @@ export { Fd, reportFdLeaks, type FdLeak, type FdLeakReporter, type FdSyscalls } 
 // The syscall chokepoint (the fake lives on the ./testing entry).
 export { NativeSyscalls, nativeSyscalls } from './syscalls/native-syscalls.js';
 export {
+  Epoll,
   Mmap,
   type BpfObjectKind,
   type BtfLoadAttr,
@@ -215,3 +216,96 @@ export {
   type PinAccess,
   type PinOptions,
 } from './pin/pin.js';
+
+// Programs: load with verifier-log capture, VerifierError, BPF_PROG_TEST_RUN.
+export { Program, type OpenProgramOptions, type ProgramLoadOptions, type ProgramOptions } from './programs/program.js';
+export type { MapReference, ProgramLoadBtf, ProgramLoadSpec, ProgramMapResolver } from './programs/program-load-spec.js';
+export {
+  TestRunner,
+  verdictName,
+  type TestRunOptions,
+  type TestRunResult,
+  type TestRunnerOptions,
+  type XdpContextInput,
+} from './programs/test-runner.js';
+export { VerifierError, type VerifierErrorDetails, type VerifierLogFormat } from './programs/verifier-error.js';
+export { parseVerifierLog, type ParsedVerifierLog } from './programs/verifier-log.js';
+export { ProgramError, type ProgramErrorCode } from './programs/program-error.js';
+export { sourceFromLineInfo } from './programs/line-info-source.js';
+
+// Links and other attachments.
+export { XDP_MODE_FLAGS, XdpLink, attachXdp, type AttachXdpOptions, type XdpLinkUpdateOptions, type XdpMode } from './links/xdp-link.js';
+export { PinnedLink } from './links/pinned-link.js';
+export {
+  ReuseportAttachment,
+  SO_ATTACH_REUSEPORT_EBPF,
+  SO_DETACH_REUSEPORT_BPF,
+  type ReuseportAttachOptions,
+} from './links/reuseport-attachment.js';
+export { LinkError, type LinkErrorCode } from './links/link-error.js';
+export { NETNS_RUN_DIR, inNetworkNamespace, networkNamespacePath, type NetworkNamespaceOptions } from './links/network-namespace.js';
+export { interfaceIndex } from './links/interface-index.js';
+
+// System maps: the backends' own machinery, never seen by policy code.
+export { SystemMap, type SystemMapCreateOptions, type SystemMapOptions } from './maps/system/system-map.js';
+export { ProgArray } from './maps/system/prog-array.js';
+export { ReuseportSockArray } from './maps/system/reuseport-sock-array.js';
+export { XskMap } from './maps/system/xsk-map.js';
+export { CPU_MAP_MAX_QUEUE_SIZE, CpuMap, type CpuMapEntry, type CpuMapValue } from './maps/system/cpu-map.js';
+export {
+  RingBuffer,
+  type RingBufferCreateOptions,
+  type RingBufferRecordHandler,
+  type RingBufferSubscription,
+} from './maps/system/ring-buffer.js';
+export { ReadinessPoller, type ReadinessWatch } from './maps/system/readiness-poller.js';
+export { SystemMapError, type SystemMapErrorCode } from './maps/system/system-map-error.js';
+
+// Capability probe.
+export { FEATURE_NAMES, probeFeature, probeFeatures, type FeatureName, type FeatureReport, type FeatureStatus, type ProbeOptions } from './features/probe-features.js';
+export { SYSTEM_PROBE_ENVIRONMENT, type ProbeEnvironment } from './features/probe-environment.js';
+
+// Code generation: policy IR -> eBPF program specs (pure).
+export {
+  ATTACH_TYPE_NUMBERS,
+  CODEGEN_HOOKS,
+  CodegenError,
+  HARNESS_RESULT_KIND,
+  MAP_TYPE_NUMBERS,
+  PROGRAM_TYPE_NUMBERS,
+  SYSTEM_MAP_NAMES,
+  generateProgram,
+  generateTestHarness,
+  originOfSlot,
+  sourceOfSlot,
+  type CodegenErrorCode,
+  type CodegenErrorLocation,
+  type CodegenHook,
+  type CodegenTarget,
+  type ExpectedAttachType,
+  type GenerateOptions,
+  type ProgramMapRole,
+  type ProgramMapSpec,
+  type ProgramMapType,
+  type ProgramSpec,
+  type ProgramType,
+  type SlotOrigin,
+  type SlotSection,
+  type TestHarnessOptions,
+} from './codegen/index.js';
+
+// BTF: the blob, func info and line info a generated program loads with.
+export {
+  BtfBuilder,
+  BtfError,
+  LINE_INFO_RECORD_SIZE,
+  buildProgramBtf,
+  encodeFuncInfo,
+  encodeLineInfo,
+  toBtfIdentifier,
+  type BtfErrorCode,
+  type BtfRecords,
+  type GeneratedBtf,
+  type LineAnchor,
+  type LineInfoRecord,
+} from './btf/index.js';

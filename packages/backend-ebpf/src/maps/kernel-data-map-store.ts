@@ -171,6 +171,8 @@ export class KernelDataMapStore implements DataMapStore {
       if (this.#isArray) this.#checkInRange(key, true);
       return undefined;
     }
+    // The common case, one slot, without the loop and the sized array.
+    if (this.slotsPerKey === 1) return [this.#value.view.getBigUint64(0, true)];
     const slots = new Array<bigint>(this.slotsPerKey);
     for (let i = 0; i < this.slotsPerKey; i++) slots[i] = this.#value.view.getBigUint64(i * VALUE_SIZE, true);
     return slots;

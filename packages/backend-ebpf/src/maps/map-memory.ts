@@ -64,6 +64,26 @@ export class MapMemory {
     return new MapMemory({ sys, address, length }, buffer);
   }
 
+  /**
+   * Maps `length` bytes of any mmapable map at `offset` (MAP_SHARED), for map types with a
+   * layout of their own, such as a ring buffer's consumer and producer pages. Read-only
+   * unless `writable`; release works as for arrays.
+   */
+  static region(map: KernelMap, options: { readonly offset: number; readonly length: number; readonly writable: boolean }): MapMemory {
+    const { sys } = map;
+    const { offset, length } = options;
+    const prot = options.writable ? Mmap.PROT_READ | Mmap.PROT_WRITE : Mmap.PROT_READ;
+    const address = sys.mmap({ length, prot, flags: Mmap.MAP_SHARED, fd: map.fd, offset });
+    let buffer: ArrayBuffer;
+    try {
+      buffer = sys.memoryView(address, length);
+    } catch (error) {
+      sys.munmap(address, length);
+      throw error;
+    }
+    return new MapMemory({ sys, address, length }, buffer);
+  }
+
   /** The mapped values; throws once released. */
   get buffer(): ArrayBuffer {
     if (this.#buffer === undefined) throw new KernelMapError('KERNEL_MAP_CLOSED', 'the map memory was released.');

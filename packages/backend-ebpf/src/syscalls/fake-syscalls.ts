@@ -44,9 +44,11 @@ export interface FakeLink {
 }
 
 interface FakeSimple {
-  readonly kind: 'btf' | 'pidfd' | 'socket';
+  readonly kind: 'btf' | 'pidfd' | 'socket' | 'file' | 'epoll' | 'eventfd';
   readonly id: number;
   readonly options: Map<string, Uint8Array>;
+  /** Address family of a socket made with `socket()`. */
+  readonly domain?: number;
 }
 
 export type FakeObject = FakeMap | FakeProg | FakeLink | FakeSimple;
@@ -95,6 +97,12 @@ export class FakeSyscalls extends SyscallsBase {
   readonly pins = new Map<string, FakeObject>();
   /** Mount points of bpf filesystems. */
   readonly bpffsMounts = new Set<string>();
+  /** Interfaces `interfaceIndex` knows, by name. */
+  readonly interfaces = new Map<string, number>();
+  /** Paths `openFile` can open (namespace files and the like). */
+  readonly files = new Set<string>();
+  /** Address families `socket()` refuses with EAFNOSUPPORT, as a kernel without them would. */
+  readonly unsupportedSocketDomains = new Set<number>();
   /** How PROG_LOAD answers; success by default. */
   onProgLoad: ((prog: FakeProg) => FakeProgLoadAnswer | undefined) | undefined;
   /** How PROG_TEST_RUN answers; retval 0 by default. */
@@ -285,6 +293,69 @@ export class FakeSyscalls extends SyscallsBase {
     const remote = this.#remoteFds.get(`${object.id}:${targetFd}`);
     if (remote === undefined) throw new SyscallError('pidfd_getfd', ERRNO.EBADF, { subject: `fd ${targetFd} of pid ${object.id}` });
     return this.adopt(this.#install(remote, 0));
+  }
+
+  socket(domain: number, type: number, protocol: number): Fd {
+    this.#libc('socket', `domain ${domain}`);
+    void type;
+    void protocol;
+    if (this.unsupportedSocketDomains.has(domain)) throw new SyscallError('socket', ERRNO.EAFNOSUPPORT, { subject: `domain ${domain}` });
+    return this.adopt(this.#install({ kind: 'socket', id: this.#nextId++, options: new Map(), domain }, 0));
+  }
+
+  bind(socket: Fd, address: Uint8Array): void {
+    this.#libc('bind', String(socket));
+    this.#socket(socket, 'bind').options.set('bound', address.slice());
+  }
+
+  openFile(path: string, flags: number): Fd {
+    void flags;
+    this.#libc('open', path);
+    if (!this.files.has(path)) throw new SyscallError('open', ERRNO.ENOENT, { subject: path });
+    return this.adopt(this.#install({ kind: 'file', id: this.#nextId++, options: new Map() }, 0));
+  }
+
+  setns(namespace: Fd, nstype: number): void {
+    void nstype;
+    this.#libc('setns', String(namespace));
+    if (this.#files.get(namespace.raw)?.object.kind !== 'file') throw new SyscallError('setns', ERRNO.EINVAL, { subject: String(namespace) });
+  }
+
+  interfaceIndex(name: string): number {
+    this.#libc('if_nametoindex', name);
+    return this.interfaces.get(name) ?? 0;
+  }
+
+  pageSize(): number {
+    return 4096;
+  }
+
+  epollCreate(): Fd {
+    this.#libc('epoll_create1', 'epoll');
+    return this.adopt(this.#install({ kind: 'epoll', id: this.#nextId++, options: new Map() }, 0));
+  }
+
+  epollCtl(epoll: Fd, op: number, target: Fd, events: number, token: number): void {
+    void op;
+    void events;
+    void token;
+    this.#libc('epoll_ctl', String(epoll));
+    if (this.#files.get(epoll.raw)?.object.kind !== 'epoll' || !this.#files.has(target.raw)) {
+      throw new SyscallError('epoll_ctl', ERRNO.EBADF, { subject: String(target) });
+    }
+  }
+
+  eventfd(initial: number, flags: number): Fd {
+    void initial;
+    void flags;
+    this.#libc('eventfd', 'eventfd');
+    return this.adopt(this.#install({ kind: 'eventfd', id: this.#nextId++, options: new Map() }, 0));
+  }
+
+  write(fd: Fd, bytes: Uint8Array): number {
+    this.#libc('write', String(fd));
+    if (!this.#files.has(fd.raw)) throw new SyscallError('write', ERRNO.EBADF, { subject: String(fd) });
+    return bytes.length;
   }
 
   #libc(operation: string, subject: string): void {

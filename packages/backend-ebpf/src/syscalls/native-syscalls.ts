@@ -16,6 +16,12 @@ const SYSCALL_NUMBERS: Readonly<Record<string, { bpf: number; pidfdOpen: number;
 };
 
 const F_DUPFD_CLOEXEC = 1030;
+const O_CLOEXEC = 0o2000000;
+const SOCK_CLOEXEC = 0o2000000;
+const EPOLL_CLOEXEC = 0o2000000;
+const EFD_CLOEXEC = 0o2000000;
+/** `struct epoll_event` is packed on x86_64 (12 bytes) and naturally aligned elsewhere (16). */
+const EPOLL_EVENT = process.arch === 'x64' ? { size: 12, data: 4 } : { size: 16, data: 8 };
 const MAP_FAILED = 0xffff_ffff_ffff_ffffn;
 /** statfs(2) writes a `struct statfs` (120 bytes on x86_64 and aarch64); f_type is its first word. */
 const STATFS_BUFFER_SIZE = 256;
@@ -25,6 +31,8 @@ const OBJECT_KINDS: Readonly<Record<string, BpfObjectKind>> = {
   'anon_inode:bpf-map': 'map',
   'anon_inode:bpf-prog': 'prog',
   'anon_inode:bpf_link': 'link',
+  // A link reopened from a pin (BPF_OBJ_GET) gets a file named with a dash.
+  'anon_inode:bpf-link': 'link',
   'anon_inode:btf': 'btf',
 };
 
@@ -42,6 +50,8 @@ type PointerCall = (...args: unknown[]) => bigint | null;
 export class NativeSyscalls extends SyscallsBase {
   readonly kind = 'native';
   readonly #numbers: { bpf: number; pidfdOpen: number; pidfdGetfd: number };
+  /** bpf(2)'s number, kept apart from the table so the hot path reads one field. */
+  readonly #bpfNumber: number;
   readonly #bpfCall: Call;
   readonly #syscall3: Call;
   readonly #close: Call;
@@ -52,6 +62,17 @@ export class NativeSyscalls extends SyscallsBase {
   readonly #munmap: Call;
   readonly #mount: Call;
   readonly #statfs: Call;
+  readonly #socket: Call;
+  readonly #bind: Call;
+  readonly #open: Call;
+  readonly #setns: Call;
+  readonly #ifNameToIndex: Call;
+  readonly #epollCreate1: Call;
+  readonly #epollCtl: Call;
+  readonly #eventfd: Call;
+  readonly #write: Call;
+  readonly #pageSize: number;
+  readonly #epollEvent: Uint8Array = new Uint8Array(EPOLL_EVENT.size);
   readonly #optlen: Uint32Array = new Uint32Array(1);
   readonly #statfsBuffer: SyscallBuffer;
   #possibleCpus: number | undefined;
@@ -63,6 +84,7 @@ export class NativeSyscalls extends SyscallsBase {
       throw new SyscallError('bpf', ERRNO.ENOSYS, { subject: `${process.platform}/${process.arch}` });
     }
     this.#numbers = numbers;
+    this.#bpfNumber = numbers.bpf;
     const libc = koffi.load('libc.so.6');
     this.#bpfCall = libc.func('long syscall(long number, long cmd, void *attr, unsigned long size)') as Call;
     this.#syscall3 = libc.func('syscall', 'long', ['long', 'long', 'long', 'long']) as Call;
@@ -77,6 +99,17 @@ export class NativeSyscalls extends SyscallsBase {
     ) as Call;
     this.#statfs = libc.func('int statfs(const char *path, void *buf)') as Call;
     this.#statfsBuffer = this.allocBuffer(STATFS_BUFFER_SIZE);
+    this.#socket = libc.func('int socket(int domain, int type, int protocol)') as Call;
+    this.#bind = libc.func('int bind(int fd, const void *address, uint32_t length)') as Call;
+    // open() is variadic; the mode travels in the same register either way (see the class comment).
+    this.#open = libc.func('int open(const char *path, int flags, unsigned int mode)') as Call;
+    this.#setns = libc.func('int setns(int fd, int nstype)') as Call;
+    this.#ifNameToIndex = libc.func('unsigned int if_nametoindex(const char *name)') as Call;
+    this.#epollCreate1 = libc.func('int epoll_create1(int flags)') as Call;
+    this.#epollCtl = libc.func('int epoll_ctl(int epfd, int op, int fd, void *event)') as Call;
+    this.#eventfd = libc.func('int eventfd(unsigned int initval, int flags)') as Call;
+    this.#write = libc.func('long write(int fd, const void *buffer, size_t count)') as Call;
+    this.#pageSize = (libc.func('int getpagesize()') as Call)();
   }
 
   allocBuffer(size: number): SyscallBuffer {
@@ -91,7 +124,8 @@ export class NativeSyscalls extends SyscallsBase {
   }
 
   protected bpf(command: number, attr: SyscallBuffer): number {
-    const r = this.#bpfCall(this.#numbers.bpf, command, attr.address, BPF_ATTR_SIZE);
+    const r = this.#bpfCall(this.#bpfNumber, command, attr.address, BPF_ATTR_SIZE);
+    // errno is read only on failure: koffi keeps it per call, so success costs nothing extra.
     return r < 0 ? -koffi.errno() : r;
   }
 
@@ -182,7 +216,70 @@ export class NativeSyscalls extends SyscallsBase {
     if (r < 0) throw new SyscallError('pidfd_getfd', koffi.errno(), { subject: `fd ${targetFd} of ${String(pidfd)}` });
     return this.adopt(r);
   }
+
+  socket(domain: number, type: number, protocol: number): Fd {
+    const fd = this.#socket(domain, type | SOCK_CLOEXEC, protocol);
+    if (fd < 0) throw new SyscallError('socket', koffi.errno(), { subject: `domain ${domain} type ${type}` });
+    return this.adopt(fd);
+  }
+
+  bind(socket: Fd, address: Uint8Array): void {
+    if (this.#bind(socket.raw, address, address.length) < 0) throw new SyscallError('bind', koffi.errno(), { subject: String(socket) });
+  }
+
+  openFile(path: string, flags: number): Fd {
+    const fd = this.#open(path, flags | O_CLOEXEC, 0);
+    if (fd < 0) throw new SyscallError('open', koffi.errno(), { subject: path });
+    return this.adopt(fd);
+  }
+
+  setns(namespace: Fd, nstype: number): void {
+    if (this.#setns(namespace.raw, nstype) < 0) throw new SyscallError('setns', koffi.errno(), { subject: String(namespace) });
+  }
+
+  interfaceIndex(name: string): number {
+    const index = this.#ifNameToIndex(name);
+    if (index !== 0) return index;
+    const errno = koffi.errno();
+    if (errno === ERRNO.ENODEV || errno === ERRNO.ENXIO) return 0;
+    throw new SyscallError('if_nametoindex', errno, { subject: `interface '${name}'` });
+  }
+
+  pageSize(): number {
+    return this.#pageSize;
+  }
+
+  epollCreate(): Fd {
+    const fd = this.#epollCreate1(EPOLL_CLOEXEC);
+    if (fd < 0) throw new SyscallError('epoll_create1', koffi.errno());
+    return this.adopt(fd);
+  }
+
+  epollCtl(epoll: Fd, op: number, target: Fd, events: number, token: number): void {
+    const view = new DataView(this.#epollEvent.buffer);
+    view.setUint32(0, events >>> 0, true);
+    view.setUint32(EPOLL_EVENT.data, token >>> 0, true);
+    view.setUint32(EPOLL_EVENT.data + 4, 0, true);
+    if (this.#epollCtl(epoll.raw, op, target.raw, this.#epollEvent) < 0) {
+      throw new SyscallError('epoll_ctl', koffi.errno(), { subject: `${String(target)} in epoll ${String(epoll)}` });
+    }
+  }
+
+  eventfd(initial: number, flags: number): Fd {
+    const fd = this.#eventfd(initial, flags | EFD_CLOEXEC);
+    if (fd < 0) throw new SyscallError('eventfd', koffi.errno());
+    return this.adopt(fd);
+  }
+
+  write(fd: Fd, bytes: Uint8Array): number {
+    const n = this.#write(fd.raw, bytes, bytes.length);
+    if (n < 0) throw new SyscallError('write', koffi.errno(), { subject: String(fd) });
+    return n;
+  }
 }
+
+/** Byte layout of `struct epoll_event` on this architecture, for code that reads epoll_wait's output. */
+export const EPOLL_EVENT_LAYOUT: { readonly size: number; readonly data: number } = EPOLL_EVENT;
 
 let shared: NativeSyscalls | undefined;
 

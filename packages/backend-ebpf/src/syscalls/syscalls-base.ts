@@ -59,6 +59,15 @@ export abstract class SyscallsBase implements Syscalls {
   #attr: SyscallBuffer | undefined;
   #elemAttr: SyscallBuffer | undefined;
   /**
+   * What the element attr holds now. A store calls with the same map, key and value buffers
+   * every time, so the attr is rewritten only when one of them changes: the kernel never
+   * writes into an element command's attr, so what was encoded stays valid.
+   */
+  #elemMap: Fd | undefined;
+  #elemKey: SyscallBuffer | null | undefined;
+  #elemValue: SyscallBuffer | undefined;
+  #elemFlags = 0;
+  /**
    * Arrays whose addresses sit in the attr of the call in flight. Holding them in a field
    * (not a local) keeps them reachable until the call returns: an optimizing compiler may
    * drop a local after its last use, and a collection could then free memory the kernel is
@@ -85,6 +94,16 @@ export abstract class SyscallsBase implements Syscalls {
   abstract statfsType(path: string): number;
   abstract pidfdOpen(pid: number, flags?: number): Fd;
   abstract pidfdGetfd(pidfd: Fd, targetFd: number, flags?: number): Fd;
+  abstract socket(domain: number, type: number, protocol: number): Fd;
+  abstract bind(socket: Fd, address: Uint8Array): void;
+  abstract openFile(path: string, flags: number): Fd;
+  abstract setns(namespace: Fd, nstype: number): void;
+  abstract interfaceIndex(name: string): number;
+  abstract pageSize(): number;
+  abstract epollCreate(): Fd;
+  abstract epollCtl(epoll: Fd, op: number, target: Fd, events: number, token: number): void;
+  abstract eventfd(initial: number, flags: number): Fd;
+  abstract write(fd: Fd, bytes: Uint8Array): number;
 
   mapCreate(attr: MapCreateAttr): Fd {
     encodeMapCreate(this.#prepare(), attr);
@@ -92,28 +111,20 @@ export abstract class SyscallsBase implements Syscalls {
   }
 
   mapLookupElem(map: Fd, key: SyscallBuffer, value: SyscallBuffer, flags = 0): boolean {
-    const attr = this.#elem();
-    encodeMapElem(attr.view, map.raw, key.address, value.address, flags);
-    return this.#elemAnswer(BpfCommand.MAP_LOOKUP_ELEM, attr, map);
+    return this.#elemAnswer(BpfCommand.MAP_LOOKUP_ELEM, this.#elem(map, key, value, flags), map);
   }
 
   mapUpdateElem(map: Fd, key: SyscallBuffer, value: SyscallBuffer, flags: number): void {
-    const attr = this.#elem();
-    encodeMapElem(attr.view, map.raw, key.address, value.address, flags);
-    const r = this.bpf(BpfCommand.MAP_UPDATE_ELEM, attr);
+    const r = this.bpf(BpfCommand.MAP_UPDATE_ELEM, this.#elem(map, key, value, flags));
     if (r < 0) throw new SyscallError('BPF_MAP_UPDATE_ELEM', -r, { subject: String(map) });
   }
 
   mapDeleteElem(map: Fd, key: SyscallBuffer): boolean {
-    const attr = this.#elem();
-    encodeMapElem(attr.view, map.raw, key.address, 0n, 0);
-    return this.#elemAnswer(BpfCommand.MAP_DELETE_ELEM, attr, map);
+    return this.#elemAnswer(BpfCommand.MAP_DELETE_ELEM, this.#elem(map, key, undefined, 0), map);
   }
 
   mapGetNextKey(map: Fd, key: SyscallBuffer | null, next: SyscallBuffer): boolean {
-    const attr = this.#elem();
-    encodeMapElem(attr.view, map.raw, key?.address ?? 0n, next.address, 0);
-    return this.#elemAnswer(BpfCommand.MAP_GET_NEXT_KEY, attr, map);
+    return this.#elemAnswer(BpfCommand.MAP_GET_NEXT_KEY, this.#elem(map, key, next, 0), map);
   }
 
   mapLookupBatch(map: Fd, attr: MapLookupBatchAttr): MapLookupBatchResult {
@@ -256,9 +267,18 @@ export abstract class SyscallsBase implements Syscalls {
     return this.#attr;
   }
 
-  #elem(): SyscallBuffer {
-    this.#elemAttr ??= this.allocBuffer(BPF_ATTR_SIZE);
-    return this.#elemAttr;
+  /** The element attr holding `map`, `key`, `value` (or next key) and `flags`, encoded only if it does not already. */
+  #elem(map: Fd, key: SyscallBuffer | null, value: SyscallBuffer | undefined, flags: number): SyscallBuffer {
+    const raw = map.raw;
+    const attr = (this.#elemAttr ??= this.allocBuffer(BPF_ATTR_SIZE));
+    if (map !== this.#elemMap || key !== this.#elemKey || value !== this.#elemValue || flags !== this.#elemFlags) {
+      encodeMapElem(attr.view, raw, key?.address ?? 0n, value?.address ?? 0n, flags);
+      this.#elemMap = map;
+      this.#elemKey = key;
+      this.#elemValue = value;
+      this.#elemFlags = flags;
+    }
+    return attr;
   }
 
   /** Zeroes the general attr: the kernel refuses non-zero bytes past a command's last field. */

@@ -213,7 +213,42 @@ export interface Syscalls {
   pidfdOpen(pid: number, flags?: number): Fd;
   /** Duplicates fd number `targetFd` of the process behind `pidfd` into this process. */
   pidfdGetfd(pidfd: Fd, targetFd: number, flags?: number): Fd;
+
+  /** socket(2); `type` may carry SOCK_CLOEXEC/SOCK_NONBLOCK. */
+  socket(domain: number, type: number, protocol: number): Fd;
+  /** bind(2) with the raw bytes of a `struct sockaddr_*`. */
+  bind(socket: Fd, address: Uint8Array): void;
+  /** open(2) of a path (namespace files and the like); O_CLOEXEC is always added. */
+  openFile(path: string, flags: number): Fd;
+  /**
+   * setns(2) of the calling thread only: in a multi-threaded process the other threads
+   * (libuv's pool, workers) keep their namespaces.
+   */
+  setns(namespace: Fd, nstype: number): void;
+  /** if_nametoindex(3) in the calling thread's network namespace; 0 when there is no such interface. */
+  interfaceIndex(name: string): number;
+  /** The size of a memory page (mmap offsets and ring-buffer layouts are in pages). */
+  pageSize(): number;
+  /** epoll_create1(EPOLL_CLOEXEC). */
+  epollCreate(): Fd;
+  /** epoll_ctl(2); `token` is the event's data, returned by epoll_wait for this fd. */
+  epollCtl(epoll: Fd, op: number, target: Fd, events: number, token: number): void;
+  /** eventfd(2); EFD_CLOEXEC is always added. */
+  eventfd(initial: number, flags: number): Fd;
+  /** write(2); returns the bytes written. */
+  write(fd: Fd, bytes: Uint8Array): number;
 }
+
+/** epoll_ctl(2) operations and event bits. */
+export const Epoll = {
+  CTL_ADD: 1,
+  CTL_DEL: 2,
+  CTL_MOD: 3,
+  IN: 0x001,
+  ERR: 0x008,
+  HUP: 0x010,
+  ONESHOT: 1 << 30,
+} as const;
 
 export type BpfObjectKind = 'map' | 'prog' | 'link' | 'btf';
 

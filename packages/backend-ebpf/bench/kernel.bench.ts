@@ -1,0 +1,212 @@
+/**
+ * Kernel-layer benchmark: map element access through bpf() and through mmapped memory, and
+ * the in-kernel cost of an empty XDP decision, with a C program making the same syscalls as
+ * the reference. The machine is shared and noisy, so TypeScript and C measurements are
+ * interleaved over several rounds and medians reported. The last line of output is one JSON
+ * object; lines before it are progress for humans.
+ *
+ * Run: npm run bench (in packages/backend-ebpf), as root.
+ */
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { exit, Mov, R0 } from '../src/asm/index.js';
+import { KernelDataMapStore } from '../src/maps/kernel-data-map-store.js';
+import { Program } from '../src/programs/program.js';
+import { ProgramError } from '../src/programs/program-error.js';
+import { ProgType } from '../src/syscalls/bpf-constants.js';
+import { isSyscallError } from '../src/errors/syscall-error.js';
+import type { Fd } from '../src/fd.js';
+import { nativeSyscalls } from '../src/syscalls/native-syscalls.js';
+import type { SyscallBuffer } from '../src/syscalls/syscall-buffer.js';
+import type { Syscalls } from '../src/syscalls/syscalls.js';
+
+const ROUNDS = Number(process.env['BENCH_ROUNDS'] ?? 9);
+const OPS = Number(process.env['BENCH_OPS'] ?? 200_000);
+const XDP_REPEAT = 1_000_000;
+
+function median(values: readonly number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 === 1 ? (sorted[mid] as number) : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
+}
+
+function round1(value: number): number {
+  return Math.round(value * 10) / 10;
+}
+
+/*
+ * One explicit loop per measurement rather than a shared helper taking a callback: a shared
+ * loop calling many different callbacks becomes megamorphic and would add its own
+ * nanoseconds to every figure. Each loop warms up with a tenth of its iterations first. The
+ * value read is kept in a plain variable, as the C loop does nothing with it either.
+ */
+let keptValue: bigint | undefined;
+
+function elapsedNs(start: bigint, ops: number): number {
+  return Number(process.hrtime.bigint() - start) / ops;
+}
+
+function timeStoreLookup(store: KernelDataMapStore, ops: number): number {
+  for (let i = 0; i < ops / 10; i++) keptValue = store.lookup(i & 63)?.[0];
+  const start = process.hrtime.bigint();
+  for (let i = 0; i < ops; i++) keptValue = store.lookup(i & 63)?.[0];
+  return elapsedNs(start, ops);
+}
+
+function timeStoreUpdate(store: KernelDataMapStore, ops: number): number {
+  const value = [42n];
+  for (let i = 0; i < ops / 10; i++) store.update(i & 63, value);
+  const start = process.hrtime.bigint();
+  for (let i = 0; i < ops; i++) store.update(i & 63, value);
+  return elapsedNs(start, ops);
+}
+
+function timeRawLookup(sys: Syscalls, map: Fd, key: SyscallBuffer, value: SyscallBuffer, ops: number): number {
+  for (let i = 0; i < ops / 10; i++) sys.mapLookupElem(map, key, value);
+  const start = process.hrtime.bigint();
+  for (let i = 0; i < ops; i++) sys.mapLookupElem(map, key, value);
+  return elapsedNs(start, ops);
+}
+
+function timeViewLoad(values: BigUint64Array, ops: number): number {
+  for (let i = 0; i < ops / 10; i++) keptValue = Atomics.load(values, i & 63);
+  const start = process.hrtime.bigint();
+  for (let i = 0; i < ops; i++) keptValue = Atomics.load(values, i & 63);
+  return elapsedNs(start, ops);
+}
+
+function timeViewStore(values: BigUint64Array, ops: number): number {
+  for (let i = 0; i < ops / 10; i++) Atomics.store(values, i & 63, 42n);
+  const start = process.hrtime.bigint();
+  for (let i = 0; i < ops; i++) Atomics.store(values, i & 63, 42n);
+  return elapsedNs(start, ops);
+}
+
+interface CReference {
+  readonly run: () => { lookupNs: number; updateNs: number };
+  readonly cleanup: () => void;
+}
+
+function buildCReference(): CReference | { unavailable: string } {
+  const dir = mkdtempSync(join(tmpdir(), 'syrup-bench-'));
+  const source = fileURLToPath(new URL('./map-syscall.c', import.meta.url));
+  const binary = join(dir, 'map-syscall');
+  for (const compiler of [process.env['CC'], 'cc', 'gcc', 'clang'].filter((c): c is string => c !== undefined && c !== '')) {
+    try {
+      execFileSync(compiler, ['-O2', '-o', binary, source], { stdio: ['ignore', 'ignore', 'pipe'] });
+      return {
+        run: () => JSON.parse(execFileSync(binary, [String(OPS)], { encoding: 'utf8' })) as { lookupNs: number; updateNs: number },
+        cleanup: () => rmSync(dir, { recursive: true, force: true }),
+      };
+    } catch {
+      // Try the next compiler.
+    }
+  }
+  rmSync(dir, { recursive: true, force: true });
+  return { unavailable: 'no C compiler (cc, gcc, clang or $CC) could build bench/map-syscall.c' };
+}
+
+function main(): void {
+  const sys = nativeSyscalls();
+  const spec = { kind: 'array', key: 'u32', value: 'u64', maxEntries: 64 } as const;
+  using viaSyscall = KernelDataMapStore.create(spec, { name: 'bench_sys' });
+  using viaMemory = KernelDataMapStore.create(spec, { name: 'bench_mmap', mmapable: true });
+  const values = viaMemory.values;
+  const rawMap = viaSyscall.kernelMap;
+  const rawKey = sys.allocBuffer(4);
+  const rawValue = sys.allocBuffer(8);
+  rawKey.view.setUint32(0, 7, true);
+  using empty = Program.load({ name: 'bench_empty', type: ProgType.XDP, license: 'GPL', instructions: [Mov.imm(R0, 2), exit()] });
+  const emptyRunner = empty.testRunner();
+  const packet = new Uint8Array(64);
+  const c = buildCReference();
+
+  const samples: Record<string, number[]> = {
+    mapGetSyscallNs: [],
+    mapSetSyscallNs: [],
+    rawLookupSyscallNs: [],
+    mapGetMmapNs: [],
+    mapSetMmapNs: [],
+    mapGetMmapViewNs: [],
+    mapSetMmapViewNs: [],
+    emptyXdpDecisionNs: [],
+    cMapGetSyscallNs: [],
+    cMapSetSyscallNs: [],
+  };
+  for (let round = 0; round < ROUNDS; round++) {
+    // Alternate the order so that neither side always runs first in a round.
+    const cFirst = round % 2 === 1;
+    const runC = (): void => {
+      if ('run' in c) {
+        const result = c.run();
+        samples['cMapGetSyscallNs']?.push(result.lookupNs);
+        samples['cMapSetSyscallNs']?.push(result.updateNs);
+      }
+    };
+    if (cFirst) runC();
+    samples['mapGetSyscallNs']?.push(timeStoreLookup(viaSyscall, OPS));
+    samples['mapSetSyscallNs']?.push(timeStoreUpdate(viaSyscall, OPS));
+    samples['rawLookupSyscallNs']?.push(timeRawLookup(sys, rawMap.fd, rawKey, rawValue, OPS));
+    if (!cFirst) runC();
+    samples['mapGetMmapNs']?.push(timeStoreLookup(viaMemory, OPS * 10));
+    samples['mapSetMmapNs']?.push(timeStoreUpdate(viaMemory, OPS * 10));
+    samples['mapGetMmapViewNs']?.push(timeViewLoad(values, OPS * 10));
+    samples['mapSetMmapViewNs']?.push(timeViewStore(values, OPS * 10));
+    for (;;) {
+      try {
+        samples['emptyXdpDecisionNs']?.push(emptyRunner.run(packet, { repeat: XDP_REPEAT }).durationNs);
+        break;
+      } catch (error) {
+        // A signal interrupts a long repeat loop (EINTR); run it again.
+        if (!(error instanceof ProgramError && isSyscallError(error.cause, 'EINTR'))) throw error;
+      }
+    }
+    process.stderr.write(`round ${round + 1}/${ROUNDS} done\n`);
+  }
+  if ('cleanup' in c) c.cleanup();
+
+  const medians = Object.fromEntries(Object.entries(samples).map(([name, list]) => [name, list.length === 0 ? null : round1(median(list))]));
+  const spread = Object.fromEntries(
+    Object.entries(samples)
+      .filter(([, list]) => list.length > 0)
+      .map(([name, list]) => [name, [round1(Math.min(...list)), round1(Math.max(...list))]]),
+  );
+  // Ratios are taken per round, between measurements seconds apart, then the median: a slow
+  // phase of the shared machine then inflates both sides of one ratio instead of one side of all.
+  const pairedRatio = (ts: string, c: string): number | null => {
+    const a = samples[ts] ?? [];
+    const b = samples[c] ?? [];
+    if (b.length === 0) return null;
+    return Math.round(median(a.map((value, i) => value / (b[i] as number))) * 100) / 100;
+  };
+  const result = {
+    ...medians,
+    getRatioVsC: pairedRatio('mapGetSyscallNs', 'cMapGetSyscallNs'),
+    setRatioVsC: pairedRatio('mapSetSyscallNs', 'cMapSetSyscallNs'),
+    rawLookupRatioVsC: pairedRatio('rawLookupSyscallNs', 'cMapGetSyscallNs'),
+    cReference: 'run' in c ? 'bench/map-syscall.c built with cc -O2' : null,
+    ...('unavailable' in c ? { cReferenceUnavailable: c.unavailable } : {}),
+    measures: {
+      mapGetSyscallNs: 'KernelDataMapStore.lookup(key) on an array through bpf(BPF_MAP_LOOKUP_ELEM), keys 0..63',
+      mapSetSyscallNs: 'KernelDataMapStore.update(key, [v]) through bpf(BPF_MAP_UPDATE_ELEM)',
+      rawLookupSyscallNs: 'Syscalls.mapLookupElem with preallocated buffers, no store on top',
+      mapGetMmapNs: 'KernelDataMapStore.lookup(key) on an mmapable array (Atomics.load, returns [value])',
+      mapSetMmapNs: 'KernelDataMapStore.update(key, [v]) on an mmapable array (Atomics.store)',
+      mapGetMmapViewNs: 'Atomics.load on the store.values view',
+      mapSetMmapViewNs: 'Atomics.store on the store.values view',
+      emptyXdpDecisionNs: `in-kernel ns per run of an XDP program returning XDP_PASS (BPF_PROG_TEST_RUN, repeat ${XDP_REPEAT})`,
+      ratios: 'median over rounds of TypeScript / C measured in the same round',
+    },
+    rounds: ROUNDS,
+    opsPerSample: OPS,
+    xdpRepeat: XDP_REPEAT,
+    spread,
+    lastValue: String(keptValue),
+  };
+  process.stdout.write(`${JSON.stringify(result)}\n`);
+}
+
+main();

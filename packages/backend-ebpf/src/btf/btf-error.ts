@@ -1,0 +1,17 @@
+export type BtfErrorCode = 'BTF_INVALID_NAME' | 'BTF_INVALID_TYPE' | 'BTF_INVALID_RECORD';
+
+/**
+ * BtfError is thrown when a BTF blob or its line info cannot be built as asked (a name the
+ * kernel would refuse, a reference to a type that does not exist, records out of order).
+ *
+ * Callers branch on `code`, never on the message, which may be reworded.
+ */
+export class BtfError extends Error {
+  override readonly name = 'BtfError';
+  readonly code: BtfErrorCode;
+
+  constructor(code: BtfErrorCode, message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.code = code;
+  }
+}

@@ -1,0 +1,157 @@
+import { Instruction, Opcode, isLabel, label, type AsmItem, type SourceLocation } from '../asm/index.js';
+import type { SlotOrigin } from './program-spec.js';
+
+type Origin = Omit<SlotOrigin, 'slot'>;
+
+/** Conditional and unconditional jumps (not calls, whose references are functions). */
+function isJump(ins: Instruction): boolean {
+  const cls = ins.opcode & 0x07;
+  return (cls === 0x05 || cls === 0x06) && ins.opcode !== Opcode.CALL && ins.opcode !== Opcode.EXIT;
+}
+
+/**
+ * Collects instructions and label markers with the origin (prologue, body instruction,
+ * epilogue) of each, so slots can be mapped back to the policy source after assembly.
+ */
+export class Emitter {
+  readonly #items: AsmItem[] = [];
+  readonly #origins: (Origin | undefined)[] = [];
+  #origin: Origin = { section: 'prologue' };
+  #source: SourceLocation | undefined;
+  #labels = 0;
+  readonly #referenced = new Set<string>();
+
+  /** Sets the origin of the instructions emitted from now on. */
+  at(origin: Origin, source?: SourceLocation): void {
+    this.#origin = origin;
+    this.#source = source;
+  }
+
+  emit(...instructions: Instruction[]): void {
+    for (const ins of instructions) {
+      if (ins.reference !== undefined) this.#referenced.add(ins.reference);
+      this.#items.push(this.#source === undefined ? ins : ins.withSource(this.#source));
+      this.#origins.push(this.#origin);
+    }
+  }
+
+  /**
+   * Places a label. A `goto` to it right before is dropped: falling through does the same and
+   * the verifier would otherwise see a jump of zero.
+   */
+  label(name: string): void {
+    const last = this.#items.at(-1);
+    if (last instanceof Instruction && last.opcode === Opcode.JA && last.reference === name) {
+      this.#items.pop();
+      this.#origins.pop();
+    }
+    this.#items.push(label(name));
+    this.#origins.push(undefined);
+  }
+
+  /** A label name no other call returns; `hint` makes disassembly readable. */
+  fresh(hint: string): string {
+    this.#labels += 1;
+    return `.${hint}${this.#labels}`;
+  }
+
+  /** True when some emitted jump targets `name`. */
+  isReferenced(name: string): boolean {
+    return this.#referenced.has(name);
+  }
+
+  get items(): readonly AsmItem[] {
+    return this.#items;
+  }
+
+  /**
+   * Jump threading and dead-code removal, once everything is emitted: a jump to a `goto X`
+   * goes to X directly (so `if (c) return PASS` is one conditional jump), then instructions no
+   * path reaches are dropped (the verifier rejects them), with labels nothing jumps to.
+   */
+  optimize(): void {
+    const items = this.#items;
+    const labelAt = new Map<string, number>();
+    items.forEach((item, index) => {
+      if (isLabel(item)) labelAt.set(item.name, index);
+      else if (item instanceof Instruction && item.symbol !== undefined) labelAt.set(item.symbol, index);
+    });
+    const instructionAt = (index: number): { ins: Instruction; at: number } | undefined => {
+      for (let i = index; i < items.length; i++) {
+        const item = items[i];
+        if (item instanceof Instruction) return { ins: item, at: i };
+      }
+      return undefined;
+    };
+    const finalTarget = (name: string): string => {
+      let target = name;
+      for (let hops = 0; hops < 16; hops++) {
+        const next = instructionAt(labelAt.get(target) ?? items.length)?.ins;
+        if (next === undefined || next.opcode !== Opcode.JA || next.reference === undefined || next.reference === target) break;
+        target = next.reference;
+      }
+      return target;
+    };
+    items.forEach((item, index) => {
+      if (!(item instanceof Instruction) || item.reference === undefined || !isJump(item)) return;
+      const target = finalTarget(item.reference);
+      if (target !== item.reference) items[index] = item.with({ reference: target });
+    });
+
+    const reached = new Array<boolean>(items.length).fill(false);
+    const work = [0];
+    while (work.length > 0) {
+      const found = instructionAt(work.pop()!);
+      if (found === undefined || reached[found.at]) continue;
+      reached[found.at] = true;
+      const { ins, at } = found;
+      if (ins.reference !== undefined && isJump(ins)) work.push(labelAt.get(ins.reference)!);
+      const isExit = ins.opcode === Opcode.EXIT;
+      if (!isExit && ins.opcode !== Opcode.JA) work.push(at + 1);
+    }
+    const referenced = new Set<string>();
+    items.forEach((item, index) => {
+      if (item instanceof Instruction && reached[index] && item.reference !== undefined) referenced.add(item.reference);
+    });
+    const keptItems: AsmItem[] = [];
+    const keptOrigins: (Origin | undefined)[] = [];
+    items.forEach((item, index) => {
+      const keep = isLabel(item) ? referenced.has(item.name) : reached[index];
+      if (!keep) return;
+      // A goto straight to the label that follows it is a jump of zero.
+      const last = keptItems.at(-1);
+      if (isLabel(item) && last instanceof Instruction && last.opcode === Opcode.JA && last.reference === item.name) {
+        keptItems.pop();
+        keptOrigins.pop();
+      }
+      keptItems.push(item);
+      keptOrigins.push(this.#origins[index]);
+    });
+    this.#items.splice(0, this.#items.length, ...keptItems);
+    this.#origins.splice(0, this.#origins.length, ...keptOrigins);
+  }
+
+  /** Origins by slot, one entry where the origin changes, the first at slot 0. */
+  origins(): SlotOrigin[] {
+    const out: SlotOrigin[] = [];
+    let slot = 0;
+    let previous: Origin | undefined;
+    this.#items.forEach((item, index) => {
+      if (isLabel(item)) return;
+      const origin = this.#origins[index] ?? { section: 'prologue' };
+      if (origin !== previous) {
+        out.push({ slot, ...origin });
+        previous = origin;
+      }
+      slot += (item as Instruction).slots;
+    });
+    return out;
+  }
+
+  /** Slots of the program as assembled. */
+  get slotCount(): number {
+    let slots = 0;
+    for (const item of this.#items) if (!isLabel(item)) slots += (item as Instruction).slots;
+    return slots;
+  }
+}

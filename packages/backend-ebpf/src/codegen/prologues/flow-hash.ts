@@ -1,0 +1,40 @@
+import { LSh, Mov, Mul, Or, R1, R2, R3, R4, R5, RSh, Xor, loadImm64, loadMem, storeMem } from '../../asm/index.js';
+import type { Emitter } from '../emitter.js';
+import { FP } from '../operands.js';
+
+/** The multipliers of core's `flowHash` (MurmurHash3's 64-bit finaliser). */
+export const FLOW_HASH_CONSTANTS = Object.freeze({
+  ports: 0x9e37_79b9_7f4a_7c15n,
+  first: 0xff51_afd7_ed55_8ccdn,
+  second: 0xc4ce_b9fe_1a85_ec53n,
+});
+
+/** The slots the prologue filled with the four fields the hash covers, and the one it writes. */
+export interface FlowHashSlots {
+  readonly srcAddr: number;
+  readonly dstAddr: number;
+  readonly srcPort: number;
+  readonly dstPort: number;
+  readonly hash: number;
+}
+
+/**
+ * Emits core's `flowHash` bit for bit: all arithmetic is ALU64, which wraps modulo 2^64 as the
+ * reference does, and the final 32-bit move truncates as its `& 0xffffffff`. Uses r1-r5.
+ */
+export function emitFlowHash(e: Emitter, slots: FlowHashSlots): void {
+  e.emit(loadMem(R1, FP, slots.srcAddr, 'DW'), loadMem(R2, FP, slots.dstAddr, 'DW'));
+  e.emit(loadMem(R3, FP, slots.srcPort, 'DW'), loadMem(R4, FP, slots.dstPort, 'DW'));
+  // addresses = (srcAddr << 32) | dstAddr; ports = (srcPort << 16) | dstPort
+  e.emit(LSh.imm(R1, 32), Or.reg(R1, R2), LSh.imm(R3, 16), Or.reg(R3, R4));
+  e.emit(loadImm64(R5, FLOW_HASH_CONSTANTS.ports), Mul.reg(R3, R5), Xor.reg(R1, R3));
+  finalizeStep(e, FLOW_HASH_CONSTANTS.first);
+  finalizeStep(e, FLOW_HASH_CONSTANTS.second);
+  e.emit(Mov.reg(R2, R1), RSh.imm(R2, 33), Xor.reg(R1, R2));
+  e.emit(Mov.reg32(R1, R1), storeMem(FP, slots.hash, R1, 'DW'));
+}
+
+/** x ^= x >> 33; x *= multiplier (x in r1). */
+function finalizeStep(e: Emitter, multiplier: bigint): void {
+  e.emit(Mov.reg(R2, R1), RSh.imm(R2, 33), Xor.reg(R1, R2), loadImm64(R5, multiplier), Mul.reg(R1, R5));
+}

@@ -1,0 +1,17 @@
+export type SystemMapErrorCode =
+  | 'SYSTEM_MAP_SPEC_INVALID'
+  | 'SYSTEM_MAP_INCOMPATIBLE'
+  | 'SYSTEM_MAP_INDEX_OUT_OF_RANGE'
+  | 'SYSTEM_MAP_UPDATE_FAILED'
+  | 'SYSTEM_MAP_CLOSED';
+
+/** A program array, socket array, XSK map, CPU map or ring buffer refused an operation; `cause` keeps the errno. */
+export class SystemMapError extends Error {
+  override readonly name = 'SystemMapError';
+  readonly code: SystemMapErrorCode;
+
+  constructor(code: SystemMapErrorCode, message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.code = code;
+  }
+}
