@@ -68,3 +68,19 @@ export {
   type UnaryOp,
   type VReg,
 } from './ir/policy-ir.js';
+export { formatIrInsn, formatPolicyIr } from './ir/format-policy-ir.js';
+export { PolicyIrError, insnRegisters, verifyPolicyIr } from './ir/verify-policy-ir.js';
+export { U64_MASK, evalBinary, evalCompare, evalUnary, isCommutative, negateCompare, swapCompare } from './ir/ir-semantics.js';
+
+// The policy language front end: TypeScript subset -> policy IR.
+export { compilePolicy, type CompilePolicyOptions, type CompiledPolicy } from './compiler/compile-policy.js';
+export { PolicyCompileError } from './compiler/policy-compile-error.js';
+export { POLICY_LIMITS, type PolicyLimits } from './compiler/policy-limits.js';
+
+// The userspace evaluator: runs the IR with the exact integer and map semantics of every target.
+export { PolicyEvaluator, evaluatePolicy, type PolicyEvaluatorOptions } from './evaluator/policy-evaluator.js';
+export { inputFlowHash, type PolicyEvaluationInput, type U64Like } from './evaluator/evaluation-input.js';
+export { DROP_DECISION, PASS_DECISION, type PolicyDecision } from './evaluator/policy-decision.js';
+export { PolicyEvaluationError } from './evaluator/policy-evaluation-error.js';
+export { PolicyMapAccess } from './evaluator/policy-map-access.js';
+export { interpretPolicyIr } from './evaluator/reference-interpreter.js';

@@ -35,6 +35,7 @@ describe('definePolicy', () => {
     [{ name: 'p', input: 'sctp' }, "policy 'p' has input \"sctp\", which is not one of udp, tcp, packet, thread."],
     [{ name: 'p', input: 'udp', maps: { 'a-b': { kind: 'hash', key: 'u32', value: 'u64', maxEntries: 1 } } }, "policy 'p' map name \"a-b\" is not an identifier."],
     [{ name: 'p', input: 'udp', maps: { m: { kind: 'hash', key: 'u32', value: 'u64', maxEntries: 0 } } }, "policy 'p' map 'm' field 'maxEntries'"],
+    [JSON.parse('{"name":"p","input":"udp","params":{"__proto__":1}}'), "policy 'p' param name \"__proto__\" is not an identifier."],
     [{ name: 'p', input: 'udp', params: { N: -1 } }, "policy 'p' param 'N' is -1, not an unsigned 64-bit integer."],
     [{ name: 'p', input: 'udp', params: { N: 1.5 } }, "policy 'p' param 'N' is 1.5, not an unsigned 64-bit integer."],
     [{ name: 'p', input: 'udp', params: { N: 1n << 64n } }, "policy 'p' param 'N' is 18446744073709551616, not an unsigned 64-bit integer."],

@@ -16,6 +16,23 @@ import type { PolicyManifest } from '../policy/define-policy.js';
  * - `map-get` of an absent key is 0; `map-set` on a full hash does nothing; per-CPU maps use
  *   the current CPU's slot; `map-fetch-add` on an absent hash key inserts the delta and
  *   returns 0; `map-cmpxchg` on an absent hash key behaves as if the value were 0.
+ *
+ * Clarifications (added with the front end and the evaluator; every target keeps them too):
+ * - `unary not` is the bitwise complement (`~x`), `unary neg` wraps (`0 - x`); the front end
+ *   writes a logical `!x` as `compare eq x, 0`.
+ * - `jump-if` jumps when `compare kind a, b` would produce 1, and falls through otherwise.
+ * - a map key is the low 32 bits of its operand (keys are u32).
+ * - array keys at or beyond `maxEntries`: `map-get` answers 0, and `map-set`, `map-fetch-add`
+ *   and `map-cmpxchg` change nothing and answer 0 (the kernel finds no element there).
+ * - `map-cmpxchg` on an absent hash key: when `expected` is 0 it inserts `desired` (unless the
+ *   hash is full) and answers 0; otherwise it changes nothing and answers 0. `map-fetch-add`
+ *   on an absent key of a full hash changes nothing and answers 0.
+ * - `map-delete` of an absent key does nothing; on an array kind it does nothing (the front
+ *   end refuses to emit it).
+ * - `helper random` is a u32, `helper now` is monotonic nanoseconds, `helper cpu` is the
+ *   current CPU's index (the per-CPU slot).
+ * - the front end emits only forward jumps (it unrolls loops) and never reads a register
+ *   before every path to the read has written it; other producers may emit backward jumps.
  */
 export const POLICY_IR_VERSION = 1;
 

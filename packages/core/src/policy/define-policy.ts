@@ -8,6 +8,11 @@ const U64_MAX = (1n << 64n) - 1n;
 const POLICY_NAME = /^[a-z][a-z0-9-]{0,62}$/;
 const IDENTIFIER = /^[A-Za-z_$][A-Za-z0-9_$]*$/;
 
+/** `__proto__` is an identifier, but as a key of a plain object it would set the prototype. */
+function isPlainName(name: string): boolean {
+  return IDENTIFIER.test(name) && name !== '__proto__';
+}
+
 /** The pure data of a policy: what a backend needs besides the compiled code. */
 export interface PolicyManifest<
   I extends InputKind = InputKind,
@@ -95,7 +100,7 @@ function parseMaps(policy: string, maps: unknown): Record<string, DataMapSpec> {
   }
   const parsed: Record<string, DataMapSpec> = {};
   for (const [mapName, spec] of Object.entries(maps)) {
-    if (!IDENTIFIER.test(mapName)) {
+    if (!isPlainName(mapName)) {
       throw new PolicyDefinitionError(`policy '${policy}' map name ${JSON.stringify(mapName)} is not an identifier.`);
     }
     try {
@@ -114,7 +119,7 @@ function parseParams(policy: string, params: unknown): PolicyParams {
   }
   const parsed: Record<string, number | bigint> = {};
   for (const [paramName, value] of Object.entries(params)) {
-    if (!IDENTIFIER.test(paramName)) {
+    if (!isPlainName(paramName)) {
       throw new PolicyDefinitionError(`policy '${policy}' param name ${JSON.stringify(paramName)} is not an identifier.`);
     }
     const isU64 =

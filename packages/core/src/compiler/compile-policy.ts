@@ -1,0 +1,92 @@
+import ts from 'typescript';
+import type { PolicySource } from '../backend/backend.js';
+import { POLICY_IR_VERSION, type PolicyIr } from '../ir/policy-ir.js';
+import type { PolicyManifest } from '../policy/define-policy.js';
+import { PolicyCompileError } from './policy-compile-error.js';
+import { POLICY_LIMITS, type PolicyLimits } from './policy-limits.js';
+import { readPolicyOptions, scanPolicyModule } from './policy-module.js';
+import { ScheduleLowerer } from './schedule-lowerer.js';
+import { SourceContext } from './source-context.js';
+
+export interface CompilePolicyOptions {
+  /** Deploy-time values for params the policy declares; they replace the declared defaults. */
+  readonly params?: Readonly<Record<string, number | bigint>>;
+  /** Tighter (or, for tests, looser) bounds than {@link POLICY_LIMITS}. */
+  readonly limits?: Partial<PolicyLimits>;
+}
+
+/** A compiled policy: its IR, and its manifest with the params the code was compiled with. */
+export interface CompiledPolicy {
+  readonly ir: PolicyIr;
+  readonly manifest: PolicyManifest;
+}
+
+/**
+ * Compiles a policy module's text to the policy IR. The text is parsed with the TypeScript
+ * parser only (no type check, so a compile takes well under a millisecond); the
+ * `definePolicy({...})` call's manifest is read from literals, and `schedule` plus the
+ * same-module functions it calls are lowered as described in docs/policy-language.md.
+ * Anything outside the policy language throws {@link PolicyCompileError}
+ * (`file:line:column: reason`).
+ */
+export function compilePolicy(source: PolicySource, options: CompilePolicyOptions = {}): CompiledPolicy {
+  const limits: PolicyLimits = { ...POLICY_LIMITS, ...options.limits };
+  const { fileName, text } = source;
+  if (text.length > limits.maxSourceLength) {
+    throw new PolicyCompileError(fileName, 1, 1, `the policy source has ${text.length} characters, more than the limit of ${limits.maxSourceLength}`);
+  }
+  const tooDeep = firstBracketDeeperThan(text, limits.maxNestingDepth);
+  if (tooDeep !== undefined) {
+    // Checked before parsing: the parser recurses per level and would exhaust the stack.
+    const lines = text.slice(0, tooDeep).split(/\r\n|[\r\n\u2028\u2029]/);
+    const column = (lines.at(-1) ?? '').length + 1;
+    throw new PolicyCompileError(fileName, lines.length, column, `brackets are nested more than ${limits.maxNestingDepth} levels deep`);
+  }
+  let sourceFile: ts.SourceFile;
+  try {
+    sourceFile = ts.createSourceFile(fileName, text, ts.ScriptTarget.Latest, false, ts.ScriptKind.TS);
+  } catch (error) {
+    // The parser recurses per nesting level; a pathological source exhausts the stack.
+    if (error instanceof RangeError) throw new PolicyCompileError(fileName, 1, 1, 'the policy is nested too deeply to parse', { cause: error });
+    throw error;
+  }
+  const ctx = new SourceContext(fileName, sourceFile);
+  // parseDiagnostics is not in the public typings, but it is what the syntactic-diagnostics API returns for a file.
+  const syntaxErrors = (sourceFile as unknown as { parseDiagnostics?: readonly ts.Diagnostic[] }).parseDiagnostics ?? [];
+  const first = syntaxErrors[0];
+  if (first) ctx.fail(ctx.posAt(first.start ?? 0), ts.flattenDiagnosticMessageText(first.messageText, ' '));
+
+  const module = scanPolicyModule(ctx);
+  const lowerer = new ScheduleLowerer(ctx, module, limits);
+  lowerer.checkModuleConstants();
+  const { manifest, schedule } = readPolicyOptions(ctx, module, (name, at) => lowerer.moduleConstantOrUndefined(name, at), options.params);
+  const { insns, registerCount } = lowerer.lower(schedule, manifest);
+  const ir: PolicyIr = { version: POLICY_IR_VERSION, manifest, fileName, registerCount, insns };
+  return { ir, manifest };
+}
+
+/**
+ * Offset of the first bracket that opens deeper than `limit`, skipping comments, strings and
+ * template text (roughly: good enough to keep the parser's recursion bounded).
+ */
+function firstBracketDeeperThan(text: string, limit: number): number | undefined {
+  let depth = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i];
+    const next = text[i + 1];
+    if (c === '/' && next === '/') {
+      const end = text.indexOf('\n', i);
+      i = end === -1 ? text.length : end;
+    } else if (c === '/' && next === '*') {
+      const end = text.indexOf('*/', i + 2);
+      i = end === -1 ? text.length : end + 1;
+    } else if (c === '"' || c === "'" || c === '`') {
+      for (i++; i < text.length && text[i] !== c && (c === '`' || text[i] !== '\n'); i++) if (text[i] === '\\') i++;
+    } else if (c === '(' || c === '[' || c === '{') {
+      if (++depth > limit) return i;
+    } else if (c === ')' || c === ']' || c === '}') {
+      depth--;
+    }
+  }
+  return undefined;
+}

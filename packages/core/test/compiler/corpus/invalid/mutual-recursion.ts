@@ -1,0 +1,20 @@
+// @ts-nocheck: a deliberately invalid policy, checked by the policy compiler's tests, not by tsc.
+import { definePolicy, PASS, DROP, random } from '@syrup/core';
+
+function even(n: number): number {
+  return n === 0 ? 1 : odd(n - 1);
+}
+
+function odd(n: number): number {
+  return n === 0 ? 0 : even(n - 1);
+}
+
+export default definePolicy({
+  name: 'bad',
+  input: 'udp',
+  maps: { next: { kind: 'array', key: 'u32', value: 'u64', maxEntries: 4 } },
+  params: { SOCKETS: 4 },
+  schedule(pkt, { next }, { SOCKETS }) {
+    return even(pkt.len);
+  },
+});
