@@ -309,3 +309,6 @@ export {
   type LineAnchor,
   type LineInfoRecord,
 } from './btf/index.js';
+
+// Loader: a generated program spec -> live program and maps.
+export { LoadedProgram, loadProgramSpec, type LoadProgramSpecOptions } from './loader/loaded-program.js';
