@@ -15,6 +15,8 @@ export interface CompileRequest {
   readonly hook: HookSpec;
   /** The policy module's text and file name, for error positions and line info. */
   readonly source?: PolicySource;
+  /** Where the artifact will attach, for hooks whose code depends on it (an XDP port filter). */
+  readonly target?: DeployTarget;
 }
 
 /** A policy module as text: the client reads files, the daemon only ever sees text. */

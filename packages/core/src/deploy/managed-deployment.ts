@@ -116,7 +116,7 @@ export class ManagedDeployment extends EventEmitter<DeploymentEvents> implements
     }
     this.#setState(state);
     if (state === 'compiling') this.emit('will-compile');
-    const artifact = await backend.compile({ policy: unit.manifest, hook: spec, ...(unit.source ? { source: unit.source } : {}) });
+    const artifact = await backend.compile({ policy: unit.manifest, hook: spec, target: this.target, ...(unit.source ? { source: unit.source } : {}) });
     if (state === 'compiling') this.emit('compiled', artifact);
     return artifact;
   }

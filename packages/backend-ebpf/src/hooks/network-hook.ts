@@ -1,0 +1,32 @@
+import type { AttachRequest, Attachment, HookProbe, HookSpec, PolicyIr } from '@syrup/core';
+import type { ProgramSpec } from '../codegen/program-spec.js';
+import type { FeatureReport } from '../features/probe-features.js';
+
+/** What the eBPF backend compiles for one hook: the generated program spec and its IR. */
+export interface EbpfArtifact {
+  readonly backend: 'ebpf';
+  readonly hook: string;
+  readonly policy: PolicyIr['manifest'];
+  readonly ir: PolicyIr;
+  readonly program: ProgramSpec;
+}
+
+/** Options the backend passes when compiling for a hook (from the deploy target). */
+export interface HookCompileOptions {
+  /** The deploy target's port, for hooks that filter on it (XDP). */
+  readonly port?: number;
+  /** The policy module's text, for BTF line info. */
+  readonly sourceText?: string;
+}
+
+/**
+ * One network hook of the eBPF backend: its spec, whether this machine can run it (from the
+ * shared capability probe), how the IR becomes a program for it, and how that program attaches
+ * to a target. The backend registers one per hook and routes every call by hook id.
+ */
+export interface NetworkHook {
+  readonly spec: HookSpec;
+  probe(features: FeatureReport): HookProbe;
+  compile(ir: PolicyIr, options: HookCompileOptions): ProgramSpec;
+  attach(request: AttachRequest<EbpfArtifact>): Promise<Attachment>;
+}
