@@ -312,3 +312,17 @@ export {
 
 // Loader: a generated program spec -> live program and maps.
 export { LoadedProgram, loadProgramSpec, type LoadProgramSpecOptions } from './loader/loaded-program.js';
+
+// The backend plugin: register(container) binds it under core's Backend token.
+export { EbpfBackend } from './ebpf-backend.js';
+export { ebpfBackendModule, ebpfNetworkHooks, register } from './ebpf-backend-module.js';
+export type { EbpfArtifact, HookCompileOptions, NetworkHook } from './hooks/network-hook.js';
+
+// socket-select: policies over the sockets of one SO_REUSEPORT group.
+export { SocketSelectHook, type SocketSelectHookOptions } from './hooks/socket-select/socket-select-hook.js';
+export { SocketGroupAttachment, type SocketGroupAttachOptions } from './hooks/socket-select/socket-group-attachment.js';
+export { SocketSelectError, type SocketSelectErrorCode } from './hooks/socket-select/socket-select-error.js';
+export type { SocketGroupInfo } from './hooks/socket-select/socket-group.js';
+export type { ExplicitSocket } from './hooks/socket-select/local-socket-group.js';
+export type { NodeSocket } from './hooks/socket-select/node-socket-fd.js';
+export type { SocketProtocol } from './hooks/socket-select/socket-table.js';

@@ -66,6 +66,18 @@ export class ReuseportAttachment implements Disposable {
     return this.#detached;
   }
 
+  /**
+   * The same group attachment, operated through another member socket: for callers that
+   * keep no member open between calls (a socket-select deployment takes one from the owning
+   * process only for the setsockopt). The new object shares nothing with this one but the
+   * program and the detached state at this moment.
+   */
+  through(socket: Fd): ReuseportAttachment {
+    const other = new ReuseportAttachment(socket, this.#program, this.sys, this.#detachOnDispose);
+    other.#detached = this.#detached;
+    return other;
+  }
+
   /** Attaches another program to the group in one step: each datagram or SYN sees the old or the new one. */
   replace(program: Program): void {
     setProgram(this.sys, this.socket, program);

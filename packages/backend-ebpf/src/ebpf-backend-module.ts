@@ -1,0 +1,27 @@
+import { Backend, type BackendModule } from '@syrup/core';
+import { instanceCachingFactory, type DependencyContainer } from 'tsyringe';
+import { EbpfBackend } from './ebpf-backend.js';
+import { SocketSelectHook } from './hooks/socket-select/socket-select-hook.js';
+import type { NetworkHook } from './hooks/network-hook.js';
+
+/** Every network hook this package provides, in registry order. */
+export function ebpfNetworkHooks(): NetworkHook[] {
+  return [new SocketSelectHook()];
+}
+
+/**
+ * The package's plugin entry: `ebpfBackendModule.register(container)` binds the eBPF backend
+ * under core's `Backend` token. Importing the package has no side effects; nothing touches the
+ * kernel until the registry probes.
+ */
+export const ebpfBackendModule: BackendModule = {
+  name: 'ebpf',
+  register(container: DependencyContainer): void {
+    container.register(Backend, { useFactory: instanceCachingFactory(() => new EbpfBackend(ebpfNetworkHooks())) });
+  },
+};
+
+/** Shorthand for `ebpfBackendModule.register(container)`. */
+export function register(container: DependencyContainer): void {
+  ebpfBackendModule.register(container);
+}

@@ -1,0 +1,297 @@
+import type { Artifact, Attachment, SharedMaps } from '@syrup/core';
+import { SYSTEM_MAP_NAMES } from '../../codegen/epilogues.js';
+import { isSyscallError } from '../../errors/syscall-error.js';
+import type { Fd } from '../../fd.js';
+import { ReuseportAttachment } from '../../links/reuseport-attachment.js';
+import { loadProgramSpec, type LoadedProgram } from '../../loader/loaded-program.js';
+import type { KernelDataMapStore } from '../../maps/kernel-data-map-store.js';
+import { ReuseportSockArray } from '../../maps/system/reuseport-sock-array.js';
+import { SystemMapError } from '../../maps/system/system-map-error.js';
+import type { Program } from '../../programs/program.js';
+import type { Syscalls } from '../../syscalls/syscalls.js';
+import type { EbpfArtifact } from '../network-hook.js';
+import { planDataMaps } from './plan-data-maps.js';
+import type { SocketGroup, SocketGroupInfo } from './socket-group.js';
+import { SocketSelectError } from './socket-select-error.js';
+
+const HOOK = 'socket-select';
+
+/**
+ * Sockets steered by a live deployment in this process, by inode. The kernel keeps one
+ * program per group and SO_ATTACH_REUSEPORT_EBPF silently replaces it, so a second
+ * deployment on the same group would take the first one's place unnoticed; refusing here
+ * turns that into an error (a replace is what was meant). Another process can still attach
+ * to the group behind this one's back: the kernel gives no way to see who attached.
+ */
+const steered = new Set<number>();
+
+export interface SocketGroupAttachOptions {
+  readonly sharedMaps?: SharedMaps;
+  readonly sys?: Syscalls;
+}
+
+/**
+ * A policy attached to one SO_REUSEPORT group. It is not a link: the program lives in the
+ * group, attached and detached through whichever member socket is open at the time, and the
+ * group keeps it until `close()` or until the group's last socket closes. It owns the
+ * program, the data maps it created, the socket array (`.executors`) and the owner's
+ * pidfd; it never keeps one of the group's sockets open, so when the owning process exits
+ * its sockets close, their array entries vanish, the group is gone, and nothing here
+ * refers to them (`close()` then only releases the maps and the program).
+ */
+export class SocketGroupAttachment implements Attachment, Disposable {
+  readonly hook = HOOK;
+  readonly #group: SocketGroup;
+  readonly #executors: ReuseportSockArray;
+  readonly #shared: SharedMaps | undefined;
+  readonly #sys: Syscalls | undefined;
+  /** Maps this attachment created and must close; shared maps are never in it. */
+  readonly #owned = new Set<KernelDataMapStore>();
+  #loaded: LoadedProgram;
+  #maps: ReadonlyMap<string, KernelDataMapStore>;
+  #link: ReuseportAttachment;
+  #closed = false;
+
+  private constructor(
+    group: SocketGroup,
+    executors: ReuseportSockArray,
+    loaded: LoadedProgram,
+    maps: ReadonlyMap<string, KernelDataMapStore>,
+    created: readonly KernelDataMapStore[],
+    link: ReuseportAttachment,
+    options: SocketGroupAttachOptions,
+  ) {
+    this.#group = group;
+    this.#executors = executors;
+    this.#loaded = loaded;
+    this.#maps = maps;
+    for (const store of created) this.#owned.add(store);
+    this.#link = link;
+    this.#shared = options.sharedMaps;
+    this.#sys = options.sys;
+  }
+
+  /**
+   * Loads the artifact's program, puts the group's sockets in a socket array sized to the
+   * group, and attaches the program to the group. The array is full before the program is
+   * attached, so no input ever meets the program with an empty array. Takes ownership of
+   * `group` (closed on failure too); on failure nothing stays loaded or attached.
+   */
+  static open(group: SocketGroup, artifact: EbpfArtifact, options: SocketGroupAttachOptions = {}): SocketGroupAttachment {
+    const sysOption = options.sys === undefined ? {} : { sys: options.sys };
+    const cleanup: Disposable[] = [group];
+    try {
+      const busy = group.info.inodes.find((inode) => steered.has(inode));
+      if (busy !== undefined) {
+        throw new SocketSelectError('SOCKET_SELECT_GROUP_BUSY', `${group.toString()} already runs a policy deployed from this process; replace that deployment instead.`);
+      }
+      const executors = ReuseportSockArray.create({ maxEntries: group.size, name: 'executors' }, sysOption);
+      cleanup.push({ [Symbol.dispose]: () => releaseSocketArray(executors) });
+      const plan = planDataMaps(artifact.program, { ...sysOption, ...(options.sharedMaps === undefined ? {} : { shared: options.sharedMaps }) });
+      cleanup.push(...plan.created);
+      const loaded = loadProgramSpec(artifact.program, {
+        dataMaps: plan.maps,
+        systemMaps: new Map([[SYSTEM_MAP_NAMES.executors, executors.kernelMap]]),
+        ...sysOption,
+      });
+      cleanup.push(loaded);
+      fillSocketArray(group, executors);
+      const link = group.withMember((member) => ReuseportAttachment.attach(member, loaded.program, sysOption));
+      if (link === undefined) throw gone(group);
+      for (const inode of group.info.inodes) steered.add(inode);
+      return new SocketGroupAttachment(group, executors, loaded, plan.maps, plan.created, link, options);
+    } catch (error) {
+      for (const resource of cleanup.reverse()) resource[Symbol.dispose]();
+      throw error;
+    }
+  }
+
+  /** The group as found at attach time: protocol, address, port, owner pid, and the socket of each executor. */
+  get group(): SocketGroupInfo {
+    return this.#group.info;
+  }
+
+  /** The process whose sockets these are; a runtime watches it (see `pidfd`) to undeploy when it exits. */
+  get pid(): number {
+    return this.#group.info.pid;
+  }
+
+  /**
+   * A pidfd of the owning process, borrowed until `close()`: it becomes readable when the
+   * process exits (watch it with epoll or `ReadinessPoller`), and unlike the pid it cannot
+   * name another process after a pid reuse.
+   */
+  get pidfd(): Fd {
+    this.#check('read the pidfd of');
+    return this.#group.pidfd;
+  }
+
+  /** The policy's data maps by the names it declared. */
+  get maps(): ReadonlyMap<string, KernelDataMapStore> {
+    return this.#maps;
+  }
+
+  /** The socket array the program selects from: index k holds the cookie of executor k while that socket is open. */
+  get executors(): ReuseportSockArray {
+    this.#check('read the executors of');
+    return this.#executors;
+  }
+
+  /** The program now attached. */
+  get program(): Program {
+    return this.#loaded.program;
+  }
+
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  /**
+   * Hot swap: loads the new program with the same socket array and with the current data
+   * maps of the same name and shape (others are created), then attaches it to the group,
+   * which the kernel does in one step (SO_ATTACH_REUSEPORT_EBPF replaces the group's program
+   * under RCU): every datagram or SYN runs the old program or the new one, never none. Only
+   * then are the old program and the maps the new one dropped closed. On failure the old
+   * program stays attached and nothing new stays loaded.
+   */
+  async replace(artifact: Artifact): Promise<void> {
+    this.replaceSync(artifact);
+  }
+
+  /** `replace` without the promise, for callers that are not async. */
+  replaceSync(artifact: Artifact): void {
+    this.#check('replace the policy of');
+    const next = this.#socketSelectArtifact(artifact);
+    const sysOption = this.#sys === undefined ? {} : { sys: this.#sys };
+    const plan = planDataMaps(next.program, {
+      current: this.#maps,
+      ...sysOption,
+      ...(this.#shared === undefined ? {} : { shared: this.#shared }),
+    });
+    let loaded: LoadedProgram | undefined;
+    let link: ReuseportAttachment | undefined;
+    try {
+      loaded = loadProgramSpec(next.program, {
+        dataMaps: plan.maps,
+        systemMaps: new Map([[SYSTEM_MAP_NAMES.executors, this.#executors.kernelMap]]),
+        ...sysOption,
+      });
+      const program = loaded.program;
+      link = this.#group.withMember((member) => {
+        const through = this.#link.through(member);
+        through.replace(program);
+        return through;
+      });
+      if (link === undefined) throw gone(this.#group);
+    } catch (error) {
+      loaded?.close();
+      for (const store of plan.created) store.close();
+      throw error;
+    }
+    const old = this.#loaded;
+    const dropped = [...this.#maps.values()].filter((store) => ![...plan.maps.values()].includes(store));
+    this.#loaded = loaded;
+    this.#link = link;
+    this.#maps = plan.maps;
+    for (const store of plan.created) this.#owned.add(store);
+    old.close();
+    for (const store of dropped) {
+      if (this.#owned.delete(store)) store.close();
+    }
+  }
+
+  /**
+   * Detaches the program from the group (the kernel's hash picks sockets again) and releases
+   * the program, the maps it created, the socket array and the pidfd. When the group is gone
+   * (its process exited) there is nothing to detach and only the release happens. Closing
+   * twice is harmless.
+   */
+  async close(): Promise<void> {
+    this.closeSync();
+  }
+
+  /** `close` without the promise: for `using` and for callers that are not async. */
+  closeSync(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    try {
+      this.#group.withMember((member) => this.#link.through(member).detach());
+    } finally {
+      for (const inode of this.#group.info.inodes) steered.delete(inode);
+      this.#loaded.close();
+      for (const store of this.#owned) store.close();
+      this.#owned.clear();
+      releaseSocketArray(this.#executors);
+      this.#group.close();
+    }
+  }
+
+  [Symbol.dispose](): void {
+    this.closeSync();
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    this.closeSync();
+  }
+
+  toString(): string {
+    return `policy '${this.#loaded.program.name}' on ${this.#group.toString()}`;
+  }
+
+  #check(operation: string): void {
+    if (this.#closed) throw new SocketSelectError('SOCKET_SELECT_CLOSED', `cannot ${operation} a socket-select attachment after close().`);
+  }
+
+  #socketSelectArtifact(artifact: Artifact): EbpfArtifact {
+    const candidate = artifact as Artifact & Partial<EbpfArtifact>;
+    if (candidate.backend !== 'ebpf' || candidate.hook !== HOOK || candidate.program === undefined) {
+      throw new SocketSelectError(
+        'SOCKET_SELECT_FOREIGN_ARTIFACT',
+        `a socket-select attachment can only be replaced by an artifact the eBPF backend compiled for socket-select, not one of backend '${candidate.backend}' for hook '${candidate.hook}'.`,
+      );
+    }
+    if (candidate.policy.input !== this.#group.info.protocol) {
+      throw new SocketSelectError(
+        'SOCKET_SELECT_PROTOCOL_MISMATCH',
+        `policy '${candidate.policy.name}' takes ${candidate.policy.input} inputs, but ${this.#group.toString()} receives ${this.#group.info.protocol}.`,
+      );
+    }
+    return candidate as EbpfArtifact;
+  }
+}
+
+/** Puts the group's sockets in the array; a socket already in another array is a refusal. */
+function fillSocketArray(group: SocketGroup, executors: ReuseportSockArray): void {
+  try {
+    group.fill(executors);
+  } catch (error) {
+    if (error instanceof SystemMapError && isSyscallError(error.cause, 'EBUSY')) {
+      throw new SocketSelectError(
+        'SOCKET_SELECT_GROUP_BUSY',
+        `a socket of ${group.toString()} is already in another socket array, so another deployment (perhaps of another process) steers this group.`,
+        { cause: error },
+      );
+    }
+    throw error;
+  }
+}
+
+/**
+ * Empties the socket array, then closes it. A socket belongs to at most one socket array
+ * (the kernel refuses a second with EBUSY), and closing the fd does not free the array at
+ * once: the kernel frees it after the programs that used it, an RCU grace period and a
+ * workqueue later. Emptying it first lets the same sockets join the next deployment's array
+ * immediately, as an undeploy followed by a deploy needs.
+ */
+function releaseSocketArray(executors: ReuseportSockArray): void {
+  if (executors.closed) return;
+  try {
+    for (let k = 0; k < executors.maxEntries; k++) executors.delete(k);
+  } finally {
+    executors.close();
+  }
+}
+
+function gone(group: SocketGroup): SocketSelectError {
+  return new SocketSelectError('SOCKET_SELECT_GROUP_GONE', `every socket of ${group.toString()} is closed (did the process exit?), so there is no group to attach to.`);
+}

@@ -1,0 +1,110 @@
+import { STANDARD_HOOKS, type AttachRequest, type DeployTarget, type HookProbe, type HookSpec, type PolicyIr } from '@syrup/core';
+import { generateProgram } from '../../codegen/generate-program.js';
+import type { ProgramSpec } from '../../codegen/program-spec.js';
+import type { FeatureReport } from '../../features/probe-features.js';
+import { nativeSyscalls } from '../../syscalls/native-syscalls.js';
+import type { Syscalls } from '../../syscalls/syscalls.js';
+import type { EbpfArtifact, HookCompileOptions, NetworkHook } from '../network-hook.js';
+import { LocalSocketGroup } from './local-socket-group.js';
+import { ProcessSocketGroup } from './process-socket-group.js';
+import { SocketGroupAttachment } from './socket-group-attachment.js';
+import type { SocketGroup } from './socket-group.js';
+import { SocketSelectError } from './socket-select-error.js';
+import type { SocketProtocol } from './socket-table.js';
+
+export interface SocketSelectHookOptions {
+  readonly sys?: Syscalls;
+}
+
+/**
+ * The `socket-select` hook: an SK_REUSEPORT program that picks, for each UDP datagram or TCP
+ * connection request arriving at one SO_REUSEPORT group, the socket of the group that gets
+ * it. Executors are the group's sockets, in a REUSEPORT_SOCKARRAY sized to the group.
+ *
+ * The target (`DeployTarget`) names the group in one of two ways:
+ * - `extra.sockets`: the application's own sockets, an array of `Fd`s or of Node
+ *   `dgram.Socket` / `net.Server` objects made with `reusePort: true`; executor k is
+ *   `sockets[k]`. `port`, when given, must be theirs.
+ * - `port` (and optionally `pid`, `extra.address`): the sockets bound to the port by the
+ *   process `pid`, or, without `pid`, by the process holding all of them. They are taken with
+ *   pidfd_getfd and closed again as soon as they are in the socket array; executor k is the
+ *   k-th socket in ascending order of the owner's fd numbers.
+ * `protocol` is 'udp' or 'tcp' and defaults to the policy's input kind.
+ */
+export class SocketSelectHook implements NetworkHook {
+  readonly spec: HookSpec = STANDARD_HOOKS['socket-select'];
+  readonly #sys: Syscalls | undefined;
+
+  constructor(options: SocketSelectHookOptions = {}) {
+    this.#sys = options.sys;
+  }
+
+  probe(features: FeatureReport): HookProbe {
+    for (const name of ['bpf-syscall', 'sk-reuseport'] as const) {
+      const status = features.get(name);
+      if (!status.available) {
+        return { hook: this.spec.id, available: false, reason: status.reason ?? `this machine lacks the '${name}' capability the socket-select hook needs.` };
+      }
+    }
+    return { hook: this.spec.id, available: true };
+  }
+
+  compile(ir: PolicyIr, options: HookCompileOptions): ProgramSpec {
+    return generateProgram(ir, { hook: 'socket-select', ...(options.sourceText === undefined ? {} : { sourceText: options.sourceText }) });
+  }
+
+  async attach(request: AttachRequest<EbpfArtifact>): Promise<SocketGroupAttachment> {
+    const sys = this.#sys ?? nativeSyscalls();
+    const { artifact, target } = request;
+    const group = resolveGroup(target, protocolOf(artifact, target), sys);
+    return SocketGroupAttachment.open(group, artifact, {
+      sys,
+      ...(request.sharedMaps === undefined ? {} : { sharedMaps: request.sharedMaps }),
+    });
+  }
+}
+
+/** The target's protocol: what it names, which must be the policy's input kind, or that kind. */
+function protocolOf(artifact: EbpfArtifact, target: DeployTarget): SocketProtocol {
+  const input = artifact.policy.input;
+  if (input !== 'udp' && input !== 'tcp') {
+    throw new SocketSelectError('SOCKET_SELECT_PROTOCOL_MISMATCH', `policy '${artifact.policy.name}' takes ${input} inputs, and socket-select sees only udp datagrams and tcp connection requests.`);
+  }
+  if (target.protocol !== undefined && target.protocol !== input) {
+    throw new SocketSelectError(
+      'SOCKET_SELECT_PROTOCOL_MISMATCH',
+      `policy '${artifact.policy.name}' takes ${input} inputs, but the target's protocol is ${target.protocol}.`,
+    );
+  }
+  return input;
+}
+
+function resolveGroup(target: DeployTarget, protocol: SocketProtocol, sys: Syscalls): SocketGroup {
+  const port = target.port;
+  if (port !== undefined && (!Number.isInteger(port) || port < 1 || port > 65535)) {
+    throw new SocketSelectError('SOCKET_SELECT_TARGET_INVALID', `port ${String(port)} is not a port number (1 to 65535).`);
+  }
+  const extra = target.extra ?? {};
+  const sockets = extra['sockets'];
+  const address = extra['address'];
+  if (address !== undefined && typeof address !== 'string') {
+    throw new SocketSelectError('SOCKET_SELECT_TARGET_INVALID', 'extra.address must be the group\'s local address as text, such as \'127.0.0.1\' or \'::\'.');
+  }
+  if (sockets !== undefined) {
+    if (!Array.isArray(sockets)) {
+      throw new SocketSelectError('SOCKET_SELECT_TARGET_INVALID', 'extra.sockets must be an array of Fds or of Node dgram.Socket / net.Server objects.');
+    }
+    if (target.pid !== undefined && target.pid !== process.pid) {
+      throw new SocketSelectError('SOCKET_SELECT_TARGET_INVALID', `extra.sockets are sockets of this process (${process.pid}), but the target names process ${target.pid}.`);
+    }
+    return LocalSocketGroup.resolve(sockets as readonly unknown[], { protocol, ...(port === undefined ? {} : { port }) }, sys);
+  }
+  if (port === undefined) {
+    throw new SocketSelectError('SOCKET_SELECT_TARGET_INVALID', 'a socket-select target needs the port its sockets are bound to, or the sockets themselves in extra.sockets.');
+  }
+  const pid = target.pid;
+  if (pid !== undefined && (!Number.isInteger(pid) || pid < 1)) {
+    throw new SocketSelectError('SOCKET_SELECT_TARGET_INVALID', `pid ${String(pid)} is not a process id.`);
+  }
+  return ProcessSocketGroup.resolve({ protocol, port, ...(pid === undefined ? {} : { pid }), ...(address === undefined ? {} : { address }) }, sys);
+}
