@@ -2,11 +2,12 @@ import { Backend, type BackendModule } from '@syrup/core';
 import { instanceCachingFactory, type DependencyContainer } from 'tsyringe';
 import { EbpfBackend } from './ebpf-backend.js';
 import { SocketSelectHook } from './hooks/socket-select/socket-select-hook.js';
+import { createXdpHooks } from './hooks/xdp/xdp-hook.js';
 import type { NetworkHook } from './hooks/network-hook.js';
 
 /** Every network hook this package provides, in registry order. */
 export function ebpfNetworkHooks(): NetworkHook[] {
-  return [new SocketSelectHook()];
+  return [new SocketSelectHook(), ...createXdpHooks()];
 }
 
 /**

@@ -326,3 +326,21 @@ export type { SocketGroupInfo } from './hooks/socket-select/socket-group.js';
 export type { ExplicitSocket } from './hooks/socket-select/local-socket-group.js';
 export type { NodeSocket } from './hooks/socket-select/node-socket-fd.js';
 export type { SocketProtocol } from './hooks/socket-select/socket-table.js';
+
+// AF_XDP in TypeScript: UMEM, rings, sockets sharing one UMEM on a queue, a server loop.
+export { XskUmem, type XskQueueBinding, type XskUmemOptions } from './xsk/xsk-umem.js';
+export { XskSocket, type XskFrame, type XskSocketOptions, type XskStatistics } from './xsk/xsk-socket.js';
+export { XskSocketGroup, type XskSocketGroupOptions } from './xsk/xsk-socket-group.js';
+export { XskServer, type XskFrameHandler, type XskServerCounters, type XskServerOptions } from './xsk/xsk-server.js';
+export { XskError, type XskErrorCode } from './xsk/xsk-error.js';
+export { echoUdpFrame } from './xsk/echo-udp-frame.js';
+export { finishChecksum, ipv4HeaderChecksum, onesComplementSum, udpChecksum } from './xsk/internet-checksum.js';
+
+// XDP hooks (xdp-skb, xdp-drv, cpu-redirect) behind a per-interface root dispatcher.
+export { XDP_HOOK_IDS, XdpHook, createXdpHooks, type XdpHookOptions } from './hooks/xdp/xdp-hook.js';
+export { XdpAttachment } from './hooks/xdp/xdp-attachment.js';
+export { DISPATCHER_SLOTS, XdpDispatcher, type DispatcherLease, type DispatcherMode } from './hooks/xdp/xdp-dispatcher.js';
+export { XdpHookError, type XdpHookErrorCode } from './hooks/xdp/xdp-hook-error.js';
+export { DEFAULT_CPU_QUEUE_SIZE, parseXdpTarget, type XdpHookId, type XdpTarget, type XskExecutors } from './hooks/xdp/xdp-target.js';
+export { DISPATCHER_MAP_NAMES, ROUTE_VALUE_SIZE, dispatcherInstructions } from './hooks/xdp/dispatcher-program.js';
+export { networkNamespaceIdentity } from './links/network-namespace-identity.js';

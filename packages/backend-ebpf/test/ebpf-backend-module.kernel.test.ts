@@ -12,8 +12,12 @@ describeKernel('the eBPF backend plugin', () => {
     register(child);
     const registry = child.resolve<HookRegistryType>(HookRegistry);
     const hooks = await registry.hooks();
-    const socketSelect = hooks.find((h) => h.hook.id === 'socket-select');
-    expect(socketSelect).toMatchObject({ backend: 'ebpf', available: true });
+    expect(hooks.map((h) => [h.hook.id, h.backend, h.available])).toEqual([
+      ['socket-select', 'ebpf', true],
+      ['xdp-skb', 'ebpf', true],
+      ['xdp-drv', 'ebpf', true],
+      ['cpu-redirect', 'ebpf', true],
+    ]);
     expect((await registry.backendFor('socket-select')).backend.name).toBe('ebpf');
     await expect(registry.backendFor('thread')).rejects.toThrow("no backend provides hook 'thread'");
   });

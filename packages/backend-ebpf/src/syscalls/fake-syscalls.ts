@@ -358,6 +358,14 @@ export class FakeSyscalls extends SyscallsBase {
     return bytes.length;
   }
 
+  sendto(socket: Fd, bytes: Uint8Array | null, flags: number, address?: Uint8Array): number {
+    void flags;
+    void address;
+    this.#libc('sendto', String(socket));
+    this.#socket(socket, 'sendto');
+    return bytes?.length ?? 0;
+  }
+
   #libc(operation: string, subject: string): void {
     this.calls.push(operation);
     const injected = this.#injected(operation, false);

@@ -71,6 +71,7 @@ export class NativeSyscalls extends SyscallsBase {
   readonly #epollCtl: Call;
   readonly #eventfd: Call;
   readonly #write: Call;
+  readonly #sendto: Call;
   readonly #pageSize: number;
   readonly #epollEvent: Uint8Array = new Uint8Array(EPOLL_EVENT.size);
   readonly #optlen: Uint32Array = new Uint32Array(1);
@@ -109,6 +110,7 @@ export class NativeSyscalls extends SyscallsBase {
     this.#epollCtl = libc.func('int epoll_ctl(int epfd, int op, int fd, void *event)') as Call;
     this.#eventfd = libc.func('int eventfd(unsigned int initval, int flags)') as Call;
     this.#write = libc.func('long write(int fd, const void *buffer, size_t count)') as Call;
+    this.#sendto = libc.func('long sendto(int fd, const void *buffer, size_t length, int flags, const void *address, uint32_t addressLength)') as Call;
     this.#pageSize = (libc.func('int getpagesize()') as Call)();
   }
 
@@ -274,6 +276,12 @@ export class NativeSyscalls extends SyscallsBase {
   write(fd: Fd, bytes: Uint8Array): number {
     const n = this.#write(fd.raw, bytes, bytes.length);
     if (n < 0) throw new SyscallError('write', koffi.errno(), { subject: String(fd) });
+    return n;
+  }
+
+  sendto(socket: Fd, bytes: Uint8Array | null, flags: number, address?: Uint8Array): number {
+    const n = this.#sendto(socket.raw, bytes, bytes?.length ?? 0, flags, address ?? null, address?.length ?? 0);
+    if (n < 0) throw new SyscallError('sendto', koffi.errno(), { subject: String(socket) });
     return n;
   }
 }

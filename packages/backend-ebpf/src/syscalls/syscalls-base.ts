@@ -104,6 +104,7 @@ export abstract class SyscallsBase implements Syscalls {
   abstract epollCtl(epoll: Fd, op: number, target: Fd, events: number, token: number): void;
   abstract eventfd(initial: number, flags: number): Fd;
   abstract write(fd: Fd, bytes: Uint8Array): number;
+  abstract sendto(socket: Fd, bytes: Uint8Array | null, flags: number, address?: Uint8Array): number;
 
   mapCreate(attr: MapCreateAttr): Fd {
     encodeMapCreate(this.#prepare(), attr);

@@ -237,6 +237,12 @@ export interface Syscalls {
   eventfd(initial: number, flags: number): Fd;
   /** write(2); returns the bytes written. */
   write(fd: Fd, bytes: Uint8Array): number;
+  /**
+   * sendto(2) of `bytes` (none: a zero-length send, which is how an AF_XDP socket is told to
+   * transmit its TX ring) to `address` (raw `struct sockaddr_*` bytes; none for a connected
+   * or AF_XDP socket). Returns the bytes sent; EAGAIN and the like throw like any failure.
+   */
+  sendto(socket: Fd, bytes: Uint8Array | null, flags: number, address?: Uint8Array): number;
 }
 
 /** epoll_ctl(2) operations and event bits. */

@@ -1,0 +1,329 @@
+import type { DataMapStore } from '@syrup/maps';
+import type { Artifact, Attachment, SharedMaps } from '@syrup/core';
+import type { ProgramSpec } from '../../codegen/program-spec.js';
+import { SYSTEM_MAP_NAMES } from '../../codegen/epilogues.js';
+import { LinkError } from '../../links/link-error.js';
+import { interfaceIndex } from '../../links/interface-index.js';
+import { inNetworkNamespace } from '../../links/network-namespace.js';
+import { networkNamespaceIdentity } from '../../links/network-namespace-identity.js';
+import { loadProgramSpec, type LoadedProgram } from '../../loader/loaded-program.js';
+import { KernelDataMapStore } from '../../maps/kernel-data-map-store.js';
+import { CpuMap } from '../../maps/system/cpu-map.js';
+import { XskMap } from '../../maps/system/xsk-map.js';
+import type { Syscalls } from '../../syscalls/syscalls.js';
+import { XskError } from '../../xsk/xsk-error.js';
+import type { XskSocket } from '../../xsk/xsk-socket.js';
+import { XskSocketGroup } from '../../xsk/xsk-socket-group.js';
+import type { EbpfArtifact } from '../network-hook.js';
+import { onlineCpus } from './online-cpus.js';
+import { XdpDispatcher, type DispatcherLease, type DispatcherMode } from './xdp-dispatcher.js';
+import { XdpHookError } from './xdp-hook-error.js';
+import type { XdpHookId, XdpTarget } from './xdp-target.js';
+
+export interface OpenXdpAttachmentOptions {
+  readonly hook: XdpHookId;
+  readonly artifact: EbpfArtifact;
+  readonly target: XdpTarget;
+  readonly sharedMaps?: SharedMaps;
+  readonly sys: Syscalls;
+}
+
+/**
+ * A policy attached at an XDP hook behind the interface's dispatcher: the policy program in
+ * its dispatcher slot, the port routed to it, its data maps, and its executors map (an XSK
+ * map of AF_XDP sockets, or a CPU map). It owns everything it created, including the AF_XDP
+ * socket group when the hook opened it (`extra.xskCount`); sockets the application gave stay
+ * the application's. Closing unroutes the port first, so frames go back to the default path
+ * before anything is freed; the dispatcher itself detaches when its last policy leaves.
+ */
+export class XdpAttachment implements Attachment {
+  readonly hook: XdpHookId;
+  readonly target: XdpTarget;
+  readonly ifindex: number;
+  /** The mode the interface's dispatcher runs in. */
+  readonly mode: DispatcherMode;
+  /** xdp-skb / xdp-drv: the AF_XDP executors, executor k being `sockets[k]` (empty when none). */
+  readonly sockets: readonly XskSocket[];
+  /** The socket group the hook opened for `extra.xskCount`; undefined when the application gave its sockets. */
+  readonly xskGroup: XskSocketGroup | undefined;
+  /** The executors map: an XSK map (AF_XDP hooks) or a CPU map (cpu-redirect). */
+  readonly executors: XskMap | CpuMap;
+  readonly #lease: DispatcherLease;
+  readonly #shared: ReadonlyMap<string, KernelDataMapStore>;
+  #loaded: LoadedProgram;
+  #spec: ProgramSpec;
+  /** Data maps this attachment created (shared ones are borrowed and never closed here). */
+  #owned: Map<string, KernelDataMapStore>;
+  #dataMaps: ReadonlyMap<string, KernelDataMapStore>;
+  #closed = false;
+  readonly #sys: Syscalls;
+
+  private constructor(init: {
+    hook: XdpHookId;
+    target: XdpTarget;
+    ifindex: number;
+    sockets: readonly XskSocket[];
+    xskGroup: XskSocketGroup | undefined;
+    executors: XskMap | CpuMap;
+    lease: DispatcherLease;
+    shared: ReadonlyMap<string, KernelDataMapStore>;
+    loaded: LoadedProgram;
+    spec: ProgramSpec;
+    owned: Map<string, KernelDataMapStore>;
+    sys: Syscalls;
+  }) {
+    this.hook = init.hook;
+    this.target = init.target;
+    this.ifindex = init.ifindex;
+    this.mode = init.lease.dispatcher.mode;
+    this.sockets = init.sockets;
+    this.xskGroup = init.xskGroup;
+    this.executors = init.executors;
+    this.#lease = init.lease;
+    this.#shared = init.shared;
+    this.#loaded = init.loaded;
+    this.#spec = init.spec;
+    this.#owned = init.owned;
+    this.#dataMaps = init.loaded.dataMaps;
+    this.#sys = init.sys;
+  }
+
+  /** Opens executors, loads the policy, leases a dispatcher slot and routes the port; on failure nothing stays behind. */
+  static async open(options: OpenXdpAttachmentOptions): Promise<XdpAttachment> {
+    const { hook, artifact, target, sys } = options;
+    const where = `'${target.ifname}'${target.netns === undefined ? '' : ` in network namespace '${target.netns}'`}`;
+    const ifindex = resolveInterface(target, where, sys);
+    const shared = sharedKernelMaps(options.sharedMaps, artifact.program);
+    const undo: (() => void)[] = [];
+    try {
+      // The dispatcher's refusals (port taken, other mode, a foreign XDP program) come first,
+      // before any socket is opened. The port is routed only once the policy is installed.
+      const lease = XdpDispatcher.lease({
+        ifname: target.ifname,
+        ifindex,
+        ...(target.netns === undefined ? {} : { netns: target.netns }),
+        mode: hook === 'xdp-skb' ? 'skb' : hook === 'xdp-drv' ? 'drv' : (target.mode ?? 'prefer-drv'),
+        port: target.port,
+        // AF_XDP executors receive only frames of their queue (a redirect to a socket of another
+        // queue would drop the frame); PASS, DROP and CPU redirect serve every queue.
+        ...(target.xsk.kind === 'none' ? {} : { queue: target.queue }),
+        sys,
+      });
+      undo.push(() => lease.release());
+      let sockets: readonly XskSocket[] = [];
+      let xskGroup: XskSocketGroup | undefined;
+      let executors: XskMap | CpuMap;
+      if (hook === 'cpu-redirect') {
+        const cpuMap = CpuMap.create({ name: 'syrup_cpus' }, { sys });
+        undo.push(() => cpuMap.close());
+        const cpus = target.cpus ?? onlineCpus();
+        for (const cpu of cpus) {
+          if (cpu >= cpuMap.maxEntries) {
+            throw new XdpHookError('XDP_TARGET_INVALID', `CPU ${cpu} does not exist on this machine, which has CPUs 0 to ${cpuMap.maxEntries - 1}.`);
+          }
+          cpuMap.set(cpu, { queueSize: target.cpuQueueSize, ...(target.cpuProgram === undefined ? {} : { program: target.cpuProgram }) });
+        }
+        executors = cpuMap;
+      } else {
+        if (target.xsk.kind === 'given') {
+          sockets = target.xsk.sockets;
+          const namespace = networkNamespaceIdentity(target.netns);
+          if (sockets.some((s) => s.ifindex !== ifindex || networkNamespaceIdentity(s.umem.netns) !== namespace)) {
+            throw new XdpHookError('XDP_TARGET_INVALID', `the sockets of extra.xskSockets are not bound to ${where}.`);
+          }
+        } else if (target.xsk.kind === 'create') {
+          xskGroup = await openGroup(target, ifindex, target.xsk.count, target.xsk.umem, where, sys);
+          const group = xskGroup;
+          undo.push(() => group.close());
+          sockets = group.sockets;
+        }
+        const xskMap = XskMap.create({ maxEntries: Math.max(1, sockets.length), name: 'syrup_xsks' }, { sys });
+        undo.push(() => xskMap.close());
+        sockets.forEach((socket, k) => xskMap.set(k, socket.fd));
+        executors = xskMap;
+      }
+
+      const owned = new Map<string, KernelDataMapStore>();
+      undo.push(() => {
+        for (const map of owned.values()) map.close();
+      });
+      const loaded = loadPolicy(artifact.program, executors, shared, new Map(), owned, sys);
+      undo.push(() => loaded.close());
+
+      lease.install(loaded.program);
+      return new XdpAttachment({ hook, target, ifindex, sockets, xskGroup, executors, lease, shared, loaded, spec: artifact.program, owned, sys });
+    } catch (error) {
+      for (const step of undo.reverse()) step();
+      throw error;
+    }
+  }
+
+  /** The policy's data maps, by the names it declared. */
+  get maps(): ReadonlyMap<string, DataMapStore> {
+    return this.#dataMaps;
+  }
+
+  /** The policy program now in the dispatcher slot. */
+  get program(): LoadedProgram['program'] {
+    return this.#loaded.program;
+  }
+
+  /** The dispatcher slot and port this policy is routed through. */
+  get route(): { readonly port: number; readonly slot: number; readonly dispatcher: XdpDispatcher } {
+    return { port: this.#lease.port, slot: this.#lease.slot, dispatcher: this.#lease.dispatcher };
+  }
+
+  /**
+   * Loads `artifact` (same hook, same target) and swaps it into the dispatcher slot in one
+   * program-array update, so every frame runs the old policy or the new one, never none. The
+   * new program keeps the executors and every data map whose name and shape it shares with
+   * the old one (state such as a round-robin counter carries over); maps it no longer uses
+   * are freed after the swap. On failure the old policy stays.
+   */
+  async replace(artifact: Artifact): Promise<void> {
+    if (this.#closed) throw new XdpHookError('XDP_CLOSED', `the ${this.hook} attachment on '${this.target.ifname}' is closed.`);
+    const next = artifact as Artifact & Partial<EbpfArtifact>;
+    if (next.backend !== 'ebpf' || next.program === undefined || next.hook !== this.hook || next.program.target !== this.hook) {
+      throw new XdpHookError('XDP_ARTIFACT_MISMATCH', `a ${this.hook} attachment can only be replaced by a ${this.hook} artifact of the eBPF backend, not one for '${next.hook}'.`);
+    }
+    const spec = next.program;
+    const owned = new Map<string, KernelDataMapStore>();
+    let loaded: LoadedProgram;
+    try {
+      loaded = loadPolicy(spec, this.executors, this.#shared, this.#owned, owned, this.#sys);
+    } catch (error) {
+      for (const [name, map] of owned) if (this.#owned.get(name) !== map) map.close();
+      throw error;
+    }
+    try {
+      this.#lease.install(loaded.program);
+    } catch (error) {
+      loaded.close();
+      for (const [name, map] of owned) if (this.#owned.get(name) !== map) map.close();
+      throw error;
+    }
+    const old = this.#loaded;
+    const oldOwned = this.#owned;
+    this.#loaded = loaded;
+    this.#spec = spec;
+    this.#owned = owned;
+    this.#dataMaps = loaded.dataMaps;
+    old.close();
+    const kept = new Set(owned.values());
+    for (const map of oldOwned.values()) if (!kept.has(map)) map.close();
+  }
+
+  /** Unroutes the port, then frees the program, its maps and the executors it created. Harmless twice. */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    const steps: (() => void)[] = [
+      () => this.#lease.release(),
+      () => this.#loaded.close(),
+      () => {
+        for (const map of this.#owned.values()) map.close();
+      },
+      () => this.executors.close(),
+      () => this.xskGroup?.close(),
+    ];
+    let failure: unknown;
+    for (const step of steps) {
+      try {
+        step();
+      } catch (error) {
+        failure ??= error;
+      }
+    }
+    if (failure !== undefined) throw failure;
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
+  }
+
+  /** The spec of the policy now running. */
+  get spec(): ProgramSpec {
+    return this.#spec;
+  }
+}
+
+function resolveInterface(target: XdpTarget, where: string, sys: Syscalls): number {
+  try {
+    const lookup = (): number => interfaceIndex(target.ifname, { sys });
+    return target.netns === undefined ? lookup() : inNetworkNamespace(target.netns, lookup, { sys });
+  } catch (error) {
+    if (error instanceof LinkError && (error.code === 'INTERFACE_NOT_FOUND' || error.code === 'NETNS_FAILED')) {
+      throw new XdpHookError('XDP_INTERFACE_NOT_FOUND', `there is no network interface ${where}.`, { cause: error });
+    }
+    throw error;
+  }
+}
+
+async function openGroup(
+  target: XdpTarget,
+  ifindex: number,
+  count: number,
+  umem: { frameSize?: 2048 | 4096; frameCount?: number },
+  where: string,
+  sys: Syscalls,
+): Promise<XskSocketGroup> {
+  try {
+    return await XskSocketGroup.open({ ifindex, queue: target.queue, count, ...umem, ...(target.netns === undefined ? {} : { netns: target.netns }), sys });
+  } catch (error) {
+    if (error instanceof XskError && error.code === 'XSK_QUEUE_BUSY') {
+      throw new XdpHookError(
+        'XDP_QUEUE_BUSY',
+        `queue ${target.queue} of ${where} already has an AF_XDP UMEM, and one queue serves one UMEM, so only its owner can add AF_XDP executors there.`,
+        { cause: error },
+      );
+    }
+    throw new XdpHookError('XDP_ATTACH_FAILED', `cannot open ${count} AF_XDP sockets on queue ${target.queue} of ${where}: ${(error as Error).message}`, { cause: error });
+  }
+}
+
+/** The shared maps a kernel program can use: kernel maps of the same shape as the policy declares. */
+function sharedKernelMaps(shared: SharedMaps | undefined, spec: ProgramSpec): ReadonlyMap<string, KernelDataMapStore> {
+  const out = new Map<string, KernelDataMapStore>();
+  if (shared === undefined) return out;
+  for (const [name, store] of shared) {
+    const declared = spec.maps.find((m) => m.role === 'data' && m.name === name);
+    if (declared === undefined) continue;
+    if (!(store instanceof KernelDataMapStore)) {
+      throw new XdpHookError('XDP_SHARED_MAP_UNSUPPORTED', `shared map '${name}' lives in userspace memory, which a kernel program cannot reach; share a kernel map instead.`);
+    }
+    out.set(name, store);
+  }
+  return out;
+}
+
+/**
+ * Loads a policy program with its executors map and its data maps: shared ones, then ones it
+ * can take over from `previous` (same name, kind and size), then new ones, recorded in `owned`.
+ */
+function loadPolicy(
+  spec: ProgramSpec,
+  executors: XskMap | CpuMap,
+  shared: ReadonlyMap<string, KernelDataMapStore>,
+  previous: ReadonlyMap<string, KernelDataMapStore>,
+  owned: Map<string, KernelDataMapStore>,
+  sys: Syscalls,
+): LoadedProgram {
+  const dataMaps = new Map<string, KernelDataMapStore>();
+  for (const mapSpec of spec.maps) {
+    const declared = mapSpec.dataSpec;
+    if (declared === undefined) continue;
+    const sharedMap = shared.get(mapSpec.name);
+    if (sharedMap !== undefined) {
+      dataMaps.set(mapSpec.name, sharedMap);
+      continue;
+    }
+    const old = previous.get(mapSpec.name);
+    const map =
+      old !== undefined && old.spec.kind === declared.kind && old.spec.maxEntries === declared.maxEntries
+        ? old
+        : KernelDataMapStore.create(declared, { name: mapSpec.name, mmapable: declared.kind === 'array', sys });
+    owned.set(mapSpec.name, map);
+    dataMaps.set(mapSpec.name, map);
+  }
+  return loadProgramSpec(spec, { dataMaps, systemMaps: new Map([[SYSTEM_MAP_NAMES.executors, executors.kernelMap]]), sys });
+}
