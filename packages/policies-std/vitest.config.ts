@@ -1,3 +1,4 @@
 import { syrupVitestConfig } from '../../vitest.base.js';
 
-export default syrupVitestConfig();
+// The kernel tests (test/*.kernel.test.ts) load programs through @syrup/backend-ebpf, a dev-only dependency.
+export default syrupVitestConfig({ kernel: true });

@@ -1,11 +1,14 @@
 /**
  * Kernel-layer benchmark: map element access through bpf() and through mmapped memory, and
  * the in-kernel cost of an empty XDP decision, with a C program making the same syscalls as
- * the reference. The machine is shared and noisy, so TypeScript and C measurements are
- * interleaved over several rounds and medians reported. The last line of output is one JSON
- * object; lines before it are progress for humans.
+ * the reference; then the standard policies as XDP programs (bench/policy-bench.ts): the code
+ * generator's build of each against the same policy in C built by clang -O2 (bench/c/), by
+ * instruction count and by in-kernel time per decision. The machine is shared and noisy, so
+ * TypeScript and C measurements are interleaved over several rounds and medians reported. The
+ * last line of output is one JSON object; lines before it are progress for humans.
  *
- * Run: npm run bench (in packages/backend-ebpf), as root.
+ * Run: npm run bench (in packages/backend-ebpf), as root. clang is optional: without it the
+ * policy figures of the C side are null with the reason in `policiesCUnavailable`.
  */
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -15,13 +18,12 @@ import { fileURLToPath } from 'node:url';
 import { exit, Mov, R0 } from '../src/asm/index.js';
 import { KernelDataMapStore } from '../src/maps/kernel-data-map-store.js';
 import { Program } from '../src/programs/program.js';
-import { ProgramError } from '../src/programs/program-error.js';
 import { ProgType } from '../src/syscalls/bpf-constants.js';
-import { isSyscallError } from '../src/errors/syscall-error.js';
 import type { Fd } from '../src/fd.js';
 import { nativeSyscalls } from '../src/syscalls/native-syscalls.js';
 import type { SyscallBuffer } from '../src/syscalls/syscall-buffer.js';
 import type { Syscalls } from '../src/syscalls/syscalls.js';
+import { PORT, PolicyBench, timeRun } from './policy-bench.js';
 
 const ROUNDS = Number(process.env['BENCH_ROUNDS'] ?? 9);
 const OPS = Number(process.env['BENCH_OPS'] ?? 200_000);
@@ -123,6 +125,7 @@ function main(): void {
   const emptyRunner = empty.testRunner();
   const packet = new Uint8Array(64);
   const c = buildCReference();
+  using policies = new PolicyBench(XDP_REPEAT);
 
   const samples: Record<string, number[]> = {
     mapGetSyscallNs: [],
@@ -155,15 +158,8 @@ function main(): void {
     samples['mapSetMmapNs']?.push(timeStoreUpdate(viaMemory, OPS * 10));
     samples['mapGetMmapViewNs']?.push(timeViewLoad(values, OPS * 10));
     samples['mapSetMmapViewNs']?.push(timeViewStore(values, OPS * 10));
-    for (;;) {
-      try {
-        samples['emptyXdpDecisionNs']?.push(emptyRunner.run(packet, { repeat: XDP_REPEAT }).durationNs);
-        break;
-      } catch (error) {
-        // A signal interrupts a long repeat loop (EINTR); run it again.
-        if (!(error instanceof ProgramError && isSyscallError(error.cause, 'EINTR'))) throw error;
-      }
-    }
+    samples['emptyXdpDecisionNs']?.push(timeRun(emptyRunner, packet, XDP_REPEAT));
+    policies.round(() => timeRun(emptyRunner, packet, XDP_REPEAT));
     process.stderr.write(`round ${round + 1}/${ROUNDS} done\n`);
   }
   if ('cleanup' in c) c.cleanup();
@@ -182,8 +178,14 @@ function main(): void {
     if (b.length === 0) return null;
     return Math.round(median(a.map((value, i) => value / (b[i] as number))) * 100) / 100;
   };
+  const policyResult = policies.result();
   const result = {
     ...medians,
+    policies: policyResult.policies,
+    policiesC: policyResult.policiesC,
+    policiesRatio: policyResult.policiesRatio,
+    policiesCReference: policyResult.policiesCReference,
+    ...(policyResult.policiesCUnavailable === undefined ? {} : { policiesCUnavailable: policyResult.policiesCUnavailable }),
     getRatioVsC: pairedRatio('mapGetSyscallNs', 'cMapGetSyscallNs'),
     setRatioVsC: pairedRatio('mapSetSyscallNs', 'cMapSetSyscallNs'),
     rawLookupRatioVsC: pairedRatio('rawLookupSyscallNs', 'cMapGetSyscallNs'),
@@ -198,12 +200,15 @@ function main(): void {
       mapGetMmapViewNs: 'Atomics.load on the store.values view',
       mapSetMmapViewNs: 'Atomics.store on the store.values view',
       emptyXdpDecisionNs: `in-kernel ns per run of an XDP program returning XDP_PASS (BPF_PROG_TEST_RUN, repeat ${XDP_REPEAT})`,
+      policies: `per standard policy, the code generator's xdp-skb build (port ${PORT}): insns = instruction slots loaded (ld_imm64 counts 2), xlatedInsns = the kernel's xlated_prog_len / 8 after its rewrites (array lookups inlined), nsPerDecision = BPF_PROG_TEST_RUN ns per run (repeat ${XDP_REPEAT}) on one frame (Ethernet, IPv4 without options, UDP to the policy port, payload type 0 GET, user 7; scan-avoid's busy map all idle, token-qos's bucket full) minus the empty XDP program's ns in the same round`,
+      policiesC: 'the same policies written in C (bench/c/, same prologue semantics), built by clang -O2 -target bpf -mcpu=v3, loaded with maps created by the benchmark; the same measures',
+      policiesRatio: 'TypeScript / C: insns on loaded slots; time as the median over rounds of the per-round ratio; nsMoreThanC the median per-round difference',
       ratios: 'median over rounds of TypeScript / C measured in the same round',
     },
     rounds: ROUNDS,
     opsPerSample: OPS,
     xdpRepeat: XDP_REPEAT,
-    spread,
+    spread: { ...spread, policies: policyResult.policiesSpread },
     lastValue: String(keptValue),
   };
   process.stdout.write(`${JSON.stringify(result)}\n`);

@@ -1,4 +1,4 @@
-import { Instruction, Opcode, isLabel, label, type AsmItem, type SourceLocation } from '../asm/index.js';
+import { InsnClass, Instruction, JumpCode, Mode, Opcode, Size, isLabel, label, type AsmItem, type SourceLocation } from '../asm/index.js';
 import type { SlotOrigin } from './program-spec.js';
 
 type Origin = Omit<SlotOrigin, 'slot'>;
@@ -7,6 +7,31 @@ type Origin = Omit<SlotOrigin, 'slot'>;
 function isJump(ins: Instruction): boolean {
   const cls = ins.opcode & 0x07;
   return (cls === 0x05 || cls === 0x06) && ins.opcode !== Opcode.CALL && ins.opcode !== Opcode.EXIT;
+}
+
+/** Each conditional jump code and the code of its negation (JSET has none). */
+const NEGATED: ReadonlyMap<number, number> = new Map([
+  [JumpCode.JEQ, JumpCode.JNE],
+  [JumpCode.JNE, JumpCode.JEQ],
+  [JumpCode.JGT, JumpCode.JLE],
+  [JumpCode.JLE, JumpCode.JGT],
+  [JumpCode.JGE, JumpCode.JLT],
+  [JumpCode.JLT, JumpCode.JGE],
+  [JumpCode.JSGT, JumpCode.JSLE],
+  [JumpCode.JSLE, JumpCode.JSGT],
+  [JumpCode.JSGE, JumpCode.JSLT],
+  [JumpCode.JSLT, JumpCode.JSGE],
+]);
+
+const STORE_DW = InsnClass.STX | Mode.MEM | Size.DW;
+const LOAD_DW = InsnClass.LDX | Mode.MEM | Size.DW;
+
+/** The conditional jump with the opposite condition, or undefined for JSET and non-jumps. */
+function negatedJump(ins: Instruction): Instruction | undefined {
+  const cls = ins.opcode & 0x07;
+  if (cls !== InsnClass.JMP && cls !== InsnClass.JMP32) return undefined;
+  const negated = NEGATED.get(ins.opcode & 0xf0);
+  return negated === undefined ? undefined : ins.with({ opcode: (ins.opcode & 0x0f) | negated });
 }
 
 /**
@@ -97,7 +122,13 @@ export class Emitter {
       const target = finalTarget(item.reference);
       if (target !== item.reference) items[index] = item.with({ reference: target });
     });
+    this.#peephole();
 
+    labelAt.clear();
+    items.forEach((item, index) => {
+      if (isLabel(item)) labelAt.set(item.name, index);
+      else if (item instanceof Instruction && item.symbol !== undefined) labelAt.set(item.symbol, index);
+    });
     const reached = new Array<boolean>(items.length).fill(false);
     const work = [0];
     while (work.length > 0) {
@@ -127,6 +158,59 @@ export class Emitter {
       keptItems.push(item);
       keptOrigins.push(this.#origins[index]);
     });
+    this.#items.splice(0, this.#items.length, ...keptItems);
+    this.#origins.splice(0, this.#origins.length, ...keptOrigins);
+  }
+
+  /**
+   * Two local rewrites that only ever remove instructions:
+   * - `if c goto L; goto X; L:` becomes `if !c goto X; L:` (an `if (c) return PASS` the IR
+   *   wrote as a jump over the return);
+   * - `*(u64 *)(r10 + k) = rA; rA = *(u64 *)(r10 + k)` loses the load, which reads back what
+   *   rA still holds.
+   * Neither fires across a label between the two instructions, which another jump could reach.
+   */
+  #peephole(): void {
+    const items = this.#items;
+    const drop = new Set<number>();
+    const nextInstruction = (from: number): number | undefined => {
+      for (let i = from; i < items.length; i++) if (items[i] instanceof Instruction) return i;
+      return undefined;
+    };
+    for (let i = 0; i + 1 < items.length; i++) {
+      const first = items[i];
+      const second = items[i + 1];
+      if (!(first instanceof Instruction) || !(second instanceof Instruction) || second.symbol !== undefined) continue;
+      if (
+        first.opcode === STORE_DW &&
+        second.opcode === LOAD_DW &&
+        first.dst === 10 &&
+        second.src === 10 &&
+        first.offset === second.offset &&
+        first.src === second.dst
+      ) {
+        drop.add(i + 1);
+        continue;
+      }
+      if (first.reference === undefined || second.opcode !== Opcode.JA || second.reference === undefined) continue;
+      // The labels right after the goto, up to the next instruction: one must be the jump's target.
+      const after = nextInstruction(i + 2) ?? items.length;
+      let landsAfter = false;
+      for (let k = i + 2; k < after; k++) {
+        const item = items[k];
+        if (isLabel(item) && item.name === first.reference) landsAfter = true;
+      }
+      const after0 = items[after];
+      if (after0 instanceof Instruction && after0.symbol === first.reference) landsAfter = true;
+      const negated = landsAfter ? negatedJump(first) : undefined;
+      if (negated === undefined) continue;
+      items[i] = negated.with({ reference: second.reference });
+      drop.add(i + 1);
+      i++;
+    }
+    if (drop.size === 0) return;
+    const keptItems = items.filter((_, index) => !drop.has(index));
+    const keptOrigins = this.#origins.filter((_, index) => !drop.has(index));
     this.#items.splice(0, this.#items.length, ...keptItems);
     this.#origins.splice(0, this.#origins.length, ...keptOrigins);
   }

@@ -22,8 +22,19 @@ import type { Frame } from './frame.js';
 import { FP } from './operands.js';
 import type { CodegenTarget } from './program-spec.js';
 
-/** Labels the body jumps to with its decision; an executor key travels in r0. */
-export const VERDICT_LABELS = Object.freeze({ executor: '.executor', pass: '.pass', drop: '.drop' });
+/**
+ * Labels the body jumps to with its decision. An executor key travels in {@link EXECUTOR_KEY}:
+ * to `executor` when it may be 2^32 or more, to `executor32` when the code generator proved it
+ * is not (which skips the hooks' range check).
+ */
+export const VERDICT_LABELS = Object.freeze({ executor: '.executor', executor32: '.executor32', pass: '.pass', drop: '.drop' });
+
+/**
+ * The register an executor key is left in: r2, where bpf_redirect_map takes it, so the XDP
+ * ending needs no move. Nothing runs after the jump to the ending, so any value that lived in
+ * r2 is dead by then.
+ */
+export const EXECUTOR_KEY = R2;
 
 /** Symbolic names of the system maps; a leading dot keeps them apart from policy map names. */
 export const SYSTEM_MAP_NAMES = Object.freeze({ executors: '.executors', result: '.result' });
@@ -40,7 +51,7 @@ export const HARNESS_RESULT_KIND = Object.freeze({ executor: 0, pass: 1, drop: 2
 /**
  * Emits the hook's ending for each verdict the code jumps to (only those: the verifier
  * rejects unreachable code). Executor keys of 2^32 or more answer PASS at the hooks, whose
- * maps take u32 keys.
+ * maps take u32 keys; keys proven smaller enter after that check.
  * - socket-select: `sk_select_reuseport(ctx, &executors, &k, 0)` then SK_PASS; if no socket is
  *   at k the kernel's hash fallback picks one, exactly as PASS. PASS is SK_PASS without a
  *   selection, DROP is SK_DROP.
@@ -55,13 +66,16 @@ export function emitEpilogues(e: Emitter, target: CodegenTarget, frame: Frame): 
   const socket = target === 'socket-select';
   if (e.isReferenced(VERDICT_LABELS.executor)) {
     e.label(VERDICT_LABELS.executor);
-    e.emit(Mov.reg(R5, R0), RSh.imm(R5, 32), JNE.imm(R5, 0, VERDICT_LABELS.pass));
+    e.emit(Mov.reg(R5, EXECUTOR_KEY), RSh.imm(R5, 32), JNE.imm(R5, 0, VERDICT_LABELS.pass));
+  }
+  if (e.isReferenced(VERDICT_LABELS.executor) || e.isReferenced(VERDICT_LABELS.executor32)) {
+    e.label(VERDICT_LABELS.executor32);
     if (socket) {
-      e.emit(storeMem(FP, frame.mapSlots.key, R0, 'W'), loadMem(R1, FP, frame.ctx, 'DW'));
+      e.emit(storeMem(FP, frame.mapSlots.key, EXECUTOR_KEY, 'W'), loadMem(R1, FP, frame.ctx, 'DW'));
       e.emit(loadMapPtr(R2, SYSTEM_MAP_NAMES.executors), Mov.reg(R3, FP), Add.imm(R3, frame.mapSlots.key), Mov.imm(R4, 0));
       e.emit(call('sk_select_reuseport'), Mov.imm(R0, SK_PASS), exit());
     } else {
-      e.emit(Mov.reg(R2, R0), loadMapPtr(R1, SYSTEM_MAP_NAMES.executors), Mov.imm(R3, XDP_PASS), call('redirect_map'), exit());
+      e.emit(loadMapPtr(R1, SYSTEM_MAP_NAMES.executors), Mov.imm(R3, XDP_PASS), call('redirect_map'), exit());
     }
   }
   if (e.isReferenced(VERDICT_LABELS.drop)) {
@@ -81,9 +95,10 @@ export function emitEpilogues(e: Emitter, target: CodegenTarget, frame: Frame): 
 function emitHarnessEpilogues(e: Emitter, frame: Frame): void {
   const record = '.record';
   const [kindSlot, valueSlot] = frame.mapSlots.values;
-  if (e.isReferenced(VERDICT_LABELS.executor)) {
+  if (e.isReferenced(VERDICT_LABELS.executor) || e.isReferenced(VERDICT_LABELS.executor32)) {
     e.label(VERDICT_LABELS.executor);
-    e.emit(storeMem(FP, valueSlot, R0, 'DW'), Mov.imm(R0, HARNESS_RESULT_KIND.executor), ja(record));
+    e.label(VERDICT_LABELS.executor32);
+    e.emit(storeMem(FP, valueSlot, EXECUTOR_KEY, 'DW'), Mov.imm(R0, HARNESS_RESULT_KIND.executor), ja(record));
   }
   if (e.isReferenced(VERDICT_LABELS.drop)) {
     e.label(VERDICT_LABELS.drop);

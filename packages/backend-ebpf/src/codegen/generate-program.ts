@@ -8,7 +8,8 @@ import { SYSTEM_MAP_NAMES, VERDICT_LABELS, emitEpilogues } from './epilogues.js'
 import type { Frame } from './frame.js';
 import { buildLiveIntervals, computeLiveness, insnDef, type Liveness } from './liveness.js';
 import { lowerInsn } from './lower-insn.js';
-import { planBoundsChecks, type RegionAccess } from './lower-load.js';
+import { planBoundsChecks, regionFacts, type RegionAccess } from './lower-load.js';
+import { planPointerReuse } from './map-pointer-reuse.js';
 import { normalizeIr } from './normalize-ir.js';
 import { ALLOCATABLE, CALL_CLOBBERS, FP, Operands } from './operands.js';
 import {
@@ -26,7 +27,8 @@ import {
 import { emitSocketSelectPrologue } from './prologues/socket-select.js';
 import { emitXdpPacketPrologue, emitXdpUdpPrologue } from './prologues/xdp.js';
 import { allocateRegisters, type RegisterAllocation } from './register-allocator.js';
-import { StackLayout } from './stack-layout.js';
+import { MAX_STACK_SIZE, StackLayout } from './stack-layout.js';
+import { valueBounds } from './value-bounds.js';
 
 export interface GenerateOptions {
   readonly hook: CodegenHook;
@@ -140,13 +142,20 @@ function build(ir: PolicyIr, target: CodegenTarget, options: { port?: number; ma
   emitZeroInit(e, allocation);
 
   const boundsPlans = planBoundsChecks(insns);
+  // Pointer slots only where the stack has room left after the spills: reuse is an optimization.
+  const pointerPlans = planPointerReuse(insns, ir.manifest.maps, () =>
+    layout.size + 8 <= MAX_STACK_SIZE ? layout.reserve('map value pointer', 8) : undefined,
+  );
   const body = {
     emitter: e,
     operands,
     frame,
     maps: ir.manifest.maps,
     boundsPlans,
+    regionFacts: regionFacts(insns, boundsPlans),
+    pointerPlans,
     liveCallerSaved: (index: number) => liveCallerSaved(liveness, allocation, insns, index),
+    maxValue: valueBounds(insns),
   };
   insns.forEach((insn, index) => {
     const irIndex = normalized.originalIndex[index]!;

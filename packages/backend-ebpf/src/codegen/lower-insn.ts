@@ -20,10 +20,11 @@ import {
 } from '../asm/index.js';
 import { compareConstants } from './normalize-ir.js';
 import type { Emitter } from './emitter.js';
-import { VERDICT_LABELS } from './epilogues.js';
+import { EXECUTOR_KEY, VERDICT_LABELS } from './epilogues.js';
 import { fieldSlot, type Frame } from './frame.js';
-import { lowerLoad, type BoundsPlan } from './lower-load.js';
+import { lowerLoad, type BoundsPlan, type RegionFacts } from './lower-load.js';
 import { lowerMapOp } from './lower-map-op.js';
+import type { PointerPlan } from './map-pointer-reuse.js';
 import { FP, SCRATCH, SCRATCH2, emitConstant, fitsImm32, imm32, type Operands } from './operands.js';
 
 const U64_MASK = (1n << 64n) - 1n;
@@ -35,9 +36,17 @@ export interface BodyLowering {
   readonly frame: Frame;
   readonly maps: Readonly<Record<string, DataMapSpec>>;
   readonly boundsPlans: ReadonlyMap<number, BoundsPlan>;
+  /** What earlier checks and comparisons proved about the region before each load. */
+  readonly regionFacts: ReadonlyMap<number, RegionFacts>;
   /** Allocated r1-r4 holding values still needed after instruction `index`. */
   readonly liveCallerSaved: (index: number) => readonly Register[];
+  /** Array operations that save or reuse an element pointer, by instruction index. */
+  readonly pointerPlans: ReadonlyMap<number, PointerPlan>;
+  /** An upper bound of the values an operand can hold (see value-bounds.ts). */
+  readonly maxValue: (operand: Operand) => bigint;
 }
+
+const U32_MAX = 0xffff_ffffn;
 
 /** The label an IR label becomes; the prefix keeps it apart from generated labels (which start with a dot). */
 export function irLabel(name: string): string {
@@ -139,6 +148,7 @@ export function lowerInsn(body: BodyLowering, insn: IrInsn, index: number): void
         },
         insn,
         body.boundsPlans.get(index),
+        body.regionFacts.get(index),
       );
       return;
     case 'map-get':
@@ -146,7 +156,7 @@ export function lowerInsn(body: BodyLowering, insn: IrInsn, index: number): void
     case 'map-delete':
     case 'map-fetch-add':
     case 'map-cmpxchg':
-      lowerMapOp(e, ops, body.frame.mapSlots, body.maps[insn.map]!, insn);
+      lowerMapOp(e, ops, body.frame.mapSlots, body.maps[insn.map]!, insn, body.pointerPlans.get(index));
       return;
     case 'helper': {
       e.emit(call(insn.helper === 'random' ? 'get_prandom_u32' : insn.helper === 'now' ? 'ktime_get_ns' : 'get_smp_processor_id'));
@@ -156,8 +166,8 @@ export function lowerInsn(body: BodyLowering, insn: IrInsn, index: number): void
     case 'return':
       if (insn.verdict === 'executor') {
         // Keys beyond u32 still take the executor path: the epilogue decides what they mean at the hook.
-        ops.moveInto(R0, insn.value);
-        e.emit(ja(VERDICT_LABELS.executor));
+        ops.moveInto(EXECUTOR_KEY, insn.value);
+        e.emit(ja(body.maxValue(insn.value) <= U32_MAX ? VERDICT_LABELS.executor32 : VERDICT_LABELS.executor));
       } else {
         e.emit(ja(insn.verdict === 'pass' ? VERDICT_LABELS.pass : VERDICT_LABELS.drop));
       }

@@ -1,4 +1,4 @@
-import type { IrInsn } from '@syrup/core';
+import type { CompareOp, IrInsn, VReg } from '@syrup/core';
 import {
   Add,
   JEq,
@@ -115,6 +115,120 @@ export function planBoundsChecks(insns: readonly IrInsn[]): Map<number, BoundsPl
   return plans;
 }
 
+/**
+ * What every path to a load has already proven about its region: the region is at least
+ * `length` bytes long (a UDP payload's length, from the policy's own comparisons of
+ * `payload.length` and from earlier length checks) and `pointer` bytes of it lie before
+ * data_end (from earlier pointer checks, whose range the verifier keeps on the base pointer).
+ */
+export interface RegionFacts {
+  readonly length: number;
+  readonly pointer: number;
+}
+
+const NO_FACTS: RegionFacts = { length: 0, pointer: 0 };
+const UNREACHED: RegionFacts = { length: Infinity, pointer: Infinity };
+
+/**
+ * The facts that hold before each constant-offset load (by instruction index): a forward
+ * dataflow over the IR in which a passed bounds check (the `end` of its plan) or a taken
+ * branch of `payload.length` against a constant raises them, and a join keeps the smaller.
+ * lowerLoad leaves out a check that the facts already cover. A comparison of the value never
+ * proves the pointer part: the verifier only learns packet ranges from pointer comparisons.
+ */
+export function regionFacts(insns: readonly IrInsn[], plans: ReadonlyMap<number, BoundsPlan>): Map<number, RegionFacts> {
+  // Registers that only ever hold payload.length (one read before its write holds 0, which no `>= c` with c > 0 passes).
+  const onlyLength = new Map<VReg, boolean>();
+  for (const insn of insns) {
+    if (!('dst' in insn)) continue;
+    onlyLength.set(insn.dst, (onlyLength.get(insn.dst) ?? true) && insn.op === 'input' && insn.field === 'payloadLength');
+  }
+  const isLength = (o: unknown): o is VReg => typeof o === 'number' && onlyLength.get(o) === true;
+
+  const labels = new Map<string, number>();
+  insns.forEach((insn, index) => {
+    if (insn.op === 'label') labels.set(insn.label, index);
+  });
+  const before: RegionFacts[] = insns.map(() => UNREACHED);
+  if (insns.length > 0) before[0] = NO_FACTS;
+  const meet = (at: number, facts: RegionFacts, changed: { value: boolean }): void => {
+    const old = before[at];
+    if (old === undefined) return;
+    const next = { length: Math.min(old.length, facts.length), pointer: Math.min(old.pointer, facts.pointer) };
+    if (next.length !== old.length || next.pointer !== old.pointer) {
+      before[at] = next;
+      changed.value = true;
+    }
+  };
+  // Iterate to a fixpoint: one pass for forward jumps, more only when there are loops.
+  for (let pass = 0, changed = { value: true }; changed.value && pass < 64; pass++) {
+    changed.value = false;
+    insns.forEach((insn, index) => {
+      const facts = before[index]!;
+      if (facts === UNREACHED) return;
+      switch (insn.op) {
+        case 'return':
+          return;
+        case 'jump':
+          meet(labels.get(insn.target)!, facts, changed);
+          return;
+        case 'jump-if': {
+          const [taken, fallthrough] = branchFacts(insn.kind, insn.a, insn.b, isLength);
+          meet(labels.get(insn.target)!, raise(facts, taken), changed);
+          meet(index + 1, raise(facts, fallthrough), changed);
+          return;
+        }
+        case 'load': {
+          // (At socket-select a failed pointer check takes the helper path instead of PASS, so
+          // the pointer fact is only used by direct loads, where it does hold.)
+          const plan = plans.get(index);
+          const end = plan?.kind === 'check' ? plan.end : typeof insn.offset === 'bigint' ? constantEnd(insn) : 0;
+          meet(index + 1, plan?.kind === 'covered' ? facts : { length: Math.max(facts.length, end), pointer: Math.max(facts.pointer, end) }, changed);
+          return;
+        }
+        default:
+          meet(index + 1, facts, changed);
+      }
+    });
+  }
+  const out = new Map<number, RegionFacts>();
+  insns.forEach((insn, index) => {
+    if (insn.op === 'load') out.set(index, before[index] === UNREACHED ? NO_FACTS : before[index]!);
+  });
+  return out;
+}
+
+function raise(facts: RegionFacts, length: number): RegionFacts {
+  return length > facts.length ? { length, pointer: facts.pointer } : facts;
+}
+
+/** The payload length each edge of `if a kind b` proves (0: nothing), when one side is payload.length and the other a constant. */
+function branchFacts(kind: CompareOp, a: unknown, b: unknown, isLength: (o: unknown) => o is VReg): [taken: number, fallthrough: number] {
+  const SWAP: Readonly<Record<CompareOp, CompareOp>> = { eq: 'eq', ne: 'ne', lt: 'gt', le: 'ge', gt: 'lt', ge: 'le' };
+  let k = kind;
+  let c: unknown = b;
+  if (!isLength(a)) {
+    if (!isLength(b)) return [0, 0];
+    k = SWAP[kind];
+    c = a;
+  }
+  if (typeof c !== 'bigint') return [0, 0];
+  // Past MAX_REGION_END nothing is readable anyway; keep the numbers small.
+  const at = Number(c > BigInt(MAX_REGION_END) ? BigInt(MAX_REGION_END) + 1n : c);
+  switch (k) {
+    case 'ge':
+    case 'eq':
+      return [at, 0];
+    case 'gt':
+      return [at + 1, 0];
+    case 'lt':
+    case 'ne':
+      return [0, at];
+    case 'le':
+      return [0, at + 1];
+  }
+}
+
 function constantEnd(insn: LoadInsn): number {
   return Number(insn.offset as bigint) + insn.size;
 }
@@ -136,7 +250,7 @@ export interface LoadLowering {
  * (same id as the one loaded through) plus a constant, compared as 64 bits with data_end.
  * Variable offsets are clamped first so the verifier can bound the pointer.
  */
-export function lowerLoad(lowering: LoadLowering, insn: LoadInsn, plan: BoundsPlan | undefined): void {
+export function lowerLoad(lowering: LoadLowering, insn: LoadInsn, plan: BoundsPlan | undefined, facts: RegionFacts = NO_FACTS): void {
   const { emitter: e, operands: ops, access, passLabel } = lowering;
   const size = insn.size;
   const width = SIZES[size];
@@ -158,9 +272,11 @@ export function lowerLoad(lowering: LoadLowering, insn: LoadInsn, plan: BoundsPl
       const offset = Number(insn.offset);
       const planned = plan ?? { kind: 'check', end: offset + size };
       if (planned.kind === 'check') {
-        checkLengthConstant(e, access, planned.end, passLabel);
-        e.emit(loadMem(R5, FP, access.baseSlot, 'DW'), Add.imm(R5, access.displacement + planned.end));
-        e.emit(loadMem(R0, FP, access.endSlot, 'DW'), JGT.reg(R5, R0, passLabel));
+        if (facts.length < planned.end) checkLengthConstant(e, access, planned.end, passLabel);
+        if (facts.pointer < planned.end) {
+          e.emit(loadMem(R5, FP, access.baseSlot, 'DW'), Add.imm(R5, access.displacement + planned.end));
+          e.emit(loadMem(R0, FP, access.endSlot, 'DW'), JGT.reg(R5, R0, passLabel));
+        }
       }
       e.emit(loadMem(R5, FP, access.baseSlot, 'DW'), loadMem(target, R5, access.displacement + offset, width));
       finish();
@@ -187,7 +303,7 @@ export function lowerLoad(lowering: LoadLowering, insn: LoadInsn, plan: BoundsPl
   if (typeof insn.offset === 'bigint') {
     const offset = Number(insn.offset);
     const planned = plan ?? { kind: 'check', end: offset + size };
-    if (planned.kind === 'check') checkLengthConstant(e, access, planned.end, passLabel);
+    if (planned.kind === 'check' && facts.length < planned.end) checkLengthConstant(e, access, planned.end, passLabel);
     if (access.displacement + offset + size <= DIRECT_LIMIT) {
       e.emit(loadMem(R5, FP, access.baseSlot, 'DW'), Add.imm(R5, access.displacement + offset + size));
       e.emit(loadMem(R0, FP, access.endSlot, 'DW'), JGT.reg(R5, R0, slow));

@@ -22,7 +22,8 @@ import {
   type Register,
 } from '../asm/index.js';
 import type { Emitter } from './emitter.js';
-import { FP, SCRATCH, fitsImm32, imm32, type Operands } from './operands.js';
+import type { PointerPlan } from './map-pointer-reuse.js';
+import { CALL_CLOBBERS, FP, SCRATCH, fitsImm32, imm32, type Operands } from './operands.js';
 
 type MapInsn = Extract<IrInsn, { op: 'map-get' | 'map-set' | 'map-delete' | 'map-fetch-add' | 'map-cmpxchg' }>;
 
@@ -50,14 +51,20 @@ export interface MapOpSlots {
  *   meanwhile, the operation is retried once on the value now present. An array key out of
  *   range answers 0.
  */
-export function lowerMapOp(e: Emitter, ops: Operands, slots: MapOpSlots, spec: DataMapSpec, insn: MapInsn): void {
+export function lowerMapOp(e: Emitter, ops: Operands, slots: MapOpSlots, spec: DataMapSpec, insn: MapInsn, pointer: PointerPlan = {}): void {
   const dst = 'dst' in insn ? insn.dst : undefined;
   const result = (): void => {
     if (dst !== undefined) ops.commit(dst, R0);
   };
   const array = isArrayKind(spec.kind);
   if (insn.op === 'map-delete' && array) return;
+  if (array) {
+    lowerArrayOp(e, ops, slots, insn as Exclude<MapInsn, { op: 'map-delete' }>, pointer);
+    result();
+    return;
+  }
 
+  // Hash kinds: the value is staged on the stack, since an insert takes it by pointer.
   const done = e.fresh('done');
   const staged: [Operand, number][] = [];
   if (insn.op === 'map-set') staged.push([insn.value, slots.values[0]]);
@@ -87,33 +94,22 @@ export function lowerMapOp(e: Emitter, ops: Operands, slots: MapOpSlots, spec: D
       break;
     case 'map-fetch-add': {
       const found = e.fresh('found');
+      const zero = e.fresh('zero');
       lookup();
-      if (array) {
-        e.emit(JEq.imm(R0, 0, done));
-      } else {
-        const zero = e.fresh('zero');
-        e.emit(JNE.imm(R0, 0, found));
-        update(slots.values[0], BPF_NOEXIST);
-        e.emit(JEq.imm(R0, 0, done), JNE.imm(R0, -EEXIST, zero));
-        lookup();
-        e.emit(JEq.imm(R0, 0, done));
-        e.label(found);
-        fetchAdd(e, slots.values[0]);
-        e.emit(ja(done));
-        e.label(zero);
-        e.emit(Mov.imm(R0, 0));
-        break;
-      }
+      e.emit(JNE.imm(R0, 0, found));
+      update(slots.values[0], BPF_NOEXIST);
+      e.emit(JEq.imm(R0, 0, done), JNE.imm(R0, -EEXIST, zero));
+      lookup();
+      e.emit(JEq.imm(R0, 0, done));
+      e.label(found);
       fetchAdd(e, slots.values[0]);
+      e.emit(ja(done));
+      e.label(zero);
+      e.emit(Mov.imm(R0, 0));
       break;
     }
     case 'map-cmpxchg': {
       lookup();
-      if (array) {
-        e.emit(JEq.imm(R0, 0, done));
-        compareExchange(e, slots.values[0], slots.values[1]);
-        break;
-      }
       const found = e.fresh('found');
       const zero = e.fresh('zero');
       e.emit(JNE.imm(R0, 0, found));
@@ -133,6 +129,82 @@ export function lowerMapOp(e: Emitter, ops: Operands, slots: MapOpSlots, spec: D
   }
   e.label(done);
   result();
+}
+
+/**
+ * An operation on an array or per-CPU array, through the element's pointer: one lookup (or the
+ * pointer an earlier lookup of the same key saved, see map-pointer-reuse.ts), then a load, a
+ * store or an atomic on the element; a NULL pointer (key out of range) answers 0 and writes
+ * nothing. Operands are read where they are after the call: constants as immediates, values in
+ * r6-r9 or on the stack from there, and only values in r1-r4, which the call destroys, are
+ * staged in the operand slots first. Without a call (a reused pointer) nothing is staged.
+ */
+function lowerArrayOp(e: Emitter, ops: Operands, slots: MapOpSlots, insn: Exclude<MapInsn, { op: 'map-delete' }>, pointer: PointerPlan): void {
+  const done = e.fresh('done');
+  const operands: Operand[] =
+    insn.op === 'map-set' ? [insn.value] : insn.op === 'map-fetch-add' ? [insn.delta] : insn.op === 'map-cmpxchg' ? [insn.expected, insn.desired] : [];
+  const calls = pointer.reuse === undefined;
+  const staged = new Map<Operand, number>();
+  if (calls) {
+    const clobbered = operands.filter((o) => {
+      const reg = ops.registerOf(o);
+      return reg !== undefined && CALL_CLOBBERS.includes(reg);
+    });
+    stage(
+      e,
+      ops,
+      insn.key,
+      slots.key,
+      clobbered.map((o, i) => [o, slots.values[i]!] as [Operand, number]),
+    );
+    clobbered.forEach((o, i) => staged.set(o, slots.values[i]!));
+    e.emit(loadMapPtr(R1, insn.map), Mov.reg(R2, FP), Add.imm(R2, slots.key), call('map_lookup_elem'));
+    if (pointer.save !== undefined) e.emit(storeMem(FP, pointer.save, R0, 'DW'));
+  } else {
+    e.emit(loadMem(R0, FP, pointer.reuse!, 'DW'));
+  }
+  // A miss leaves r0 = 0, which is also what get, fetch-add and compare-exchange answer.
+  e.emit(JEq.imm(R0, 0, done));
+  /** A register holding `o` now, loading it into `scratch` when it is not in one that survived. */
+  const operand = (o: Operand, scratch: Register): Register => {
+    const slot = staged.get(o);
+    if (slot !== undefined) {
+      e.emit(loadMem(scratch, FP, slot, 'DW'));
+      return scratch;
+    }
+    return ops.read(o, scratch);
+  };
+  switch (insn.op) {
+    case 'map-get':
+      e.emit(loadMem(R0, R0, 0, 'DW'));
+      break;
+    case 'map-set':
+      if (typeof insn.value === 'bigint' && fitsImm32(insn.value)) e.emit(storeImm(R0, 0, imm32(insn.value), 'DW'));
+      else e.emit(storeMem(R0, 0, operand(insn.value, R5), 'DW'));
+      break;
+    case 'map-fetch-add': {
+      // The atomic writes the old value into its source register, so the delta goes to r5 (never a value's home).
+      const delta = operand(insn.delta, R5);
+      if (delta !== R5) e.emit(Mov.reg(R5, delta));
+      e.emit(atomicFetch('add', R0, 0, R5), Mov.reg(R0, R5));
+      break;
+    }
+    case 'map-cmpxchg': {
+      // cmpxchg compares with r0 and writes the old value there; the pointer moves to r5. The
+      // desired value may stay in its own register (the instruction only reads it); otherwise it
+      // goes to r1, or to r2 when the expected value is in r1. (No value lives in r1-r4 across a
+      // map operation, call or not: the allocator counts every one as clobbering them.)
+      e.emit(Mov.reg(R5, R0));
+      const expectedReg = staged.has(insn.expected) ? undefined : ops.registerOf(insn.expected);
+      const scratch: Register = expectedReg === R1 ? R2 : R1;
+      const desired = operand(insn.desired, scratch);
+      const expected = operand(insn.expected, R0);
+      if (expected !== R0) e.emit(Mov.reg(R0, expected));
+      e.emit(atomicCmpXchg(R5, 0, desired));
+      break;
+    }
+  }
+  e.label(done);
 }
 
 /** `r0 = atomic_fetch_add(*r0, delta)`, with r0 the value pointer. */

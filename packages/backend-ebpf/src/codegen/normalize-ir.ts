@@ -1,11 +1,13 @@
 import { INPUT_FIELDS, POLICY_IR_VERSION, type CompareOp, type IrInsn, type Operand, type PolicyIr } from '@syrup/core';
 import { CodegenError } from './codegen-error.js';
+import { computeLiveness, insnDef } from './liveness.js';
 
 const U64_LIMIT = 1n << 64n;
 
 /**
  * A policy IR checked and simplified for code generation: jumps whose outcome is known are
- * resolved, and instructions no path reaches are gone (the verifier rejects unreachable code).
+ * resolved (also a `goto` to a test of a constant just assigned), instructions no path reaches
+ * are gone (the verifier rejects unreachable code), and so are assignments nothing reads.
  */
 export interface NormalizedIr {
   readonly source: PolicyIr;
@@ -46,6 +48,7 @@ export function normalizeIr(ir: PolicyIr): NormalizedIr {
   folded.forEach((insn, index) => {
     if (insn?.op === 'label') labels.set(insn.label, index);
   });
+  threadConstantJumps(folded, labels);
 
   // Reachability over the folded instructions; undefined entries (folded-away jumps) fall through.
   const reached = new Array<boolean>(folded.length).fill(false);
@@ -79,15 +82,79 @@ export function normalizeIr(ir: PolicyIr): NormalizedIr {
     }
   }
 
-  const insns: IrInsn[] = [];
-  const originalIndex: number[] = [];
+  let insns: IrInsn[] = [];
+  let originalIndex: number[] = [];
   folded.forEach((insn, index) => {
     // Unreached labels are kept out too: nothing can jump to them.
     if (insn === undefined || !reached[index]) return;
     insns.push(insn);
     originalIndex.push(index);
   });
+  // Assignments whose value nothing reads (left behind by threading, or written so) go; removing
+  // one can make the assignments it read dead too.
+  for (let round = 0; round < 8; round++) {
+    const liveness = computeLiveness(insns, ir.registerCount);
+    const keep = insns.map((insn, index) => {
+      const def = insnDef(insn);
+      return def === undefined || !PURE.has(insn.op) || liveness.liveOut[index]!.has(def);
+    });
+    if (keep.every(Boolean)) break;
+    insns = insns.filter((_, index) => keep[index]);
+    originalIndex = originalIndex.filter((_, index) => keep[index]);
+  }
   return { source: ir, insns, originalIndex, registerCount: ir.registerCount };
+}
+
+/** Operations with no effect but their result: an unread result makes them removable. */
+const PURE: ReadonlySet<IrInsn['op']> = new Set(['const', 'mov', 'binary', 'unary', 'compare', 'input']);
+
+/**
+ * `x = c; ...; goto L` where L starts with `if x cmp k goto T`: the outcome is known where the
+ * goto is, so the goto goes to T, or, when the test fails and a `return` or `goto` follows it,
+ * is replaced by a copy of that. (Front ends write boolean results of inlined functions this
+ * way: `ok = 1; goto done; ... done: if ok == 0 ...`.) Nothing between the goto and its new
+ * destination can change a value, so the copy computes what the original would.
+ */
+function threadConstantJumps(insns: (IrInsn | undefined)[], labels: ReadonlyMap<string, number>): void {
+  /** The first instruction at or after `index` that is not a label or folded away. */
+  const firstAt = (index: number): number => {
+    let at = index;
+    while (at < insns.length && (insns[at] === undefined || insns[at]!.op === 'label')) at++;
+    return at;
+  };
+  insns.forEach((insn, index) => {
+    if (insn?.op !== 'jump') return;
+    const testAt = firstAt(labels.get(insn.target)!);
+    const test = insns[testAt];
+    if (test?.op !== 'jump-if') return;
+    const register = typeof test.a === 'number' && typeof test.b === 'bigint' ? test.a : typeof test.b === 'number' && typeof test.a === 'bigint' ? test.b : undefined;
+    if (register === undefined) return;
+    const value = constantBefore(insns, index, register);
+    if (value === undefined) return;
+    const a = typeof test.a === 'bigint' ? test.a : value;
+    const b = typeof test.b === 'bigint' ? test.b : value;
+    if (compareConstants(test.kind, a, b)) {
+      insns[index] = { ...insn, target: test.target };
+      return;
+    }
+    const next = insns[firstAt(testAt + 1)];
+    // Only a jump straight after the test, not a label: a label there could be jumped to from elsewhere, which is fine, but then it is simpler to leave it.
+    if (next?.op === 'return' || next?.op === 'jump') insns[index] = next;
+  });
+}
+
+/** The constant `register` surely holds at `index`, from an assignment earlier in the same straight run. */
+function constantBefore(insns: readonly (IrInsn | undefined)[], index: number, register: number): bigint | undefined {
+  for (let at = index - 1; at >= 0; at--) {
+    const insn = insns[at];
+    if (insn === undefined) continue;
+    if (insn.op === 'label' || insn.op === 'jump' || insn.op === 'jump-if' || insn.op === 'return') return undefined;
+    if (insnDef(insn) !== register) continue;
+    if (insn.op === 'const') return insn.value;
+    if (insn.op === 'mov' && typeof insn.src === 'bigint') return insn.src;
+    return undefined;
+  }
+  return undefined;
 }
 
 function lastInsn(ir: PolicyIr, folded: readonly (IrInsn | undefined)[], end: number): { file: string; line: number; column: number } | undefined {

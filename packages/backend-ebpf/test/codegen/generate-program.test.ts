@@ -187,7 +187,7 @@ describe('generateProgram', () => {
     const insns: IrInsn[] = [{ op: 'input', dst: 0, field: 'srcPort' }, { op: 'jump-if', kind: 'eq', a: 0, b: 1n, target: 'end' }];
     for (let i = 0; i < 4000; i++) insns.push({ op: 'map-set', map: 'm', key: 0n, value: 0 });
     insns.push({ op: 'label', label: 'end' }, { op: 'return', verdict: 'pass' });
-    expectCodegenError(() => generateProgram(policyIr({ input: 'udp', maps: { m: array(1) }, insns }), { hook: 'xdp-drv' }), 'CODEGEN_PROGRAM_TOO_LARGE');
+    expectCodegenError(() => generateProgram(policyIr({ input: 'udp', maps: { m: hash(1) }, insns }), { hook: 'xdp-drv' }), 'CODEGEN_PROGRAM_TOO_LARGE');
   });
 
   it('says so when the values alive at once do not fit the 512-byte stack', () => {
