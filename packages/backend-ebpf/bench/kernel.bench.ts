@@ -24,6 +24,7 @@ import { nativeSyscalls } from '../src/syscalls/native-syscalls.js';
 import type { SyscallBuffer } from '../src/syscalls/syscall-buffer.js';
 import type { Syscalls } from '../src/syscalls/syscalls.js';
 import { PORT, PolicyBench, timeRun } from './policy-bench.js';
+import { measureSocketSelect } from './socket-select-bench.js';
 
 const ROUNDS = Number(process.env['BENCH_ROUNDS'] ?? 9);
 const OPS = Number(process.env['BENCH_OPS'] ?? 200_000);
@@ -111,7 +112,7 @@ function buildCReference(): CReference | { unavailable: string } {
   return { unavailable: 'no C compiler (cc, gcc, clang or $CC) could build bench/map-syscall.c' };
 }
 
-function main(): void {
+async function main(): Promise<void> {
   const sys = nativeSyscalls();
   const spec = { kind: 'array', key: 'u32', value: 'u64', maxEntries: 64 } as const;
   using viaSyscall = KernelDataMapStore.create(spec, { name: 'bench_sys' });
@@ -133,8 +134,8 @@ function main(): void {
     rawLookupSyscallNs: [],
     mapGetMmapNs: [],
     mapSetMmapNs: [],
-    mapGetMmapViewNs: [],
-    mapSetMmapViewNs: [],
+    mapGetMmapStoreNs: [],
+    mapSetMmapStoreNs: [],
     emptyXdpDecisionNs: [],
     cMapGetSyscallNs: [],
     cMapSetSyscallNs: [],
@@ -154,10 +155,10 @@ function main(): void {
     samples['mapSetSyscallNs']?.push(timeStoreUpdate(viaSyscall, OPS));
     samples['rawLookupSyscallNs']?.push(timeRawLookup(sys, rawMap.fd, rawKey, rawValue, OPS));
     if (!cFirst) runC();
-    samples['mapGetMmapNs']?.push(timeStoreLookup(viaMemory, OPS * 10));
-    samples['mapSetMmapNs']?.push(timeStoreUpdate(viaMemory, OPS * 10));
-    samples['mapGetMmapViewNs']?.push(timeViewLoad(values, OPS * 10));
-    samples['mapSetMmapViewNs']?.push(timeViewStore(values, OPS * 10));
+    samples['mapGetMmapStoreNs']?.push(timeStoreLookup(viaMemory, OPS * 10));
+    samples['mapSetMmapStoreNs']?.push(timeStoreUpdate(viaMemory, OPS * 10));
+    samples['mapGetMmapNs']?.push(timeViewLoad(values, OPS * 10));
+    samples['mapSetMmapNs']?.push(timeViewStore(values, OPS * 10));
     samples['emptyXdpDecisionNs']?.push(timeRun(emptyRunner, packet, XDP_REPEAT));
     policies.round(() => timeRun(emptyRunner, packet, XDP_REPEAT));
     process.stderr.write(`round ${round + 1}/${ROUNDS} done\n`);
@@ -195,10 +196,10 @@ function main(): void {
       mapGetSyscallNs: 'KernelDataMapStore.lookup(key) on an array through bpf(BPF_MAP_LOOKUP_ELEM), keys 0..63',
       mapSetSyscallNs: 'KernelDataMapStore.update(key, [v]) through bpf(BPF_MAP_UPDATE_ELEM)',
       rawLookupSyscallNs: 'Syscalls.mapLookupElem with preallocated buffers, no store on top',
-      mapGetMmapNs: 'KernelDataMapStore.lookup(key) on an mmapable array (Atomics.load, returns [value])',
-      mapSetMmapNs: 'KernelDataMapStore.update(key, [v]) on an mmapable array (Atomics.store)',
-      mapGetMmapViewNs: 'Atomics.load on the store.values view',
-      mapSetMmapViewNs: 'Atomics.store on the store.values view',
+      mapGetMmapNs: 'the mmapped zero-copy view of an mmapable array: Atomics.load on store.values',
+      mapSetMmapNs: 'the mmapped zero-copy view of an mmapable array: Atomics.store on store.values',
+      mapGetMmapStoreNs: 'KernelDataMapStore.lookup(key) on an mmapable array (Atomics.load through the DataMapStore contract, which returns a fresh [value])',
+      mapSetMmapStoreNs: 'KernelDataMapStore.update(key, [v]) on an mmapable array (Atomics.store through the DataMapStore contract)',
       emptyXdpDecisionNs: `in-kernel ns per run of an XDP program returning XDP_PASS (BPF_PROG_TEST_RUN, repeat ${XDP_REPEAT})`,
       policies: `per standard policy, the code generator's xdp-skb build (port ${PORT}): insns = instruction slots loaded (ld_imm64 counts 2), xlatedInsns = the kernel's xlated_prog_len / 8 after its rewrites (array lookups inlined), nsPerDecision = BPF_PROG_TEST_RUN ns per run (repeat ${XDP_REPEAT}) on one frame (Ethernet, IPv4 without options, UDP to the policy port, payload type 0 GET, user 7; scan-avoid's busy map all idle, token-qos's bucket full) minus the empty XDP program's ns in the same round`,
       policiesC: 'the same policies written in C (bench/c/, same prologue semantics), built by clang -O2 -target bpf -mcpu=v3, loaded with maps created by the benchmark; the same measures',
@@ -211,7 +212,10 @@ function main(): void {
     spread: { ...spread, policies: policyResult.policiesSpread },
     lastValue: String(keptValue),
   };
-  process.stdout.write(`${JSON.stringify(result)}\n`);
+  // Real traffic through the socket-select hook, and deploy latency: see socket-select-bench.ts.
+  process.stderr.write('socket-select throughput and deploy time...\n');
+  const { socketSelect, deployMs, ...socketSelectDetails } = await measureSocketSelect();
+  process.stdout.write(`${JSON.stringify({ ...result, socketSelect, deployMs, socketSelectDetails })}\n`);
 }
 
-main();
+await main();
