@@ -1,4 +1,4 @@
-import type { BinaryOp, CompareOp, IrInsn, Operand } from '@syrup/core';
+import { evalBinary, evalCompare, isCommutative, swapCompare, type BinaryOp, type CompareOp, type IrInsn, type Operand } from '@syrup/core';
 import type { DataMapSpec } from '@syrup/maps';
 import {
   And,
@@ -18,7 +18,6 @@ import {
   type JumpCond,
   type Register,
 } from '../asm/index.js';
-import { compareConstants } from './normalize-ir.js';
 import type { Emitter } from './emitter.js';
 import { EXECUTOR_KEY, VERDICT_LABELS } from './epilogues.js';
 import { fieldSlot, type Frame } from './frame.js';
@@ -65,36 +64,6 @@ const ALU_OPS: Readonly<Record<BinaryOp, AluOp>> = {
   shl: 'lsh',
   shr: 'rsh',
 };
-const COMMUTATIVE: ReadonlySet<BinaryOp> = new Set(['add', 'mul', 'and', 'or', 'xor']);
-/** The condition with its operands swapped: a < b is b > a. */
-const SWAPPED: Readonly<Record<CompareOp, CompareOp>> = { eq: 'eq', ne: 'ne', lt: 'gt', le: 'ge', gt: 'lt', ge: 'le' };
-
-/** Evaluates a binary operation on u64 constants with the IR's semantics. */
-export function foldBinary(kind: BinaryOp, a: bigint, b: bigint): bigint {
-  switch (kind) {
-    case 'add':
-      return (a + b) & U64_MASK;
-    case 'sub':
-      return (a - b) & U64_MASK;
-    case 'mul':
-      return (a * b) & U64_MASK;
-    case 'div':
-      return b === 0n ? 0n : a / b;
-    case 'mod':
-      return b === 0n ? a : a % b;
-    case 'and':
-      return a & b;
-    case 'or':
-      return a | b;
-    case 'xor':
-      return a ^ b;
-    case 'shl':
-      return (a << (b & 63n)) & U64_MASK;
-    case 'shr':
-      return a >> (b & 63n);
-  }
-}
-
 /** Emits the eBPF for body instruction `index`. */
 export function lowerInsn(body: BodyLowering, insn: IrInsn, index: number): void {
   const { emitter: e, operands: ops } = body;
@@ -182,7 +151,7 @@ export function lowerInsn(body: BodyLowering, insn: IrInsn, index: number): void
  */
 export function lowerBinary(e: Emitter, ops: Operands, kind: BinaryOp, dst: number, a: Operand, b: Operand): void {
   if (typeof a === 'bigint' && typeof b === 'bigint') {
-    ops.assign(dst, foldBinary(kind, a, b));
+    ops.assign(dst, evalBinary(kind, a, b));
     return;
   }
   if ((kind === 'div' || kind === 'mod') && b === 0n) {
@@ -202,7 +171,7 @@ export function lowerBinary(e: Emitter, ops: Operands, kind: BinaryOp, dst: numb
     ops.commit(dst, target);
     return;
   }
-  if (typeof a === 'bigint' && COMMUTATIVE.has(kind)) [a, b] = [b, a];
+  if (typeof a === 'bigint' && isCommutative(kind)) [a, b] = [b, a];
 
   const target = ops.target(dst);
   let right: { readonly imm: number } | { readonly reg: Register };
@@ -233,7 +202,7 @@ export function lowerBinary(e: Emitter, ops: Operands, kind: BinaryOp, dst: numb
 /** `dst = (a cmp b) ? 1 : 0`, unsigned. */
 function lowerCompare(e: Emitter, ops: Operands, kind: CompareOp, dst: number, a: Operand, b: Operand): void {
   if (typeof a === 'bigint' && typeof b === 'bigint') {
-    ops.assign(dst, compareConstants(kind, a, b) ? 1n : 0n);
+    ops.assign(dst, evalCompare(kind, a, b) ? 1n : 0n);
     return;
   }
   const target = ops.target(dst);
@@ -261,12 +230,12 @@ function lowerCompare(e: Emitter, ops: Operands, kind: CompareOp, dst: number, a
 /** `if a cmp b goto label`, unsigned and 64-bit; reads spilled operands into r0 and r5. */
 export function emitConditionalJump(e: Emitter, ops: Operands, kind: CompareOp, a: Operand, b: Operand, label: string): void {
   if (typeof a === 'bigint' && typeof b === 'bigint') {
-    if (compareConstants(kind, a, b)) e.emit(ja(label));
+    if (evalCompare(kind, a, b)) e.emit(ja(label));
     return;
   }
   if (typeof a === 'bigint') {
     [a, b] = [b, a];
-    kind = SWAPPED[kind];
+    kind = swapCompare(kind);
   }
   const cond: JumpCond = kind;
   const left = ops.read(a, SCRATCH);

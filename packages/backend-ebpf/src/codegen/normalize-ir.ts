@@ -1,4 +1,4 @@
-import { INPUT_FIELDS, POLICY_IR_VERSION, type CompareOp, type IrInsn, type Operand, type PolicyIr } from '@syrup/core';
+import { INPUT_FIELDS, POLICY_IR_VERSION, evalCompare, type IrInsn, type Operand, type PolicyIr } from '@syrup/core';
 import { CodegenError } from './codegen-error.js';
 import { computeLiveness, insnDef } from './liveness.js';
 
@@ -17,30 +17,12 @@ export interface NormalizedIr {
   readonly registerCount: number;
 }
 
-/** Evaluates an unsigned comparison of two u64 constants. */
-export function compareConstants(kind: CompareOp, a: bigint, b: bigint): boolean {
-  switch (kind) {
-    case 'eq':
-      return a === b;
-    case 'ne':
-      return a !== b;
-    case 'lt':
-      return a < b;
-    case 'le':
-      return a <= b;
-    case 'gt':
-      return a > b;
-    case 'ge':
-      return a >= b;
-  }
-}
-
 /** Validates `ir` and returns it ready for liveness analysis; malformed IR throws CodegenError. */
 export function normalizeIr(ir: PolicyIr): NormalizedIr {
   validate(ir);
   const folded = ir.insns.map((insn): IrInsn | undefined => {
     if (insn.op !== 'jump-if' || typeof insn.a !== 'bigint' || typeof insn.b !== 'bigint') return insn;
-    if (!compareConstants(insn.kind, insn.a, insn.b)) return undefined;
+    if (!evalCompare(insn.kind, insn.a, insn.b)) return undefined;
     return insn.pos === undefined ? { op: 'jump', target: insn.target } : { op: 'jump', target: insn.target, pos: insn.pos };
   });
 
@@ -133,7 +115,7 @@ function threadConstantJumps(insns: (IrInsn | undefined)[], labels: ReadonlyMap<
     if (value === undefined) return;
     const a = typeof test.a === 'bigint' ? test.a : value;
     const b = typeof test.b === 'bigint' ? test.b : value;
-    if (compareConstants(test.kind, a, b)) {
+    if (evalCompare(test.kind, a, b)) {
       insns[index] = { ...insn, target: test.target };
       return;
     }
