@@ -36,7 +36,15 @@ export class LocalSocketGroup extends SocketGroup {
     if (sockets.length === 0) {
       throw new SocketSelectError('SOCKET_SELECT_TARGET_INVALID', 'extra.sockets is empty, so there is no socket to steer to.');
     }
-    const tables = { udp: readSocketTable('udp'), tcp: readSocketTable('tcp') };
+    // Each /proc/net table costs milliseconds to read, so the other protocol's is read only
+    // when a socket is missing from the deployment's own (to say it is of the wrong kind).
+    const cache = new Map<SocketProtocol, SocketTableEntry[]>();
+    const table = (protocol: SocketProtocol): SocketTableEntry[] => {
+      let entries = cache.get(protocol);
+      if (entries === undefined) cache.set(protocol, (entries = readSocketTable(protocol)));
+      return entries;
+    };
+    const other: SocketProtocol = query.protocol === 'udp' ? 'tcp' : 'udp';
     const entries: SocketTableEntry[] = [];
     const explicit: ExplicitSocket[] = [];
     sockets.forEach((socket, k) => {
@@ -48,7 +56,7 @@ export class LocalSocketGroup extends SocketGroup {
       const entry = withOpen(socket, sys, (fd) => {
         const inode = inodeOf(fd);
         if (inode === undefined) throw new SocketSelectError('SOCKET_SELECT_BAD_SOCKET', `${what} is not a socket.`);
-        const found = tables.udp.find((e) => e.inode === inode) ?? tables.tcp.find((e) => e.inode === inode);
+        const found = table(query.protocol).find((e) => e.inode === inode) ?? table(other).find((e) => e.inode === inode);
         if (found === undefined) {
           throw new SocketSelectError('SOCKET_SELECT_BAD_SOCKET', `${what} is not a UDP or TCP socket of this network namespace.`);
         }
