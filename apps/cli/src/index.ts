@@ -1,0 +1,2 @@
+export { runCli } from './run-cli.js';
+export { processIo, UsageError, type CliIo } from './cli-io.js';

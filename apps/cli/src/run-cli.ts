@@ -1,0 +1,223 @@
+import { SyrupError } from '@syrup/core';
+import { connect, type ClientDeployOptions, type ClientMap, type SyrupClient, type WireDeploymentInfo } from '@syrup/runtime';
+import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
+import { processIo, UsageError, type CliIo } from './cli-io.js';
+import { runDaemon } from './run-daemon.js';
+
+/** Refusals that are the caller's to fix (exit 2); anything else is the system's (exit 1). */
+const SYSTEM_CODES = new Set(['PROTOCOL_CONNECTION', 'INTERNAL', 'PEER_UNKNOWN']);
+
+interface CommonOptions {
+  json?: boolean;
+  socket?: string;
+}
+
+/**
+ * Runs the `syrup` command with `argv` (without node and script) and answers the exit code:
+ * 0 on success, 2 for a user mistake (bad arguments, a refused request), 1 when the system
+ * failed (no daemon). Errors are one sentence on stderr; never a stack trace.
+ */
+export async function runCli(argv: readonly string[], io: CliIo = processIo): Promise<number> {
+  let exitCode = 0;
+  const program = new Command('syrup')
+    .description('Deploy scheduling policies with syrupd.')
+    .exitOverride()
+    .configureOutput({ writeOut: (s) => io.out(s), writeErr: (s) => io.err(s), outputError: () => undefined })
+    .showHelpAfterError(false);
+
+  const common = (command: Command): Command =>
+    command
+      .option('--json', 'print machine-readable JSON')
+      .addOption(new Option('--socket <path>', "syrupd's Unix socket").env('SYRUP_SOCKET'))
+      .exitOverride();
+
+  const withClient = async (options: CommonOptions, body: (client: SyrupClient) => Promise<void>): Promise<void> => {
+    const client = await connect(options.socket !== undefined ? { socketPath: options.socket } : {});
+    try {
+      await body(client);
+    } finally {
+      await client.close();
+    }
+  };
+  const print = (options: CommonOptions, json: unknown, human: string): void => {
+    io.out(options.json ? JSON.stringify(json, bigintAsString) : human);
+  };
+
+  common(program.command('deploy <policy>'))
+    .description('deploy a policy file or package specifier (e.g. @syrup/policies-std/sita) at a hook')
+    .requiredOption('--hook <id>', 'the hook id, e.g. socket-select')
+    .option('--port <n>', 'the target port', integer('--port'))
+    .option('--pid <n>', 'the process that owns the target sockets', integer('--pid'))
+    .addOption(new Option('--protocol <p>', 'the target protocol').choices(['udp', 'tcp']))
+    .option('--interface <name>', 'the network interface (XDP hooks)')
+    .option('--queue <n>', 'the RX queue (XDP hooks)', integer('--queue'))
+    .option('--param <K=V>', 'override a policy param (repeatable)', collectParam, {})
+    .action(async (policy: string, o: CommonOptions & { hook: string; port?: number; pid?: number; protocol?: 'udp' | 'tcp'; interface?: string; queue?: number; param: Record<string, bigint> }) => {
+      const options = {
+        hook: o.hook,
+        ...(o.port !== undefined ? { port: o.port } : {}),
+        ...(o.pid !== undefined ? { pid: o.pid } : {}),
+        ...(o.protocol !== undefined ? { protocol: o.protocol } : {}),
+        ...(o.interface !== undefined ? { interface: o.interface } : {}),
+        ...(o.queue !== undefined ? { queue: o.queue } : {}),
+        ...(Object.keys(o.param).length > 0 ? { params: o.param } : {}),
+      } as ClientDeployOptions;
+      await withClient(o, async (client) => {
+        const d = await client.deploy(policy, options);
+        print(o, d.info(), `deployed ${d.policy} at ${d.hook} as ${d.id}`);
+      });
+    });
+
+  common(program.command('ls'))
+    .description('list deployments')
+    .action(async (o: CommonOptions) => {
+      await withClient(o, async (client) => {
+        const list = await client.deployments();
+        print(o, list, list.length === 0 ? 'no deployments' : list.map(describeDeployment).join('\n'));
+      });
+    });
+
+  common(program.command('undeploy <id>'))
+    .description('remove a deployment; default scheduling resumes')
+    .action(async (id: string, o: CommonOptions) => {
+      await withClient(o, async (client) => {
+        await (await client.deployment(id)).undeploy();
+        print(o, { undeployed: id }, `undeployed ${id}`);
+      });
+    });
+
+  const map = program.command('map').description("read and write a deployment's maps").exitOverride();
+  common(map.command('get <id> <map> <key>'))
+    .description('read one value')
+    .action(async (id: string, name: string, key: string, o: CommonOptions) => {
+      const k = mapKey(key);
+      await withClient(o, async (client) => {
+        const value = await mapOf(await client.deployment(id), name).get(k);
+        print(o, { key: k, value }, valueText(value));
+      });
+    });
+  common(map.command('set <id> <map> <key> <value>'))
+    .description('write one value (a u64, or comma-separated values for a per-CPU map)')
+    .action(async (id: string, name: string, key: string, value: string, o: CommonOptions) => {
+      const k = mapKey(key);
+      const v = value.includes(',') ? value.split(',').map((part) => u64(part)) : u64(value);
+      await withClient(o, async (client) => {
+        await mapOf(await client.deployment(id), name).set(k, v);
+        print(o, { key: k, value: v }, 'ok');
+      });
+    });
+  common(map.command('dump <id> <map>'))
+    .description('print every entry')
+    .action(async (id: string, name: string, o: CommonOptions) => {
+      await withClient(o, async (client) => {
+        const entries = await mapOf(await client.deployment(id), name).dump();
+        print(o, entries.map(([key, value]) => ({ key, value })), entries.map(([key, value]) => `${key} ${valueText(value)}`).join('\n'));
+      });
+    });
+
+  common(program.command('status'))
+    .description("syrupd's status and hooks")
+    .action(async (o: CommonOptions) => {
+      await withClient(o, async (client) => {
+        const status = await client.status();
+        const hooks = await client.hooks();
+        print(
+          o,
+          { ...status, hooks },
+          [
+            `syrupd pid ${status.pid}, protocol v${status.version}, up ${Math.round(status.uptimeMs / 1000)} s, ${status.deployments} deployment(s)`,
+            ...hooks.map((h) => `  ${h.hook} (${h.backend}): ${h.available ? 'available' : `unavailable: ${h.reason ?? ''}`}`),
+          ].join('\n'),
+        );
+      });
+    });
+
+  common(program.command('daemon'))
+    .description('run syrupd in the foreground')
+    .option('--pin-root <path>', 'bpffs directory for pins')
+    .action(async (o: CommonOptions & { pinRoot?: string }) => {
+      exitCode = await runDaemon([...(o.socket !== undefined ? ['--socket', o.socket] : []), ...(o.pinRoot !== undefined ? ['--pin-root', o.pinRoot] : [])]);
+    });
+
+  try {
+    await program.parseAsync([...argv], { from: 'user' });
+    return exitCode;
+  } catch (error) {
+    return report(error, io);
+  }
+}
+
+function report(error: unknown, io: CliIo): number {
+  if (error instanceof CommanderError) {
+    if (error.code === 'commander.helpDisplayed' || error.code === 'commander.version' || error.code === 'commander.help') return 0;
+    if (error.code === 'commander.executeSubCommandAsync') return error.exitCode;
+    // Commander says "option '--port <n>' argument 'x' is invalid. <our reason>": keep one sentence.
+    const message = error.code === 'commander.invalidArgument' ? error.message.replace(/^.*? is invalid\. /, '') : error.message.replace(/^error: /, '');
+    io.err(`syrup: ${sentence(message)}`);
+    return 2;
+  }
+  if (error instanceof UsageError) {
+    io.err(`syrup: ${sentence(error.message)}`);
+    return 2;
+  }
+  if (error instanceof SyrupError) {
+    io.err(`syrup: ${sentence(error.message)}`);
+    return SYSTEM_CODES.has(error.code) ? 1 : 2;
+  }
+  io.err(`syrup: ${sentence(error instanceof Error ? error.message : String(error))}`);
+  return 1;
+}
+
+/** First line only, ending with a full stop. */
+function sentence(message: string): string {
+  const first = (message.split('\n')[0] ?? '').trim();
+  return /[.!?]$/.test(first) ? first : `${first}.`;
+}
+
+function integer(flag: string): (value: string) => number {
+  return (value) => {
+    if (!/^\d+$/.test(value)) throw new InvalidArgumentError(`${flag} takes a non-negative integer, not '${value}'`);
+    return Number(value);
+  };
+}
+
+function collectParam(value: string, previous: Record<string, bigint>): Record<string, bigint> {
+  const match = /^([A-Za-z_$][\w$]*)=(\d+)$/.exec(value);
+  if (match === null) throw new InvalidArgumentError(`--param takes NAME=VALUE with an unsigned integer value, not '${value}'`);
+  return { ...previous, [match[1] as string]: BigInt(match[2] as string) };
+}
+
+function mapKey(text: string): number {
+  if (!/^\d+$/.test(text) || Number(text) > 0xffff_ffff) throw new UsageError(`a map key is a u32, not '${text}'.`);
+  return Number(text);
+}
+
+function u64(text: string): bigint {
+  if (!/^\d+$/.test(text.trim()) || BigInt(text.trim()) > 0xffff_ffff_ffff_ffffn) throw new UsageError(`a map value is a u64, not '${text}'.`);
+  return BigInt(text.trim());
+}
+
+function mapOf(deployment: { id: string; maps: Readonly<Record<string, ClientMap>> }, name: string): ClientMap {
+  const found = Object.hasOwn(deployment.maps, name) ? deployment.maps[name] : undefined;
+  if (found === undefined) {
+    const names = Object.keys(deployment.maps);
+    throw new UsageError(`deployment '${deployment.id}' has no map '${name}'${names.length > 0 ? ` (it has ${names.join(', ')})` : ''}.`);
+  }
+  return found;
+}
+
+function valueText(value: bigint | readonly bigint[]): string {
+  return typeof value === 'bigint' ? value.toString() : value.join(',');
+}
+
+function describeDeployment(d: WireDeploymentInfo): string {
+  const target = Object.entries(d.target)
+    .filter(([k]) => k !== 'extra')
+    .map(([k, v]) => `${k}=${String(v)}`)
+    .join(' ');
+  return `${d.id}  ${d.policy}  ${d.hook}  ${d.state}  ${target}  uid ${d.owner}`;
+}
+
+function bigintAsString(_key: string, value: unknown): unknown {
+  return typeof value === 'bigint' ? value.toString() : value;
+}

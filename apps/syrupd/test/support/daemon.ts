@@ -1,0 +1,49 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const here = dirname(fileURLToPath(import.meta.url));
+export const SYRUPD_BIN = join(here, '../../bin/syrupd.mjs');
+export const REPO_NODE = join(here, '../../../../node_modules/.bin/node');
+
+export interface DaemonChild {
+  readonly child: ChildProcess;
+  readonly socketPath: string;
+  readonly dir: string;
+  output(): string;
+  /** SIGTERM, then resolves with the exit code. */
+  stop(): Promise<number | null>;
+}
+
+/** Starts syrupd's bin in a child process on a unique temp socket and waits until it listens. */
+export async function startDaemonChild(): Promise<DaemonChild> {
+  const dir = mkdtempSync(join(tmpdir(), 'syrupd-'));
+  const socketPath = join(dir, 'syrupd.sock');
+  const child = spawn(REPO_NODE, [SYRUPD_BIN, '--socket', socketPath, '--pin-root', join(dir, 'pins')], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  child.stdout?.on('data', (d: Buffer) => (output += d.toString()));
+  child.stderr?.on('data', (d: Buffer) => (output += d.toString()));
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  const deadline = Date.now() + 20_000;
+  while (!output.includes('syrupd listening')) {
+    if (Date.now() > deadline || child.exitCode !== null) {
+      child.kill('SIGKILL');
+      throw new Error(`syrupd did not start: ${output}`);
+    }
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  return {
+    child,
+    socketPath,
+    dir,
+    output: () => output,
+    stop: async () => {
+      if (child.exitCode === null) child.kill('SIGTERM');
+      const code = await exited;
+      if (existsSync(dir)) rmSync(dir, { recursive: true, force: true });
+      return code;
+    },
+  };
+}

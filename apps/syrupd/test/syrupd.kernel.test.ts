@@ -1,0 +1,78 @@
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createConnection, createServer, type Socket } from 'node:net';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { connect } from '@syrup/runtime';
+import { afterEach, describe, expect, it } from 'vitest';
+import { parseSyrupdArgs, SoPeerCredCredentials } from '../src/index.js';
+import { startDaemonChild, type DaemonChild } from './support/daemon.js';
+import { describeKernel } from './support/kernel-gate.js';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const ROUND_ROBIN = join(here, '../../../packages/policies-std/src/round-robin.ts');
+
+describe('syrupd arguments', () => {
+  it('takes --socket and --pin-root, then the environment, then the defaults', () => {
+    expect(parseSyrupdArgs(['--socket', '/tmp/s.sock', '--pin-root', '/sys/fs/bpf/x'], {})).toEqual({ socketPath: '/tmp/s.sock', pinRoot: '/sys/fs/bpf/x' });
+    expect(parseSyrupdArgs([], { SYRUP_SOCKET: '/tmp/e.sock' })).toEqual({ socketPath: '/tmp/e.sock', pinRoot: '/sys/fs/bpf/syrup' });
+    expect(parseSyrupdArgs([], {})).toEqual({ socketPath: '/run/syrup/syrupd.sock', pinRoot: '/sys/fs/bpf/syrup' });
+    expect(() => parseSyrupdArgs(['--nope'], {})).toThrow("Unknown option '--nope'");
+  });
+});
+
+describe('SO_PEERCRED through the backend-ebpf syscall layer', () => {
+  it("reads the connecting process's pid, uid and gid from an accepted Unix socket", async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'peercred-'));
+    const path = join(dir, 's.sock');
+    const accepted = new Promise<Socket>((resolve) => {
+      const server = createServer((socket) => {
+        resolve(socket);
+        server.close();
+      });
+      server.listen(path);
+    });
+    const client = createConnection(path);
+    const socket = await accepted;
+    try {
+      expect(new SoPeerCredCredentials().of(socket)).toEqual({ pid: process.pid, uid: process.getuid?.(), gid: process.getgid?.() });
+    } finally {
+      client.destroy();
+      socket.destroy();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describeKernel('the syrupd process', () => {
+  let daemon: DaemonChild | undefined;
+  afterEach(async () => {
+    await daemon?.stop();
+    daemon = undefined;
+  });
+
+  it('serves on its socket, records the SO_PEERCRED uid as owner, and on SIGTERM undeploys, removes the socket and exits 0', async () => {
+    daemon = await startDaemonChild();
+    const client = await connect({ socketPath: daemon.socketPath });
+    const status = await client.status();
+    expect(status).toMatchObject({ version: 1, pid: expect.any(Number), deployments: 0 });
+    const hooks = await client.hooks();
+    expect(hooks.find((h) => h.hook === 'socket-select')).toEqual({ hook: 'socket-select', backend: 'ebpf', available: true });
+
+    // A UDP group of this test process, found by port (and our pid).
+    const { createSocket } = await import('node:dgram');
+    const socket = createSocket({ type: 'udp4', reusePort: true });
+    await new Promise<void>((resolve) => socket.bind(0, '127.0.0.1', () => resolve()));
+    try {
+      const d = await client.deploy({ fileName: 'round-robin.ts', text: readFileSync(ROUND_ROBIN, 'utf8') }, { hook: 'socket-select', port: socket.address().port, pid: process.pid, params: { SOCKETS: 1 } });
+      expect((await client.deployments()).map((i) => [i.id, i.owner])).toEqual([[d.id, process.getuid?.()]]);
+      await client.close();
+      expect(await daemon.stop()).toBe(0);
+      expect(existsSync(daemon.socketPath)).toBe(false);
+      expect(daemon.output()).toContain('"undeployed":1');
+      daemon = undefined;
+    } finally {
+      socket.close();
+    }
+  });
+});

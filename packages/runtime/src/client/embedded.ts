@@ -1,0 +1,92 @@
+import 'reflect-metadata';
+import { registerHookRegistry, type BackendModule, type PolicySource } from '@syrup/core';
+import { container as rootContainer, type DependencyContainer } from 'tsyringe';
+import { PROTOCOL_VERSION, type WireDeploymentInfo, type WireHookInfo, type WireStatus } from '../protocol/protocol-schema.js';
+import { EMBEDDED_CALLER, RuntimeService, type RuntimeDeploymentInfo } from '../service/runtime-service.js';
+import { BaseClient } from './base-client.js';
+import type { ClientTransport } from './client-transport.js';
+import type { ClientDeployOptions, SyrupClient } from './syrup-client.js';
+
+export interface EmbeddedOptions {
+  /** Backend modules to register (e.g. `ebpfBackendModule`); the runtime never imports one itself. */
+  readonly backends?: readonly BackendModule[];
+  /** A container to build on; a child of it is used. Defaults to tsyringe's root container. */
+  readonly container?: DependencyContainer;
+  /** Where relative policy paths and package specifiers resolve from; defaults to process.cwd(). */
+  readonly cwd?: string;
+}
+
+/** An in-process runtime: the client plus the container it runs in (for tests and composition). */
+export interface EmbeddedSyrup extends SyrupClient {
+  readonly container: DependencyContainer;
+  readonly service: RuntimeService;
+}
+
+/**
+ * Runs the runtime service inside this (privileged) process: a single-tenant system where the
+ * caller is root. `close()` undeploys everything it deployed.
+ */
+export async function embedded(options: EmbeddedOptions = {}): Promise<EmbeddedSyrup> {
+  const container = (options.container ?? rootContainer).createChildContainer();
+  registerHookRegistry(container);
+  for (const backend of options.backends ?? []) backend.register(container);
+  container.registerSingleton(RuntimeService);
+  const service = container.resolve(RuntimeService);
+  const client = new BaseClient(new EmbeddedTransport(service), options.cwd ?? process.cwd()) as BaseClient & { container: DependencyContainer; service: RuntimeService };
+  Object.assign(client, { container, service });
+  return client;
+}
+
+/** Calls the service directly; the caller is root, so ownership never refuses. */
+class EmbeddedTransport implements ClientTransport {
+  readonly #started = Date.now();
+
+  constructor(private readonly service: RuntimeService) {}
+
+  async deploy(policy: PolicySource, options: ClientDeployOptions): Promise<WireDeploymentInfo> {
+    const deployment = await this.service.deploy(policy, options, EMBEDDED_CALLER);
+    return wire(this.service.info(deployment.id));
+  }
+
+  async replace(id: string, policy: PolicySource, params?: Readonly<Record<string, number | bigint>>): Promise<WireDeploymentInfo> {
+    return wire(await this.service.replace(id, policy, EMBEDDED_CALLER, params));
+  }
+
+  undeploy(id: string): Promise<void> {
+    return this.service.undeploy(id);
+  }
+
+  async list(): Promise<WireDeploymentInfo[]> {
+    return (await this.service.deployments()).map(wire);
+  }
+
+  async mapGet(id: string, map: string, key: number): Promise<bigint | bigint[]> {
+    const value = await this.service.mapGet(id, map, key);
+    return typeof value === 'bigint' ? value : [...value];
+  }
+
+  mapSet(id: string, map: string, key: number, value: bigint | readonly bigint[]): Promise<void> {
+    return this.service.mapSet(id, map, key, value);
+  }
+
+  async mapDump(id: string, map: string): Promise<[number, bigint | bigint[]][]> {
+    return (await this.service.mapDump(id, map)).map(([k, v]) => [k, typeof v === 'bigint' ? v : [...v]]);
+  }
+
+  async hooks(): Promise<WireHookInfo[]> {
+    return (await this.service.hooks()).map((h) => ({ hook: h.hook.id, backend: h.backend, available: h.available, ...(h.reason !== undefined ? { reason: h.reason } : {}) }));
+  }
+
+  async status(): Promise<WireStatus> {
+    return { version: PROTOCOL_VERSION, pid: process.pid, uptimeMs: Date.now() - this.#started, deployments: (await this.service.deployments()).length };
+  }
+
+  close(): Promise<void> {
+    return this.service.close();
+  }
+}
+
+/** In-process the target keeps its live extras (sockets), so it is passed through as it is. */
+function wire(info: RuntimeDeploymentInfo): WireDeploymentInfo {
+  return { ...info, maps: [...info.maps], target: info.target as WireDeploymentInfo['target'] };
+}

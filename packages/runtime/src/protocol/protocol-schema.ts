@@ -1,0 +1,99 @@
+import { z } from 'zod';
+
+/** The protocol version this package speaks; a request with another `v` is refused. */
+export const PROTOCOL_VERSION = 1;
+
+/** The largest request line the server reads (policy text included): 1 MiB. */
+export const MAX_REQUEST_BYTES = 1 << 20;
+
+/** Where syrupd listens unless told otherwise. */
+export const DEFAULT_SOCKET_PATH = '/run/syrup/syrupd.sock';
+
+/** A u64 on the wire: a decimal string, because JSON numbers lose precision beyond 2^53. */
+const u64 = z.string().regex(/^\d{1,20}$/, 'a u64 is a decimal string').refine((s) => BigInt(s) <= 0xffff_ffff_ffff_ffffn, 'a u64 is at most 2^64-1');
+const mapValue = z.union([u64, z.array(u64)]);
+const u32 = z.number().int().min(0).max(0xffff_ffff);
+const deploymentId = z.string().min(1).max(128);
+const mapName = z.string().min(1).max(128);
+
+const policySource = z.object({ fileName: z.string().min(1).max(4096), text: z.string() });
+const params = z.record(z.string(), z.union([z.number().int().min(0), u64]));
+
+/** Deploy targets as JSON; `extra` must be plain data (no sockets: fds mean nothing across processes). */
+export const TargetSchema = z.object({
+  port: z.number().int().min(0).max(65535).optional(),
+  protocol: z.enum(['udp', 'tcp']).optional(),
+  pid: z.number().int().min(1).optional(),
+  interface: z.string().min(1).max(64).optional(),
+  queue: z.number().int().min(0).optional(),
+  extra: z.record(z.string(), z.json()).optional(),
+});
+
+const base = { v: z.literal(PROTOCOL_VERSION), id: z.union([z.string().max(128), z.number().int()]) };
+
+export const RequestSchema = z.discriminatedUnion('op', [
+  z.object({ ...base, op: z.literal('deploy'), hook: z.string().min(1).max(64), policy: policySource, target: TargetSchema, params: params.optional() }),
+  z.object({ ...base, op: z.literal('replace'), deployment: deploymentId, policy: policySource, params: params.optional() }),
+  z.object({ ...base, op: z.literal('undeploy'), deployment: deploymentId }),
+  z.object({ ...base, op: z.literal('list') }),
+  z.object({ ...base, op: z.literal('map.get'), deployment: deploymentId, map: mapName, key: u32 }),
+  z.object({ ...base, op: z.literal('map.set'), deployment: deploymentId, map: mapName, key: u32, value: mapValue }),
+  z.object({ ...base, op: z.literal('map.dump'), deployment: deploymentId, map: mapName }),
+  z.object({ ...base, op: z.literal('hooks') }),
+  z.object({ ...base, op: z.literal('status') }),
+]);
+
+export type Request = z.infer<typeof RequestSchema>;
+export type RequestOp = Request['op'];
+export const REQUEST_OPS: readonly RequestOp[] = ['deploy', 'replace', 'undeploy', 'list', 'map.get', 'map.set', 'map.dump', 'hooks', 'status'];
+
+export const DeploymentInfoSchema = z.object({
+  id: z.string(),
+  hook: z.string(),
+  policy: z.string(),
+  state: z.string(),
+  target: TargetSchema,
+  owner: z.number().int(),
+  maps: z.array(z.string()),
+});
+export type WireDeploymentInfo = z.infer<typeof DeploymentInfoSchema>;
+
+export const HookInfoSchema = z.object({ hook: z.string(), backend: z.string(), available: z.boolean(), reason: z.string().optional() });
+export type WireHookInfo = z.infer<typeof HookInfoSchema>;
+
+export const StatusSchema = z.object({ version: z.number().int(), pid: z.number().int(), uptimeMs: z.number(), deployments: z.number().int() });
+export type WireStatus = z.infer<typeof StatusSchema>;
+
+/** A response echoes the request id (null when the request had none readable). */
+export const ResponseSchema = z.union([
+  z.object({ v: z.literal(PROTOCOL_VERSION), id: z.union([z.string(), z.number(), z.null()]), ok: z.literal(true), result: z.unknown() }),
+  z.object({
+    v: z.literal(PROTOCOL_VERSION),
+    id: z.union([z.string(), z.number(), z.null()]),
+    ok: z.literal(false),
+    error: z.object({ code: z.string(), message: z.string() }),
+  }),
+]);
+export type Response = z.infer<typeof ResponseSchema>;
+
+/** Results by op, as the client parses them. */
+export const ResultSchemas = {
+  deploy: DeploymentInfoSchema,
+  replace: DeploymentInfoSchema,
+  undeploy: z.object({ undeployed: z.string() }),
+  list: z.array(DeploymentInfoSchema),
+  'map.get': z.object({ value: mapValue }),
+  'map.set': z.object({ ok: z.literal(true) }),
+  'map.dump': z.array(z.tuple([z.number().int(), mapValue])),
+  hooks: z.array(HookInfoSchema),
+  status: StatusSchema,
+} as const satisfies Record<RequestOp, z.ZodType>;
+
+/** A bigint or per-CPU values as wire strings. */
+export function encodeMapValue(value: bigint | readonly bigint[]): string | string[] {
+  return typeof value === 'bigint' ? value.toString() : value.map((v) => v.toString());
+}
+
+export function decodeMapValue(value: string | readonly string[]): bigint | bigint[] {
+  return typeof value === 'string' ? BigInt(value) : value.map((v) => BigInt(v));
+}

@@ -1,0 +1,256 @@
+import { chmodSync, mkdirSync, rmSync, statSync } from 'node:fs';
+import { createServer, type Server, type Socket } from 'node:net';
+import { dirname } from 'node:path';
+import { SyrupError, type DeployOptions, type HookId } from '@syrup/core';
+import { inject, injectable } from 'tsyringe';
+import { RuntimeError } from '../errors/runtime-error.js';
+import { RuntimeService, type Caller, type RuntimeDeploymentInfo } from '../service/runtime-service.js';
+import { PeerCredentials, ProtocolServerOptions, type PeerIdentity } from './peer-credentials.js';
+import {
+  DEFAULT_SOCKET_PATH,
+  MAX_REQUEST_BYTES,
+  PROTOCOL_VERSION,
+  REQUEST_OPS,
+  RequestSchema,
+  decodeMapValue,
+  encodeMapValue,
+  type Request,
+  type Response,
+  type WireDeploymentInfo,
+} from './protocol-schema.js';
+
+type RequestId = string | number | null;
+
+/**
+ * Serves a {@link RuntimeService} over newline-delimited JSON on a Unix stream socket. Every
+ * line is one request and gets one response line, in order. A line that is not a valid
+ * request is answered with a one-sentence refusal and the connection goes on; a line longer
+ * than the limit is refused and skipped up to its newline, so the next request still parses.
+ */
+@injectable()
+export class ProtocolServer {
+  readonly #server: Server;
+  readonly #connections = new Set<Socket>();
+  readonly #started = Date.now();
+  readonly #socketPath: string;
+  readonly #maxRequestBytes: number;
+  readonly #socketMode: number;
+
+  constructor(
+    @inject(RuntimeService) private readonly service: RuntimeService,
+    @inject(PeerCredentials) private readonly credentials: PeerCredentials,
+    @inject(ProtocolServerOptions) options: ProtocolServerOptions,
+  ) {
+    this.#socketPath = options.socketPath ?? DEFAULT_SOCKET_PATH;
+    this.#maxRequestBytes = options.maxRequestBytes ?? MAX_REQUEST_BYTES;
+    this.#socketMode = options.socketMode ?? 0o666;
+    this.#server = createServer((socket) => this.#accept(socket));
+  }
+
+  get socketPath(): string {
+    return this.#socketPath;
+  }
+
+  /** Binds the socket path (removing a stale socket file left by a crashed daemon) and listens. */
+  async listen(): Promise<void> {
+    mkdirSync(dirname(this.#socketPath), { recursive: true, mode: 0o755 });
+    try {
+      if (statSync(this.#socketPath).isSocket()) rmSync(this.#socketPath);
+    } catch {
+      // Nothing there.
+    }
+    await new Promise<void>((resolve, reject) => {
+      this.#server.once('error', reject);
+      this.#server.listen(this.#socketPath, () => {
+        this.#server.off('error', reject);
+        resolve();
+      });
+    });
+    chmodSync(this.#socketPath, this.#socketMode);
+  }
+
+  /** Stops accepting, ends open connections and removes the socket file. Deployments stay (the service owns them). */
+  async close(): Promise<void> {
+    for (const socket of this.#connections) socket.destroy();
+    this.#connections.clear();
+    await new Promise<void>((resolve) => this.#server.close(() => resolve()));
+    rmSync(this.#socketPath, { force: true });
+  }
+
+  #accept(socket: Socket): void {
+    this.#connections.add(socket);
+    socket.on('close', () => this.#connections.delete(socket));
+    socket.on('error', () => socket.destroy());
+    let peer: PeerIdentity;
+    try {
+      peer = this.credentials.of(socket);
+    } catch (error) {
+      // Without knowing who asks, nothing can be authorised: refuse and hang up.
+      socket.end(line(refusal(null, 'PEER_UNKNOWN', `the server could not identify the caller: ${messageOf(error)}`)));
+      return;
+    }
+    let pending: Buffer[] = [];
+    let pendingBytes = 0;
+    let skipping = false;
+    let queue = Promise.resolve();
+    const enqueue = (text: string): void => {
+      queue = queue
+        .then(async () => {
+          const response = await this.#handle(text, peer);
+          if (!socket.destroyed) socket.write(line(response));
+        })
+        // #handle answers every failure itself; this only keeps one broken write from stalling the queue.
+        .catch(() => {
+          socket.destroy();
+        });
+    };
+    const refuseTooLarge = (): void => {
+      queue = queue.then(() => {
+        if (!socket.destroyed) {
+          socket.write(line(refusal(null, 'PROTOCOL_TOO_LARGE', `the request is larger than the limit of ${this.#maxRequestBytes} bytes.`)));
+        }
+      });
+    };
+    socket.on('data', (chunk: Buffer) => {
+      let start = 0;
+      for (let nl = chunk.indexOf(10, start); nl !== -1; nl = chunk.indexOf(10, start)) {
+        const piece = chunk.subarray(start, nl);
+        start = nl + 1;
+        if (skipping) {
+          skipping = false;
+          continue;
+        }
+        if (pendingBytes + piece.length > this.#maxRequestBytes) {
+          refuseTooLarge();
+        } else {
+          enqueue(Buffer.concat([...pending, piece]).toString('utf8'));
+        }
+        pending = [];
+        pendingBytes = 0;
+      }
+      const rest = chunk.subarray(start);
+      if (skipping || rest.length === 0) return;
+      if (pendingBytes + rest.length > this.#maxRequestBytes) {
+        // Refuse now and drop the rest of this line as it arrives, rather than buffer it.
+        refuseTooLarge();
+        pending = [];
+        pendingBytes = 0;
+        skipping = true;
+        return;
+      }
+      pending.push(Buffer.from(rest));
+      pendingBytes += rest.length;
+    });
+  }
+
+  async #handle(text: string, peer: PeerIdentity): Promise<Response> {
+    if (text.trim() === '') return refusal(null, 'PROTOCOL_MALFORMED', 'the request is an empty line.');
+    let raw: unknown;
+    try {
+      raw = JSON.parse(text);
+    } catch {
+      return refusal(null, 'PROTOCOL_MALFORMED', 'the request is not valid JSON.');
+    }
+    if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
+      return refusal(null, 'PROTOCOL_MALFORMED', 'the request is not a JSON object.');
+    }
+    const record = raw as Record<string, unknown>;
+    const id: RequestId = typeof record['id'] === 'string' || typeof record['id'] === 'number' ? record['id'] : null;
+    if (record['v'] !== PROTOCOL_VERSION) {
+      return refusal(id, 'PROTOCOL_VERSION', `protocol version ${JSON.stringify(record['v'] ?? null)} is not supported; this server speaks version ${PROTOCOL_VERSION}.`);
+    }
+    if (typeof record['op'] !== 'string' || !(REQUEST_OPS as readonly string[]).includes(record['op'])) {
+      return refusal(id, 'PROTOCOL_UNKNOWN_OP', `unknown op ${JSON.stringify(record['op'] ?? null)}; known ops are ${REQUEST_OPS.join(', ')}.`);
+    }
+    const parsed = RequestSchema.safeParse(raw);
+    if (!parsed.success) {
+      const issue = parsed.error.issues[0];
+      const where = issue === undefined || issue.path.length === 0 ? 'the request' : `field '${issue.path.join('.')}'`;
+      return refusal(id, 'PROTOCOL_MALFORMED', `${where} is invalid: ${issue?.message ?? 'it does not match the schema'}.`);
+    }
+    try {
+      return { v: PROTOCOL_VERSION, id, ok: true, result: await this.#perform(parsed.data, peer) };
+    } catch (error) {
+      return refusal(id, error instanceof SyrupError ? error.code : 'INTERNAL', messageOf(error));
+    }
+  }
+
+  async #perform(request: Request, peer: PeerIdentity): Promise<unknown> {
+    const caller: Caller = peer;
+    switch (request.op) {
+      case 'deploy': {
+        if (request.target.extra !== undefined && Object.hasOwn(request.target.extra, 'sockets')) {
+          // Socket fds name this daemon's descriptors, not the caller's: name the target by port and pid.
+          throw new RuntimeError('INVALID_ARGUMENT', 'extra.sockets works only in embedded mode; name the target by port and pid instead.');
+        }
+        const options: DeployOptions = {
+          ...request.target,
+          hook: request.hook as HookId,
+          ...(request.params !== undefined ? { params: paramsOf(request.params) } : {}),
+        };
+        const deployment = await this.service.deploy(request.policy, options, caller);
+        return wireInfo(this.service.info(deployment.id, caller));
+      }
+      case 'replace':
+        return wireInfo(await this.service.replace(request.deployment, request.policy, caller, request.params && paramsOf(request.params)));
+      case 'undeploy':
+        await this.service.undeploy(request.deployment, caller);
+        return { undeployed: request.deployment };
+      case 'list':
+        return (await this.service.deployments(caller)).map(wireInfo);
+      case 'map.get':
+        return { value: encodeMapValue(await this.service.mapGet(request.deployment, request.map, request.key, caller)) };
+      case 'map.set':
+        await this.service.mapSet(request.deployment, request.map, request.key, decodeMapValue(request.value), caller);
+        return { ok: true };
+      case 'map.dump':
+        return (await this.service.mapDump(request.deployment, request.map, caller)).map(([k, v]) => [k, encodeMapValue(v)]);
+      case 'hooks':
+        return (await this.service.hooks()).map((h) => ({
+          hook: h.hook.id,
+          backend: h.backend,
+          available: h.available,
+          ...(h.reason !== undefined ? { reason: h.reason } : {}),
+        }));
+      case 'status':
+        return { version: PROTOCOL_VERSION, pid: process.pid, uptimeMs: Date.now() - this.#started, deployments: (await this.service.deployments(caller)).length };
+    }
+  }
+}
+
+function paramsOf(params: Readonly<Record<string, number | string>>): Record<string, number | bigint> {
+  return Object.fromEntries(Object.entries(params).map(([k, v]) => [k, typeof v === 'string' ? BigInt(v) : v]));
+}
+
+/** Targets on the wire are JSON: a non-JSON extra (embedded sockets) is left out. */
+function wireInfo(info: RuntimeDeploymentInfo): WireDeploymentInfo {
+  const { extra, ...target } = info.target;
+  return { ...info, maps: [...info.maps], target: extra === undefined ? target : { ...target, extra: jsonSafe(extra) } };
+}
+
+function jsonSafe(extra: Readonly<Record<string, unknown>>): Record<string, never> {
+  try {
+    return JSON.parse(JSON.stringify(extra)) as Record<string, never>;
+  } catch {
+    return {};
+  }
+}
+
+function refusal(id: RequestId, code: string, message: string): Response {
+  return { v: PROTOCOL_VERSION, id, ok: false, error: { code, message: oneLine(message) } };
+}
+
+function line(response: Response): string {
+  return `${JSON.stringify(response)}\n`;
+}
+
+/** A refusal is one line of text: never a stack trace. */
+function oneLine(message: string): string {
+  return message.split('\n')[0] ?? message;
+}
+
+function messageOf(error: unknown): string {
+  if (error instanceof Error) return error.message;
+  return String(error);
+}
+
