@@ -6,7 +6,7 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { createSocket } from 'node:dgram';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { describeKernel } from './support/kernel-gate.js';
+import { describeKernel } from '@syrup/test-support/kernel-gate';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const CLI_DIR = join(here, '..');

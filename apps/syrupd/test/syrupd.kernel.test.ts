@@ -7,7 +7,7 @@ import { connect } from '@syrup/runtime';
 import { afterEach, describe, expect, it } from 'vitest';
 import { parseSyrupdArgs, SoPeerCredCredentials } from '../src/index.js';
 import { startDaemonChild, type DaemonChild } from './support/daemon.js';
-import { describeKernel } from './support/kernel-gate.js';
+import { describeKernel } from '@syrup/test-support/kernel-gate';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const ROUND_ROBIN = join(here, '../../../packages/policies-std/src/round-robin.ts');

@@ -3,7 +3,7 @@ import { HookRegistry, registerHookRegistry, type HookRegistry as HookRegistryTy
 import { container } from 'tsyringe';
 import { describe, expect, it } from 'vitest';
 import { register } from '../src/index.js';
-import { describeKernel } from './support/kernel-gate.js';
+import { describeKernel } from '@syrup/test-support/kernel-gate';
 
 describeKernel('the eBPF backend plugin', () => {
   it('registers with register(container), and the registry offers its hooks as available', async () => {

@@ -11,7 +11,7 @@ import {
 } from '@syrup/backend-ebpf';
 import { InMemoryDataMapStore, type DataMapStore } from '@syrup/maps';
 import { beforeAll, expect, it } from 'vitest';
-import { describeKernel } from '../../backend-ebpf/test/support/kernel-gate.js';
+import { describeKernel } from '@syrup/test-support/kernel-gate';
 import { STANDARD_POLICY_NAMES, standardPolicyPath, type StandardPolicyName } from '../src/index.js';
 
 /*

@@ -7,7 +7,7 @@ import { registerHookRegistry } from '@syrup/core';
 import { container } from 'tsyringe';
 import { afterEach, expect, it } from 'vitest';
 import { connect, PeerCredentials, ProtocolServer, ProtocolServerOptions, RuntimeService } from '../src/index.js';
-import { describeKernel } from './support/kernel-gate.js';
+import { describeKernel } from '@syrup/test-support/kernel-gate';
 import { pythonServer, send, type PythonServer } from './support/udp.js';
 
 const SOCKETS = 4;

@@ -1,7 +1,7 @@
 import { ebpfBackendModule } from '@syrup/backend-ebpf';
 import { afterEach, expect, it } from 'vitest';
 import { embedded, type EmbeddedSyrup } from '../src/index.js';
-import { describeKernel } from './support/kernel-gate.js';
+import { describeKernel } from '@syrup/test-support/kernel-gate';
 import { send, udpGroup, waitFor } from './support/udp.js';
 
 const SOCKETS = 4;

@@ -19,6 +19,7 @@ export const ALLOWED_PRODUCTION_EDGES: Readonly<Record<string, readonly string[]
   '@syrup/cli': ['@syrup/runtime', '@syrup/core', '@syrup/maps'],
   '@syrup/bench': ['*'],
   '@syrup/repo-checks': [],
+  '@syrup/test-support': [],
 };
 
 const PRODUCTION_FIELDS = ['dependencies', 'peerDependencies', 'optionalDependencies'] as const;

@@ -3,7 +3,7 @@ import { PolicyMapAccess, foldIpv6Address, interpretPolicyIr, ipv4Address } from
 import { InMemoryDataMapStore, type DataMapStore } from '@syrup/maps';
 import { generateTestHarness } from '../../src/codegen/generate-program.js';
 import type { KernelMap } from '../../src/maps/kernel-map.js';
-import { describeKernel } from '../support/kernel-gate.js';
+import { describeKernel } from '@syrup/test-support/kernel-gate';
 import { loadSpec, readU64, runHarness, udpFrame, writeU64 } from './kernel-support.js';
 import { prng, randomUdpPolicy } from './random-programs.js';
 

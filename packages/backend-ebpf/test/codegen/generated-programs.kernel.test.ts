@@ -6,7 +6,7 @@ import { CODEGEN_HOOKS } from '../../src/codegen/program-spec.js';
 import { KernelMap } from '../../src/maps/kernel-map.js';
 import { Program } from '../../src/programs/program.js';
 import { VerifierError } from '../../src/programs/verifier-error.js';
-import { describeKernel } from '../support/kernel-gate.js';
+import { describeKernel } from '@syrup/test-support/kernel-gate';
 import { bytesOf, loadSpec, readU64, runHarness, u32Key, udpFrame, writeU64, type Decision } from './kernel-support.js';
 import { array, hash, lruHash, percpuArray, policyIr, sitaIr } from './support.js';
 

@@ -7,7 +7,7 @@ import { generateProgram } from '../../src/codegen/generate-program.js';
 import type { Fd } from '../../src/fd.js';
 import { ReuseportAttachment } from '../../src/links/reuseport-attachment.js';
 import { nativeSyscalls } from '../../src/syscalls/native-syscalls.js';
-import { describeKernel } from '../support/kernel-gate.js';
+import { describeKernel } from '@syrup/test-support/kernel-gate';
 import { loadSpec, u32Key, u64Value, type LoadedSpec } from './kernel-support.js';
 import { policyIr } from './support.js';
 

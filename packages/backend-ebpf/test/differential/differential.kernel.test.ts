@@ -2,7 +2,7 @@ import { generateRandomPolicy, SeededRandom, type RandomPolicyOptions } from '@s
 import type { DataMapKind } from '@syrup/maps';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { nativeSyscalls } from '../../src/syscalls/native-syscalls.js';
-import { describeKernel } from '../support/kernel-gate.js';
+import { describeKernel } from '@syrup/test-support/kernel-gate';
 import { openFdCount } from '../support/pin-root.js';
 import { allowedCpus, pinToCpu } from './support/cpu-affinity.js';
 import { randomCase } from './support/differential-case.js';

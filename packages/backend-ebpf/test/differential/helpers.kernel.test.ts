@@ -2,7 +2,7 @@ import { compilePolicy, PolicyEvaluator } from '@syrup/core';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { nativeSyscalls } from '../../src/syscalls/native-syscalls.js';
 import { udpFrame } from '../codegen/kernel-support.js';
-import { describeKernel } from '../support/kernel-gate.js';
+import { describeKernel } from '@syrup/test-support/kernel-gate';
 import { openFdCount } from '../support/pin-root.js';
 import { allowedCpus, pinToCpu } from './support/cpu-affinity.js';
 import { DifferentialRun } from './support/differential-run.js';

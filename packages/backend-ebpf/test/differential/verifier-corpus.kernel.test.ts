@@ -8,7 +8,7 @@ import { loadProgramSpec } from '../../src/loader/loaded-program.js';
 import { VerifierError } from '../../src/programs/verifier-error.js';
 import { nativeSyscalls } from '../../src/syscalls/native-syscalls.js';
 import { udpFrame } from '../codegen/kernel-support.js';
-import { describeKernel } from '../support/kernel-gate.js';
+import { describeKernel } from '@syrup/test-support/kernel-gate';
 import { openFdCount } from '../support/pin-root.js';
 import { allowedCpus, pinToCpu } from './support/cpu-affinity.js';
 import { randomCase, type DifferentialCase } from './support/differential-case.js';

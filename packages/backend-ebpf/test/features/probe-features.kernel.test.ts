@@ -2,7 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { expect, it } from 'vitest';
 import { FEATURE_NAMES, probeFeature, probeFeatures } from '../../src/features/probe-features.js';
 import { nativeSyscalls } from '../../src/syscalls/native-syscalls.js';
-import { describeKernel } from '../support/kernel-gate.js';
+import { describeKernel } from '@syrup/test-support/kernel-gate';
 
 function probeNamespaces(): string[] {
   return execFileSync('ip', ['netns', 'list'], { encoding: 'utf8' })

@@ -12,7 +12,7 @@ import { XskMap } from '../../src/maps/system/xsk-map.js';
 import { Program } from '../../src/programs/program.js';
 import { ProgType } from '../../src/syscalls/bpf-constants.js';
 import { nativeSyscalls } from '../../src/syscalls/native-syscalls.js';
-import { describeKernel } from '../support/kernel-gate.js';
+import { describeKernel } from '@syrup/test-support/kernel-gate';
 import { openFdCount } from '../support/pin-root.js';
 import { loadReuseport, selectByFirstByte } from '../support/reuseport-programs.js';
 import { reuseportUdpSocket } from '../support/sockets.js';

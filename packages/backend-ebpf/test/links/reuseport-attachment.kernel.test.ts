@@ -4,7 +4,7 @@ import { LinkError } from '../../src/links/link-error.js';
 import { ReuseportAttachment } from '../../src/links/reuseport-attachment.js';
 import { ReuseportSockArray } from '../../src/maps/system/reuseport-sock-array.js';
 import { nativeSyscalls } from '../../src/syscalls/native-syscalls.js';
-import { describeKernel } from '../support/kernel-gate.js';
+import { describeKernel } from '@syrup/test-support/kernel-gate';
 import { loadReuseport, selectByFirstByte, SK_PASS } from '../support/reuseport-programs.js';
 import { boundPort, collect, reuseportUdpSocket, sendDatagrams } from '../support/sockets.js';
 import { loadXdp, returning } from '../support/xdp-programs.js';

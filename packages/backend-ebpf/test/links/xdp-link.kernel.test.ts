@@ -8,7 +8,7 @@ import { KernelDataMapStore } from '../../src/maps/kernel-data-map-store.js';
 import { ensureBpffs } from '../../src/pin/bpffs.js';
 import { unpin } from '../../src/pin/pin.js';
 import { LinkType } from '../../src/syscalls/bpf-constants.js';
-import { describeKernel } from '../support/kernel-gate.js';
+import { describeKernel } from '@syrup/test-support/kernel-gate';
 import { openFdCount, removePinRoot, uniquePinRoot } from '../support/pin-root.js';
 import { runTsScript } from '../support/ts-process.js';
 import { createVethPair, sendUdp, xdpAttachment, type VethPair } from '../support/veth-pair.js';

@@ -5,7 +5,7 @@ import { generateTestHarness } from '../../src/codegen/index.js';
 import { KernelDataMapStore } from '../../src/maps/kernel-data-map-store.js';
 import { loadProgramSpec, type LoadedProgram } from '../../src/loader/loaded-program.js';
 import { runHarness, udpFrame } from '../codegen/kernel-support.js';
-import { describeKernel } from '../support/kernel-gate.js';
+import { describeKernel } from '@syrup/test-support/kernel-gate';
 
 const sitaSource = {
   fileName: 'sita.ts',

@@ -10,7 +10,7 @@ import { ensureBpffs } from '../../src/pin/bpffs.js';
 import { MapType } from '../../src/syscalls/bpf-constants.js';
 import { nativeSyscalls } from '../../src/syscalls/native-syscalls.js';
 import { describeDataMapStoreContract } from '../support/data-map-store-contract.js';
-import { describeKernel } from '../support/kernel-gate.js';
+import { describeKernel } from '@syrup/test-support/kernel-gate';
 import { openFdCount, removePinRoot, uniquePinRoot } from '../support/pin-root.js';
 import { firstMessage, runTsScript, startTsWorker } from '../support/ts-process.js';
 

@@ -12,7 +12,7 @@ import { pinPath } from '../../src/pin/pin-path.js';
 import { BPF_FS_MAGIC } from '../../src/syscalls/bpf-constants.js';
 import { nativeSyscalls } from '../../src/syscalls/native-syscalls.js';
 import { getMapInfo } from '../../src/syscalls/obj-info.js';
-import { describeKernel } from '../support/kernel-gate.js';
+import { describeKernel } from '@syrup/test-support/kernel-gate';
 import { removePinRoot, uniquePinRoot } from '../support/pin-root.js';
 import { runTsScript } from '../support/ts-process.js';
 

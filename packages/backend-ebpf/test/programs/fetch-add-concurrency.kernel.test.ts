@@ -2,7 +2,7 @@ import { fileURLToPath } from 'node:url';
 import type { Worker } from 'node:worker_threads';
 import { expect, it } from 'vitest';
 import { KernelDataMapStore } from '../../src/maps/kernel-data-map-store.js';
-import { describeKernel } from '../support/kernel-gate.js';
+import { describeKernel } from '@syrup/test-support/kernel-gate';
 import { firstMessage, startTsWorker } from '../support/ts-process.js';
 import { exit, Mov, R0 } from '../../src/asm/index.js';
 import { ProgramError } from '../../src/programs/program-error.js';

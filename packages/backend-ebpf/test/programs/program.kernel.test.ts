@@ -7,7 +7,7 @@ import { Program } from '../../src/programs/program.js';
 import { ProgramError } from '../../src/programs/program-error.js';
 import { VerifierError } from '../../src/programs/verifier-error.js';
 import { ProgType } from '../../src/syscalls/bpf-constants.js';
-import { describeKernel } from '../support/kernel-gate.js';
+import { describeKernel } from '@syrup/test-support/kernel-gate';
 import { removePinRoot, uniquePinRoot } from '../support/pin-root.js';
 import { frame, loadXdp, returning, XDP_DROP, XDP_PASS } from '../support/xdp-programs.js';
 

@@ -7,7 +7,7 @@ import { AttachType, LinkType, MapFlag, MapType, ProgType, UpdateFlag } from '..
 import { countCpuList } from '../../src/syscalls/cpu-list.js';
 import { nativeSyscalls, type NativeSyscalls } from '../../src/syscalls/native-syscalls.js';
 import { getLinkInfo, getMapInfo, getProgInfo } from '../../src/syscalls/obj-info.js';
-import { describeKernel } from '../support/kernel-gate.js';
+import { describeKernel } from '@syrup/test-support/kernel-gate';
 
 /** `r0 = imm; exit` as raw instructions: mov64 (0xb7) then exit (0x95). */
 function returning(imm: number): Uint8Array {

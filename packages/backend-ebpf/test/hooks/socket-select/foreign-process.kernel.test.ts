@@ -4,7 +4,7 @@ import { EbpfBackend } from '../../../src/ebpf-backend.js';
 import type { SocketGroupAttachment } from '../../../src/hooks/socket-select/socket-group-attachment.js';
 import { SocketSelectError } from '../../../src/hooks/socket-select/socket-select-error.js';
 import { SocketSelectHook } from '../../../src/hooks/socket-select/socket-select-hook.js';
-import { describeKernel } from '../../support/kernel-gate.js';
+import { describeKernel } from '@syrup/test-support/kernel-gate';
 import {
   deployer,
   ownSocketInodes,

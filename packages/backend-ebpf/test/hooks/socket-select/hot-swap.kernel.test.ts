@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, expect, it } from 'vitest';
-import { describeKernel } from '../../support/kernel-gate.js';
+import { describeKernel } from '@syrup/test-support/kernel-gate';
 import { deployer, policyUnit, PythonChild, pythonReceived, pythonServer, socketDrops, socketInodesOf, udpCounters } from './support.js';
 
 const SOCKETS = 4;

@@ -3,7 +3,7 @@ import { createServer } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, expect, it } from 'vitest';
 import type { DeployTarget } from '@syrup/core';
-import { describeKernel } from '../../support/kernel-gate.js';
+import { describeKernel } from '@syrup/test-support/kernel-gate';
 import { deployer, freeUdpPort, openFdCount, ownSocketInodes, policyUnit, Senders, UdpGroup, waitFor } from './support.js';
 
 describeKernel('socket-select refuses targets it cannot steer, leaving nothing behind', () => {

@@ -1,7 +1,7 @@
 import { connect, createServer, type Server } from 'node:net';
 import { afterEach, expect, it } from 'vitest';
 import { nodeSocketFd } from '../../../src/hooks/socket-select/node-socket-fd.js';
-import { describeKernel } from '../../support/kernel-gate.js';
+import { describeKernel } from '@syrup/test-support/kernel-gate';
 import { deployer, policyUnit, waitFor } from './support.js';
 
 const LISTENERS = 4;

@@ -2,7 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, expect, it } from 'vitest';
 import type { Fd } from '../../../src/fd.js';
 import { nativeSyscalls } from '../../../src/syscalls/native-syscalls.js';
-import { describeKernel } from '../../support/kernel-gate.js';
+import { describeKernel } from '@syrup/test-support/kernel-gate';
 import { boundPort, collect, reuseportUdpSocket } from '../../support/sockets.js';
 import { deployer, policyUnit, Senders, udpCounters, UdpGroup, waitFor } from './support.js';
 

@@ -5,7 +5,7 @@ import { inNetworkNamespace } from '../../../src/links/network-namespace.js';
 import { nativeSyscalls } from '../../../src/syscalls/native-syscalls.js';
 import { echoUdpFrame } from '../../../src/xsk/echo-udp-frame.js';
 import { XskServer } from '../../../src/xsk/xsk-server.js';
-import { describeKernel } from '../../support/kernel-gate.js';
+import { describeKernel } from '@syrup/test-support/kernel-gate';
 import { createVethPair, sendUdp, xdpAttachment, type VethPair } from '../../support/veth-pair.js';
 import {
   captureFrames,

@@ -4,7 +4,7 @@ import type { XdpAttachment } from '../../../src/hooks/xdp/xdp-attachment.js';
 import { KernelDataMapStore } from '../../../src/maps/kernel-data-map-store.js';
 import { AttachType } from '../../../src/syscalls/bpf-constants.js';
 import { nativeSyscalls } from '../../../src/syscalls/native-syscalls.js';
-import { describeKernel } from '../../support/kernel-gate.js';
+import { describeKernel } from '@syrup/test-support/kernel-gate';
 import { createVethPair, xdpAttachment, type VethPair } from '../../support/veth-pair.js';
 import { loadXdp, UDP_DST_PORT_OFFSET, UDP_PAYLOAD_OFFSET, XDP_PASS } from '../../support/xdp-programs.js';
 import {

@@ -4,7 +4,7 @@ import { KernelMap } from '../../../src/maps/kernel-map.js';
 import { ProgArray } from '../../../src/maps/system/prog-array.js';
 import { Program } from '../../../src/programs/program.js';
 import { AttachType, MapType, ProgType } from '../../../src/syscalls/bpf-constants.js';
-import { describeKernel } from '../../support/kernel-gate.js';
+import { describeKernel } from '@syrup/test-support/kernel-gate';
 import { returning, XDP_DROP, XDP_PASS } from '../../support/xdp-programs.js';
 import { testFrame } from './frames.js';
 

@@ -4,7 +4,7 @@ import { XdpDispatcher } from '../../../src/hooks/xdp/xdp-dispatcher.js';
 import { nativeSyscalls } from '../../../src/syscalls/native-syscalls.js';
 import { XskServer } from '../../../src/xsk/xsk-server.js';
 import { XskSocketGroup } from '../../../src/xsk/xsk-socket-group.js';
-import { describeKernel } from '../../support/kernel-gate.js';
+import { describeKernel } from '@syrup/test-support/kernel-gate';
 import { createVethPair, xdpAttachment, type VethPair } from '../../support/veth-pair.js';
 import {
   compileFor,

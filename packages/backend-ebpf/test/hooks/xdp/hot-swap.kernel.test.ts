@@ -4,7 +4,7 @@ import type { XdpAttachment } from '../../../src/hooks/xdp/xdp-attachment.js';
 import { ReadinessPoller } from '../../../src/maps/system/readiness-poller.js';
 import { nativeSyscalls } from '../../../src/syscalls/native-syscalls.js';
 import { XskServer } from '../../../src/xsk/xsk-server.js';
-import { describeKernel } from '../../support/kernel-gate.js';
+import { describeKernel } from '@syrup/test-support/kernel-gate';
 import { createVethPair, type VethPair } from '../../support/veth-pair.js';
 import { compileFor, openFds, runUdpClient, seqOfFrame, waitUntil, xdpBackend } from './xdp-test-support.js';
 

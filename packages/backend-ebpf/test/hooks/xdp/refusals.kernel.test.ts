@@ -7,7 +7,7 @@ import { nativeSyscalls } from '../../../src/syscalls/native-syscalls.js';
 import { XskError } from '../../../src/xsk/xsk-error.js';
 import { XskServer } from '../../../src/xsk/xsk-server.js';
 import { XskSocketGroup } from '../../../src/xsk/xsk-socket-group.js';
-import { describeKernel } from '../../support/kernel-gate.js';
+import { describeKernel } from '@syrup/test-support/kernel-gate';
 import { createVethPair, sendUdp, xdpAttachment, type VethPair } from '../../support/veth-pair.js';
 import { loadXdp, returning, XDP_PASS } from '../../support/xdp-programs.js';
 import { compileFor, openFds, waitUntil, xdpBackend } from './xdp-test-support.js';

@@ -9,7 +9,7 @@ import { loadProgramSpec } from '../../../src/loader/loaded-program.js';
 import { ReuseportSockArray } from '../../../src/maps/system/reuseport-sock-array.js';
 import { nativeSyscalls } from '../../../src/syscalls/native-syscalls.js';
 import { XskServer } from '../../../src/xsk/xsk-server.js';
-import { describeKernel } from '../../support/kernel-gate.js';
+import { describeKernel } from '@syrup/test-support/kernel-gate';
 import { createVethPair, type VethPair } from '../../support/veth-pair.js';
 import {
   compileFor,

@@ -4,7 +4,7 @@ import { XskError } from '../../../src/xsk/xsk-error.js';
 import { XskSocket } from '../../../src/xsk/xsk-socket.js';
 import { XskSocketGroup } from '../../../src/xsk/xsk-socket-group.js';
 import { XskUmem } from '../../../src/xsk/xsk-umem.js';
-import { describeKernel } from '../../support/kernel-gate.js';
+import { describeKernel } from '@syrup/test-support/kernel-gate';
 import { createVethPair, xdpAttachment, type VethPair } from '../../support/veth-pair.js';
 import { compileFor, openFds, xdpBackend } from './xdp-test-support.js';
 

@@ -6,7 +6,7 @@ import { CpuMap } from '../../../src/maps/system/cpu-map.js';
 import type { SystemMapError } from '../../../src/maps/system/system-map-error.js';
 import { AttachType } from '../../../src/syscalls/bpf-constants.js';
 import { nativeSyscalls } from '../../../src/syscalls/native-syscalls.js';
-import { describeKernel } from '../../support/kernel-gate.js';
+import { describeKernel } from '@syrup/test-support/kernel-gate';
 import { createVethPair, sendUdp, type VethPair } from '../../support/veth-pair.js';
 import { frame, loadXdp, returning, UDP_DST_PORT_OFFSET, UDP_PAYLOAD_OFFSET, XDP_PASS, XDP_REDIRECT } from '../../support/xdp-programs.js';
 

@@ -5,7 +5,7 @@ import type { SystemMapError } from '../../../src/maps/system/system-map-error.j
 import { Program } from '../../../src/programs/program.js';
 import { MapType, ProgType } from '../../../src/syscalls/bpf-constants.js';
 import { KernelMap } from '../../../src/maps/kernel-map.js';
-import { describeKernel } from '../../support/kernel-gate.js';
+import { describeKernel } from '@syrup/test-support/kernel-gate';
 import { frame, loadXdp, returning, XDP_DROP, XDP_PASS } from '../../support/xdp-programs.js';
 
 const XDP_TX = 3;

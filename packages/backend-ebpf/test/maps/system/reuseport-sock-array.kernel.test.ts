@@ -2,7 +2,7 @@ import { expect, it } from 'vitest';
 import { ReuseportSockArray } from '../../../src/maps/system/reuseport-sock-array.js';
 import type { SystemMapError } from '../../../src/maps/system/system-map-error.js';
 import { nativeSyscalls } from '../../../src/syscalls/native-syscalls.js';
-import { describeKernel } from '../../support/kernel-gate.js';
+import { describeKernel } from '@syrup/test-support/kernel-gate';
 import { boundPort, reuseportUdpSocket, socketCookie } from '../../support/sockets.js';
 
 function caught(action: () => unknown): unknown {

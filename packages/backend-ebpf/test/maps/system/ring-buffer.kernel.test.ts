@@ -3,7 +3,7 @@ import { ReadinessPoller } from '../../../src/maps/system/readiness-poller.js';
 import { RingBuffer } from '../../../src/maps/system/ring-buffer.js';
 import type { SystemMapError } from '../../../src/maps/system/system-map-error.js';
 import { nativeSyscalls } from '../../../src/syscalls/native-syscalls.js';
-import { describeKernel } from '../../support/kernel-gate.js';
+import { describeKernel } from '@syrup/test-support/kernel-gate';
 import { frame, loadXdp, ringbufFirstBytes } from '../../support/xdp-programs.js';
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));

@@ -9,7 +9,7 @@ import { MapType } from '../../../src/syscalls/bpf-constants.js';
 import { nativeSyscalls } from '../../../src/syscalls/native-syscalls.js';
 import { XskSocketGroup } from '../../../src/xsk/xsk-socket-group.js';
 import { XskUmem } from '../../../src/xsk/xsk-umem.js';
-import { describeKernel } from '../../support/kernel-gate.js';
+import { describeKernel } from '@syrup/test-support/kernel-gate';
 import { reuseportUdpSocket } from '../../support/sockets.js';
 import { createVethPair, sendUdp, type VethPair } from '../../support/veth-pair.js';
 import { loadXdp, UDP_DST_PORT_OFFSET, UDP_PAYLOAD_OFFSET, XDP_PASS } from '../../support/xdp-programs.js';
