@@ -73,7 +73,8 @@ describe('a third-party backend registered with register(container)', () => {
     }
     attachmentClosedAfterScope = RecordingBackend.lastAttachment?.closed ?? false;
     expect(attachmentClosedAfterScope).toBe(true);
-    expect(recordedCalls).toEqual(['probe', 'compile:counter', 'attach:9000', 'compile:counter-v2', 'replace:counter-v2', 'close']);
+    // Subscribed to the target's exit once, right after attach: replace keeps the attachment.
+    expect(recordedCalls).toEqual(['probe', 'compile:counter', 'attach:9000', 'onTargetExit', 'compile:counter-v2', 'replace:counter-v2', 'close']);
     expect(events).toEqual(['will-compile', 'compiled', 'will-attach', 'attached', 'will-replace', 'replaced', 'will-undeploy', 'undeployed']);
     expect(states).toEqual(['compiling', 'attaching', 'active', 'replacing', 'active', 'undeploying', 'undeployed']);
   });
@@ -88,6 +89,37 @@ describe('a third-party backend registered with register(container)', () => {
     expect(deployment.state).toBe('failed');
     expect(failures).toEqual(['DEPLOY_FAILED']);
     expect(recordedCalls.some((c) => c.startsWith('attach'))).toBe(false);
+  });
+
+  it('undeploys itself when the attachment reports that its target process exited', async () => {
+    const registry = makeRegistry();
+    const deployment = await new ManagedDeployment(registry, { manifest: counterPolicy }, { hook: 'test-queue', target: { pid: 4242 } }).start();
+    const events: string[] = [];
+    for (const name of ['target-exited', 'will-undeploy', 'undeployed'] as const) deployment.on(name, () => events.push(name));
+    const undeployed = new Promise<void>((resolve) => deployment.once('undeployed', () => resolve()));
+    RecordingBackend.lastAttachment?.exitTarget();
+    await undeployed;
+    expect(events).toEqual(['target-exited', 'will-undeploy', 'undeployed']);
+    expect(deployment.state).toBe('undeployed');
+    expect(RecordingBackend.lastAttachment?.closed).toBe(true);
+    expect(deployment.maps).toEqual({});
+    await deployment.undeploy();
+    expect(recordedCalls.filter((c) => c === 'close')).toEqual(['close']);
+  });
+
+  it('lets a replace that the target exit interrupts finish, then undeploys', async () => {
+    const registry = makeRegistry();
+    const deployment = await new ManagedDeployment(registry, { manifest: counterPolicy }, { hook: 'test-queue', target: { pid: 4242 } }).start();
+    const attachment = RecordingBackend.lastAttachment;
+    const events: string[] = [];
+    for (const name of ['replaced', 'target-exited', 'undeployed'] as const) deployment.on(name, () => events.push(name));
+    if (attachment !== undefined) attachment.duringReplace = () => attachment.exitTarget();
+    const undeployed = new Promise<void>((resolve) => deployment.once('undeployed', () => resolve()));
+    await deployment.replace({ manifest: definePolicy({ name: 'counter-v2', input: 'udp', maps: counterPolicy.maps, schedule: () => 0 }) });
+    await undeployed;
+    expect(events).toEqual(['replaced', 'target-exited', 'undeployed']);
+    expect(deployment.state).toBe('undeployed');
+    expect(attachment?.closed).toBe(true);
   });
 
   it('refuses a replace before start with a state error', async () => {

@@ -2,7 +2,7 @@ import { ebpfBackendModule } from '@syrup/backend-ebpf';
 import { afterEach, expect, it } from 'vitest';
 import { embedded, type EmbeddedSyrup } from '../src/index.js';
 import { describeKernel } from '@syrup/test-support/kernel-gate';
-import { send, udpGroup, waitFor } from './support/udp.js';
+import { pythonServer, send, udpGroup, waitFor } from './support/udp.js';
 
 const SOCKETS = 4;
 
@@ -55,6 +55,29 @@ describeKernel('embedded() with the eBPF backend', () => {
     group.counts.fill(0);
     await send(group.port, 40);
     expect(await waitFor(() => group.counts.reduce((a, b) => a + b) === 40)).toBe(true);
+  });
+
+  it('drops a deployment from deployments() within a second of its target process being killed', async () => {
+    const syrup = await start();
+    const python = await pythonServer(SOCKETS);
+    const exited = new Promise((resolve) => python.child.once('exit', resolve));
+    cleanup.push(() => python.kill());
+    const d = await syrup.deploy('@syrup/policies-std/round-robin', { hook: 'socket-select', port: python.port, pid: python.pid, params: { SOCKETS } });
+    const managed = syrup.service.get(d.id);
+    expect((await syrup.deployments()).map((i) => i.id)).toEqual([d.id]);
+
+    python.child.kill('SIGKILL');
+    await exited;
+    let listed = [d.id];
+    const deadline = Date.now() + 1000;
+    while (listed.length > 0 && Date.now() < deadline) {
+      listed = (await syrup.deployments()).map((i) => i.id);
+      await new Promise((r) => setTimeout(r, 5));
+    }
+    expect(listed).toEqual([]);
+    expect(managed.state).toBe('undeployed');
+    // The service forgot it, as after any undeploy: the id now names nothing.
+    await expect(d.undeploy()).rejects.toMatchObject({ code: 'DEPLOYMENT_NOT_FOUND' });
   });
 
   it("refuses hook 'thread', which no registered backend provides", async () => {

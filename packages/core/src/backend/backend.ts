@@ -68,6 +68,15 @@ export interface Attachment extends AsyncDisposable {
   readonly maps: ReadonlyMap<string, DataMapStore>;
   /** Swaps in another artifact for the same hook and target atomically: no input sees the default in between. */
   replace(artifact: Artifact): Promise<void>;
+  /**
+   * Optional, for attachments whose target is a process (the owner of a socket group, a
+   * thread's process): calls `listener` once, on the main thread, when that process exits,
+   * so the deployment can end with it instead of outliving its target. It is called at most
+   * once per attachment, never after `close()`, and never synchronously from this call.
+   * Attachments without such a target (sockets of the deploying process itself, an
+   * interface) leave it out or never call the listener.
+   */
+  onTargetExit?(listener: () => void): void;
   close(): Promise<void>;
 }
 

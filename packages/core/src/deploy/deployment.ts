@@ -9,7 +9,8 @@ import type { PolicyManifest } from '../policy/define-policy.js';
  * A deployment's life. `pending -> compiling -> attaching -> active`; from `active`, a
  * replace goes through `replacing` back to `active` (a failed replace keeps the old policy),
  * and an undeploy goes through `undeploying` to `undeployed`. A failure while starting ends in
- * `failed` with nothing left attached.
+ * `failed` with nothing left attached. When the target process exits the deployment
+ * undeploys itself (`target-exited`, then the usual undeploy events).
  */
 export type DeploymentState = 'pending' | 'compiling' | 'attaching' | 'active' | 'replacing' | 'undeploying' | 'undeployed' | 'failed';
 
@@ -22,6 +23,8 @@ export interface DeploymentEvents {
   attached: () => void;
   'will-replace': () => void;
   replaced: (artifact: Artifact) => void;
+  /** The attachment's target process exited; `will-undeploy` and `undeployed` follow. */
+  'target-exited': () => void;
   'will-undeploy': () => void;
   undeployed: () => void;
   failed: (error: SyrupError) => void;

@@ -23,6 +23,8 @@ export class ManagedDeployment extends EventEmitter<DeploymentEvents> implements
   #attachment: Attachment | undefined;
   #backend: { backend: Backend; spec: HookSpec } | undefined;
   #maps: Record<string, DataMap | PerCpuDataMap> = {};
+  /** The target exited during a replace; the deployment undeploys once the replace ends. */
+  #targetGone = false;
 
   constructor(
     private readonly registry: HookRegistry,
@@ -60,6 +62,8 @@ export class ManagedDeployment extends EventEmitter<DeploymentEvents> implements
       this.#maps = mapsOf(this.#attachment);
       this.#setState('active');
       this.emit('attached');
+      // Subscribed once: replace keeps the attachment object, so the subscription stays valid.
+      this.#attachment.onTargetExit?.(() => this.#targetExited());
       return this;
     } catch (error) {
       const failure = asSyrupError(error, `deploying policy '${this.#policy.name}' at hook '${this.hook}' failed`);
@@ -84,6 +88,9 @@ export class ManagedDeployment extends EventEmitter<DeploymentEvents> implements
     } catch (error) {
       this.#setState('active');
       throw asSyrupError(error, `replacing policy '${this.#policy.name}' with '${unit.manifest.name}' failed, so the old policy stays`);
+    } finally {
+      // The target exited while the replace ran: end now that the deployment is active again.
+      if (this.#targetGone) this.#targetExited();
     }
   }
 
@@ -100,6 +107,23 @@ export class ManagedDeployment extends EventEmitter<DeploymentEvents> implements
       this.#setState('undeployed');
       this.emit('undeployed');
     }
+  }
+
+  /**
+   * The target process exited: the deployment ends with it, as DESIGN's "Deploying" rule
+   * says, and default scheduling resumes for whoever binds the target next. During a replace
+   * the state is not `active`, so it is remembered and handled when the replace ends.
+   */
+  #targetExited(): void {
+    if (this.#state !== 'active') {
+      if (this.#state === 'replacing') this.#targetGone = true;
+      return;
+    }
+    this.#targetGone = false;
+    this.emit('target-exited');
+    // Nobody awaits this undeploy: a failing close still ends in `undeployed` (see undeploy),
+    // so the rejection carries nothing a listener would not already see.
+    this.undeploy().catch(() => undefined);
   }
 
   async [Symbol.asyncDispose](): Promise<void> {

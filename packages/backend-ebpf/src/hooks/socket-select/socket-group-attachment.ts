@@ -5,6 +5,7 @@ import type { Fd } from '../../fd.js';
 import { ReuseportAttachment } from '../../links/reuseport-attachment.js';
 import { loadProgramSpec, type LoadedProgram } from '../../loader/loaded-program.js';
 import type { KernelDataMapStore } from '../../maps/kernel-data-map-store.js';
+import { ReadinessPoller, type ReadinessWatch } from '../../maps/system/readiness-poller.js';
 import { ReuseportSockArray } from '../../maps/system/reuseport-sock-array.js';
 import { SystemMapError } from '../../maps/system/system-map-error.js';
 import type { Program } from '../../programs/program.js';
@@ -51,6 +52,10 @@ export class SocketGroupAttachment implements Attachment, Disposable {
   #maps: ReadonlyMap<string, KernelDataMapStore>;
   #link: ReuseportAttachment;
   #closed = false;
+  /** The owner's pidfd under watch, from the first `onTargetExit` until it fires or `close()`. */
+  #exitWatch: ReadinessWatch | undefined;
+  #exitListeners: (() => void)[] = [];
+  #targetExited = false;
 
   private constructor(
     group: SocketGroup,
@@ -111,7 +116,7 @@ export class SocketGroupAttachment implements Attachment, Disposable {
     return this.#group.info;
   }
 
-  /** The process whose sockets these are; a runtime watches it (see `pidfd`) to undeploy when it exits. */
+  /** The process whose sockets these are; `onTargetExit` reports when it exits. */
   get pid(): number {
     return this.#group.info.pid;
   }
@@ -124,6 +129,22 @@ export class SocketGroupAttachment implements Attachment, Disposable {
   get pidfd(): Fd {
     this.#check('read the pidfd of');
     return this.#group.pidfd;
+  }
+
+  /**
+   * Calls `listener` once when the owning process exits: its pidfd becomes readable then,
+   * and the shared `ReadinessPoller` thread reports it. The watch does not keep this process
+   * alive and ends with `close()`. Sockets passed explicitly are this process's own, whose
+   * exit no listener would outlive, so for them (and for a group found in this process) it
+   * does nothing.
+   */
+  onTargetExit(listener: () => void): void {
+    if (this.#closed || this.#targetExited || this.#group.info.pid === process.pid) return;
+    this.#exitListeners.push(listener);
+    if (this.#exitWatch !== undefined) return;
+    const sys = this.#sys ?? this.#group.sys;
+    this.#exitWatch = ReadinessPoller.of(sys).watch(this.#group.pidfd, (error) => this.#ownerExited(error), { keepAlive: false });
+    this.#exitWatch.arm();
   }
 
   /** The policy's data maps by the names it declared. */
@@ -202,7 +223,8 @@ export class SocketGroupAttachment implements Attachment, Disposable {
 
   /**
    * Detaches the program from the group (the kernel's hash picks sockets again) and releases
-   * the program, the maps it created, the socket array and the pidfd. When the group is gone
+   * the program, the maps it created, the socket array and the pidfd, and stops watching the
+   * owner for `onTargetExit` (its listeners are not called afterwards). When the group is gone
    * (its process exited) there is nothing to detach and only the release happens. Closing
    * twice is harmless.
    */
@@ -214,6 +236,9 @@ export class SocketGroupAttachment implements Attachment, Disposable {
   closeSync(): void {
     if (this.#closed) return;
     this.#closed = true;
+    // Before the group closes the pidfd: the poller takes it out of its epoll set while it is open.
+    this.#stopExitWatch();
+    this.#exitListeners = [];
     try {
       this.#group.withMember((member) => this.#link.through(member).detach());
     } finally {
@@ -236,6 +261,21 @@ export class SocketGroupAttachment implements Attachment, Disposable {
 
   toString(): string {
     return `policy '${this.#loaded.program.name}' on ${this.#group.toString()}`;
+  }
+
+  #ownerExited(error?: Error): void {
+    this.#stopExitWatch();
+    // The poller's thread failed: whether the owner exited is unknown, so nothing is reported
+    // and the deployment stays until undeployed, as it would without the watch.
+    if (error !== undefined || this.#closed) return;
+    this.#targetExited = true;
+    for (const listener of this.#exitListeners.splice(0)) listener();
+  }
+
+  #stopExitWatch(): void {
+    const watch = this.#exitWatch;
+    this.#exitWatch = undefined;
+    watch?.close();
   }
 
   #check(operation: string): void {

@@ -56,7 +56,17 @@ type ReadyCallback = (error?: Error) => void;
 interface Watched {
   readonly fd: Fd;
   readonly onReady: ReadyCallback;
+  readonly keepAlive: boolean;
   armed: boolean;
+}
+
+export interface WatchOptions {
+  /**
+   * Whether an armed watch keeps the process alive (default true: a reader waiting for
+   * records is work in progress). False for watches that only observe, such as a target
+   * process's pidfd, which must not stop the deploying process from exiting.
+   */
+  readonly keepAlive?: boolean;
 }
 
 /** An epoll set, its stop eventfd and the thread that waits on it; replaced when restarted after going idle. */
@@ -76,7 +86,7 @@ const pollers = new WeakMap<Syscalls, ReadinessPoller>();
  * exists only while something is watched. Watches are one-shot, so a consumer drains, then
  * re-arms; re-arming a level-triggered fd that is already readable reports it at once, so no
  * wakeup between the drain and the re-arm is lost. The worker keeps the process alive only
- * while some watch is armed.
+ * while some watch is armed (and was not made with `keepAlive: false`).
  */
 export class ReadinessPoller {
   readonly sys: Syscalls;
@@ -112,10 +122,10 @@ export class ReadinessPoller {
   }
 
   /** Watches `fd` for readability; `onReady` runs on the main thread, once per `arm()`. Starts disarmed. */
-  watch(fd: Fd, onReady: ReadyCallback): ReadinessWatch {
+  watch(fd: Fd, onReady: ReadyCallback, options: WatchOptions = {}): ReadinessWatch {
     const generation = this.#generation ?? this.#start();
     const token = this.#nextToken++;
-    const watched: Watched = { fd, onReady, armed: false };
+    const watched: Watched = { fd, onReady, keepAlive: options.keepAlive ?? true, armed: false };
     // Registered with no events: nothing is reported until armed.
     this.sys.epollCtl(generation.epoll, Epoll.CTL_ADD, fd, Epoll.ONESHOT, token);
     generation.watched.set(token, watched);
@@ -202,7 +212,7 @@ export class ReadinessPoller {
 
   #updateRef(generation: Generation): void {
     let armed = false;
-    for (const watched of generation.watched.values()) armed ||= watched.armed;
+    for (const watched of generation.watched.values()) armed ||= watched.armed && watched.keepAlive;
     if (armed) generation.worker.ref();
     else generation.worker.unref();
   }
