@@ -77,6 +77,17 @@ export async function runCli(argv: readonly string[], io: CliIo = processIo): Pr
       });
     });
 
+  common(program.command('replace <id> <policy>'))
+    .description('hot-swap a deployment to another policy (maps with the same name and shape keep their contents)')
+    .option('--param <K=V>', 'override a policy param (repeatable)', collectParam, {})
+    .action(async (id: string, policy: string, o: CommonOptions & { param: Record<string, bigint> }) => {
+      await withClient(o, async (client) => {
+        const d = await client.deployment(id);
+        await d.replace(policy, Object.keys(o.param).length > 0 ? { params: o.param } : {});
+        print(o, d.info(), `replaced ${id} with ${d.policy}`);
+      });
+    });
+
   common(program.command('undeploy <id>'))
     .description('remove a deployment; default scheduling resumes')
     .action(async (id: string, o: CommonOptions) => {

@@ -15,6 +15,7 @@ const NODE = join(REPO, 'node_modules/.bin/node');
 const NPX = join(REPO, 'node_modules/.bin/npx');
 const SYRUP_BIN = join(CLI_DIR, 'bin/syrup.mjs');
 const ROUND_ROBIN = join(REPO, 'packages/policies-std/src/round-robin.ts');
+const SITA = '@syrup/policies-std/sita';
 const REUSEPORT_SERVER = join(REPO, 'packages/backend-ebpf/test/hooks/socket-select/fixtures/reuseport-server.py');
 
 /** Runs `npx --no-install syrup ...args` as a user would, from the CLI package. */
@@ -100,6 +101,12 @@ describeKernel('syrup against syrupd, end to end', () => {
     expect(syrup('map', 'get', info.id, 'nope', '0', '--socket', socketPath)).toEqual({ code: 2, stdout: '', stderr: `syrup: deployment '${info.id}' has no map 'nope' (it has next).\n` });
     expect(syrup('deploy', ROUND_ROBIN, '--hook', 'thread', '--pid', String(server.pid), '--socket', socketPath)).toEqual({ code: 2, stdout: '', stderr: "syrup: no backend provides hook 'thread'.\n" });
     expect(syrup('undeploy', 'not-an-id', '--socket', socketPath)).toMatchObject({ code: 2, stderr: expect.stringMatching(/^syrup: no deployment has id 'not-an-id'[^\n]*\.\n$/) });
+
+    // Hot swap to sita: the same deployment id, the new policy, the `next` map kept.
+    const replaced = syrup('replace', info.id, SITA, '--param', 'SOCKETS=4', '--socket', socketPath, '--json');
+    expect(replaced.stderr).toBe('');
+    expect(JSON.parse(replaced.stdout)).toMatchObject({ id: info.id, policy: 'sita', state: 'active' });
+    expect(syrup('map', 'get', info.id, 'next', '0', '--socket', socketPath)).toEqual({ code: 0, stdout: '18446744073709551615\n', stderr: '' });
 
     expect(syrup('undeploy', info.id, '--socket', socketPath)).toEqual({ code: 0, stdout: `undeployed ${info.id}\n`, stderr: '' });
     expect(syrup('ls', '--socket', socketPath)).toEqual({ code: 0, stdout: 'no deployments\n', stderr: '' });
