@@ -98,6 +98,15 @@ export interface UdpFrameOptions {
   readonly protocol?: number;
   /** Zero bytes appended after the datagram, as a NIC may pad. */
   readonly trailer?: number;
+  /** Ethernet addresses (default: all 0xaa). */
+  readonly dstMac?: readonly number[];
+  readonly srcMac?: readonly number[];
+  /** The 802.1Q tag's VLAN id (default 42). */
+  readonly vlanId?: number;
+  /** IPv4 TTL / IPv6 hop limit (default 64). */
+  readonly ttl?: number;
+  /** The byte that fills IPv4 options (default 0, end of options; 1 is NOP). */
+  readonly ipOptionByte?: number;
 }
 
 /** An Ethernet frame carrying a UDP datagram over IPv4 (4-byte addresses) or IPv6 (16-byte ones). */
@@ -112,10 +121,12 @@ export function udpFrame(options: UdpFrameOptions = {}): Uint8Array {
   const bytes = new Uint8Array(l2 + l3 + 8 + payload.length + (options.trailer ?? 0));
   const view = new DataView(bytes.buffer);
   bytes.fill(0xaa, 0, 12);
+  if (options.dstMac) bytes.set(options.dstMac, 0);
+  if (options.srcMac) bytes.set(options.srcMac, 6);
   let at = 12;
   if (options.vlan) {
     view.setUint16(at, 0x8100);
-    view.setUint16(at + 2, 42);
+    view.setUint16(at + 2, options.vlanId ?? 42);
     at += 4;
   }
   view.setUint16(at, ipv6 ? 0x86dd : 0x0800);
@@ -125,17 +136,18 @@ export function udpFrame(options: UdpFrameOptions = {}): Uint8Array {
     view.setUint32(ip, 0x6000_0000);
     view.setUint16(ip + 4, 8 + payload.length);
     view.setUint8(ip + 6, protocol);
-    view.setUint8(ip + 7, 64);
+    view.setUint8(ip + 7, options.ttl ?? 64);
     bytes.set(src, ip + 8);
     bytes.set(dst, ip + 24);
   } else {
     view.setUint8(ip, 0x40 | ((20 + options4) / 4));
     view.setUint16(ip + 2, l3 + 8 + payload.length);
     view.setUint16(ip + 6, options.fragmentOffset ?? 0);
-    view.setUint8(ip + 8, 64);
+    view.setUint8(ip + 8, options.ttl ?? 64);
     view.setUint8(ip + 9, protocol);
     bytes.set(src, ip + 12);
     bytes.set(dst, ip + 16);
+    bytes.fill(options.ipOptionByte ?? 0, ip + 20, ip + 20 + options4);
   }
   const udp = l2 + l3;
   view.setUint16(udp, options.srcPort ?? 40000);
