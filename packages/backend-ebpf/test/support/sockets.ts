@@ -31,14 +31,19 @@ function lib(): { recv: Call; getsockname: Call } {
   return libc;
 }
 
+/** `struct sockaddr_in` of a dotted IPv4 address and port. */
+export function sockaddrIn(address: string, port: number): Uint8Array {
+  const bytes = new Uint8Array(16);
+  const view = new DataView(bytes.buffer);
+  view.setUint16(0, AF_INET, true);
+  view.setUint16(2, port);
+  bytes.set(address.split('.').map(Number), 4);
+  return bytes;
+}
+
 /** `struct sockaddr_in` for 127.0.0.1:`port`. */
 export function loopback(port: number): Uint8Array {
-  const address = new Uint8Array(16);
-  const view = new DataView(address.buffer);
-  view.setUint16(0, AF_INET, true);
-  view.setUint16(2, port, false);
-  address.set([127, 0, 0, 1], 4);
-  return address;
+  return sockaddrIn('127.0.0.1', port);
 }
 
 /** A non-blocking UDP socket with SO_REUSEPORT, bound to 127.0.0.1:`port` (0 picks one). */
@@ -62,10 +67,10 @@ export function boundPort(fd: Fd): number {
   return new DataView(address.buffer).getUint16(2, false);
 }
 
-/** Every datagram waiting on a non-blocking socket, read now. */
-export function receiveWaiting(fd: Fd): Uint8Array[] {
+/** Every datagram (or frame) waiting on a non-blocking socket, read now. */
+export function receiveWaiting(fd: Fd, size = 4096): Uint8Array[] {
   const received: Uint8Array[] = [];
-  const buffer = new Uint8Array(2048);
+  const buffer = new Uint8Array(size);
   for (;;) {
     const n = lib().recv(fd.raw, buffer, buffer.length, MSG_DONTWAIT);
     if (n < 0) {

@@ -10,6 +10,9 @@ import type { EbpfArtifact } from '../../../src/hooks/network-hook.js';
 import { createXdpHooks } from '../../../src/hooks/xdp/xdp-hook.js';
 import { inNetworkNamespace } from '../../../src/links/network-namespace.js';
 import type { Syscalls } from '../../../src/syscalls/syscalls.js';
+import { receiveWaiting, sockaddrIn } from '../../support/sockets.js';
+
+export { receiveWaiting, sockaddrIn };
 
 /*
  * Traffic and checks for the XDP hook tests. Every socket made here is created inside one of
@@ -28,16 +31,13 @@ const SO_REUSEPORT = 15;
 const SO_RCVBUFFORCE = 33;
 const SO_INCOMING_CPU = 49;
 const ETH_P_ALL = 0x0003;
-const MSG_DONTWAIT = 0x40;
-const EAGAIN = 11;
 
 type Call = (...args: unknown[]) => number;
-let libc: { recv: Call; connect: Call } | undefined;
-function lib(): { recv: Call; connect: Call } {
+let libc: { connect: Call } | undefined;
+function lib(): { connect: Call } {
   if (libc === undefined) {
     const l = koffi.load('libc.so.6');
     libc = {
-      recv: l.func('long recv(int fd, _Out_ uint8_t *buffer, size_t length, int flags)') as Call,
       connect: l.func('int connect(int fd, const uint8_t *address, uint32_t length)') as Call,
     };
   }
@@ -137,16 +137,6 @@ export async function inNamespace(ns: string, ...command: string[]): Promise<str
   return stdout;
 }
 
-/** `struct sockaddr_in` of a dotted IPv4 address and port. */
-export function sockaddrIn(address: string, port: number): Uint8Array {
-  const bytes = new Uint8Array(16);
-  const view = new DataView(bytes.buffer);
-  view.setUint16(0, AF_INET, true);
-  view.setUint16(2, port);
-  view.setUint32(4, ipv4Address(address) >>> 0);
-  return bytes;
-}
-
 /** A non-blocking UDP socket made in `ns` and bound there to address:port (with SO_REUSEPORT when asked). */
 export function udpSocketIn(sys: Syscalls, ns: string, address: string, port: number, reuseport = false): Fd {
   const fd = inNetworkNamespace(ns, () => sys.socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK, 0), { sys });
@@ -171,21 +161,6 @@ export function incomingCpu(sys: Syscalls, fd: Fd): number {
   const value = new Uint8Array(4);
   sys.getsockopt(fd, SOL_SOCKET, SO_INCOMING_CPU, value);
   return new DataView(value.buffer).getInt32(0, true);
-}
-
-/** Everything waiting on a non-blocking socket, read now. */
-export function receiveWaiting(fd: Fd, size = 4096): Uint8Array[] {
-  const received: Uint8Array[] = [];
-  const buffer = new Uint8Array(size);
-  for (;;) {
-    const n = lib().recv(fd.raw, buffer, buffer.length, MSG_DONTWAIT);
-    if (n < 0) {
-      const errno = koffi.errno();
-      if (errno === EAGAIN) return received;
-      throw new Error(`recv failed with errno ${errno}`);
-    }
-    received.push(buffer.slice(0, n));
-  }
 }
 
 /** A packet socket in `ns` seeing every frame of interface `ifindex` there both ways (ETH_P_ALL), with a large buffer so none is lost. */
