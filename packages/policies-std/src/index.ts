@@ -1,7 +1,7 @@
 import { fileURLToPath } from 'node:url';
 
 /** The policies of the pack, by name; each is `src/<name>.ts` and the export `@syrup/policies-std/<name>`. */
-export const STANDARD_POLICY_NAMES = ['round-robin', 'hash', 'sita', 'scan-avoid', 'token-qos'] as const;
+export const STANDARD_POLICY_NAMES = ['round-robin', 'hash', 'key-hash', 'sita', 'scan-avoid', 'token-qos'] as const;
 export type StandardPolicyName = (typeof STANDARD_POLICY_NAMES)[number];
 
 /**
@@ -15,3 +15,9 @@ export function standardPolicyPath(name: StandardPolicyName): string {
   }
   return fileURLToPath(new URL(`../src/${name}.ts`, import.meta.url));
 }
+
+// Userspace companions: classes the application runs next to a deployed policy, over its maps.
+// They are not policies, so they are not in STANDARD_POLICY_NAMES.
+export { CompanionError, type CompanionErrorCode } from './companion-error.js';
+export { ScanTracker } from './scan-tracker.js';
+export { TokenRefiller, type TokenRefillerOptions } from './token-refiller.js';

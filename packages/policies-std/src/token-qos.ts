@@ -20,8 +20,8 @@ function takeToken(tokens: PolicyMap, user: number, attempts: number): number {
 /**
  * Token-based admission for two classes of users. Every user has a bucket in `tokens`,
  * indexed by the user id in bytes 4-7 (ids below 1024; others have no bucket), refilled by a
- * userspace companion: the latency-sensitive user LS_USER at its guaranteed rate, best-effort
- * users with the spare capacity. A request without a token is dropped. The latency-sensitive
+ * `TokenRefiller` in userspace: the latency-sensitive user LS_USER first, best-effort users
+ * with what its bucket cannot hold. A request without a token is dropped. The latency-sensitive
  * user retries the compare-exchange up to RETRIES times under contention; a best-effort user
  * tries once, so it never spends time fighting over spare tokens. Admitted requests go round
  * robin.

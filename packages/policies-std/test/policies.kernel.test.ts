@@ -28,13 +28,13 @@ const compile = (name: StandardPolicyName, params?: Record<string, number>): Pol
 const openFds = (): number => readdirSync('/proc/self/fd').length;
 
 /** A request in the wire format (big-endian): type, user id, request id, key. */
-function request(type: number, user = 0): Uint8Array {
+function request(type: number, user = 0, key = 42n): Uint8Array {
   const bytes = new Uint8Array(24);
   const view = new DataView(bytes.buffer);
   view.setUint32(0, type);
   view.setUint32(4, user);
   view.setBigUint64(8, 1n);
-  view.setBigUint64(16, 42n);
+  view.setBigUint64(16, key);
   return bytes;
 }
 
@@ -185,6 +185,20 @@ describeKernel('the standard policies in the kernel', () => {
       const expected = String(flowHash(Number(input.srcAddr), Number(input.dstAddr), flow.srcPort, flow.dstPort) % 6);
       expect(hash.decide(GET, flow, 3)).toEqual([expected, expected, expected]);
     }
+  });
+
+  it('key-hash sends every request for a key to one socket, the same as the evaluator, whatever the flow', () => {
+    using keyHash = both('key-hash');
+    const flows: Flow[] = [FLOW, { src: [127, 0, 0, 1], dst: [127, 0, 0, 1], srcPort: 5353, dstPort: 9000 }];
+    const homes = new Set<string>();
+    // Large keys exercise the 64-bit multiplies' wraparound, where the kernel and the evaluator could differ.
+    for (const key of [0n, 1n, 2n, 3n, 42n, 0xdead_beefn, (1n << 63n) + 7n, (1n << 64n) - 1n, 0x0123_4567_89ab_cdefn]) {
+      const [home] = keyHash.decide(request(0, 0, key));
+      homes.add(home as string);
+      for (const flow of flows) expect(keyHash.decide(request(key & 1n ? 1 : 2, 5, key), flow, 2)).toEqual([home, home]);
+    }
+    expect(homes.size).toBeGreaterThan(2);
+    expect(keyHash.decide(new Uint8Array(23))).toEqual(['PASS']);
   });
 
   it('sita gives SCANs socket 0 and turns the other requests over sockets 1 to 5', () => {

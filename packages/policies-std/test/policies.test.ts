@@ -15,14 +15,26 @@ const evaluator = (name: StandardPolicyName, params?: Record<string, number>) =>
 const show = (d: PolicyDecision): string => (d.kind === 'executor' ? String(d.key) : d.kind.toUpperCase());
 
 /** A request in the wire format (big-endian): type, user id, request id, key. */
-function request(type: number, user = 0): Uint8Array {
+function request(type: number, user = 0, key = 42n): Uint8Array {
   const bytes = new Uint8Array(24);
   const view = new DataView(bytes.buffer);
   view.setUint32(0, type);
   view.setUint32(4, user);
   view.setBigUint64(8, 1n);
-  view.setBigUint64(16, 42n);
+  view.setBigUint64(16, key);
   return bytes;
+}
+
+/** MurmurHash3's fmix64 over exact bigints: the reference key-hash must agree with. */
+function fmix64(key: bigint): bigint {
+  const M = (1n << 64n) - 1n;
+  let k = key & M;
+  k ^= k >> 33n;
+  k = (k * 0xff51afd7ed558ccdn) & M;
+  k ^= k >> 33n;
+  k = (k * 0xc4ceb9fe1a85ec53n) & M;
+  k ^= k >> 33n;
+  return k;
 }
 const GET = { payload: request(0) };
 const SCAN = { payload: request(1) };
@@ -61,6 +73,35 @@ describe('the standard policy pack', () => {
     const expected = String(flowHash(0x0a000001, 0x0a000002, 40000, 9000) % 6);
     expect(decide(e, flow, 3)).toEqual([expected, expected, expected]);
     expect(show(e.evaluate({ ...flow, hash: 17 }))).toBe('5');
+  });
+
+  it('key-hash sends every request for a key to the key\'s home socket, fmix64(key) % SOCKETS, whatever the flow', () => {
+    const e = evaluator('key-hash');
+    const flows = [
+      { srcAddr: 0x7f000001, dstAddr: 0x7f000001, srcPort: 40000, dstPort: 9000 },
+      { srcAddr: 0x0a000005, dstAddr: 0x7f000001, srcPort: 5353, dstPort: 9000 },
+    ];
+    const keys = [0n, 1n, 2n, 42n, 0xdead_beefn, (1n << 63n) + 7n, (1n << 64n) - 1n];
+    for (const key of keys) {
+      const home = String(fmix64(key) % 6n);
+      // Every request type and every flow: the key alone decides.
+      for (const [type, flow] of [[0, flows[0]], [1, flows[1]], [2, flows[0]]] as const) {
+        expect(decide(e, { ...flow, payload: request(type, 3, key) }, 2), `key ${key}`).toEqual([home, home]);
+      }
+    }
+    expect(decide(evaluator('key-hash', { SOCKETS: 4 }), { payload: request(0, 0, 0xdead_beefn) })).toEqual([String(fmix64(0xdead_beefn) % 4n)]);
+    expect(decide(e, { payload: new Uint8Array(23) })).toEqual(['PASS']);
+  });
+
+  it('key-hash spreads sequential and strided keys evenly, a stride of SOCKETS included', () => {
+    const e = evaluator('key-hash');
+    for (const stride of [1n, 6n, 1024n]) {
+      const counts = [0, 0, 0, 0, 0, 0];
+      for (let i = 0n; i < 6000n; i++) counts[Number(show(e.evaluate({ payload: request(0, 0, i * stride) })))]! += 1;
+      // 1000 expected per socket; a binomial spread stays within +-15% by far (sd ~29).
+      for (const n of counts) expect(n, `stride ${stride}: ${counts.join(' ')}`).toBeGreaterThan(850);
+      for (const n of counts) expect(n, `stride ${stride}: ${counts.join(' ')}`).toBeLessThan(1150);
+    }
   });
 
   it('sita gives SCANs socket 0 and turns the other requests over sockets 1 to 5', () => {
