@@ -1,0 +1,11 @@
+/**
+ * A mistake of whoever started the server (a bad flag, a bad service-time string, a policy
+ * that does not compile, a missing privilege): the process says it in one sentence on stderr
+ * and exits with status 2, unlike a bug, which exits 1 with a stack.
+ */
+export class UsageError extends Error {
+  override name = 'UsageError';
+}
+
+/** The exit status of a usage mistake. */
+export const USAGE_EXIT_CODE = 2;

@@ -1,0 +1,31 @@
+import type { ServiceTime } from './service-time.js';
+
+/** What worker k's store is: made-up service times only, or an LMDB environment at `path`. */
+export type WorkerStore =
+  | { readonly kind: 'synthetic'; readonly valueSize: number; readonly scanLength: number }
+  | { readonly kind: 'lmdb'; readonly path: string; readonly valueSize: number; readonly scanLength: number };
+
+/** `workerData` of a worker thread. Plain data only: it crosses the thread boundary by structured clone. */
+export interface WorkerInit {
+  readonly index: number;
+  /** The raw fd of socket k; the main thread owns it and closes it only after the worker exited. */
+  readonly fd: number;
+  readonly store: WorkerStore;
+  readonly times: { readonly get: ServiceTime; readonly scan: ServiceTime; readonly put: ServiceTime };
+  /** Post a `scan` message right before and right after serving each SCAN (for scan-avoid). */
+  readonly reportScans: boolean;
+  /** Int32 word 0: 0 while running, 1 once asked to stop; blocking waits sleep on it so a stop wakes them. */
+  readonly control: SharedArrayBuffer;
+  /** Float64 counters, COUNTERS_PER_WORKER per worker (see CounterSlot); each worker writes only its own. */
+  readonly counters: SharedArrayBuffer;
+}
+
+export const CounterSlot = { SERVED: 0, GET: 1, SCAN: 2, PUT: 3, IGNORED: 4 } as const;
+export const COUNTERS_PER_WORKER = 5;
+
+/** Messages from a worker to the main thread. */
+export type WorkerMessage =
+  | { readonly type: 'ready' }
+  /** `at`: process.hrtime in ns as a Number, to measure how late the main thread marks the socket. */
+  | { readonly type: 'scan'; readonly phase: 'start' | 'end'; readonly at: number }
+  | { readonly type: 'failed'; readonly message: string };
