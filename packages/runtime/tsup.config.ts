@@ -1,7 +1,8 @@
 import { defineConfig } from 'tsup';
 
 export default defineConfig({
-  entry: { index: 'src/index.ts' },
+  // The compile worker is a file of its own: the service starts it as a worker thread (service/compile/compile-worker-entry.ts).
+  entry: { index: 'src/index.ts', 'compile-worker': 'src/service/compile/compile-worker.ts' },
   format: ['esm'],
   target: 'node24',
   dts: true,

@@ -1,8 +1,14 @@
 import { SyrupError } from '@syrup/core';
-import { connect, type ClientDeployOptions, type ClientMap, type SyrupClient, type WireDeploymentInfo } from '@syrup/runtime';
+import { connect, DEFAULT_SOCKET_PATH, type ClientDeployOptions, type ClientMap, type SyrupClient, type WireDeploymentInfo } from '@syrup/runtime';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { processIo, UsageError, type CliIo } from './cli-io.js';
 import { runDaemon } from './run-daemon.js';
+import { StageProgress } from './stage-progress.js';
+import { waitForDaemon } from './wait-for-daemon.js';
+
+/** The stages of a deploy and of a replace, in order (see StageProgress). */
+const DEPLOY_STAGES = ['read', 'send', 'compile', 'attach'];
+const REPLACE_STAGES = ['read', 'send', 'compile', 'swap'];
 
 /** Refusals that are the caller's to fix (exit 2); anything else is the system's (exit 1). */
 const SYSTEM_CODES = new Set(['PROTOCOL_CONNECTION', 'INTERNAL', 'PEER_UNKNOWN']);
@@ -52,7 +58,8 @@ export async function runCli(argv: readonly string[], io: CliIo = processIo): Pr
     .option('--interface <name>', 'the network interface (XDP hooks)')
     .option('--queue <n>', 'the RX queue (XDP hooks)', integer('--queue'))
     .option('--param <K=V>', 'override a policy param (repeatable)', collectParam, {})
-    .action(async (policy: string, o: CommonOptions & { hook: string; port?: number; pid?: number; protocol?: 'udp' | 'tcp'; interface?: string; queue?: number; param: Record<string, bigint> }) => {
+    .option('-q, --quiet', 'print only the deployment id (for scripts: ID=$(syrup deploy ... -q))')
+    .action(async (policy: string, o: CommonOptions & { hook: string; port?: number; pid?: number; protocol?: 'udp' | 'tcp'; interface?: string; queue?: number; param: Record<string, bigint>; quiet?: boolean }) => {
       const options = {
         hook: o.hook,
         ...(o.port !== undefined ? { port: o.port } : {}),
@@ -62,10 +69,17 @@ export async function runCli(argv: readonly string[], io: CliIo = processIo): Pr
         ...(o.queue !== undefined ? { queue: o.queue } : {}),
         ...(Object.keys(o.param).length > 0 ? { params: o.param } : {}),
       } as ClientDeployOptions;
-      await withClient(o, async (client) => {
-        const d = await client.deploy(policy, options);
-        print(o, d.info(), `deployed ${d.policy} at ${d.hook} as ${d.id}`);
-      });
+      const progress = StageProgress.forCommand(io, o, DEPLOY_STAGES);
+      try {
+        await withClient(o, async (client) => {
+          const d = await client.deploy(policy, { ...options, ...(progress !== undefined ? { onProgress: (stage) => progress.stage(stage) } : {}) });
+          progress?.stop();
+          if (o.quiet === true && o.json !== true) io.out(d.id);
+          else print(o, d.info(), `deployed ${d.policy} at ${d.hook} as ${d.id}`);
+        });
+      } finally {
+        progress?.stop();
+      }
     });
 
   common(program.command('ls'))
@@ -81,11 +95,20 @@ export async function runCli(argv: readonly string[], io: CliIo = processIo): Pr
     .description('hot-swap a deployment to another policy (maps with the same name and shape keep their contents)')
     .option('--param <K=V>', 'override a policy param (repeatable)', collectParam, {})
     .action(async (id: string, policy: string, o: CommonOptions & { param: Record<string, bigint> }) => {
-      await withClient(o, async (client) => {
-        const d = await client.deployment(id);
-        await d.replace(policy, Object.keys(o.param).length > 0 ? { params: o.param } : {});
-        print(o, d.info(), `replaced ${id} with ${d.policy}`);
-      });
+      const progress = StageProgress.forCommand(io, o, REPLACE_STAGES);
+      try {
+        await withClient(o, async (client) => {
+          const d = await client.deployment(id);
+          await d.replace(policy, {
+            ...(Object.keys(o.param).length > 0 ? { params: o.param } : {}),
+            ...(progress !== undefined ? { onProgress: (stage: string) => progress.stage(stage) } : {}),
+          });
+          progress?.stop();
+          print(o, d.info(), `replaced ${id} with ${d.policy}`);
+        });
+      } finally {
+        progress?.stop();
+      }
     });
 
   common(program.command('undeploy <id>'))
@@ -126,9 +149,35 @@ export async function runCli(argv: readonly string[], io: CliIo = processIo): Pr
       });
     });
 
+  common(program.command('disasm <policy>'))
+    .description('print the eBPF instructions syrupd generates for a policy at a hook, with their source lines (nothing is deployed)')
+    .option('--hook <id>', 'the hook id', 'socket-select')
+    .option('--port <n>', 'the target port, for hooks whose code filters on it (XDP)', integer('--port'))
+    .option('--param <K=V>', 'override a policy param (repeatable)', collectParam, {})
+    .action(async (policy: string, o: CommonOptions & { hook: string; port?: number; param: Record<string, bigint> }) => {
+      await withClient(o, async (client) => {
+        const lines = await client.disasm(policy, {
+          hook: o.hook as ClientDeployOptions['hook'],
+          ...(Object.keys(o.param).length > 0 ? { params: o.param } : {}),
+          ...(o.port !== undefined ? { target: { port: o.port } } : {}),
+        });
+        print(o, lines, lines.join('\n'));
+      });
+    });
+
   common(program.command('status'))
     .description("syrupd's status and hooks")
-    .action(async (o: CommonOptions) => {
+    .option('--wait <seconds>', 'wait up to this long for syrupd to answer (just started, still loading)', integer('--wait'))
+    .action(async (o: CommonOptions & { wait?: number }) => {
+      if (o.wait !== undefined) {
+        const progress = StageProgress.forCommand(io, o, ['wait']);
+        progress?.stage('wait');
+        try {
+          await waitForDaemon(socketOf(o), o.wait * 1000);
+        } finally {
+          progress?.stop();
+        }
+      }
       await withClient(o, async (client) => {
         const status = await client.status();
         const hooks = await client.hooks();
@@ -144,10 +193,13 @@ export async function runCli(argv: readonly string[], io: CliIo = processIo): Pr
     });
 
   common(program.command('daemon'))
-    .description('run syrupd in the foreground')
+    .description("run syrupd in the foreground; syrupd's own options (--state-file, --max-deployments, ...) pass through")
     .option('--pin-root <path>', 'bpffs directory for pins')
-    .action(async (o: CommonOptions & { pinRoot?: string }) => {
-      exitCode = await runDaemon([...(o.socket !== undefined ? ['--socket', o.socket] : []), ...(o.pinRoot !== undefined ? ['--pin-root', o.pinRoot] : [])]);
+    .allowUnknownOption()
+    .allowExcessArguments()
+    .action(async (o: CommonOptions & { pinRoot?: string }, command: Command) => {
+      const args = [...(o.socket !== undefined ? ['--socket', o.socket] : []), ...(o.pinRoot !== undefined ? ['--pin-root', o.pinRoot] : []), ...command.args];
+      exitCode = await runDaemon(args, socketOf(o), StageProgress.forCommand(io, o, ['start', 'listen']));
     });
 
   try {
@@ -156,6 +208,11 @@ export async function runCli(argv: readonly string[], io: CliIo = processIo): Pr
   } catch (error) {
     return report(error, io);
   }
+}
+
+/** The socket the command talks to: --socket (or $SYRUP_SOCKET, through commander), then the default. */
+function socketOf(options: CommonOptions): string {
+  return options.socket ?? DEFAULT_SOCKET_PATH;
 }
 
 function report(error: unknown, io: CliIo): number {

@@ -2,13 +2,19 @@ import { spawn } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { UsageError } from './cli-io.js';
+import type { StageProgress } from './stage-progress.js';
+import { waitForDaemon } from './wait-for-daemon.js';
+
+/** How long the progress display waits for a starting daemon to listen before it gives up showing it. */
+const LISTEN_WAIT_MS = 60_000;
 
 /**
  * `syrup daemon`: runs syrupd in the foreground. The CLI may depend only on the runtime, so
  * it does not import the daemon: it finds the installed @syrup/syrupd package (a workspace
- * sibling here) and runs its bin with the same Node, passing signals on.
+ * sibling here) and runs its bin with the same Node, passing signals on. With a progress
+ * display (stderr is a terminal), it shows the start until syrupd answers on `socketPath`.
  */
-export function runDaemon(args: readonly string[]): Promise<number> {
+export async function runDaemon(args: readonly string[], socketPath: string, progress?: StageProgress): Promise<number> {
   let bin: string;
   try {
     const require = createRequire(import.meta.url);
@@ -16,17 +22,27 @@ export function runDaemon(args: readonly string[]): Promise<number> {
   } catch {
     throw new UsageError('syrupd is not installed next to the CLI (package @syrup/syrupd), so `syrup daemon` cannot start it.');
   }
+  progress?.stage('start');
   const child = spawn(process.execPath, [bin, ...args], { stdio: 'inherit' });
   const forward = (signal: NodeJS.Signals): void => {
     child.kill(signal);
   };
   process.on('SIGINT', forward);
   process.on('SIGTERM', forward);
-  return new Promise((resolve) => {
+  const exited = new Promise<number>((resolve) => {
     child.on('exit', (code, signal) => {
       process.off('SIGINT', forward);
       process.off('SIGTERM', forward);
       resolve(signal !== null ? 1 : (code ?? 1));
     });
   });
+  if (progress !== undefined) {
+    progress.stage('listen');
+    let done = false;
+    void exited.then(() => (done = true));
+    // Only the display depends on this wait: the daemon runs on whether or not it answers in time.
+    await waitForDaemon(socketPath, LISTEN_WAIT_MS, () => done).catch(() => undefined);
+    progress.stop();
+  }
+  return exited;
 }

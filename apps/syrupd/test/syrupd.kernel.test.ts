@@ -13,10 +13,14 @@ const here = dirname(fileURLToPath(import.meta.url));
 const ROUND_ROBIN = join(here, '../../../packages/policies-std/src/round-robin.ts');
 
 describe('syrupd arguments', () => {
-  it('takes --socket and --pin-root, then the environment, then the defaults', () => {
-    expect(parseSyrupdArgs(['--socket', '/tmp/s.sock', '--pin-root', '/sys/fs/bpf/x'], {})).toEqual({ socketPath: '/tmp/s.sock', pinRoot: '/sys/fs/bpf/x' });
-    expect(parseSyrupdArgs([], { SYRUP_SOCKET: '/tmp/e.sock' })).toEqual({ socketPath: '/tmp/e.sock', pinRoot: '/sys/fs/bpf/syrup' });
-    expect(parseSyrupdArgs([], {})).toEqual({ socketPath: '/run/syrup/syrupd.sock', pinRoot: '/sys/fs/bpf/syrup' });
+  it('takes --socket, --pin-root and --state-file, then the environment, then the defaults', () => {
+    expect(parseSyrupdArgs(['--socket', '/tmp/s.sock', '--pin-root', '/sys/fs/bpf/x', '--state-file', '/tmp/state.json'], {})).toEqual({
+      socketPath: '/tmp/s.sock',
+      pinRoot: '/sys/fs/bpf/x',
+      stateFile: '/tmp/state.json',
+    });
+    expect(parseSyrupdArgs([], { SYRUP_SOCKET: '/tmp/e.sock', SYRUP_STATE_FILE: '/tmp/e.json' })).toEqual({ socketPath: '/tmp/e.sock', pinRoot: '/sys/fs/bpf/syrup', stateFile: '/tmp/e.json' });
+    expect(parseSyrupdArgs([], {})).toEqual({ socketPath: '/run/syrup/syrupd.sock', pinRoot: '/sys/fs/bpf/syrup', stateFile: '/var/lib/syrup/state.json' });
     expect(() => parseSyrupdArgs(['--nope'], {})).toThrow("Unknown option '--nope'");
   });
 });
@@ -51,7 +55,7 @@ describeKernel('the syrupd process', () => {
     daemon = undefined;
   });
 
-  it('serves on its socket, records the SO_PEERCRED uid as owner, and on SIGTERM undeploys, removes the socket and exits 0', async () => {
+  it('serves on its socket, records the SO_PEERCRED uid as owner, and on SIGTERM keeps the deployment, removes the socket and exits 0', async () => {
     daemon = await startDaemonChild();
     const client = await connect({ socketPath: daemon.socketPath });
     const status = await client.status();
@@ -67,9 +71,12 @@ describeKernel('the syrupd process', () => {
       const d = await client.deploy({ fileName: 'round-robin.ts', text: readFileSync(ROUND_ROBIN, 'utf8') }, { hook: 'socket-select', port: socket.address().port, pid: process.pid, params: { SOCKETS: 1 } });
       expect((await client.deployments()).map((i) => [i.id, i.owner])).toEqual([[d.id, process.getuid?.()]]);
       await client.close();
+      // The deployment belongs to its target (this process's socket), not to the daemon: stopping keeps it recorded.
+      const state = JSON.parse(readFileSync(join(daemon.dir, 'state.json'), 'utf8')) as { deployments: { id: string }[] };
+      expect(state.deployments.map((r) => r.id)).toEqual([d.id]);
       expect(await daemon.stop()).toBe(0);
       expect(existsSync(daemon.socketPath)).toBe(false);
-      expect(daemon.output()).toContain('"undeployed":1');
+      expect(daemon.output()).toContain('"kept":1');
       daemon = undefined;
     } finally {
       socket.close();

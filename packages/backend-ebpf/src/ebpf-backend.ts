@@ -1,4 +1,17 @@
-import { SyrupError, compilePolicy, type Artifact, type AttachRequest, type Attachment, type Backend, type CompileRequest, type HookProbe, type HookSpec } from '@syrup/core';
+import {
+  RestoreError,
+  SyrupError,
+  compilePolicy,
+  type Artifact,
+  type AttachRequest,
+  type Attachment,
+  type Backend,
+  type CompileRequest,
+  type HookProbe,
+  type HookSpec,
+  type RestoreRequest,
+} from '@syrup/core';
+import { disassemble } from './asm/disasm.js';
 import { probeFeatures, type FeatureReport } from './features/probe-features.js';
 import type { EbpfArtifact, NetworkHook } from './hooks/network-hook.js';
 
@@ -40,6 +53,31 @@ export class EbpfBackend implements Backend {
       throw new SyrupError('EBPF_FOREIGN_ARTIFACT', `the eBPF backend cannot attach an artifact compiled by backend '${artifact.backend}'.`);
     }
     return this.#hook(artifact.hook).attach(request as AttachRequest<EbpfArtifact>);
+  }
+
+  /**
+   * Routes a restore to the hook that persisted the record. socket-select restores; the XDP
+   * hooks pin nothing yet (their links close with the daemon, so nothing of theirs outlives
+   * it) and refuse with `RESTORE_UNSUPPORTED`.
+   */
+  async restore(request: RestoreRequest): Promise<Attachment> {
+    if (request.record.backend !== this.name) {
+      throw new RestoreError('RESTORE_FAILED', `the eBPF backend cannot restore an attachment persisted by backend '${request.record.backend}'.`);
+    }
+    const hook = this.#hook(request.record.hook);
+    if (hook.restore === undefined) {
+      throw new RestoreError('RESTORE_UNSUPPORTED', `the eBPF backend cannot restore deployments at hook '${hook.spec.id}' after a restart.`);
+    }
+    return hook.restore(request);
+  }
+
+  /** The program's instructions as the kernel's disassembler prints them, each with its policy source position where it has one. */
+  describe(artifact: Artifact): readonly string[] {
+    const program = (artifact as Artifact & Partial<EbpfArtifact>).program;
+    if (artifact.backend !== 'ebpf' || program === undefined) {
+      throw new SyrupError('EBPF_FOREIGN_ARTIFACT', `the eBPF backend cannot describe an artifact compiled by backend '${artifact.backend}'.`);
+    }
+    return disassemble(program.instructions, { sources: true }).split('\n');
   }
 
   #hook(id: string): NetworkHook {

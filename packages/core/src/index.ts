@@ -50,6 +50,8 @@ export {
   type SharedMaps,
 } from './backend/backend.js';
 export type { BackendModule } from './backend/backend-module.js';
+export type { JsonValue, PersistedAttachment, PinDirectory, PinnedObjectRecord, RestoreRequest, TargetProcess } from './backend/persistence.js';
+export { RestoreError, type RestoreErrorCode } from './backend/restore-error.js';
 export type { Deployment, DeploymentEvents, DeploymentState, PolicyUnit } from './deploy/deployment.js';
 export { DeployService, type DeployOptions, type DeploymentInfo } from './deploy/deploy-service.js';
 export { ManagedDeployment, deployThrough } from './deploy/managed-deployment.js';

@@ -10,6 +10,7 @@ import { container } from 'tsyringe';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { connect, PeerCredentials, ProtocolServer, ProtocolServerOptions, RuntimeService, type PeerIdentity, type SyrupClient } from '../src/index.js';
 import { memoryBackendModule } from './support/memory-backend.js';
+import { REUSEPORT_SERVER } from './support/udp.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const ROUND_ROBIN = join(here, '../../policies-std/src/round-robin.ts');
@@ -155,15 +156,20 @@ describe('the protocol server', () => {
     const other = await connectAs({ uid: 1001, gid: 1001, pid: 2 });
     const root = await connectAs({ uid: 0, gid: 0, pid: 3 });
 
-    // A tenant deploys only on a process of its own uid, named by pid.
-    await expect(owner.deploy(ROUND_ROBIN, { hook: 'socket-select', port: 9998 })).rejects.toThrow('uid 1000 must name its target process with pid; only root may deploy by port alone.');
-    await expect(owner.deploy(ROUND_ROBIN, { hook: 'socket-select', port: 9998, pid: process.pid })).rejects.toThrow(
+    // A tenant deploys only on a socket group of its own uid: named by pid, or found by port.
+    const tenantProcess = spawn('python3', [REUSEPORT_SERVER, '1'], { uid: 1000, gid: 1000, stdio: ['pipe', 'pipe', 'ignore'] });
+    clientsCleanup.push(() => tenantProcess.kill());
+    const hello = await new Promise<{ port: number; pid: number }>((resolve) => tenantProcess.stdout.once('data', (d: Buffer) => resolve(JSON.parse(d.toString()))));
+    await expect(owner.deploy(ROUND_ROBIN, { hook: 'socket-select', port: hello.port, pid: process.pid })).rejects.toThrow(
       `process ${process.pid} belongs to uid 0, so uid 1000 may not deploy on its sockets.`,
     );
-    const tenantProcess = spawn('sleep', ['60'], { uid: 1000, gid: 1000, stdio: 'ignore' });
-    clientsCleanup.push(() => tenantProcess.kill());
-    const d = await owner.deploy(ROUND_ROBIN, { hook: 'socket-select', port: 9998, pid: tenantProcess.pid! });
-    expect((await owner.deployments()).map((i) => i.owner)).toEqual([1000]);
+    await expect(other.deploy(ROUND_ROBIN, { hook: 'socket-select', port: hello.port })).rejects.toThrow(`port ${hello.port} is bound by uid 1000, not by uid 1001.`);
+    await expect(other.deploy(ROUND_ROBIN, { hook: 'socket-select', port: hello.port, pid: hello.pid })).rejects.toThrow(
+      `process ${hello.pid} belongs to uid 1000, so uid 1001 may not deploy on its sockets.`,
+    );
+    const d = await owner.deploy(ROUND_ROBIN, { hook: 'socket-select', port: hello.port });
+    // Found by port, the owner process is pinned into the target.
+    expect((await owner.deployments()).map((i) => [i.owner, i.target])).toEqual([[1000, { port: hello.port, pid: hello.pid }]]);
     expect(await other.deployments()).toEqual([]);
     await expect(other.deployment(d.id)).rejects.toThrow(`no deployment has id '${d.id}'`);
 

@@ -1,7 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -17,11 +17,25 @@ export interface DaemonChild {
   stop(): Promise<number | null>;
 }
 
+export interface DaemonChildOptions {
+  /** The pin root (a unique directory under bpffs for tests that look at pins); `<dir>/pins` by default. */
+  readonly pinRoot?: string;
+  /** Mode of the temp directory holding the socket: 0o755 lets other uids reach the (0666) socket; mkdtemp's 0o700 by default. */
+  readonly dirMode?: number;
+  /** The state file; `<dir>/state.json` by default, so no test ever touches /var/lib/syrup. */
+  readonly stateFile?: string;
+}
+
 /** Starts syrupd's bin in a child process on a unique temp socket and waits until it listens. */
-export async function startDaemonChild(): Promise<DaemonChild> {
+export async function startDaemonChild(options: DaemonChildOptions = {}): Promise<DaemonChild> {
   const dir = mkdtempSync(join(tmpdir(), 'syrupd-'));
+  if (options.dirMode !== undefined) chmodSync(dir, options.dirMode);
   const socketPath = join(dir, 'syrupd.sock');
-  const child = spawn(REPO_NODE, [SYRUPD_BIN, '--socket', socketPath, '--pin-root', join(dir, 'pins')], { stdio: ['ignore', 'pipe', 'pipe'] });
+  // Pins need bpffs: by default a unique root there, removed by stop() (SIGTERM keeps deployments pinned).
+  const ownPinRoot = options.pinRoot === undefined ? join('/sys/fs/bpf', basename(dir)) : undefined;
+  const pinRoot = options.pinRoot ?? (ownPinRoot as string);
+  const stateFile = options.stateFile ?? join(dir, 'state.json');
+  const child = spawn(REPO_NODE, [SYRUPD_BIN, '--socket', socketPath, '--pin-root', pinRoot, '--state-file', stateFile], { stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   child.stdout?.on('data', (d: Buffer) => (output += d.toString()));
   child.stderr?.on('data', (d: Buffer) => (output += d.toString()));
@@ -43,6 +57,7 @@ export async function startDaemonChild(): Promise<DaemonChild> {
       if (child.exitCode === null) child.kill('SIGTERM');
       const code = await exited;
       if (existsSync(dir)) rmSync(dir, { recursive: true, force: true });
+      if (ownPinRoot !== undefined) rmSync(ownPinRoot, { recursive: true, force: true });
       return code;
     },
   };

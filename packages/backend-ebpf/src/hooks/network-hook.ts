@@ -1,4 +1,4 @@
-import type { AttachRequest, Attachment, HookProbe, HookSpec, PolicyIr } from '@syrup/core';
+import type { AttachRequest, Attachment, HookProbe, HookSpec, PolicyIr, RestoreRequest } from '@syrup/core';
 import type { ProgramSpec } from '../codegen/program-spec.js';
 import type { FeatureReport } from '../features/probe-features.js';
 
@@ -29,4 +29,6 @@ export interface NetworkHook {
   probe(features: FeatureReport): HookProbe;
   compile(ir: PolicyIr, options: HookCompileOptions): ProgramSpec;
   attach(request: AttachRequest<EbpfArtifact>): Promise<Attachment>;
+  /** Rebuilds an attachment from its pins (optional: hooks without it refuse restores). */
+  restore?(request: RestoreRequest): Promise<Attachment>;
 }

@@ -57,6 +57,14 @@ export class ReuseportAttachment implements Disposable {
     return new ReuseportAttachment(socket, program, sys, options.detachOnDispose ?? false);
   }
 
+  /**
+   * Stands for a program a group already runs (attached by an earlier process, found again
+   * through its pin) without calling setsockopt: the group's data path is not touched.
+   */
+  static adopt(socket: Fd, program: Program, options: ReuseportAttachOptions = {}): ReuseportAttachment {
+    return new ReuseportAttachment(socket, program, options.sys ?? nativeSyscalls(), options.detachOnDispose ?? false);
+  }
+
   /** The program this object last attached. */
   get program(): Program {
     return this.#program;

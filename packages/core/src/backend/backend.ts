@@ -1,6 +1,7 @@
 import type { DataMapStore } from '@syrup/maps';
 import type { HookId, HookSpec } from '../hook/hook-spec.js';
 import type { PolicyManifest } from '../policy/define-policy.js';
+import type { PersistedAttachment, PinDirectory, RestoreRequest } from './persistence.js';
 
 /** Whether this machine can run one of a backend's hooks; `reason` is one sentence when not. */
 export interface HookProbe {
@@ -77,6 +78,18 @@ export interface Attachment extends AsyncDisposable {
    * interface) leave it out or never call the listener.
    */
   onTargetExit?(listener: () => void): void;
+  /**
+   * Optional persistence: pins the attachment's kernel objects in `dir` (again after a
+   * replace: the pins then name the current objects) and returns the record recovery needs.
+   * Attachments without it end with the process that made them.
+   */
+  persist?(dir: PinDirectory): PersistedAttachment;
+  /**
+   * Optional, with `persist`: lets go of this process's handles (fds, watches) and leaves
+   * every kernel object attached and pinned, for a daemon that stops but keeps deployments.
+   * After it the attachment is closed; `close()` does nothing more.
+   */
+  release?(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -91,6 +104,16 @@ export interface Backend {
   probe(): Promise<readonly HookProbe[]>;
   compile(request: CompileRequest): Promise<Artifact>;
   attach(request: AttachRequest): Promise<Attachment>;
+  /**
+   * Optional: the code an artifact of this backend holds, as text lines for people (for eBPF,
+   * the instructions with their policy source positions), for `syrup disasm`.
+   */
+  describe?(artifact: Artifact): readonly string[];
+  /**
+   * Optional: rebuilds an attachment from a record its `persist` wrote, after checking every
+   * pinned object's id and tag against the record. Refuses with a `RestoreError`.
+   */
+  restore?(request: RestoreRequest): Promise<Attachment>;
 }
 
 /** The tsyringe token under which backends register (`container.register(Backend, { useClass })`). */

@@ -14,7 +14,7 @@ import type { Deployment, DeploymentEvents, DeploymentState, PolicyUnit } from '
  * `start()`, so they see every event.
  */
 export class ManagedDeployment extends EventEmitter<DeploymentEvents> implements Deployment {
-  readonly id = randomUUID();
+  readonly id: string;
   readonly hook: HookId;
   readonly target: DeployTarget;
   #policy: PolicyManifest;
@@ -29,9 +29,11 @@ export class ManagedDeployment extends EventEmitter<DeploymentEvents> implements
   constructor(
     private readonly registry: HookRegistry,
     unit: PolicyUnit,
-    options: { hook: HookId; target: DeployTarget },
+    options: { hook: HookId; target: DeployTarget; id?: string },
   ) {
     super();
+    // A deployment recovered after a daemon restart keeps the id it was given at deploy time.
+    this.id = options.id ?? randomUUID();
     this.#unit = unit;
     this.#policy = unit.manifest;
     this.hook = options.hook;
@@ -48,6 +50,50 @@ export class ManagedDeployment extends EventEmitter<DeploymentEvents> implements
 
   get maps(): Readonly<Record<string, DataMap | PerCpuDataMap>> {
     return this.#maps;
+  }
+
+  /** The live attachment while there is one: for the runtime's persistence (persist, release). */
+  get attachment(): Attachment | undefined {
+    return this.#attachment;
+  }
+
+  /**
+   * Takes over an attachment that already runs (one a backend restored from its pins) instead
+   * of compiling and attaching: `pending -> attaching -> active`, with the usual events except
+   * the compile ones, and the target watch subscribed as after `start()`.
+   */
+  async adopt(attachment: Attachment): Promise<this> {
+    this.#expect('adopt an attachment into', ['pending']);
+    try {
+      this.#backend = await this.registry.backendFor(this.hook);
+    } catch (error) {
+      this.#setState('failed');
+      throw asSyrupError(error, `adopting the restored policy '${this.#policy.name}' at hook '${this.hook}' failed`);
+    }
+    this.#setState('attaching');
+    this.emit('will-attach');
+    this.#attachment = attachment;
+    this.#maps = mapsOf(attachment);
+    this.#setState('active');
+    this.emit('attached');
+    attachment.onTargetExit?.(() => this.#targetExited());
+    return this;
+  }
+
+  /**
+   * Ends this object's hold on the deployment without undeploying it: the attachment lets go
+   * of its handles and leaves its kernel objects attached and pinned (`Attachment.release`).
+   * False, with nothing done, when the attachment cannot do that. The state becomes
+   * `undeployed` for this process; the deployment lives on in the kernel.
+   */
+  async release(): Promise<boolean> {
+    const attachment = this.#attachment;
+    if (this.#state !== 'active' || attachment?.release === undefined) return false;
+    await attachment.release();
+    this.#attachment = undefined;
+    this.#maps = {};
+    this.#setState('undeployed');
+    return true;
   }
 
   /** Compiles and attaches. On failure nothing stays attached and the state is `failed`. */

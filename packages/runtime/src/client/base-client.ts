@@ -3,7 +3,7 @@ import type { WireDeploymentInfo, WireHookInfo, WireStatus } from '../protocol/p
 import { ClientDeploymentHandle } from './client-deployment.js';
 import type { ClientTransport } from './client-transport.js';
 import { readPolicy } from './read-policy.js';
-import type { ClientDeployOptions, ClientDeployment, PolicyRef, SyrupClient } from './syrup-client.js';
+import type { ClientDeployOptions, ClientDeployment, ClientDisasmOptions, PolicyRef, SyrupClient } from './syrup-client.js';
 
 /** The client side shared by `embedded()` and `connect()`: reads policies, wraps deployments. */
 export class BaseClient implements SyrupClient {
@@ -13,9 +13,11 @@ export class BaseClient implements SyrupClient {
   ) {}
 
   async deploy(policy: PolicyRef, options: ClientDeployOptions): Promise<ClientDeployment> {
+    const { hook: _hook, params: _params, onProgress, ...target } = options;
+    onProgress?.('read');
     const source = await readPolicy(policy, this.cwd);
-    const info = await this.transport.deploy(source, options);
-    const { hook: _hook, params: _params, ...target } = options;
+    onProgress?.('send');
+    const info = await this.transport.deploy(source, options, onProgress);
     return new ClientDeploymentHandle(this.transport, info, target, this.cwd);
   }
 
@@ -37,6 +39,10 @@ export class BaseClient implements SyrupClient {
 
   status(): Promise<WireStatus> {
     return this.transport.status();
+  }
+
+  async disasm(policy: PolicyRef, options: ClientDisasmOptions): Promise<string[]> {
+    return this.transport.disasm(await readPolicy(policy, this.cwd), options);
   }
 
   close(): Promise<void> {

@@ -3,7 +3,7 @@ import type { DeployTarget, HookId } from '@syrup/core';
 import type { WireDeploymentInfo } from '../protocol/protocol-schema.js';
 import type { ClientTransport } from './client-transport.js';
 import { readPolicy } from './read-policy.js';
-import type { ClientDeploymentEvents, ClientMap, PolicyRef } from './syrup-client.js';
+import type { ClientDeploymentEvents, ClientMap, ClientStage, PolicyRef } from './syrup-client.js';
 
 /** A deployment handle over a transport; the service stays the single source of truth. */
 export class ClientDeploymentHandle extends EventEmitter<ClientDeploymentEvents> {
@@ -41,9 +41,11 @@ export class ClientDeploymentHandle extends EventEmitter<ClientDeploymentEvents>
     return this.#info;
   }
 
-  async replace(policy: PolicyRef, options: { params?: Readonly<Record<string, number | bigint>> } = {}): Promise<void> {
+  async replace(policy: PolicyRef, options: { params?: Readonly<Record<string, number | bigint>>; onProgress?: (stage: ClientStage) => void } = {}): Promise<void> {
+    options.onProgress?.('read');
     const source = await readPolicy(policy, this.cwd);
-    this.#info = await this.transport.replace(this.id, source, options.params);
+    options.onProgress?.('send');
+    this.#info = await this.transport.replace(this.id, source, options.params, options.onProgress);
     this.#maps = this.#mapsOf(this.#info);
     this.emit('replaced', this.#info);
   }

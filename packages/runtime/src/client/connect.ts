@@ -5,18 +5,20 @@ import { ProtocolError, RemoteError } from '../errors/runtime-error.js';
 import {
   DEFAULT_SOCKET_PATH,
   PROTOCOL_VERSION,
+  ProgressLineSchema,
   ResponseSchema,
   ResultSchemas,
   decodeMapValue,
   encodeMapValue,
   type RequestOp,
+  type ServiceStage,
   type WireDeploymentInfo,
   type WireHookInfo,
   type WireStatus,
 } from '../protocol/protocol-schema.js';
 import { BaseClient } from './base-client.js';
 import type { ClientTransport } from './client-transport.js';
-import type { ClientDeployOptions, SyrupClient } from './syrup-client.js';
+import type { ClientDeployOptions, ClientDisasmOptions, SyrupClient } from './syrup-client.js';
 
 export interface ConnectOptions {
   /** syrupd's socket; defaults to $SYRUP_SOCKET, then DEFAULT_SOCKET_PATH. */
@@ -35,6 +37,7 @@ export async function connect(options: ConnectOptions = {}): Promise<SyrupClient
 interface Pending {
   resolve(result: unknown): void;
   reject(error: Error): void;
+  progress?: ((stage: ServiceStage) => void) | undefined;
 }
 
 type Params = Readonly<Record<string, number | bigint>>;
@@ -70,13 +73,21 @@ class WireTransport implements ClientTransport {
     });
   }
 
-  async deploy(policy: PolicySource, options: ClientDeployOptions): Promise<WireDeploymentInfo> {
-    const { hook, params, ...target } = options;
-    return this.#call('deploy', { hook, policy, target, ...(params !== undefined ? { params: wireParams(params) } : {}) });
+  async deploy(policy: PolicySource, options: ClientDeployOptions, onStage?: (stage: ServiceStage) => void): Promise<WireDeploymentInfo> {
+    const { hook, params, onProgress: _onProgress, ...target } = options;
+    const fields = { hook, policy, target, ...(params !== undefined ? { params: wireParams(params) } : {}), ...(onStage !== undefined ? { progress: true } : {}) };
+    return this.#call('deploy', fields, onStage);
   }
 
-  replace(id: string, policy: PolicySource, params?: Params): Promise<WireDeploymentInfo> {
-    return this.#call('replace', { deployment: id, policy, ...(params !== undefined ? { params: wireParams(params) } : {}) });
+  replace(id: string, policy: PolicySource, params?: Params, onStage?: (stage: ServiceStage) => void): Promise<WireDeploymentInfo> {
+    const fields = { deployment: id, policy, ...(params !== undefined ? { params: wireParams(params) } : {}), ...(onStage !== undefined ? { progress: true } : {}) };
+    return this.#call('replace', fields, onStage);
+  }
+
+  async disasm(policy: PolicySource, options: ClientDisasmOptions): Promise<string[]> {
+    const { hook, params, target } = options;
+    const fields = { hook, policy, ...(params !== undefined ? { params: wireParams(params) } : {}), ...(target !== undefined ? { target } : {}) };
+    return (await this.#call('disasm', fields)).lines;
   }
 
   async undeploy(id: string): Promise<void> {
@@ -116,7 +127,7 @@ class WireTransport implements ClientTransport {
     });
   }
 
-  #call<Op extends RequestOp>(op: Op, fields: Record<string, unknown>): Promise<z.infer<(typeof ResultSchemas)[Op]>> {
+  #call<Op extends RequestOp>(op: Op, fields: Record<string, unknown>, progress?: (stage: ServiceStage) => void): Promise<z.infer<(typeof ResultSchemas)[Op]>> {
     if (this.#closedReason !== undefined) {
       return Promise.reject(new ProtocolError('PROTOCOL_CONNECTION', `${this.#closedReason}.`));
     }
@@ -129,6 +140,7 @@ class WireTransport implements ClientTransport {
           else reject(new ProtocolError('PROTOCOL_MALFORMED', `syrupd answered '${op}' with a result this client does not understand.`));
         },
         reject,
+        progress,
       });
       this.socket.write(`${JSON.stringify({ v: PROTOCOL_VERSION, id, op, ...fields })}\n`);
     });
@@ -141,15 +153,26 @@ class WireTransport implements ClientTransport {
       this.#buffer = this.#buffer.slice(nl + 1);
       let response;
       try {
-        response = ResponseSchema.parse(JSON.parse(text));
+        const raw: unknown = JSON.parse(text);
+        const progress = ProgressLineSchema.safeParse(raw);
+        if (progress.success) {
+          // A stage of a request still running: its response follows.
+          const pending = typeof progress.data.id === 'number' ? this.#pending.get(progress.data.id) : undefined;
+          pending?.progress?.(progress.data.progress);
+          continue;
+        }
+        response = ResponseSchema.parse(raw);
       } catch {
         this.#fail(`syrupd at ${this.socketPath} sent a line that is not a protocol response`);
         this.socket.destroy();
         return;
       }
-      const pending = typeof response.id === 'number' ? this.#pending.get(response.id) : undefined;
-      if (pending === undefined) continue;
-      this.#pending.delete(response.id as number);
+      // A refusal of a line the server could not read (too large, not JSON) has no id; the server
+      // answers lines in order, so it belongs to the oldest request still waiting.
+      const key = typeof response.id === 'number' ? response.id : response.id === null && !response.ok ? this.#pending.keys().next().value : undefined;
+      const pending = key === undefined ? undefined : this.#pending.get(key);
+      if (pending === undefined || key === undefined) continue;
+      this.#pending.delete(key);
       if (response.ok) pending.resolve(response.result);
       else pending.reject(new RemoteError(response.error.code, response.error.message));
     }

@@ -1,11 +1,11 @@
 import 'reflect-metadata';
 import { registerHookRegistry, type BackendModule, type PolicySource } from '@syrup/core';
 import { container as rootContainer, type DependencyContainer } from 'tsyringe';
-import { PROTOCOL_VERSION, type WireDeploymentInfo, type WireHookInfo, type WireStatus } from '../protocol/protocol-schema.js';
+import { PROTOCOL_VERSION, type ServiceStage, type WireDeploymentInfo, type WireHookInfo, type WireStatus } from '../protocol/protocol-schema.js';
 import { EMBEDDED_CALLER, RuntimeService, type RuntimeDeploymentInfo } from '../service/runtime-service.js';
 import { BaseClient } from './base-client.js';
 import type { ClientTransport } from './client-transport.js';
-import type { ClientDeployOptions, SyrupClient } from './syrup-client.js';
+import type { ClientDeployOptions, ClientDisasmOptions, SyrupClient } from './syrup-client.js';
 
 export interface EmbeddedOptions {
   /** Backend modules to register (e.g. `ebpfBackendModule`); the runtime never imports one itself. */
@@ -43,13 +43,20 @@ class EmbeddedTransport implements ClientTransport {
 
   constructor(private readonly service: RuntimeService) {}
 
-  async deploy(policy: PolicySource, options: ClientDeployOptions): Promise<WireDeploymentInfo> {
-    const deployment = await this.service.deploy(policy, options, EMBEDDED_CALLER);
+  async deploy(policy: PolicySource, options: ClientDeployOptions, onStage?: (stage: ServiceStage) => void): Promise<WireDeploymentInfo> {
+    // The progress listener is the client's, not part of the target the service records.
+    const { onProgress: _onProgress, ...deployOptions } = options;
+    const deployment = await this.service.deploy(policy, deployOptions, EMBEDDED_CALLER, onStage);
     return wire(this.service.info(deployment.id));
   }
 
-  async replace(id: string, policy: PolicySource, params?: Readonly<Record<string, number | bigint>>): Promise<WireDeploymentInfo> {
-    return wire(await this.service.replace(id, policy, EMBEDDED_CALLER, params));
+  async replace(id: string, policy: PolicySource, params?: Readonly<Record<string, number | bigint>>, onStage?: (stage: ServiceStage) => void): Promise<WireDeploymentInfo> {
+    return wire(await this.service.replace(id, policy, EMBEDDED_CALLER, params, onStage));
+  }
+
+  async disasm(policy: PolicySource, options: ClientDisasmOptions): Promise<string[]> {
+    const { hook, params, target } = options;
+    return [...(await this.service.disasm(policy, hook, { ...(params !== undefined ? { params } : {}), ...(target !== undefined ? { target } : {}) }))];
   }
 
   undeploy(id: string): Promise<void> {

@@ -1,6 +1,6 @@
 import type { EventEmitter } from 'eventemitter3';
 import type { DeployTarget, HookId, PolicySource } from '@syrup/core';
-import type { WireDeploymentInfo, WireHookInfo, WireStatus } from '../protocol/protocol-schema.js';
+import type { ServiceStage, WireDeploymentInfo, WireHookInfo, WireStatus } from '../protocol/protocol-schema.js';
 
 /** A deployment's map as a client sees it: u32 keys, exact bigint values. */
 export interface ClientMap {
@@ -12,10 +12,25 @@ export interface ClientMap {
 /** A policy as a client names it: a path, a package specifier, or its text. */
 export type PolicyRef = string | PolicySource;
 
+/**
+ * A deploy or replace as it happens: `read` (the client reads the policy), `send` (it goes to
+ * the service), then the service's own stages (`compile`, then `attach` or `swap`).
+ */
+export type ClientStage = 'read' | 'send' | ServiceStage;
+
 /** Deploy options as a client passes them: params may also be bigints. */
 export interface ClientDeployOptions extends DeployTarget {
   readonly hook: HookId;
   readonly params?: Readonly<Record<string, number | bigint>>;
+  /** Hears each stage as it starts (for a progress display); not part of the target. */
+  readonly onProgress?: (stage: ClientStage) => void;
+}
+
+/** What `disasm` compiles for: the hook, params, and the target fields the hook's code depends on (an XDP port). */
+export interface ClientDisasmOptions {
+  readonly hook: HookId;
+  readonly params?: Readonly<Record<string, number | bigint>>;
+  readonly target?: DeployTarget;
 }
 
 export interface ClientDeploymentEvents {
@@ -32,7 +47,7 @@ export interface ClientDeployment extends AsyncDisposable, Pick<EventEmitter<Cli
   readonly policy: string;
   readonly maps: Readonly<Record<string, ClientMap>>;
   info(): WireDeploymentInfo;
-  replace(policy: PolicyRef, options?: { params?: Readonly<Record<string, number | bigint>> }): Promise<void>;
+  replace(policy: PolicyRef, options?: { params?: Readonly<Record<string, number | bigint>>; onProgress?: (stage: ClientStage) => void }): Promise<void>;
   undeploy(): Promise<void>;
 }
 
@@ -44,5 +59,7 @@ export interface SyrupClient extends AsyncDisposable {
   deployment(id: string): Promise<ClientDeployment>;
   hooks(): Promise<WireHookInfo[]>;
   status(): Promise<WireStatus>;
+  /** The code the hook's backend generates for the policy, as text lines (eBPF: instructions with source positions); nothing is deployed. */
+  disasm(policy: PolicyRef, options: ClientDisasmOptions): Promise<string[]>;
   close(): Promise<void>;
 }

@@ -8,7 +8,8 @@ export type RuntimeErrorCode =
   | 'POLICY_PATH_REFUSED'
   | 'POLICY_NOT_FOUND'
   | 'INVALID_ARGUMENT'
-  | 'SERVICE_CLOSED';
+  | 'SERVICE_CLOSED'
+  | 'DISASM_UNSUPPORTED';
 
 /** A request the runtime service refuses: the message is one sentence a user can act on. */
 export class RuntimeError extends SyrupError {

@@ -31,9 +31,12 @@ export const TargetSchema = z.object({
 
 const base = { v: z.literal(PROTOCOL_VERSION), id: z.union([z.string().max(128), z.number().int()]) };
 
+/** `progress: true` asks for progress lines (see ProgressLineSchema) before the response. */
+const progress = z.boolean().optional();
+
 export const RequestSchema = z.discriminatedUnion('op', [
-  z.object({ ...base, op: z.literal('deploy'), hook: z.string().min(1).max(64), policy: policySource, target: TargetSchema, params: params.optional() }),
-  z.object({ ...base, op: z.literal('replace'), deployment: deploymentId, policy: policySource, params: params.optional() }),
+  z.object({ ...base, op: z.literal('deploy'), hook: z.string().min(1).max(64), policy: policySource, target: TargetSchema, params: params.optional(), progress }),
+  z.object({ ...base, op: z.literal('replace'), deployment: deploymentId, policy: policySource, params: params.optional(), progress }),
   z.object({ ...base, op: z.literal('undeploy'), deployment: deploymentId }),
   z.object({ ...base, op: z.literal('list') }),
   z.object({ ...base, op: z.literal('map.get'), deployment: deploymentId, map: mapName, key: u32 }),
@@ -41,11 +44,13 @@ export const RequestSchema = z.discriminatedUnion('op', [
   z.object({ ...base, op: z.literal('map.dump'), deployment: deploymentId, map: mapName }),
   z.object({ ...base, op: z.literal('hooks') }),
   z.object({ ...base, op: z.literal('status') }),
+  // The code the hook's backend generates for the policy; nothing is deployed.
+  z.object({ ...base, op: z.literal('disasm'), hook: z.string().min(1).max(64), policy: policySource, params: params.optional(), target: TargetSchema.optional() }),
 ]);
 
 export type Request = z.infer<typeof RequestSchema>;
 export type RequestOp = Request['op'];
-export const REQUEST_OPS: readonly RequestOp[] = ['deploy', 'replace', 'undeploy', 'list', 'map.get', 'map.set', 'map.dump', 'hooks', 'status'];
+export const REQUEST_OPS: readonly RequestOp[] = ['deploy', 'replace', 'undeploy', 'list', 'map.get', 'map.set', 'map.dump', 'hooks', 'disasm', 'status'];
 
 export const DeploymentInfoSchema = z.object({
   id: z.string(),
@@ -76,6 +81,18 @@ export const ResponseSchema = z.union([
 ]);
 export type Response = z.infer<typeof ResponseSchema>;
 
+/**
+ * The stages a deploy or replace goes through in the service, as they happen: `compile` (the
+ * front end in its worker, then the backend's code generation for a deploy), `attach` (a
+ * deploy's program goes onto its target), `swap` (a replace generates and swaps in the new program).
+ */
+export const SERVICE_STAGES = ['compile', 'attach', 'swap'] as const;
+export type ServiceStage = (typeof SERVICE_STAGES)[number];
+
+/** Sent before the response of a request that asked for `progress`; carries the request's id. */
+export const ProgressLineSchema = z.object({ v: z.literal(PROTOCOL_VERSION), id: z.union([z.string(), z.number()]), progress: z.enum(SERVICE_STAGES) });
+export type ProgressLine = z.infer<typeof ProgressLineSchema>;
+
 /** Results by op, as the client parses them. */
 export const ResultSchemas = {
   deploy: DeploymentInfoSchema,
@@ -87,6 +104,7 @@ export const ResultSchemas = {
   'map.dump': z.array(z.tuple([z.number().int(), mapValue])),
   hooks: z.array(HookInfoSchema),
   status: StatusSchema,
+  disasm: z.object({ lines: z.array(z.string()) }),
 } as const satisfies Record<RequestOp, z.ZodType>;
 
 /** A bigint or per-CPU values as wire strings. */

@@ -4,6 +4,7 @@ import { dirname } from 'node:path';
 import { SyrupError, type DeployOptions, type HookId } from '@syrup/core';
 import { inject, injectable } from 'tsyringe';
 import { RuntimeError } from '../errors/runtime-error.js';
+import { RuntimeLimits, tenantLimits } from '../service/limits/runtime-limits.js';
 import { RuntimeService, type Caller, type RuntimeDeploymentInfo } from '../service/runtime-service.js';
 import { PeerCredentials, ProtocolServerOptions, type PeerIdentity } from './peer-credentials.js';
 import {
@@ -14,8 +15,10 @@ import {
   RequestSchema,
   decodeMapValue,
   encodeMapValue,
+  type ProgressLine,
   type Request,
   type Response,
+  type ServiceStage,
   type WireDeploymentInfo,
 } from './protocol-schema.js';
 
@@ -34,15 +37,19 @@ export class ProtocolServer {
   readonly #started = Date.now();
   readonly #socketPath: string;
   readonly #maxRequestBytes: number;
+  readonly #limits: RuntimeLimits | undefined;
   readonly #socketMode: number;
 
   constructor(
     @inject(RuntimeService) private readonly service: RuntimeService,
     @inject(PeerCredentials) private readonly credentials: PeerCredentials,
     @inject(ProtocolServerOptions) options: ProtocolServerOptions,
+    // Per-tenant request size (service/limits/runtime-limits.ts); without it every tenant gets options.maxRequestBytes.
+    @inject(RuntimeLimits, { isOptional: true }) limits?: RuntimeLimits,
   ) {
     this.#socketPath = options.socketPath ?? DEFAULT_SOCKET_PATH;
     this.#maxRequestBytes = options.maxRequestBytes ?? MAX_REQUEST_BYTES;
+    this.#limits = limits;
     this.#socketMode = options.socketMode ?? 0o666;
     this.#server = createServer((socket) => this.#accept(socket));
   }
@@ -89,6 +96,8 @@ export class ProtocolServer {
       socket.end(line(refusal(null, 'PEER_UNKNOWN', `the server could not identify the caller: ${messageOf(error)}`)));
       return;
     }
+    // The line limit is the tenant's, known since accept: a tenant cannot make the daemon buffer more.
+    const maxRequestBytes = tenantLimits({ ...this.#limits, maxRequestBytes: this.#limits?.maxRequestBytes ?? this.#maxRequestBytes }, peer.uid).maxRequestBytes;
     let pending: Buffer[] = [];
     let pendingBytes = 0;
     let skipping = false;
@@ -96,7 +105,9 @@ export class ProtocolServer {
     const enqueue = (text: string): void => {
       queue = queue
         .then(async () => {
-          const response = await this.#handle(text, peer);
+          const response = await this.#handle(text, peer, (progress) => {
+            if (!socket.destroyed) socket.write(`${JSON.stringify(progress)}\n`);
+          });
           if (!socket.destroyed) socket.write(line(response));
         })
         // #handle answers every failure itself; this only keeps one broken write from stalling the queue.
@@ -107,7 +118,7 @@ export class ProtocolServer {
     const refuseTooLarge = (): void => {
       queue = queue.then(() => {
         if (!socket.destroyed) {
-          socket.write(line(refusal(null, 'PROTOCOL_TOO_LARGE', `the request is larger than the limit of ${this.#maxRequestBytes} bytes.`)));
+          socket.write(line(refusal(null, 'PROTOCOL_TOO_LARGE', `the request is larger than the limit of ${maxRequestBytes} bytes.`)));
         }
       });
     };
@@ -120,7 +131,7 @@ export class ProtocolServer {
           skipping = false;
           continue;
         }
-        if (pendingBytes + piece.length > this.#maxRequestBytes) {
+        if (pendingBytes + piece.length > maxRequestBytes) {
           refuseTooLarge();
         } else {
           enqueue(Buffer.concat([...pending, piece]).toString('utf8'));
@@ -130,7 +141,7 @@ export class ProtocolServer {
       }
       const rest = chunk.subarray(start);
       if (skipping || rest.length === 0) return;
-      if (pendingBytes + rest.length > this.#maxRequestBytes) {
+      if (pendingBytes + rest.length > maxRequestBytes) {
         // Refuse now and drop the rest of this line as it arrives, rather than buffer it.
         refuseTooLarge();
         pending = [];
@@ -143,7 +154,7 @@ export class ProtocolServer {
     });
   }
 
-  async #handle(text: string, peer: PeerIdentity): Promise<Response> {
+  async #handle(text: string, peer: PeerIdentity, sendProgress: (line: ProgressLine) => void): Promise<Response> {
     if (text.trim() === '') return refusal(null, 'PROTOCOL_MALFORMED', 'the request is an empty line.');
     let raw: unknown;
     try {
@@ -169,13 +180,18 @@ export class ProtocolServer {
       return refusal(id, 'PROTOCOL_MALFORMED', `${where} is invalid: ${issue?.message ?? 'it does not match the schema'}.`);
     }
     try {
-      return { v: PROTOCOL_VERSION, id, ok: true, result: await this.#perform(parsed.data, peer) };
+      const request = parsed.data;
+      const onStage =
+        (request.op === 'deploy' || request.op === 'replace') && request.progress === true
+          ? (stage: ServiceStage) => sendProgress({ v: PROTOCOL_VERSION, id: request.id, progress: stage })
+          : undefined;
+      return { v: PROTOCOL_VERSION, id, ok: true, result: await this.#perform(request, peer, onStage) };
     } catch (error) {
       return refusal(id, error instanceof SyrupError ? error.code : 'INTERNAL', messageOf(error));
     }
   }
 
-  async #perform(request: Request, peer: PeerIdentity): Promise<unknown> {
+  async #perform(request: Request, peer: PeerIdentity, onStage: ((stage: ServiceStage) => void) | undefined): Promise<unknown> {
     const caller: Caller = peer;
     switch (request.op) {
       case 'deploy': {
@@ -188,11 +204,11 @@ export class ProtocolServer {
           hook: request.hook as HookId,
           ...(request.params !== undefined ? { params: paramsOf(request.params) } : {}),
         };
-        const deployment = await this.service.deploy(request.policy, options, caller);
+        const deployment = await this.service.deploy(request.policy, options, caller, onStage);
         return wireInfo(this.service.info(deployment.id, caller));
       }
       case 'replace':
-        return wireInfo(await this.service.replace(request.deployment, request.policy, caller, request.params && paramsOf(request.params)));
+        return wireInfo(await this.service.replace(request.deployment, request.policy, caller, request.params && paramsOf(request.params), onStage));
       case 'undeploy':
         await this.service.undeploy(request.deployment, caller);
         return { undeployed: request.deployment };
@@ -214,6 +230,16 @@ export class ProtocolServer {
         }));
       case 'status':
         return { version: PROTOCOL_VERSION, pid: process.pid, uptimeMs: Date.now() - this.#started, deployments: (await this.service.deployments(caller)).length };
+      case 'disasm': {
+        const target = request.target === undefined ? undefined : { ...request.target };
+        const lines = await this.service.disasm(
+          request.policy,
+          request.hook as HookId,
+          { ...(request.params !== undefined ? { params: paramsOf(request.params) } : {}), ...(target !== undefined ? { target } : {}) },
+          caller,
+        );
+        return { lines: [...lines] };
+      }
     }
   }
 }

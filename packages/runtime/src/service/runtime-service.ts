@@ -1,6 +1,4 @@
-import { readFileSync } from 'node:fs';
 import {
-  compilePolicy,
   DeployService,
   HookRegistry,
   ManagedDeployment,
@@ -14,6 +12,14 @@ import {
 import type { DataMap, PerCpuDataMap } from '@syrup/maps';
 import { inject, injectable } from 'tsyringe';
 import { RuntimeError } from '../errors/runtime-error.js';
+import type { ServiceStage } from '../protocol/protocol-schema.js';
+import { describePolicy } from './compile/describe-policy.js';
+import { PolicyCompiler } from './compile/policy-compiler.js';
+import { mapMemoryBytes } from './limits/map-memory.js';
+import { TenantAdmission, type TenantUsage } from './limits/tenant-admission.js';
+import { TargetOwnership, type ClaimedTarget } from './ownership/target-ownership.js';
+import { DeploymentPersistence, type RecoveryReport } from '../persistence/deployment-persistence.js';
+import { RuntimePersistenceOptions } from '../persistence/runtime-persistence-options.js';
 
 /** Who asks: the peer's credentials over the socket, or root in embedded mode. */
 export interface Caller {
@@ -48,21 +54,66 @@ interface Entry {
 @injectable()
 export class RuntimeService implements DeployService {
   readonly #entries = new Map<string, Entry>();
+  readonly #ownership = new TargetOwnership();
+  /** Pins and the state file (persistence/), when configured: deployments then survive a restart of this process. */
+  readonly #persistence: DeploymentPersistence | undefined;
   #closed = false;
 
-  constructor(@inject(HookRegistry) private readonly registry: HookRegistry) {}
+  constructor(
+    @inject(HookRegistry) private readonly registry: HookRegistry,
+    // Untrusted source compiles in a worker with the tenant's timeout (compile/policy-compiler.ts).
+    @inject(PolicyCompiler) private readonly compiler: PolicyCompiler,
+    // Per-tenant deployment and map-memory limits (limits/tenant-admission.ts).
+    @inject(TenantAdmission) private readonly admission: TenantAdmission,
+    @inject(RuntimePersistenceOptions, { isOptional: true }) persistence?: RuntimePersistenceOptions,
+  ) {
+    this.#persistence = persistence === undefined ? undefined : new DeploymentPersistence(persistence);
+  }
 
-  async deploy(policy: string | PolicySource, options: DeployOptions, caller: Caller = EMBEDDED_CALLER): Promise<ManagedDeployment> {
+  /** `onStage` hears each stage as it starts (the CLI's progress display, through the protocol). */
+  async deploy(policy: string | PolicySource, options: DeployOptions, caller: Caller = EMBEDDED_CALLER, onStage?: (stage: ServiceStage) => void): Promise<ManagedDeployment> {
     this.#open();
-    const unit = policyUnit(policy, options.params);
-    const target = targetOf(options);
-    checkTargetOwner(target, caller);
-    // Asking the registry first gives NoBackendError's sentence before any compile work.
-    await this.registry.backendFor(options.hook);
-    const deployment = await new ManagedDeployment(this.registry, unit, { hook: options.hook, target }).start();
+    onStage?.('compile');
+    const unit = await this.#unit(policy, options.params, caller);
+    // Reserved until this call ends, by which time the deployment is registered or has failed.
+    using _admission = this.admission.admit(caller.uid, unit.manifest, this.#usage(caller.uid), 'deploy');
+    // Asking the registry first gives NoBackendError's sentence before any ownership check.
+    const { spec } = await this.registry.backendFor(options.hook);
+    // A tenant deploys only on targets it owns (ownership/target-ownership.ts); a port alone gets its owner's pid pinned.
+    const target = this.#ownership.authorize({ hook: spec, target: targetOf(options), input: unit.manifest.input, caller }, [...this.#entries.values()].map(claimOf));
+    const managed = new ManagedDeployment(this.registry, unit, { hook: options.hook, target });
+    if (onStage !== undefined) managed.once('will-attach', () => onStage('attach'));
+    const deployment = await managed.start();
     this.#entries.set(deployment.id, { deployment, owner: caller.uid });
     deployment.once('undeployed', () => this.#entries.delete(deployment.id));
+    deployment.once('undeployed', () => this.#persistence?.ended(deployment.id));
+    await this.#persist(deployment, { uid: caller.uid, gid: caller.gid ?? 0 }, unit, options.params);
     return deployment;
+  }
+
+  /**
+   * With persistence: rebuilds the deployments the state file records, under their old ids,
+   * and follows their targets again; those whose target exited meanwhile are removed with
+   * their pins. Call once, before serving. Without persistence there is nothing to recover.
+   */
+  async recover(): Promise<RecoveryReport> {
+    this.#open();
+    if (this.#persistence === undefined) return { restored: [], dropped: [] };
+    return this.#persistence.recover(this.registry, (deployment, owner) => {
+      this.#entries.set(deployment.id, { deployment, owner: owner.uid });
+      deployment.once('undeployed', () => this.#entries.delete(deployment.id));
+      deployment.once('undeployed', () => this.#persistence?.ended(deployment.id));
+    });
+  }
+
+  /** Pins and records a deployment (after deploy and replace); one that cannot be recorded is undeployed and the error thrown. */
+  async #persist(deployment: ManagedDeployment, owner: { uid: number; gid: number } | undefined, unit: PolicyUnit, params: DeployOptions['params']): Promise<void> {
+    try {
+      this.#persistence?.persist({ deployment, owner, source: unit.source, params });
+    } catch (error) {
+      await deployment.undeploy();
+      throw error;
+    }
   }
 
   async deployments(caller?: Caller): Promise<readonly RuntimeDeploymentInfo[]> {
@@ -84,9 +135,20 @@ export class RuntimeService implements DeployService {
     return infoOf(this.#owned(id, caller, 'read'));
   }
 
-  async replace(id: string, policy: PolicySource, caller: Caller = EMBEDDED_CALLER, params?: DeployOptions['params']): Promise<RuntimeDeploymentInfo> {
+  async replace(
+    id: string,
+    policy: PolicySource,
+    caller: Caller = EMBEDDED_CALLER,
+    params?: DeployOptions['params'],
+    onStage?: (stage: ServiceStage) => void,
+  ): Promise<RuntimeDeploymentInfo> {
     const entry = this.#owned(id, caller, 'replace');
-    await entry.deployment.replace(policyUnit(policy, params));
+    onStage?.('compile');
+    const unit = await this.#unit(policy, params, caller);
+    using _admission = this.admission.admit(caller.uid, unit.manifest, this.#usage(caller.uid, id), 'replace');
+    onStage?.('swap');
+    await entry.deployment.replace(unit);
+    await this.#persist(entry.deployment, undefined, unit, params);
     return infoOf(entry);
   }
 
@@ -115,12 +177,55 @@ export class RuntimeService implements DeployService {
     return entries;
   }
 
-  /** Undeploys everything (shutdown); later deploys are refused. Failures do not stop the rest. */
+  /**
+   * The code `hook`'s backend generates for a policy, as text lines (the `disasm` op): the
+   * policy is compiled with the caller's limits, nothing is loaded or attached.
+   */
+  async disasm(policy: string | PolicySource, hook: DeployOptions['hook'], options: { params?: DeployOptions['params']; target?: DeployTarget } = {}, caller: Caller = EMBEDDED_CALLER): Promise<readonly string[]> {
+    this.#open();
+    const unit = await this.#unit(policy, options.params, caller);
+    return describePolicy(this.registry, unit, hook, options.target);
+  }
+
+  /**
+   * Shutdown; later deploys are refused. Deployments the state file records are released
+   * (they stay attached and pinned: they belong to their targets, and `recover()` finds them
+   * again); the others are undeployed. Failures do not stop the rest.
+   */
   async close(): Promise<void> {
     this.#closed = true;
+    await this.compiler.close();
     const entries = [...this.#entries.values()];
     this.#entries.clear();
-    await Promise.allSettled(entries.map((e) => e.deployment.undeploy()));
+    await Promise.allSettled(entries.map((e) => this.#stop(e.deployment)));
+  }
+
+  /** Releases a recorded deployment (kept in the kernel), undeploys any other. */
+  async #stop(deployment: ManagedDeployment): Promise<void> {
+    if (this.#persistence?.has(deployment.id) && (await deployment.release())) return;
+    await deployment.undeploy();
+  }
+
+  /** Compiles the manifest in the compile worker, within the caller's compile-time limit. */
+  async #unit(policy: string | PolicySource, params: DeployOptions['params'], caller: Caller): Promise<PolicyUnit> {
+    if (typeof policy === 'string') {
+      // The service may run as root on behalf of others: it never opens a path a caller names.
+      throw new RuntimeError('POLICY_PATH_REFUSED', 'the runtime service takes policy text, not a path; read the file on the client side.');
+    }
+    const manifest = await this.compiler.compile(policy, params, this.admission.limitsFor(caller.uid).compileTimeoutMs);
+    return { manifest, source: policy };
+  }
+
+  /** What `uid` holds now (leaving out deployment `except`, which a replace frees). */
+  #usage(uid: number, except?: string): TenantUsage {
+    let deployments = 0;
+    let mapBytes = 0;
+    for (const [id, entry] of this.#entries) {
+      if (entry.owner !== uid || id === except) continue;
+      deployments++;
+      mapBytes += mapMemoryBytes(entry.deployment.policy.maps);
+    }
+    return { deployments, mapBytes };
   }
 
   #open(): void {
@@ -147,41 +252,9 @@ export class RuntimeService implements DeployService {
   }
 }
 
-function policyUnit(policy: string | PolicySource, params: DeployOptions['params']): PolicyUnit {
-  if (typeof policy === 'string') {
-    // The service may run as root on behalf of others: it never opens a path a caller names.
-    throw new RuntimeError('POLICY_PATH_REFUSED', 'the runtime service takes policy text, not a path; read the file on the client side.');
-  }
-  const { manifest } = compilePolicy(policy, params === undefined ? {} : { params });
-  return { manifest, source: policy };
-}
-
 function targetOf(options: DeployOptions): DeployTarget {
   const { hook: _hook, params: _params, ...target } = options;
   return target;
-}
-
-/**
- * A tenant may deploy only on a process of its own uid (DESIGN.md: a deployment belongs to
- * its target). The daemon runs as root and would otherwise take any process's sockets, so a
- * non-root caller must name the process, and that process's real uid must be the caller's.
- * (Following the target with pidfds, and finding it by port, are later work.)
- */
-function checkTargetOwner(target: DeployTarget, caller: Caller): void {
-  if (caller.uid === 0) return;
-  if (target.pid === undefined) {
-    throw new RuntimeError('NOT_OWNER', `uid ${caller.uid} must name its target process with pid; only root may deploy by port alone.`);
-  }
-  let owner: number | undefined;
-  try {
-    const status = readFileSync(`/proc/${target.pid}/status`, 'utf8');
-    owner = Number(/^Uid:\s+(\d+)/m.exec(status)?.[1]);
-  } catch {
-    throw new RuntimeError('INVALID_ARGUMENT', `no process has pid ${target.pid}.`);
-  }
-  if (owner !== caller.uid) {
-    throw new RuntimeError('NOT_OWNER', `process ${target.pid} belongs to uid ${owner}, so uid ${caller.uid} may not deploy on its sockets.`);
-  }
 }
 
 function checkKey(key: number): number {
@@ -192,4 +265,8 @@ function checkKey(key: number): number {
 function infoOf(entry: Entry): RuntimeDeploymentInfo {
   const { deployment: d, owner } = entry;
   return { id: d.id, hook: d.hook, policy: d.policy.name, state: d.state, target: d.target, owner, maps: Object.keys(d.maps) };
+}
+
+function claimOf(entry: Entry): ClaimedTarget {
+  return { hook: entry.deployment.hook, target: entry.deployment.target, owner: entry.owner };
 }

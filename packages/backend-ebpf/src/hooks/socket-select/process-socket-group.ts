@@ -99,6 +99,16 @@ export class ProcessSocketGroup extends SocketGroup {
     }
   }
 
+  /**
+   * The group a deployment recorded earlier (restored after a daemon restart): `info` as it
+   * was at attach time, reached through `pidfd`, which the caller opened and checked and which
+   * this group now owns. Nothing is resolved again: the sockets are found by inode on each use.
+   */
+  static adopt(info: SocketGroupInfo, pidfd: Fd, sys: Syscalls): ProcessSocketGroup {
+    const byInode = new Map((socketFdsOf(info.pid) ?? []).map((s) => [s.inode, s.fd]));
+    return new ProcessSocketGroup(info, info.inodes.map((inode) => byInode.get(inode) ?? -1), pidfd, sys);
+  }
+
   fill(array: ReuseportSockArray): void {
     for (let k = 0; k < this.size; k++) closingAfter(this.#take(k), (dup) => array.set(k, dup));
   }

@@ -1,9 +1,9 @@
-import type { Artifact, Attachment, SharedMaps } from '@syrup/core';
+import type { Artifact, Attachment, PersistedAttachment, PinDirectory, SharedMaps } from '@syrup/core';
 import { SYSTEM_MAP_NAMES } from '../../codegen/epilogues.js';
 import { isSyscallError } from '../../errors/syscall-error.js';
 import type { Fd } from '../../fd.js';
 import { ReuseportAttachment } from '../../links/reuseport-attachment.js';
-import { loadProgramSpec, type LoadedProgram } from '../../loader/loaded-program.js';
+import { LoadedProgram, loadProgramSpec } from '../../loader/loaded-program.js';
 import type { KernelDataMapStore } from '../../maps/kernel-data-map-store.js';
 import { ReadinessPoller, type ReadinessWatch } from '../../maps/system/readiness-poller.js';
 import { ReuseportSockArray } from '../../maps/system/reuseport-sock-array.js';
@@ -12,6 +12,7 @@ import type { Program } from '../../programs/program.js';
 import type { Syscalls } from '../../syscalls/syscalls.js';
 import type { EbpfArtifact } from '../network-hook.js';
 import { planDataMaps } from './plan-data-maps.js';
+import { pinSocketGroup, unpinAll, type OpenedSocketGroup } from './socket-group-pins.js';
 import type { SocketGroup, SocketGroupInfo } from './socket-group.js';
 import { SocketSelectError } from './socket-select-error.js';
 
@@ -56,6 +57,9 @@ export class SocketGroupAttachment implements Attachment, Disposable {
   #exitWatch: ReadinessWatch | undefined;
   #exitListeners: (() => void)[] = [];
   #targetExited = false;
+  /** Where `persist` pinned this attachment's objects, and what it pinned (relative pin -> object id). */
+  #pinDir: string | undefined;
+  readonly #pinned = new Map<string, number>();
 
   private constructor(
     group: SocketGroup,
@@ -109,6 +113,58 @@ export class SocketGroupAttachment implements Attachment, Disposable {
       for (const resource of cleanup.reverse()) resource[Symbol.dispose]();
       throw error;
     }
+  }
+
+  /**
+   * An attachment the group already runs, found again through its pins after the process that
+   * made it went away (see `SocketSelectHook.restore`): nothing is loaded or attached, and the
+   * group keeps running the program it has. Takes ownership of `group` and `objects`.
+   */
+  static restored(group: SocketGroup, objects: OpenedSocketGroup, pinDir: string, options: SocketGroupAttachOptions = {}): SocketGroupAttachment {
+    const sysOption = options.sys === undefined ? {} : { sys: options.sys };
+    const link = group.withMember((member) => ReuseportAttachment.adopt(member, objects.program, sysOption));
+    if (link === undefined) {
+      group.close();
+      objects[Symbol.dispose]();
+      throw gone(group);
+    }
+    const loaded = new LoadedProgram(objects.program, objects.maps, new Map([[SYSTEM_MAP_NAMES.executors, objects.executors.kernelMap]]), []);
+    const attachment = new SocketGroupAttachment(group, objects.executors, loaded, objects.maps, [...objects.maps.values()], link, options);
+    for (const inode of group.info.inodes) steered.add(inode);
+    attachment.#pinDir = pinDir;
+    for (const [pin, id] of objects.pinned) attachment.#pinned.set(pin, id);
+    return attachment;
+  }
+
+  /**
+   * Pins the program (`prog`), the socket array (`sockarray`) and the data maps
+   * (`maps/<name>`, given to the tenant, mode 0600) in `dir`; again after a replace, so the
+   * pins always name what runs. The group holds the program and the program its maps, so
+   * steering goes on without this process; the pins are how a restarted daemon finds them.
+   */
+  persist(dir: PinDirectory): PersistedAttachment {
+    this.#check('persist');
+    if (this.#pinDir !== undefined && this.#pinDir !== dir.path) unpinAll(this.#pinDir, this.#pinned);
+    this.#pinDir = dir.path;
+    return pinSocketGroup({ program: this.#loaded.program, executors: this.#executors, maps: this.#maps, group: this.#group.info }, dir, this.#pinned, this.#sys ?? this.#group.sys);
+  }
+
+  /**
+   * Lets go of this process's fds (program, maps, socket array, pidfd) and the exit watch,
+   * leaving the program attached to the group, the socket array filled and the pins in place:
+   * a daemon stopping without undeploying. Afterwards the attachment is closed.
+   */
+  async release(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#stopExitWatch();
+    this.#exitListeners = [];
+    for (const inode of this.#group.info.inodes) steered.delete(inode);
+    this.#loaded.close();
+    for (const store of this.#owned) store.close();
+    this.#owned.clear();
+    this.#executors.close();
+    this.#group.close();
   }
 
   /** The group as found at attach time: protocol, address, port, owner pid, and the socket of each executor. */
@@ -248,6 +304,8 @@ export class SocketGroupAttachment implements Attachment, Disposable {
       this.#owned.clear();
       releaseSocketArray(this.#executors);
       this.#group.close();
+      // The deployment ends, so do its pins: with them gone the kernel frees what nothing else holds.
+      if (this.#pinDir !== undefined) unpinAll(this.#pinDir, this.#pinned);
     }
   }
 

@@ -1,4 +1,4 @@
-import { STANDARD_HOOKS, type AttachRequest, type DeployTarget, type HookProbe, type HookSpec, type PolicyIr } from '@syrup/core';
+import { RestoreError, STANDARD_HOOKS, type AttachRequest, type DeployTarget, type HookProbe, type HookSpec, type PolicyIr, type RestoreRequest } from '@syrup/core';
 import { generateProgram } from '../../codegen/generate-program.js';
 import type { ProgramSpec } from '../../codegen/program-spec.js';
 import type { FeatureReport } from '../../features/probe-features.js';
@@ -8,6 +8,7 @@ import type { EbpfArtifact, HookCompileOptions, NetworkHook } from '../network-h
 import { LocalSocketGroup } from './local-socket-group.js';
 import { ProcessSocketGroup } from './process-socket-group.js';
 import { SocketGroupAttachment } from './socket-group-attachment.js';
+import { openSocketGroupPins, openTargetPidfd } from './socket-group-pins.js';
 import type { SocketGroup } from './socket-group.js';
 import { SocketSelectError } from './socket-select-error.js';
 import type { SocketProtocol } from './socket-table.js';
@@ -61,6 +62,34 @@ export class SocketSelectHook implements NetworkHook {
       sys,
       ...(request.sharedMaps === undefined ? {} : { sharedMaps: request.sharedMaps }),
     });
+  }
+
+  /**
+   * Rebuilds a deployment a previous process persisted: opens its pins and checks each
+   * object's id and tag against the record (`RESTORE_UNTRUSTED` otherwise), opens a pidfd of
+   * the recorded owner and checks its start time (`RESTORE_TARGET_GONE` when it exited), and
+   * adopts the group without touching its program. The result replaces and closes like a
+   * fresh attachment and reports the owner's exit again.
+   */
+  async restore(request: RestoreRequest): Promise<SocketGroupAttachment> {
+    const sys = this.#sys ?? nativeSyscalls();
+    const objects = openSocketGroupPins(request, sys);
+    let pidfd;
+    try {
+      pidfd = openTargetPidfd(objects.info.pid, request.process?.startTime, sys);
+    } catch (error) {
+      objects[Symbol.dispose]();
+      throw error;
+    }
+    const group = ProcessSocketGroup.adopt(objects.info, pidfd, sys);
+    try {
+      return SocketGroupAttachment.restored(group, objects, request.dir.path, { sys });
+    } catch (error) {
+      if (error instanceof SocketSelectError && error.code === 'SOCKET_SELECT_GROUP_GONE') {
+        throw new RestoreError('RESTORE_TARGET_GONE', error.message, { cause: error });
+      }
+      throw error;
+    }
   }
 }
 

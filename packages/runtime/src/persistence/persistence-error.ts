@@ -1,0 +1,13 @@
+import { SyrupError } from '@syrup/core';
+
+export type PersistenceErrorCode = 'STATE_FILE_INVALID' | 'STATE_FILE_WRITE_FAILED' | 'PIN_DIRECTORY_FAILED' | 'PERSIST_FAILED';
+
+/** The runtime's persistence (state file, pin directories) failed; the message is one sentence. */
+export class PersistenceError extends SyrupError {
+  override name = 'PersistenceError';
+  declare readonly code: PersistenceErrorCode;
+
+  constructor(code: PersistenceErrorCode, message: string, options?: { cause?: unknown }) {
+    super(code, message, options);
+  }
+}

@@ -1,0 +1,125 @@
+import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
+import type { PersistedAttachment, PolicyParams } from '@syrup/core';
+import { z } from 'zod';
+import { PersistenceError } from './persistence-error.js';
+
+export const STATE_FILE_VERSION = 1;
+
+const u32 = z.number().int().min(0).max(0xffff_ffff);
+
+const PinnedObjectSchema = z.strictObject({
+  pin: z.string().min(1).max(512),
+  kind: z.enum(['prog', 'map', 'link']),
+  role: z.string().min(1).max(64),
+  id: u32,
+  tag: z.string().regex(/^[0-9a-f]{16}$/).optional(),
+  name: z.string().min(1).max(64).optional(),
+});
+
+const PersistedAttachmentSchema = z.strictObject({
+  backend: z.string().min(1),
+  hook: z.string().min(1),
+  pid: z.number().int().positive().optional(),
+  objects: z.array(PinnedObjectSchema),
+  data: z.record(z.string(), z.json()),
+});
+
+/** A deployment as the state file records it: enough to restore it, list it and replace it after a restart. */
+const DeploymentRecordSchema = z.strictObject({
+  id: z.string().regex(/^[A-Za-z0-9-]{1,64}$/),
+  hook: z.string().min(1).max(64),
+  owner: z.strictObject({ uid: u32, gid: u32 }),
+  /** The process the deployment follows: pid plus start time, since a pid alone may be reused. */
+  process: z.strictObject({ pid: z.number().int().positive(), startTime: z.string().regex(/^\d+$/) }).optional(),
+  target: z.strictObject({
+    port: z.number().int().optional(),
+    protocol: z.enum(['udp', 'tcp']).optional(),
+    pid: z.number().int().optional(),
+    interface: z.string().optional(),
+    queue: z.number().int().optional(),
+    extra: z.record(z.string(), z.json()).optional(),
+  }),
+  policy: z.strictObject({
+    name: z.string(),
+    source: z.strictObject({ fileName: z.string(), text: z.string() }),
+    /** The params the deploy or last replace passed; u64 values beyond 2^53 as decimal strings. */
+    params: z.record(z.string(), z.union([z.number(), z.string().regex(/^\d+$/)])).optional(),
+  }),
+  attachment: PersistedAttachmentSchema,
+});
+
+const StateSchema = z.strictObject({
+  version: z.literal(STATE_FILE_VERSION),
+  deployments: z.array(DeploymentRecordSchema),
+});
+
+export type DeploymentRecord = Omit<z.infer<typeof DeploymentRecordSchema>, 'attachment'> & { readonly attachment: PersistedAttachment };
+export interface RuntimeState {
+  readonly version: typeof STATE_FILE_VERSION;
+  readonly deployments: readonly DeploymentRecord[];
+}
+
+/**
+ * Reads the state file; a missing file is an empty state (a first start). A file that is not
+ * a state this version wrote is refused rather than ignored: the deployments it names still
+ * steer traffic, and starting empty would orphan them.
+ */
+export function readStateFile(path: string): RuntimeState {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return { version: STATE_FILE_VERSION, deployments: [] };
+    throw new PersistenceError('STATE_FILE_INVALID', `cannot read the state file ${path}: ${(error as Error).message}`, { cause: error });
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (error) {
+    throw new PersistenceError('STATE_FILE_INVALID', `the state file ${path} is not JSON, so it is not one syrupd wrote.`, { cause: error });
+  }
+  const parsed = StateSchema.safeParse(json);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    throw new PersistenceError('STATE_FILE_INVALID', `the state file ${path} is invalid at '${issue?.path.join('.') ?? ''}': ${issue?.message ?? 'unknown'}.`, {
+      cause: parsed.error,
+    });
+  }
+  return parsed.data as RuntimeState;
+}
+
+/**
+ * Replaces the state file atomically: the JSON goes to a temporary file in the same
+ * directory, is flushed to disk, and is renamed over the old one, so a crash at any moment
+ * leaves either the old state or the new one, never a torn file. Root-only (0600); the
+ * directory is created 0700 when missing.
+ */
+export function writeStateFile(path: string, state: RuntimeState): void {
+  const temporary = join(dirname(path), `.${basename(path)}.${process.pid}.tmp`);
+  try {
+    mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+    const fd = openSync(temporary, 'w', 0o600);
+    try {
+      writeSync(fd, `${JSON.stringify(state, null, 2)}\n`);
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+    renameSync(temporary, path);
+  } catch (error) {
+    rmSync(temporary, { force: true });
+    throw new PersistenceError('STATE_FILE_WRITE_FAILED', `cannot write the state file ${path}: ${(error as Error).message}`, { cause: error });
+  }
+}
+
+/** Params as the state file keeps them: JSON numbers, and u64 values beyond 2^53 as decimal strings. */
+export function paramsToRecord(params: PolicyParams | undefined): Record<string, number | string> | undefined {
+  if (params === undefined) return undefined;
+  return Object.fromEntries(Object.entries(params).map(([k, v]) => [k, typeof v === 'bigint' ? v.toString() : v]));
+}
+
+export function paramsFromRecord(params: Readonly<Record<string, number | string>> | undefined): PolicyParams | undefined {
+  if (params === undefined) return undefined;
+  return Object.fromEntries(Object.entries(params).map(([k, v]) => [k, typeof v === 'string' ? BigInt(v) : v]));
+}

@@ -1,0 +1,21 @@
+import type { PolicyManifest, PolicySource } from '@syrup/core';
+
+/** Messages between PolicyCompiler and its worker (structured clone: plain data and bigints). */
+export interface CompileJob {
+  readonly id: number;
+  readonly source: PolicySource;
+  readonly params?: Readonly<Record<string, number | bigint>>;
+}
+
+/** An error crossing the thread boundary, rebuilt on the main thread with the same code and sentence. */
+export type WorkerFailure =
+  | { readonly kind: 'compile'; readonly code: string; readonly message: string; readonly fileName: string; readonly line: number; readonly column: number; readonly reason: string }
+  | { readonly kind: 'syrup'; readonly code: string; readonly message: string }
+  | { readonly kind: 'other'; readonly message: string };
+
+export type CompileReply = { readonly id: number; readonly ok: true; readonly manifest: PolicyManifest } | { readonly id: number; readonly ok: false; readonly error: WorkerFailure };
+
+/** The worker's first message, once core is loaded: the compile timer starts only after it. */
+export interface WorkerReady {
+  readonly ready: true;
+}

@@ -1,0 +1,29 @@
+// The compile worker's entry: runs core's policy front end on untrusted source in a worker
+// thread, so that the service can stop a compile that takes too long by terminating the
+// thread (a compile on the main thread could not be interrupted).
+import { parentPort } from 'node:worker_threads';
+import { compilePolicy, PolicyCompileError, SyrupError } from '@syrup/core';
+import type { CompileJob, CompileReply, WorkerFailure } from './compile-messages.js';
+
+const port = parentPort;
+if (port === null) throw new Error('compile-worker.ts runs only as a worker thread');
+
+port.on('message', (job: CompileJob) => {
+  let reply: CompileReply;
+  try {
+    const { manifest } = compilePolicy(job.source, job.params === undefined ? {} : { params: job.params });
+    reply = { id: job.id, ok: true, manifest };
+  } catch (error) {
+    reply = { id: job.id, ok: false, error: failureOf(error) };
+  }
+  port.postMessage(reply);
+});
+port.postMessage({ ready: true });
+
+function failureOf(error: unknown): WorkerFailure {
+  if (error instanceof PolicyCompileError) {
+    return { kind: 'compile', code: error.code, message: error.message, fileName: error.fileName, line: error.line, column: error.column, reason: error.reason };
+  }
+  if (error instanceof SyrupError) return { kind: 'syrup', code: error.code, message: error.message };
+  return { kind: 'other', message: error instanceof Error ? error.message : String(error) };
+}

@@ -1,0 +1,24 @@
+import { SyrupError } from '@syrup/core';
+
+/** Stable codes of the per-tenant limits, one per limit. */
+export type LimitErrorCode = 'LIMIT_DEPLOYMENTS' | 'LIMIT_MAP_MEMORY' | 'LIMIT_COMPILE_TIME';
+
+/**
+ * A request refused because it would take a tenant over one of its limits. The message is
+ * one sentence that names the limit and its value, so the caller knows what to ask for.
+ * (The request-size limit is enforced before a request is parsed: ProtocolError PROTOCOL_TOO_LARGE.)
+ */
+export class LimitError extends SyrupError {
+  override name = 'LimitError';
+  declare readonly code: LimitErrorCode;
+
+  constructor(
+    code: LimitErrorCode,
+    message: string,
+    /** The limit's value, in its unit (deployments, bytes, milliseconds). */
+    readonly limit: number,
+    options?: { cause?: unknown },
+  ) {
+    super(code, message, options);
+  }
+}

@@ -1,0 +1,110 @@
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { PersistenceError, processStartTime, readStateFile, STATE_FILE_VERSION, writeStateFile, type DeploymentRecord, type RuntimeState } from '../src/index.js';
+import { paramsFromRecord, paramsToRecord } from '../src/persistence/state-file.js';
+
+const RECORD: DeploymentRecord = {
+  id: '0b6c3a1e-3f7d-4a53-9d38-2f1f4c1e9a10',
+  hook: 'socket-select',
+  owner: { uid: 1001, gid: 1001 },
+  process: { pid: 4242, startTime: '123456' },
+  target: { port: 9000, pid: 4242 },
+  policy: { name: 'round-robin', source: { fileName: 'round-robin.ts', text: 'export default 1;\n' }, params: { SOCKETS: 4, BIG: '18446744073709551615' } },
+  attachment: {
+    backend: 'ebpf',
+    hook: 'socket-select',
+    pid: 4242,
+    objects: [
+      { pin: 'prog', kind: 'prog', role: 'program', id: 17, tag: '0123456789abcdef' },
+      { pin: 'maps/next', kind: 'map', role: 'data-map', id: 18, name: 'next' },
+    ],
+    data: { protocol: 'udp', family: 4, address: '127.0.0.1', port: 9000, pid: 4242, inodes: [1, 2] },
+  },
+};
+
+describe('the runtime state file', () => {
+  const dirs: string[] = [];
+  afterEach(() => {
+    for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
+  });
+  function tempDir(): string {
+    const dir = mkdtempSync(join(tmpdir(), 'syrup-state-'));
+    dirs.push(dir);
+    return dir;
+  }
+
+  it('round-trips every recorded field, root-only, with no temporary file left behind', () => {
+    const dir = tempDir();
+    const path = join(dir, 'lib/syrup/state.json');
+    const state: RuntimeState = { version: STATE_FILE_VERSION, deployments: [RECORD] };
+    writeStateFile(path, state);
+    expect(readStateFile(path)).toEqual(state);
+    expect(statSync(path).mode & 0o777).toBe(0o600);
+    expect(statSync(join(dir, 'lib/syrup')).mode & 0o777).toBe(0o700);
+    expect(readdirSync(join(dir, 'lib/syrup'))).toEqual(['state.json']);
+  });
+
+  it('replaces the file whole: a reader sees the old state or the new one', () => {
+    const path = join(tempDir(), 'state.json');
+    writeStateFile(path, { version: STATE_FILE_VERSION, deployments: [RECORD] });
+    const inode = statSync(path).ino;
+    writeStateFile(path, { version: STATE_FILE_VERSION, deployments: [] });
+    // rename(2) over the old name: a new inode, never the old one truncated and rewritten.
+    expect(statSync(path).ino).not.toBe(inode);
+    expect(readStateFile(path).deployments).toEqual([]);
+  });
+
+  it('reads a missing file as an empty state (a first start)', () => {
+    expect(readStateFile(join(tempDir(), 'none.json'))).toEqual({ version: STATE_FILE_VERSION, deployments: [] });
+  });
+
+  it('refuses a file it did not write, naming where it is wrong', () => {
+    const path = join(tempDir(), 'state.json');
+    writeFileSync(path, '{"version": 1, "deployments": [');
+    expect(() => readStateFile(path)).toThrow(PersistenceError);
+    expect(() => readStateFile(path)).toThrow(/is not JSON/);
+    writeFileSync(path, JSON.stringify({ version: 1, deployments: [{ ...RECORD, id: '../../etc' }] }));
+    expect(() => readStateFile(path)).toThrow(/invalid at 'deployments.0.id'/);
+    writeFileSync(path, JSON.stringify({ version: 2, deployments: [] }));
+    expect(() => readStateFile(path)).toThrow(expect.objectContaining({ code: 'STATE_FILE_INVALID' }));
+    const tagless = { ...RECORD, attachment: { ...RECORD.attachment, objects: [{ pin: 'prog', kind: 'prog', role: 'program', id: 1, tag: 'nothex' }] } };
+    writeFileSync(path, JSON.stringify({ version: 1, deployments: [tagless] }));
+    expect(() => readStateFile(path)).toThrow(/deployments.0.attachment.objects.0.tag/);
+  });
+
+  it('keeps u64 params exact as decimal strings', () => {
+    const params = { SOCKETS: 4, BIG: 18446744073709551615n };
+    const recorded = paramsToRecord(params);
+    expect(recorded).toEqual({ SOCKETS: 4, BIG: '18446744073709551615' });
+    expect(paramsFromRecord(JSON.parse(JSON.stringify(recorded)) as Record<string, number | string>)).toEqual(params);
+  });
+});
+
+describe('process start time (pid reuse detection)', () => {
+  it("reads field 22 of /proc/<pid>/stat, even when the command name holds ') '", async () => {
+    const own = processStartTime(process.pid);
+    expect(own).toMatch(/^\d+$/);
+    expect(own).toBe(readFileSync('/proc/self/stat', 'utf8').split(') ').at(-1)?.split(' ')[19]);
+    // A command name with a space and a parenthesis in it, which a naive split would miscount.
+    const dir = mkdtempSync(join(tmpdir(), 'syrup-comm-'));
+    const script = join(dir, 'a) b');
+    writeFileSync(script, '#!/bin/sh\nsleep 5\n', { mode: 0o755 });
+    const child = spawn(script, [], { stdio: 'ignore' });
+    try {
+      await new Promise((r) => setTimeout(r, 100));
+      const pid = child.pid as number;
+      expect(readFileSync(`/proc/${pid}/stat`, 'utf8')).toContain('(a) b)');
+      const started = processStartTime(pid);
+      expect(started).toMatch(/^\d+$/);
+      expect(Number(started)).toBeGreaterThanOrEqual(Number(own));
+    } finally {
+      child.kill('SIGKILL');
+      await new Promise((r) => child.once('exit', r));
+      rmSync(dir, { recursive: true, force: true });
+    }
+    expect(processStartTime(child.pid as number)).toBeUndefined();
+  });
+});
