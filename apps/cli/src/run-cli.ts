@@ -58,8 +58,9 @@ export async function runCli(argv: readonly string[], io: CliIo = processIo): Pr
     .option('--interface <name>', 'the network interface (XDP hooks)')
     .option('--queue <n>', 'the RX queue (XDP hooks)', integer('--queue'))
     .option('--param <K=V>', 'override a policy param (repeatable)', collectParam, {})
+    .option('--share-map <name>', "share the policy's map <name> with your other deployments that share it, at any hook (repeatable)", collectName, [])
     .option('-q, --quiet', 'print only the deployment id (for scripts: ID=$(syrup deploy ... -q))')
-    .action(async (policy: string, o: CommonOptions & { hook: string; port?: number; pid?: number; protocol?: 'udp' | 'tcp'; interface?: string; queue?: number; param: Record<string, bigint>; quiet?: boolean }) => {
+    .action(async (policy: string, o: CommonOptions & { hook: string; port?: number; pid?: number; protocol?: 'udp' | 'tcp'; interface?: string; queue?: number; param: Record<string, bigint>; shareMap: string[]; quiet?: boolean }) => {
       const options = {
         hook: o.hook,
         ...(o.port !== undefined ? { port: o.port } : {}),
@@ -68,6 +69,7 @@ export async function runCli(argv: readonly string[], io: CliIo = processIo): Pr
         ...(o.interface !== undefined ? { interface: o.interface } : {}),
         ...(o.queue !== undefined ? { queue: o.queue } : {}),
         ...(Object.keys(o.param).length > 0 ? { params: o.param } : {}),
+        ...(o.shareMap.length > 0 ? { shareMaps: o.shareMap } : {}),
       } as ClientDeployOptions;
       const progress = StageProgress.forCommand(io, o, DEPLOY_STAGES);
       try {
@@ -249,6 +251,10 @@ function integer(flag: string): (value: string) => number {
   };
 }
 
+function collectName(value: string, previous: string[]): string[] {
+  return [...previous, value];
+}
+
 function collectParam(value: string, previous: Record<string, bigint>): Record<string, bigint> {
   const match = /^([A-Za-z_$][\w$]*)=(\d+)$/.exec(value);
   if (match === null) throw new InvalidArgumentError(`--param takes NAME=VALUE with an unsigned integer value, not '${value}'`);
@@ -283,7 +289,8 @@ function describeDeployment(d: WireDeploymentInfo): string {
     .filter(([k]) => k !== 'extra')
     .map(([k, v]) => `${k}=${String(v)}`)
     .join(' ');
-  return `${d.id}  ${d.policy}  ${d.hook}  ${d.state}  ${target}  uid ${d.owner}`;
+  const shared = d.sharedMaps === undefined || d.sharedMaps.length === 0 ? '' : `  shares ${d.sharedMaps.join(', ')}`;
+  return `${d.id}  ${d.policy}  ${d.hook}  ${d.state}  ${target}  uid ${d.owner}${shared}`;
 }
 
 function bigintAsString(_key: string, value: unknown): unknown {

@@ -108,6 +108,32 @@ describeKernel('syrup against syrupd, end to end', () => {
     rmSync(pinRoot, { recursive: true, force: true });
   });
 
+  it('deploy --share-map joins two deployments of one owner through one map, shown by ls --json and map get/set', async () => {
+    const servers = await Promise.all(
+      [0, 1].map(async () => {
+        const child = spawn('python3', [REUSEPORT_SERVER, '1'], { stdio: ['pipe', 'pipe', 'inherit'] });
+        const hello = await new Promise<{ port: number; pid: number }>((resolve) => createInterface({ input: child.stdout! }).once('line', (line) => resolve(JSON.parse(line))));
+        return { child, ...hello };
+      }),
+    );
+    try {
+      const ids: string[] = [];
+      for (const s of servers) {
+        const deployed = await syrupInProcess(undefined, 'deploy', ROUND_ROBIN, '--hook', 'socket-select', '--port', String(s.port), '--pid', String(s.pid), '--param', 'SOCKETS=1', '--share-map', 'next', '--socket', socketPath, '-q');
+        expect(deployed).toMatchObject({ code: 0, stderr: '' });
+        ids.push(deployed.stdout.trim());
+      }
+      const [first, second] = ids as [string, string];
+      const listed = JSON.parse((await syrupInProcess(undefined, 'ls', '--json', '--socket', socketPath)).stdout) as { id: string; sharedMaps?: string[] }[];
+      expect(listed.filter((d) => ids.includes(d.id)).map((d) => d.sharedMaps)).toEqual([['next'], ['next']]);
+      expect((await syrupInProcess(undefined, 'map', 'set', first, 'next', '0', '41', '--socket', socketPath)).code).toBe(0);
+      expect((await syrupInProcess(undefined, 'map', 'get', second, 'next', '0', '--socket', socketPath)).stdout.trim()).toBe('41');
+      for (const id of ids) expect((await syrupInProcess(undefined, 'undeploy', id, '--socket', socketPath)).code).toBe(0);
+    } finally {
+      for (const s of servers) s.child.kill();
+    }
+  });
+
   it('deploy --json, ls --json, map get, map set, map dump, status, undeploy', async () => {
     const deployed = syrup('deploy', ROUND_ROBIN, '--hook', 'socket-select', '--port', String(server.port), '--pid', String(server.pid), '--param', 'SOCKETS=4', '--socket', socketPath, '--json');
     expect(deployed.stderr).toBe('');

@@ -310,7 +310,27 @@ describeKernel('syrupd isolation between two tenant uids', () => {
       }
     }
   });
-  it.todo("bpffs at the XDP hooks: once syrupd pins XDP deployments' data maps too (so far only socket-select's are), the same open test covers the 'seen' maps");
+
+  it("bpffs at the XDP hooks: each tenant opens its own XDP deployment's 'seen' map pin and not the other's; the dispatcher's pins are root's alone", async () => {
+    const [a, b] = tenants as [Tenant, Tenant];
+    const seenOf = (t: Tenant): string => join(pinRoot, t.xdpId, 'maps/seen');
+    // One dispatcher for the interface, shared by both tenants' deployments: its link, program and maps are root's, 0600.
+    const dispatcherPins = pinnedFiles(join(pinRoot, 'shared'));
+    expect(dispatcherPins.map((f) => f.path.split('/').at(-1)).sort()).toEqual(['link', 'policies', 'prog', 'routes']);
+    for (const f of dispatcherPins) expect(f, f.path).toMatchObject({ uid: 0, mode: 0o600 });
+    for (const [me, other] of [
+      [a, b],
+      [b, a],
+    ] as const) {
+      expect(pinnedFiles(join(pinRoot, me.xdpId)).find((f) => f.path === seenOf(me))).toEqual({ path: seenOf(me), uid: me.user.uid, mode: 0o600 });
+      const opened = objGetAs(me.user, access.root, [seenOf(me), seenOf(other), join(pinRoot, other.xdpId, 'prog'), ...dispatcherPins.map((f) => f.path)]);
+      // Positive control first: the owner opens its own map, read-only and read-write.
+      expect(opened[seenOf(me)], `${me.name} opens its own`).toEqual({ read: 'ok', readWrite: 'ok' });
+      expect(opened[seenOf(other)], `${me.name} opens ${other.name}'s`).toEqual({ read: 'EACCES', readWrite: 'EACCES' });
+      expect(opened[join(pinRoot, other.xdpId, 'prog')]).toEqual({ read: 'EACCES', readWrite: 'EACCES' });
+      for (const f of dispatcherPins) expect(opened[f.path], f.path).toEqual({ read: 'EACCES', readWrite: 'EACCES' });
+    }
+  });
 });
 
 describeKernel('repository access through a bind mount', () => {

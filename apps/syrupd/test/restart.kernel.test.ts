@@ -1,11 +1,18 @@
+import { spawn } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, unlinkSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
 import { KernelDataMapStore } from '@syrup/backend-ebpf';
 import { connect, type SyrupClient } from '@syrup/runtime';
 import { afterEach, expect, it, vi } from 'vitest';
 import { describeKernel } from '@syrup/test-support/kernel-gate';
 import { daemonFiles, runDaemon, type DaemonFiles, type DaemonRun } from './support/restartable-daemon.js';
 import { Flows, receivedAll, udpServer, type UdpServer } from './support/udp-flows.js';
+import { xdpProgIds } from './support/isolation-snapshot.js';
+import { createVethNamespaces, type VethNamespaces } from './support/veth-namespaces.js';
+
+const COUNT_UDP = resolve(dirname(fileURLToPath(import.meta.url)), 'fixtures/count-udp.ts');
 
 const SOCKETS = 4;
 const FLOWS = 6;
@@ -247,7 +254,100 @@ describeKernel('syrupd restarts: pins keep steering, recovery rebuilds the regis
     // And the state file no longer names the deployment.
     expect(JSON.parse(readFileSync(f.stateFile, 'utf8'))).toEqual({ version: 1, deployments: [] });
   });
+
+  it('at xdp-skb: the dispatcher stays attached through a SIGKILL, the policy counts every datagram sent meanwhile, and SIGTERM keeps the deployment too', async () => {
+    const net: VethNamespaces = createVethNamespaces();
+    cleanup.push(() => net.remove());
+    const f = await files();
+    const first = await daemon(f);
+    const port = 41_700;
+    const target = { interface: net.ifA, port, extra: { netns: net.nsA } };
+    const c1 = await client(f);
+    const d = await c1.deploy({ fileName: 'count-udp.ts', text: readFileSync(COUNT_UDP, 'utf8') }, { hook: 'xdp-skb', ...target });
+    const listed = (await c1.deployments()).map(({ id, hook, policy, owner, target }) => ({ id, hook, policy, owner, target }));
+    expect(listed).toEqual([{ id: d.id, hook: 'xdp-skb', policy: 'count-udp', owner: 0, target }]);
+    expect(readdirPins(f, d.id)).toEqual(['executors', 'maps', 'maps/seen', 'prog']);
+    const shared = readdirSync(join(f.pinRoot, 'shared'));
+    expect(shared).toHaveLength(1);
+    expect(readdirSync(join(f.pinRoot, 'shared', shared[0] as string)).sort()).toEqual(['link', 'policies', 'prog', 'routes']);
+    const dispatcher = xdpProgIds(net.nsA, net.ifA);
+    expect(dispatcher).toHaveLength(1);
+
+    // Datagrams stream from the peer namespace through the kill and the restart.
+    const stream = streamFrom(net.nsB, net.ipA, port);
+    cleanup.push(() => stream.stop());
+    while (stream.sent() < 300) await new Promise((r) => setTimeout(r, 10));
+    expect(await first.kill('SIGKILL')).not.toBe(0);
+    const downFrom = stream.sent();
+    await new Promise((r) => setTimeout(r, 300));
+    // Down: the pinned link keeps the dispatcher attached, the pinned program array keeps the policy in its slot.
+    expect(xdpProgIds(net.nsA, net.ifA)).toEqual(dispatcher);
+    const second = await daemon(f);
+    const downTo = stream.sent();
+    while (stream.sent() < downTo + 300) await new Promise((r) => setTimeout(r, 10));
+    const sent = await stream.stop();
+    expect(downTo - downFrom).toBeGreaterThan(0);
+    expect(second.output()).toContain('deployment restored');
+
+    const c2 = await client(f);
+    expect((await c2.deployments()).map(({ id, hook, policy, owner, target }) => ({ id, hook, policy, owner, target }))).toEqual(listed);
+    const restored = await c2.deployment(d.id);
+    // Every datagram sent, before, during and after the daemon's absence, ran the policy once.
+    const deadline = Date.now() + 5000;
+    while ((await restored.maps['seen']?.get(0)) !== BigInt(sent) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    expect(await restored.maps['seen']?.get(0)).toBe(BigInt(sent));
+    expect(xdpProgIds(net.nsA, net.ifA)).toEqual(dispatcher);
+
+    // SIGTERM keeps it too, and the next start lists it again.
+    expect(await second.kill('SIGTERM')).toBe(0);
+    expect(second.output()).toContain('"kept":1');
+    expect(xdpProgIds(net.nsA, net.ifA)).toEqual(dispatcher);
+    await daemon(f);
+    const c3 = await client(f);
+    expect((await c3.deployments()).map((i) => i.id)).toEqual([d.id]);
+
+    // Undeploy removes the pins and detaches the dispatcher: no XDP program on the interface.
+    await (await c3.deployment(d.id)).undeploy();
+    expect(existsSync(join(f.pinRoot, d.id))).toBe(false);
+    expect(readdirSync(join(f.pinRoot, 'shared'))).toEqual([]);
+    expect(xdpProgIds(net.nsA, net.ifA)).toEqual([]);
+  });
 });
+
+/**
+ * A sender in namespace `ns` streaming numbered datagrams to host:port (paced: 10, then 2 ms)
+ * until `stop()`, which resolves with how many it sent. `sent()` is its count so far (reported every 100).
+ */
+function streamFrom(ns: string, host: string, port: number): { sent(): number; stop(): Promise<number> } {
+  const script = [
+    'import select, socket, sys, time',
+    's = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)',
+    'n = 0',
+    'while not select.select([sys.stdin], [], [], 0)[0]:',
+    `    s.sendto(n.to_bytes(4, "big"), (${JSON.stringify(host)}, ${port}))`,
+    '    n += 1',
+    '    if n % 10 == 0: time.sleep(0.002)',
+    '    if n % 100 == 0: print(n, flush=True)',
+    'print("total", n, flush=True)',
+  ].join('\n');
+  const child = spawn('ip', ['netns', 'exec', ns, 'python3', '-c', script], { stdio: ['pipe', 'pipe', 'pipe'] });
+  let sent = 0;
+  let total: ((n: number) => void) | undefined;
+  const done = new Promise<number>((r) => (total = r));
+  createInterface({ input: child.stdout }).on('line', (line) => {
+    const match = /^(total )?(\d+)$/.exec(line);
+    if (match === null) return;
+    sent = Number(match[2]);
+    if (match[1] !== undefined) total?.(sent);
+  });
+  return {
+    sent: () => sent,
+    stop: async () => {
+      child.stdin.end();
+      return done;
+    },
+  };
+}
 
 function readdirPins(f: DaemonFiles, id: string): string[] {
   return (readdirSync(join(f.pinRoot, id), { recursive: true }) as string[]).sort();

@@ -56,9 +56,10 @@ export class EbpfBackend implements Backend {
   }
 
   /**
-   * Routes a restore to the hook that persisted the record. socket-select restores; the XDP
-   * hooks pin nothing yet (their links close with the daemon, so nothing of theirs outlives
-   * it) and refuse with `RESTORE_UNSUPPORTED`.
+   * Routes a restore to the hook that persisted the record: socket-select, and the XDP hooks
+   * (whose per-interface dispatcher link is pinned, so it outlives the daemon). XDP policies
+   * with AF_XDP executors are never persisted and a record of one is refused with
+   * `RESTORE_UNSUPPORTED`, as is any hook without `restore`.
    */
   async restore(request: RestoreRequest): Promise<Attachment> {
     if (request.record.backend !== this.name) {

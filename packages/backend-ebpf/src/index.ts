@@ -340,6 +340,7 @@ export { finishChecksum, ipv4HeaderChecksum, onesComplementSum, udpChecksum } fr
 export { XDP_HOOK_IDS, XdpHook, createXdpHooks, type XdpHookOptions } from './hooks/xdp/xdp-hook.js';
 export { XdpAttachment } from './hooks/xdp/xdp-attachment.js';
 export { DISPATCHER_SLOTS, XdpDispatcher, type DispatcherLease, type DispatcherMode } from './hooks/xdp/xdp-dispatcher.js';
+export type { DispatcherLocation, DispatcherPins } from './hooks/xdp/xdp-dispatcher.js';
 export { XdpHookError, type XdpHookErrorCode } from './hooks/xdp/xdp-hook-error.js';
 export { DEFAULT_CPU_QUEUE_SIZE, parseXdpTarget, type XdpHookId, type XdpTarget, type XskExecutors } from './hooks/xdp/xdp-target.js';
 export { DISPATCHER_MAP_NAMES, ROUTE_VALUE_SIZE, dispatcherInstructions } from './hooks/xdp/dispatcher-program.js';

@@ -32,6 +32,12 @@ export interface DataMapStore extends Disposable {
   fetchAdd(key: number, delta: bigint, cpu?: number): bigint;
   /** Stores `desired` when the slot holds `expected`; returns the old value either way. */
   compareExchange(key: number, expected: bigint, desired: bigint, cpu?: number): bigint;
+  /**
+   * Optional: another handle on the same map (a kernel map's duplicated fd), closed on its
+   * own: closing either handle leaves the other working. What lets a map shared by several
+   * deployments outlive the one that created it. Stores without it cannot be shared.
+   */
+  share?(): DataMapStore;
   /** Releases the store's resources; later calls throw `MAP_CLOSED`. Closing twice is harmless. */
   close(): void;
 }

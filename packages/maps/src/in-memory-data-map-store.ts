@@ -23,8 +23,10 @@ export class InMemoryDataMapStore implements DataMapStore {
   readonly label: string;
   readonly slotsPerKey: number;
   readonly atomic = true;
-  /** Insertion order doubles as recency order for the LRU kind. */
-  readonly #entries = new Map<number, bigint[]>();
+  /** Insertion order doubles as recency order for the LRU kind; shared with the handles `share()` made. */
+  #entries = new Map<number, bigint[]>();
+  /** Open handles on `#entries` (this one and those `share()` made); the entries go with the last. */
+  #handles = { open: 1 };
   #closed = false;
 
   constructor(spec: DataMapSpec, options: InMemoryDataMapOptions = {}) {
@@ -101,9 +103,20 @@ export class InMemoryDataMapStore implements DataMapStore {
     return this.#readModifyWrite(key, cpu, (old) => (old === expected ? desired : old));
   }
 
+  /** Another handle on the same entries, closed on its own; the entries are cleared when the last handle closes. */
+  share(): InMemoryDataMapStore {
+    this.#checkOpen();
+    const other = new InMemoryDataMapStore(this.spec, { name: this.label.slice("map '".length, -1), cpus: this.slotsPerKey });
+    other.#entries = this.#entries;
+    other.#handles = this.#handles;
+    this.#handles.open++;
+    return other;
+  }
+
   close(): void {
+    if (this.#closed) return;
     this.#closed = true;
-    this.#entries.clear();
+    if (--this.#handles.open === 0) this.#entries.clear();
   }
 
   [Symbol.dispose](): void {

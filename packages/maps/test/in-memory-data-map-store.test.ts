@@ -155,3 +155,19 @@ describe('atomic operations and value checks', () => {
     expect(codeOf(() => captured?.lookup(1))).toBe('MAP_CLOSED');
   });
 });
+
+describe('InMemoryDataMapStore.share', () => {
+  it('gives another handle on the same entries that outlives the one it was shared from', () => {
+    const first = new InMemoryDataMapStore({ kind: 'hash', key: 'u32', value: 'u64', maxEntries: 4 }, { name: 'seen' });
+    first.update(1, [5n]);
+    const second = first.share();
+    expect(second.lookup(1)).toEqual([5n]);
+    second.update(2, [7n]);
+    expect(first.lookup(2)).toEqual([7n]);
+    first.close();
+    expect(() => first.lookup(1)).toThrow("map 'seen' is closed.");
+    expect(second.lookup(1)).toEqual([5n]);
+    second.close();
+    expect(() => second.lookup(1)).toThrow("map 'seen' is closed.");
+  });
+});

@@ -43,3 +43,8 @@ export { ProgressLineSchema, SERVICE_STAGES, type ProgressLine, type ServiceStag
 export type { ClientDisasmOptions, ClientStage } from './client/syrup-client.js';
 export { OwnershipError, type OwnershipErrorCode } from './service/ownership/ownership-error.js';
 export { TargetOwnership, type ClaimedTarget, type OwnershipRequest } from './service/ownership/target-ownership.js';
+export { asDataMap } from './client/as-data-map.js';
+export { SharedMapRegistry, describeShape, type SharedMapPlan } from './service/shared-maps.js';
+export { EventLineSchema, type EventLine } from './protocol/protocol-schema.js';
+export type { ClientDeploymentEvent, ClientUndeployReason } from './client/syrup-client.js';
+export type { DeploymentEvent } from './service/runtime-service.js';

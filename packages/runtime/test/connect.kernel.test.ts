@@ -41,7 +41,16 @@ describeKernel('connect() to a ProtocolServer with the eBPF backend', () => {
 
     const d = await client.deploy('@syrup/policies-std/round-robin', { hook: 'socket-select', port: python.port, pid: python.pid, params: { SOCKETS } });
     expect(await client.deployments()).toEqual([
-      { id: d.id, hook: 'socket-select', policy: 'round-robin', state: 'active', owner: 0, maps: ['next'], target: { port: python.port, pid: python.pid } },
+      {
+        id: d.id,
+        hook: 'socket-select',
+        policy: 'round-robin',
+        state: 'active',
+        owner: 0,
+        maps: ['next'],
+        mapSpecs: { next: { kind: 'array', key: 'u32', value: 'u64', maxEntries: 1 } },
+        target: { port: python.port, pid: python.pid },
+      },
     ]);
     await send(python.port, 400);
     let received: number[][] = [];

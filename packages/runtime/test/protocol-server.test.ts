@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { registerHookRegistry } from '@syrup/core';
 import { container } from 'tsyringe';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { connect, PeerCredentials, ProtocolServer, ProtocolServerOptions, RuntimeService, type PeerIdentity, type SyrupClient } from '../src/index.js';
+import { connect, EventLineSchema, PeerCredentials, ProtocolServer, ProtocolServerOptions, RuntimeService, type PeerIdentity, type SyrupClient } from '../src/index.js';
 import { memoryBackendModule } from './support/memory-backend.js';
 import { REUSEPORT_SERVER } from './support/udp.js';
 
@@ -122,13 +122,52 @@ describe('the protocol server', () => {
     expect(await c.next()).toMatchObject({ id: 3, ok: true });
   });
 
+  it('pushes a watched deployment\'s events to the owner\'s connection only, as zod-valid event lines, and serves map atomics', async () => {
+    const owner = await rawConnection(socketPath);
+    clients.push(owner.socket);
+    const text = readFileSync(ROUND_ROBIN, 'utf8');
+    owner.send(`${JSON.stringify({ v: 1, id: 1, op: 'deploy', hook: 'socket-select', policy: { fileName: 'round-robin.ts', text }, target: { port: 9999, pid: 1234 }, params: { SOCKETS: 3 } })}\n`);
+    const deployed = await owner.next();
+    const id = (deployed['result'] as { id: string }).id;
+    // Another uid may not watch it (as it may not read it); the owner (here root) may.
+    nextPeer = { uid: 1000, gid: 1000, pid: 1 };
+    const stranger = await rawConnection(socketPath);
+    clients.push(stranger.socket);
+    stranger.send(`${JSON.stringify({ v: 1, id: 2, op: 'watch', deployment: id })}\n`);
+    expect(await stranger.next()).toEqual({ v: 1, id: 2, ok: false, error: { code: 'NOT_OWNER', message: `deployment '${id}' belongs to uid 0, so uid 1000 may not watch it.` } });
+    owner.send(`${JSON.stringify({ v: 1, id: 3, op: 'watch', deployment: id })}\n`);
+    expect(await owner.next()).toEqual({ v: 1, id: 3, ok: true, result: { watching: id } });
+    owner.send(`${JSON.stringify({ v: 1, id: 4, op: 'map.fetchAdd', deployment: id, map: 'next', key: 0, delta: '5' })}\n`);
+    expect(await owner.next()).toEqual({ v: 1, id: 4, ok: true, result: { old: '0' } });
+    owner.send(`${JSON.stringify({ v: 1, id: 5, op: 'map.compareExchange', deployment: id, map: 'next', key: 0, expected: '5', desired: '6' })}\n`);
+    expect(await owner.next()).toEqual({ v: 1, id: 5, ok: true, result: { old: '5' } });
+    // A replace and an undeploy made elsewhere (here: the service itself) reach the watcher as event lines.
+    await service.replace(id, { fileName: 'round-robin.ts', text }, { uid: 0 }, { SOCKETS: 2 });
+    const replaced = await owner.next();
+    expect(EventLineSchema.parse(replaced)).toMatchObject({ v: 1, event: 'replaced', deployment: id, info: { id, policy: 'round-robin' } });
+    await service.undeploy(id);
+    expect(EventLineSchema.parse(await owner.next())).toEqual({ v: 1, event: 'undeployed', deployment: id, reason: 'undeployed' });
+    // The stranger heard nothing: its next line is the answer to its next request.
+    stranger.send(`${JSON.stringify({ v: 1, id: 6, op: 'list' })}\n`);
+    expect(await stranger.next()).toEqual({ v: 1, id: 6, ok: true, result: [] });
+  });
+
   it('serves connect(): deploy by path, list, map get/set/dump, replace, undeploy, with bigint values as decimal strings', async () => {
     const client = await connect({ socketPath });
     clients.push(client);
     const d = await client.deploy(ROUND_ROBIN, { hook: 'socket-select', port: 9999, pid: 1234, params: { SOCKETS: 3 } });
     expect(d.policy).toBe('round-robin');
     expect(await client.deployments()).toEqual([
-      { id: d.id, hook: 'socket-select', policy: 'round-robin', state: 'active', owner: 0, maps: ['next'], target: { port: 9999, pid: 1234 } },
+      {
+        id: d.id,
+        hook: 'socket-select',
+        policy: 'round-robin',
+        state: 'active',
+        owner: 0,
+        maps: ['next'],
+        mapSpecs: { next: { kind: 'array', key: 'u32', value: 'u64', maxEntries: 1 } },
+        target: { port: 9999, pid: 1234 },
+      },
     ]);
     await d.maps['next']?.set(0, 18_446_744_073_709_551_615n);
     expect(await d.maps['next']?.get(0)).toBe(18_446_744_073_709_551_615n);

@@ -124,6 +124,16 @@ export class KernelDataMapStore implements DataMapStore {
     return KernelDataMapStore.fromKernelMap(map, options.name === undefined ? {} : { name: options.name });
   }
 
+  /**
+   * Another handle on the same kernel map: a duplicated fd (and its own mapping of an
+   * mmapable array), closed on its own, so the map stays reachable from userspace after the
+   * handle it was shared from closes (a map shared by deployments outlives the one that made it).
+   */
+  share(): KernelDataMapStore {
+    const map = KernelMap.fromFd(this.kernelMap.fd.dup(), { sys: this.#map.sys });
+    return KernelDataMapStore.#own(map, this.spec, this.label);
+  }
+
   static #own(map: KernelMap, spec: DataMapSpec, label: string): KernelDataMapStore {
     try {
       return new KernelDataMapStore(map, spec, label);

@@ -12,6 +12,12 @@ export type JsonValue = null | boolean | number | string | readonly JsonValue[] 
 export interface PinDirectory {
   readonly path: string;
   readonly tenant: { readonly uid: number; readonly gid: number };
+  /**
+   * A root-owned directory (under the same pin root) for kernel objects several deployments
+   * share, such as an interface's XDP dispatcher; backends make their own subdirectories in it,
+   * root-only. Without it a backend uses `shared` next to `path`.
+   */
+  readonly shared?: string;
 }
 
 /**

@@ -8,6 +8,13 @@ import type { Deployment, DeploymentState } from './deployment.js';
 export interface DeployOptions extends DeployTarget {
   readonly hook: HookId;
   readonly params?: PolicyParams;
+  /**
+   * Data maps of the policy to share by name with the caller's other deployments that share
+   * the same name, at any hook (cross-layer communication): the first creates the map, later
+   * ones get the same map when they declare it with the same shape. Opt-in per name, since
+   * two policies' same-named maps (a `next` counter) are usually meant to stay apart.
+   */
+  readonly shareMaps?: readonly string[];
 }
 
 /** A deployment as listed: enough to find it again and to show it. */

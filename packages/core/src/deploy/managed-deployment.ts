@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'eventemitter3';
 import { dataMapOf, type DataMap, type PerCpuDataMap } from '@syrup/maps';
-import type { Artifact, Attachment, Backend, DeployTarget } from '../backend/backend.js';
+import type { Artifact, Attachment, Backend, DeployTarget, SharedMaps } from '../backend/backend.js';
 import { DeploymentError, SyrupError } from '../errors/syrup-error.js';
 import type { HookRegistry } from '../hook/hook-registry.js';
 import type { HookId, HookSpec } from '../hook/hook-spec.js';
@@ -25,11 +25,13 @@ export class ManagedDeployment extends EventEmitter<DeploymentEvents> implements
   #maps: Record<string, DataMap | PerCpuDataMap> = {};
   /** The target exited during a replace; the deployment undeploys once the replace ends. */
   #targetGone = false;
+  /** Maps other deployments made, handed to the backend at attach (AttachRequest.sharedMaps). */
+  readonly #sharedMaps: SharedMaps | undefined;
 
   constructor(
     private readonly registry: HookRegistry,
     unit: PolicyUnit,
-    options: { hook: HookId; target: DeployTarget; id?: string },
+    options: { hook: HookId; target: DeployTarget; id?: string; sharedMaps?: SharedMaps },
   ) {
     super();
     // A deployment recovered after a daemon restart keeps the id it was given at deploy time.
@@ -38,6 +40,7 @@ export class ManagedDeployment extends EventEmitter<DeploymentEvents> implements
     this.#policy = unit.manifest;
     this.hook = options.hook;
     this.target = options.target;
+    this.#sharedMaps = options.sharedMaps;
   }
 
   get state(): DeploymentState {
@@ -104,7 +107,11 @@ export class ManagedDeployment extends EventEmitter<DeploymentEvents> implements
       const artifact = await this.#compile(this.#unit, 'compiling');
       this.#setState('attaching');
       this.emit('will-attach');
-      this.#attachment = await this.#backend.backend.attach({ artifact, target: this.target });
+      this.#attachment = await this.#backend.backend.attach({
+        artifact,
+        target: this.target,
+        ...(this.#sharedMaps === undefined || this.#sharedMaps.size === 0 ? {} : { sharedMaps: this.#sharedMaps }),
+      });
       this.#maps = mapsOf(this.#attachment);
       this.#setState('active');
       this.emit('attached');

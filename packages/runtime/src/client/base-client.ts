@@ -13,7 +13,7 @@ export class BaseClient implements SyrupClient {
   ) {}
 
   async deploy(policy: PolicyRef, options: ClientDeployOptions): Promise<ClientDeployment> {
-    const { hook: _hook, params: _params, onProgress, ...target } = options;
+    const { hook: _hook, params: _params, shareMaps: _shareMaps, onProgress, ...target } = options;
     onProgress?.('read');
     const source = await readPolicy(policy, this.cwd);
     onProgress?.('send');

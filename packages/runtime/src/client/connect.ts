@@ -4,6 +4,7 @@ import type { z } from 'zod';
 import { ProtocolError, RemoteError } from '../errors/runtime-error.js';
 import {
   DEFAULT_SOCKET_PATH,
+  EventLineSchema,
   PROTOCOL_VERSION,
   ProgressLineSchema,
   ResponseSchema,
@@ -18,7 +19,7 @@ import {
 } from '../protocol/protocol-schema.js';
 import { BaseClient } from './base-client.js';
 import type { ClientTransport } from './client-transport.js';
-import type { ClientDeployOptions, ClientDisasmOptions, SyrupClient } from './syrup-client.js';
+import type { ClientDeployOptions, ClientDeploymentEvent, ClientDisasmOptions, SyrupClient } from './syrup-client.js';
 
 export interface ConnectOptions {
   /** syrupd's socket; defaults to $SYRUP_SOCKET, then DEFAULT_SOCKET_PATH. */
@@ -45,6 +46,9 @@ type Params = Readonly<Record<string, number | bigint>>;
 /** Newline-delimited JSON over the Unix socket; responses are matched to requests by id. */
 class WireTransport implements ClientTransport {
   readonly #pending = new Map<number, Pending>();
+  /** Listeners of watched deployments, by id; the server is asked to watch each id once per connection. */
+  readonly #watchers = new Map<string, Set<(event: ClientDeploymentEvent) => void>>();
+  readonly #watching = new Map<string, Promise<unknown>>();
   #nextId = 1;
   #buffer = '';
   #closedReason: string | undefined;
@@ -74,8 +78,15 @@ class WireTransport implements ClientTransport {
   }
 
   async deploy(policy: PolicySource, options: ClientDeployOptions, onStage?: (stage: ServiceStage) => void): Promise<WireDeploymentInfo> {
-    const { hook, params, onProgress: _onProgress, ...target } = options;
-    const fields = { hook, policy, target, ...(params !== undefined ? { params: wireParams(params) } : {}), ...(onStage !== undefined ? { progress: true } : {}) };
+    const { hook, params, shareMaps, onProgress: _onProgress, ...target } = options;
+    const fields = {
+      hook,
+      policy,
+      target,
+      ...(params !== undefined ? { params: wireParams(params) } : {}),
+      ...(shareMaps !== undefined && shareMaps.length > 0 ? { shareMaps: [...shareMaps] } : {}),
+      ...(onStage !== undefined ? { progress: true } : {}),
+    };
     return this.#call('deploy', fields, onStage);
   }
 
@@ -108,6 +119,46 @@ class WireTransport implements ClientTransport {
 
   async mapDump(id: string, map: string): Promise<[number, bigint | bigint[]][]> {
     return (await this.#call('map.dump', { deployment: id, map })).map(([k, v]) => [k, decodeMapValue(v)]);
+  }
+
+  async mapDelete(id: string, map: string, key: number): Promise<boolean> {
+    return (await this.#call('map.delete', { deployment: id, map, key })).deleted;
+  }
+
+  async mapFetchAdd(id: string, map: string, key: number, delta: bigint): Promise<bigint> {
+    return BigInt((await this.#call('map.fetchAdd', { deployment: id, map, key, delta: delta.toString() })).old);
+  }
+
+  async mapCompareExchange(id: string, map: string, key: number, expected: bigint, desired: bigint): Promise<bigint> {
+    return BigInt((await this.#call('map.compareExchange', { deployment: id, map, key, expected: expected.toString(), desired: desired.toString() })).old);
+  }
+
+  async watch(id: string, listener: (event: ClientDeploymentEvent) => void): Promise<() => void> {
+    let listeners = this.#watchers.get(id);
+    if (listeners === undefined) {
+      listeners = new Set();
+      this.#watchers.set(id, listeners);
+    }
+    listeners.add(listener);
+    const stop = (): void => {
+      this.#watchers.get(id)?.delete(listener);
+    };
+    let asked = this.#watching.get(id);
+    if (asked === undefined) {
+      asked = this.#call('watch', { deployment: id });
+      this.#watching.set(id, asked);
+      // A refused watch (the deployment is gone) may be asked again by a later handle.
+      asked.catch(() => {
+        if (this.#watching.get(id) === asked) this.#watching.delete(id);
+      });
+    }
+    try {
+      await asked;
+    } catch (error) {
+      stop();
+      throw error;
+    }
+    return stop;
   }
 
   hooks(): Promise<WireHookInfo[]> {
@@ -154,6 +205,11 @@ class WireTransport implements ClientTransport {
       let response;
       try {
         const raw: unknown = JSON.parse(text);
+        if (typeof raw === 'object' && raw !== null && Object.hasOwn(raw, 'event')) {
+          // Pushed by the server for a watched deployment; it answers no request.
+          this.#event(EventLineSchema.parse(raw));
+          continue;
+        }
         const progress = ProgressLineSchema.safeParse(raw);
         if (progress.success) {
           // A stage of a request still running: its response follows.
@@ -176,6 +232,17 @@ class WireTransport implements ClientTransport {
       if (response.ok) pending.resolve(response.result);
       else pending.reject(new RemoteError(response.error.code, response.error.message));
     }
+  }
+
+  #event(line: z.infer<typeof EventLineSchema>): void {
+    const listeners = [...(this.#watchers.get(line.deployment) ?? [])];
+    if (line.event === 'undeployed') {
+      // The server's watch ended with the deployment.
+      this.#watchers.delete(line.deployment);
+      this.#watching.delete(line.deployment);
+    }
+    const event: ClientDeploymentEvent = line.event === 'undeployed' ? { event: 'undeployed', reason: line.reason } : { event: 'replaced', info: line.info };
+    for (const listener of listeners) listener(event);
   }
 
   #fail(reason: string): void {

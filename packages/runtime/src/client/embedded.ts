@@ -5,7 +5,7 @@ import { PROTOCOL_VERSION, type ServiceStage, type WireDeploymentInfo, type Wire
 import { EMBEDDED_CALLER, RuntimeService, type RuntimeDeploymentInfo } from '../service/runtime-service.js';
 import { BaseClient } from './base-client.js';
 import type { ClientTransport } from './client-transport.js';
-import type { ClientDeployOptions, ClientDisasmOptions, SyrupClient } from './syrup-client.js';
+import type { ClientDeployOptions, ClientDeploymentEvent, ClientDisasmOptions, SyrupClient } from './syrup-client.js';
 
 export interface EmbeddedOptions {
   /** Backend modules to register (e.g. `ebpfBackendModule`); the runtime never imports one itself. */
@@ -80,6 +80,22 @@ class EmbeddedTransport implements ClientTransport {
     return (await this.service.mapDump(id, map)).map(([k, v]) => [k, typeof v === 'bigint' ? v : [...v]]);
   }
 
+  mapDelete(id: string, map: string, key: number): Promise<boolean> {
+    return this.service.mapDelete(id, map, key);
+  }
+
+  mapFetchAdd(id: string, map: string, key: number, delta: bigint): Promise<bigint> {
+    return this.service.mapFetchAdd(id, map, key, delta);
+  }
+
+  mapCompareExchange(id: string, map: string, key: number, expected: bigint, desired: bigint): Promise<bigint> {
+    return this.service.mapCompareExchange(id, map, key, expected, desired);
+  }
+
+  async watch(id: string, listener: (event: ClientDeploymentEvent) => void): Promise<() => void> {
+    return this.service.watch(id, EMBEDDED_CALLER, (event) => listener(event.event === 'replaced' ? { event: 'replaced', info: wire(event.info) } : event));
+  }
+
   async hooks(): Promise<WireHookInfo[]> {
     return (await this.service.hooks()).map((h) => ({ hook: h.hook.id, backend: h.backend, available: h.available, ...(h.reason !== undefined ? { reason: h.reason } : {}) }));
   }
@@ -95,5 +111,12 @@ class EmbeddedTransport implements ClientTransport {
 
 /** In-process the target keeps its live extras (sockets), so it is passed through as it is. */
 function wire(info: RuntimeDeploymentInfo): WireDeploymentInfo {
-  return { ...info, maps: [...info.maps], target: info.target as WireDeploymentInfo['target'] };
+  const { sharedMaps, ...rest } = info;
+  return {
+    ...rest,
+    maps: [...info.maps],
+    mapSpecs: { ...info.mapSpecs },
+    ...(sharedMaps === undefined ? {} : { sharedMaps: [...sharedMaps] }),
+    target: info.target as WireDeploymentInfo['target'],
+  };
 }

@@ -1,12 +1,25 @@
 import type { EventEmitter } from 'eventemitter3';
 import type { DeployTarget, HookId, PolicySource } from '@syrup/core';
+import type { DataMapSpec } from '@syrup/maps';
 import type { ServiceStage, WireDeploymentInfo, WireHookInfo, WireStatus } from '../protocol/protocol-schema.js';
 
-/** A deployment's map as a client sees it: u32 keys, exact bigint values. */
+/**
+ * A deployment's map as a client sees it: u32 keys, exact bigint values (one per CPU for a
+ * per-CPU map). `asDataMap` turns it into the `@syrup/maps` DataMap that companions such as
+ * ScanTracker and TokenRefiller take.
+ */
 export interface ClientMap {
+  /** The map's declared shape; undefined only from a server too old to send it. */
+  readonly spec: DataMapSpec | undefined;
   get(key: number): Promise<bigint | bigint[]>;
   set(key: number, value: bigint | readonly bigint[]): Promise<void>;
   dump(): Promise<[number, bigint | bigint[]][]>;
+  /** Removes the key and says whether it was present; array maps refuse. */
+  delete(key: number): Promise<boolean>;
+  /** Atomically adds `delta` and returns the old value; refused with MAP_NOT_ATOMIC where the map cannot (only mmapable kernel arrays can). */
+  fetchAdd(key: number, delta: bigint): Promise<bigint>;
+  /** Atomically stores `desired` if the value is `expected`; returns the old value either way. MAP_NOT_ATOMIC as fetchAdd. */
+  compareExchange(key: number, expected: bigint, desired: bigint): Promise<bigint>;
 }
 
 /** A policy as a client names it: a path, a package specifier, or its text. */
@@ -22,6 +35,8 @@ export type ClientStage = 'read' | 'send' | ServiceStage;
 export interface ClientDeployOptions extends DeployTarget {
   readonly hook: HookId;
   readonly params?: Readonly<Record<string, number | bigint>>;
+  /** Maps to share by name with this owner's other deployments that share them (DeployOptions.shareMaps). */
+  readonly shareMaps?: readonly string[];
   /** Hears each stage as it starts (for a progress display); not part of the target. */
   readonly onProgress?: (stage: ClientStage) => void;
 }
@@ -33,10 +48,21 @@ export interface ClientDisasmOptions {
   readonly target?: DeployTarget;
 }
 
+/**
+ * A deployment's events as a client hears them, whoever caused them: `replaced` by this or
+ * another client of the owner, `undeployed` once when it ends for any reason (an undeploy
+ * from anywhere, or its target process exiting, which the service notices and ends it for).
+ */
 export interface ClientDeploymentEvents {
   replaced: (info: WireDeploymentInfo) => void;
-  undeployed: () => void;
+  undeployed: (reason: ClientUndeployReason) => void;
 }
+
+/** Why a deployment ended: undeployed by a client, or its target process exited. */
+export type ClientUndeployReason = 'undeployed' | 'target-exited';
+
+/** A deployment event as a transport delivers it. */
+export type ClientDeploymentEvent = { readonly event: 'replaced'; readonly info: WireDeploymentInfo } | { readonly event: 'undeployed'; readonly reason: ClientUndeployReason };
 
 /** A deployment seen from `embedded()` or `connect()`: its maps and operations go through the service. */
 export interface ClientDeployment extends AsyncDisposable, Pick<EventEmitter<ClientDeploymentEvents>, 'on' | 'once' | 'off'> {

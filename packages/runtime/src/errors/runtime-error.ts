@@ -9,7 +9,9 @@ export type RuntimeErrorCode =
   | 'POLICY_NOT_FOUND'
   | 'INVALID_ARGUMENT'
   | 'SERVICE_CLOSED'
-  | 'DISASM_UNSUPPORTED';
+  | 'DISASM_UNSUPPORTED'
+  | 'SHARED_MAP_MISMATCH'
+  | 'SHARED_MAP_UNSUPPORTED';
 
 /** A request the runtime service refuses: the message is one sentence a user can act on. */
 export class RuntimeError extends SyrupError {

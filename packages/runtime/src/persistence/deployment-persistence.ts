@@ -20,6 +20,8 @@ import { paramsFromRecord, paramsToRecord, readStateFile, STATE_FILE_VERSION, wr
 
 /** Deployment directories: root-owned and traversable, so a tenant reaches its own data-map pins (0600, its uid) and nothing else. */
 const DIR_MODE = 0o755;
+/** The directory under the pin root for objects deployments share (`PinDirectory.shared`); deployment ids are UUIDs, never this. */
+const SHARED_DIR = 'shared';
 
 /** The owner of a deployment as persistence records it. */
 export interface DeploymentOwner {
@@ -34,6 +36,8 @@ export interface PersistRequest {
   readonly owner: DeploymentOwner | undefined;
   readonly source: PolicySource | undefined;
   readonly params: PolicyParams | undefined;
+  /** The maps it shares with its owner's other deployments; for a replace, undefined keeps the recorded ones. */
+  readonly sharedMaps?: readonly string[];
 }
 
 /** What recovery did with one recorded deployment that it did not restore. */
@@ -69,6 +73,11 @@ export class DeploymentPersistence {
     return this.#options.pinRoot;
   }
 
+  /** Where backends pin what several deployments share (an interface's XDP dispatcher): root-only subdirectories, kept while any deployment uses them. */
+  get sharedDir(): string {
+    return join(this.#options.pinRoot, SHARED_DIR);
+  }
+
   /** The pin directory of deployment `id`. */
   dirOf(id: string): string {
     return join(this.#options.pinRoot, id);
@@ -87,7 +96,7 @@ export class DeploymentPersistence {
     const source = request.source ?? previous?.policy.source;
     // Without an owner or source text there is nothing recovery could rebuild: not recorded, nothing pinned.
     if (owner === undefined || source === undefined) return false;
-    const dir: PinDirectory = { path: this.#makeDir(deployment.id), tenant: owner };
+    const dir: PinDirectory = { path: this.#makeDir(deployment.id), tenant: owner, shared: this.sharedDir };
     let persisted: PersistedAttachment;
     try {
       persisted = attachment.persist(dir);
@@ -96,6 +105,7 @@ export class DeploymentPersistence {
     }
     const startTime = persisted.pid === undefined ? undefined : (previous?.process?.pid === persisted.pid ? previous.process.startTime : processStartTime(persisted.pid));
     const params = paramsToRecord(request.params);
+    const sharedMaps = request.sharedMaps ?? previous?.sharedMaps;
     const record: DeploymentRecord = {
       id: deployment.id,
       hook: deployment.hook,
@@ -104,6 +114,7 @@ export class DeploymentPersistence {
       target: jsonTarget(deployment.target),
       policy: { name: deployment.policy.name, source: { fileName: source.fileName, text: source.text }, ...(params === undefined ? {} : { params }) },
       attachment: persisted,
+      ...(sharedMaps === undefined || sharedMaps.length === 0 ? {} : { sharedMaps: [...sharedMaps] }),
     };
     this.#records.set(deployment.id, record);
     this.#write();
@@ -130,7 +141,7 @@ export class DeploymentPersistence {
    * whose pins do not match is dropped and its directory left alone. The state file is then
    * rewritten with what survived.
    */
-  async recover(registry: HookRegistry, adopt: (deployment: ManagedDeployment, owner: DeploymentOwner) => void): Promise<RecoveryReport> {
+  async recover(registry: HookRegistry, adopt: (deployment: ManagedDeployment, owner: DeploymentOwner, record: DeploymentRecord) => void): Promise<RecoveryReport> {
     const state = readStateFile(this.#options.stateFile);
     const restored: string[] = [];
     const dropped: DroppedDeployment[] = [];
@@ -138,7 +149,7 @@ export class DeploymentPersistence {
       try {
         const deployment = await this.#restore(registry, record);
         this.#records.set(record.id, record);
-        adopt(deployment, record.owner);
+        adopt(deployment, record.owner, record);
         restored.push(record.id);
         this.#log('info', 'deployment restored', { deployment: record.id, hook: record.hook, policy: record.policy.name, pid: record.process?.pid });
       } catch (error) {
@@ -150,7 +161,7 @@ export class DeploymentPersistence {
     const recorded = new Set(state.deployments.map((d) => d.id));
     if (existsSync(this.#options.pinRoot)) {
       for (const name of readdirSync(this.#options.pinRoot)) {
-        if (!recorded.has(name)) this.#log('warn', 'pin directory not in the state file left alone', { path: this.dirOf(name) });
+        if (!recorded.has(name) && name !== SHARED_DIR) this.#log('warn', 'pin directory not in the state file left alone', { path: this.dirOf(name) });
       }
     }
     return { restored, dropped };
@@ -167,7 +178,7 @@ export class DeploymentPersistence {
     const target = record.target as DeployTarget;
     const attachment: Attachment = await backend.restore({
       record: record.attachment,
-      dir: { path: this.dirOf(record.id), tenant: record.owner },
+      dir: { path: this.dirOf(record.id), tenant: record.owner, shared: this.sharedDir },
       target,
       ...(record.process === undefined ? {} : { process: record.process }),
     });
@@ -217,9 +228,15 @@ export class DeploymentPersistence {
   }
 }
 
-/** The target as JSON: `extra` may hold live sockets (embedded), so only its address survives. */
+/**
+ * The target as JSON: `extra` may hold live objects (sockets, programs: embedded), so only its
+ * plain values survive (an address, an XDP target's `netns`, `cpus`, `mode`...), which claims
+ * on shared hooks and listings still need after a restart.
+ */
 function jsonTarget(target: DeployTarget): DeploymentRecord['target'] {
   const { extra, ...rest } = target;
-  const address = extra?.['address'];
-  return { ...rest, ...(typeof address === 'string' ? { extra: { address } } : {}) };
+  const plain = Object.entries(extra ?? {}).filter(
+    ([, value]) => typeof value === 'string' || typeof value === 'boolean' || (typeof value === 'number' && Number.isFinite(value)) || (Array.isArray(value) && value.every((v) => typeof v === 'number' && Number.isFinite(v))),
+  );
+  return { ...rest, ...(plain.length === 0 ? {} : { extra: Object.fromEntries(plain) as Record<string, string | number | boolean | number[]> }) };
 }

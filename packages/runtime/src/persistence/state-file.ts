@@ -47,6 +47,8 @@ const DeploymentRecordSchema = z.strictObject({
     params: z.record(z.string(), z.union([z.number(), z.string().regex(/^\d+$/)])).optional(),
   }),
   attachment: PersistedAttachmentSchema,
+  /** The maps it shares by name with its owner's other deployments (`shareMaps`); recovery joins them again by map id. */
+  sharedMaps: z.array(z.string().min(1).max(128)).max(64).optional(),
 });
 
 const StateSchema = z.strictObject({

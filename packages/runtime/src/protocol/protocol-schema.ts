@@ -1,3 +1,4 @@
+import { DataMapSpecSchema } from '@syrup/maps';
 import { z } from 'zod';
 
 /** The protocol version this package speaks; a request with another `v` is refused. */
@@ -35,13 +36,29 @@ const base = { v: z.literal(PROTOCOL_VERSION), id: z.union([z.string().max(128),
 const progress = z.boolean().optional();
 
 export const RequestSchema = z.discriminatedUnion('op', [
-  z.object({ ...base, op: z.literal('deploy'), hook: z.string().min(1).max(64), policy: policySource, target: TargetSchema, params: params.optional(), progress }),
+  z.object({
+    ...base,
+    op: z.literal('deploy'),
+    hook: z.string().min(1).max(64),
+    policy: policySource,
+    target: TargetSchema,
+    params: params.optional(),
+    progress,
+    // Maps to share by name with the caller's other deployments (cross-layer communication).
+    shareMaps: z.array(mapName).max(64).optional(),
+  }),
   z.object({ ...base, op: z.literal('replace'), deployment: deploymentId, policy: policySource, params: params.optional(), progress }),
   z.object({ ...base, op: z.literal('undeploy'), deployment: deploymentId }),
   z.object({ ...base, op: z.literal('list') }),
   z.object({ ...base, op: z.literal('map.get'), deployment: deploymentId, map: mapName, key: u32 }),
   z.object({ ...base, op: z.literal('map.set'), deployment: deploymentId, map: mapName, key: u32, value: mapValue }),
   z.object({ ...base, op: z.literal('map.dump'), deployment: deploymentId, map: mapName }),
+  z.object({ ...base, op: z.literal('map.delete'), deployment: deploymentId, map: mapName, key: u32 }),
+  // Atomic read-modify-writes, where the map can do them (MAP_NOT_ATOMIC otherwise).
+  z.object({ ...base, op: z.literal('map.fetchAdd'), deployment: deploymentId, map: mapName, key: u32, delta: u64 }),
+  z.object({ ...base, op: z.literal('map.compareExchange'), deployment: deploymentId, map: mapName, key: u32, expected: u64, desired: u64 }),
+  // From now on, this connection hears the deployment's events (EventLineSchema) until it ends; owner or root only.
+  z.object({ ...base, op: z.literal('watch'), deployment: deploymentId }),
   z.object({ ...base, op: z.literal('hooks') }),
   z.object({ ...base, op: z.literal('status') }),
   // The code the hook's backend generates for the policy; nothing is deployed.
@@ -50,7 +67,22 @@ export const RequestSchema = z.discriminatedUnion('op', [
 
 export type Request = z.infer<typeof RequestSchema>;
 export type RequestOp = Request['op'];
-export const REQUEST_OPS: readonly RequestOp[] = ['deploy', 'replace', 'undeploy', 'list', 'map.get', 'map.set', 'map.dump', 'hooks', 'disasm', 'status'];
+export const REQUEST_OPS: readonly RequestOp[] = [
+  'deploy',
+  'replace',
+  'undeploy',
+  'list',
+  'map.get',
+  'map.set',
+  'map.dump',
+  'map.delete',
+  'map.fetchAdd',
+  'map.compareExchange',
+  'watch',
+  'hooks',
+  'disasm',
+  'status',
+];
 
 export const DeploymentInfoSchema = z.object({
   id: z.string(),
@@ -60,6 +92,10 @@ export const DeploymentInfoSchema = z.object({
   target: TargetSchema,
   owner: z.number().int(),
   maps: z.array(z.string()),
+  /** Each map's declared shape (a typed client map needs it). */
+  mapSpecs: z.record(z.string(), DataMapSpecSchema).optional(),
+  /** The maps shared with the owner's other deployments. */
+  sharedMaps: z.array(z.string()).optional(),
 });
 export type WireDeploymentInfo = z.infer<typeof DeploymentInfoSchema>;
 
@@ -93,6 +129,17 @@ export type ServiceStage = (typeof SERVICE_STAGES)[number];
 export const ProgressLineSchema = z.object({ v: z.literal(PROTOCOL_VERSION), id: z.union([z.string(), z.number()]), progress: z.enum(SERVICE_STAGES) });
 export type ProgressLine = z.infer<typeof ProgressLineSchema>;
 
+/**
+ * Pushed by the server, without a request id, on a connection that watches a deployment: it
+ * was replaced (by any client of its owner; `deployment` then carries the new info) or it
+ * ended (`reason`: undeployed by a client, or its target process exited). No event follows `undeployed`.
+ */
+export const EventLineSchema = z.discriminatedUnion('event', [
+  z.object({ v: z.literal(PROTOCOL_VERSION), event: z.literal('replaced'), deployment: z.string(), info: DeploymentInfoSchema }),
+  z.object({ v: z.literal(PROTOCOL_VERSION), event: z.literal('undeployed'), deployment: z.string(), reason: z.enum(['undeployed', 'target-exited']) }),
+]);
+export type EventLine = z.infer<typeof EventLineSchema>;
+
 /** Results by op, as the client parses them. */
 export const ResultSchemas = {
   deploy: DeploymentInfoSchema,
@@ -102,6 +149,10 @@ export const ResultSchemas = {
   'map.get': z.object({ value: mapValue }),
   'map.set': z.object({ ok: z.literal(true) }),
   'map.dump': z.array(z.tuple([z.number().int(), mapValue])),
+  'map.delete': z.object({ deleted: z.boolean() }),
+  'map.fetchAdd': z.object({ old: u64 }),
+  'map.compareExchange': z.object({ old: u64 }),
+  watch: z.object({ watching: z.string() }),
   hooks: z.array(HookInfoSchema),
   status: StatusSchema,
   disasm: z.object({ lines: z.array(z.string()) }),

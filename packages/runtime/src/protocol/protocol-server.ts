@@ -2,6 +2,7 @@ import { chmodSync, mkdirSync, rmSync, statSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
 import { dirname } from 'node:path';
 import { SyrupError, type DeployOptions, type HookId } from '@syrup/core';
+import { MapError } from '@syrup/maps';
 import { inject, injectable } from 'tsyringe';
 import { RuntimeError } from '../errors/runtime-error.js';
 import { RuntimeLimits, tenantLimits } from '../service/limits/runtime-limits.js';
@@ -15,6 +16,7 @@ import {
   RequestSchema,
   decodeMapValue,
   encodeMapValue,
+  type EventLine,
   type ProgressLine,
   type Request,
   type Response,
@@ -23,6 +25,14 @@ import {
 } from './protocol-schema.js';
 
 type RequestId = string | number | null;
+
+/** One accepted connection's watches: deployment id -> the function that stops watching it. */
+interface Connection {
+  readonly watches: Map<string, () => void>;
+  /** Writes a pushed line (an event) unless the connection is gone. */
+  push(line: EventLine): void;
+  readonly closed: boolean;
+}
 
 /**
  * Serves a {@link RuntimeService} over newline-delimited JSON on a Unix stream socket. Every
@@ -86,7 +96,21 @@ export class ProtocolServer {
 
   #accept(socket: Socket): void {
     this.#connections.add(socket);
-    socket.on('close', () => this.#connections.delete(socket));
+    const connection: Connection = {
+      watches: new Map(),
+      push: (event) => {
+        if (!socket.destroyed) socket.write(`${JSON.stringify(event)}\n`);
+      },
+      get closed() {
+        return socket.destroyed;
+      },
+    };
+    socket.on('close', () => {
+      this.#connections.delete(socket);
+      // The watches end with the connection: nobody is left to hear them.
+      for (const stop of connection.watches.values()) stop();
+      connection.watches.clear();
+    });
     socket.on('error', () => socket.destroy());
     let peer: PeerIdentity;
     try {
@@ -105,7 +129,7 @@ export class ProtocolServer {
     const enqueue = (text: string): void => {
       queue = queue
         .then(async () => {
-          const response = await this.#handle(text, peer, (progress) => {
+          const response = await this.#handle(text, peer, connection, (progress) => {
             if (!socket.destroyed) socket.write(`${JSON.stringify(progress)}\n`);
           });
           if (!socket.destroyed) socket.write(line(response));
@@ -154,7 +178,7 @@ export class ProtocolServer {
     });
   }
 
-  async #handle(text: string, peer: PeerIdentity, sendProgress: (line: ProgressLine) => void): Promise<Response> {
+  async #handle(text: string, peer: PeerIdentity, connection: Connection, sendProgress: (line: ProgressLine) => void): Promise<Response> {
     if (text.trim() === '') return refusal(null, 'PROTOCOL_MALFORMED', 'the request is an empty line.');
     let raw: unknown;
     try {
@@ -185,13 +209,14 @@ export class ProtocolServer {
         (request.op === 'deploy' || request.op === 'replace') && request.progress === true
           ? (stage: ServiceStage) => sendProgress({ v: PROTOCOL_VERSION, id: request.id, progress: stage })
           : undefined;
-      return { v: PROTOCOL_VERSION, id, ok: true, result: await this.#perform(request, peer, onStage) };
+      return { v: PROTOCOL_VERSION, id, ok: true, result: await this.#perform(request, peer, connection, onStage) };
     } catch (error) {
-      return refusal(id, error instanceof SyrupError ? error.code : 'INTERNAL', messageOf(error));
+      // A map's own refusals (MAP_NOT_ATOMIC, MAP_KEY_OUT_OF_RANGE...) keep their codes too.
+      return refusal(id, error instanceof SyrupError || error instanceof MapError ? error.code : 'INTERNAL', messageOf(error));
     }
   }
 
-  async #perform(request: Request, peer: PeerIdentity, onStage: ((stage: ServiceStage) => void) | undefined): Promise<unknown> {
+  async #perform(request: Request, peer: PeerIdentity, connection: Connection, onStage: ((stage: ServiceStage) => void) | undefined): Promise<unknown> {
     const caller: Caller = peer;
     switch (request.op) {
       case 'deploy': {
@@ -203,6 +228,7 @@ export class ProtocolServer {
           ...request.target,
           hook: request.hook as HookId,
           ...(request.params !== undefined ? { params: paramsOf(request.params) } : {}),
+          ...(request.shareMaps !== undefined && request.shareMaps.length > 0 ? { shareMaps: request.shareMaps } : {}),
         };
         const deployment = await this.service.deploy(request.policy, options, caller, onStage);
         return wireInfo(this.service.info(deployment.id, caller));
@@ -221,6 +247,29 @@ export class ProtocolServer {
         return { ok: true };
       case 'map.dump':
         return (await this.service.mapDump(request.deployment, request.map, caller)).map(([k, v]) => [k, encodeMapValue(v)]);
+      case 'map.delete':
+        return { deleted: await this.service.mapDelete(request.deployment, request.map, request.key, caller) };
+      case 'map.fetchAdd':
+        return { old: (await this.service.mapFetchAdd(request.deployment, request.map, request.key, BigInt(request.delta), caller)).toString() };
+      case 'map.compareExchange': {
+        const old = await this.service.mapCompareExchange(request.deployment, request.map, request.key, BigInt(request.expected), BigInt(request.desired), caller);
+        return { old: old.toString() };
+      }
+      case 'watch': {
+        const id = request.deployment;
+        if (!connection.watches.has(id) && !connection.closed) {
+          const stop = this.service.watch(id, caller, (event) => {
+            if (event.event === 'undeployed') {
+              connection.watches.delete(id);
+              connection.push({ v: PROTOCOL_VERSION, event: 'undeployed', deployment: id, reason: event.reason });
+            } else {
+              connection.push({ v: PROTOCOL_VERSION, event: 'replaced', deployment: id, info: wireInfo(event.info) });
+            }
+          });
+          connection.watches.set(id, stop);
+        }
+        return { watching: id };
+      }
       case 'hooks':
         return (await this.service.hooks()).map((h) => ({
           hook: h.hook.id,
@@ -251,7 +300,14 @@ function paramsOf(params: Readonly<Record<string, number | string>>): Record<str
 /** Targets on the wire are JSON: a non-JSON extra (embedded sockets) is left out. */
 function wireInfo(info: RuntimeDeploymentInfo): WireDeploymentInfo {
   const { extra, ...target } = info.target;
-  return { ...info, maps: [...info.maps], target: extra === undefined ? target : { ...target, extra: jsonSafe(extra) } };
+  const { sharedMaps, ...rest } = info;
+  return {
+    ...rest,
+    maps: [...info.maps],
+    mapSpecs: { ...info.mapSpecs },
+    ...(sharedMaps === undefined ? {} : { sharedMaps: [...sharedMaps] }),
+    target: extra === undefined ? target : { ...target, extra: jsonSafe(extra) },
+  };
 }
 
 function jsonSafe(extra: Readonly<Record<string, unknown>>): Record<string, never> {

@@ -9,13 +9,14 @@ import {
   type PolicySource,
   type PolicyUnit,
 } from '@syrup/core';
-import type { DataMap, PerCpuDataMap } from '@syrup/maps';
+import type { DataMap, DataMapSpec, PerCpuDataMap } from '@syrup/maps';
 import { inject, injectable } from 'tsyringe';
 import { RuntimeError } from '../errors/runtime-error.js';
 import type { ServiceStage } from '../protocol/protocol-schema.js';
 import { describePolicy } from './compile/describe-policy.js';
 import { PolicyCompiler } from './compile/policy-compiler.js';
 import { mapMemoryBytes } from './limits/map-memory.js';
+import { SharedMapRegistry } from './shared-maps.js';
 import { TenantAdmission, type TenantUsage } from './limits/tenant-admission.js';
 import { TargetOwnership, type ClaimedTarget } from './ownership/target-ownership.js';
 import { DeploymentPersistence, type RecoveryReport } from '../persistence/deployment-persistence.js';
@@ -35,14 +36,25 @@ export const EMBEDDED_CALLER: Caller = { uid: 0 };
 export interface RuntimeDeploymentInfo extends DeploymentInfo {
   readonly owner: number;
   readonly maps: readonly string[];
+  /** Each map's declared shape, by name (what a client's typed map view needs). */
+  readonly mapSpecs: Readonly<Record<string, DataMapSpec>>;
+  /** The maps it shares with its owner's other deployments (`shareMaps`); absent when none. */
+  readonly sharedMaps?: readonly string[];
 }
 
 /** A map value: a bigint, or one per CPU for a per-CPU map. */
 export type MapValue = bigint | readonly bigint[];
 
+/** What a watcher of a deployment hears: a replace (with the new info), or its end and why. */
+export type DeploymentEvent =
+  | { readonly event: 'replaced'; readonly info: RuntimeDeploymentInfo }
+  | { readonly event: 'undeployed'; readonly reason: 'undeployed' | 'target-exited' };
+
 interface Entry {
   readonly deployment: ManagedDeployment;
   readonly owner: number;
+  /** Names of the maps it shares with its owner's other deployments. */
+  readonly shared: readonly string[];
 }
 
 /**
@@ -55,6 +67,8 @@ interface Entry {
 export class RuntimeService implements DeployService {
   readonly #entries = new Map<string, Entry>();
   readonly #ownership = new TargetOwnership();
+  /** Data maps shared by name within each tenant (`shareMaps`), across hooks. */
+  readonly #shared = new SharedMapRegistry();
   /** Pins and the state file (persistence/), when configured: deployments then survive a restart of this process. */
   readonly #persistence: DeploymentPersistence | undefined;
   #closed = false;
@@ -75,20 +89,44 @@ export class RuntimeService implements DeployService {
     this.#open();
     onStage?.('compile');
     const unit = await this.#unit(policy, options.params, caller);
+    const shareMaps = [...new Set(options.shareMaps ?? [])];
+    // Deploys that share maps run one at a time per tenant: looking up, creating and registering a shared map is one step.
+    if (shareMaps.length === 0) return this.#deployUnit(unit, options, [], caller, onStage);
+    return this.#shared.exclusive(caller.uid, () => this.#deployUnit(unit, options, shareMaps, caller, onStage));
+  }
+
+  async #deployUnit(unit: PolicyUnit, options: DeployOptions, shareMaps: readonly string[], caller: Caller, onStage?: (stage: ServiceStage) => void): Promise<ManagedDeployment> {
+    this.#open();
+    // Maps already shared are the tenant's already: refused on a shape mismatch, and not counted again.
+    using plan = this.#shared.plan(caller.uid, unit.manifest, shareMaps);
     // Reserved until this call ends, by which time the deployment is registered or has failed.
-    using _admission = this.admission.admit(caller.uid, unit.manifest, this.#usage(caller.uid), 'deploy');
+    using _admission = this.admission.admit(caller.uid, { name: unit.manifest.name, maps: without(unit.manifest.maps, plan.borrowed.keys()) }, this.#usage(caller.uid), 'deploy');
     // Asking the registry first gives NoBackendError's sentence before any ownership check.
     const { spec } = await this.registry.backendFor(options.hook);
     // A tenant deploys only on targets it owns (ownership/target-ownership.ts); a port alone gets its owner's pid pinned.
     const target = this.#ownership.authorize({ hook: spec, target: targetOf(options), input: unit.manifest.input, caller }, [...this.#entries.values()].map(claimOf));
-    const managed = new ManagedDeployment(this.registry, unit, { hook: options.hook, target });
+    const managed = new ManagedDeployment(this.registry, unit, { hook: options.hook, target, ...(plan.borrowed.size === 0 ? {} : { sharedMaps: plan.borrowed }) });
     if (onStage !== undefined) managed.once('will-attach', () => onStage('attach'));
     const deployment = await managed.start();
-    this.#entries.set(deployment.id, { deployment, owner: caller.uid });
-    deployment.once('undeployed', () => this.#entries.delete(deployment.id));
-    deployment.once('undeployed', () => this.#persistence?.ended(deployment.id));
-    await this.#persist(deployment, { uid: caller.uid, gid: caller.gid ?? 0 }, unit, options.params);
+    try {
+      this.#shared.register(caller.uid, deployment.id, shareMaps, deployment.attachment?.maps ?? new Map());
+    } catch (error) {
+      await deployment.undeploy();
+      throw error;
+    }
+    this.#adopted(deployment, caller.uid, shareMaps);
+    await this.#persist(deployment, { uid: caller.uid, gid: caller.gid ?? 0 }, unit, options.params, shareMaps);
     return deployment;
+  }
+
+  /** Registers a running deployment; when it ends (undeploy, target exit) it leaves the registry, the state file and its shared maps. */
+  #adopted(deployment: ManagedDeployment, owner: number, shared: readonly string[]): void {
+    this.#entries.set(deployment.id, { deployment, owner, shared });
+    deployment.once('undeployed', () => {
+      this.#entries.delete(deployment.id);
+      this.#shared.release(owner, deployment.id, shared);
+      this.#persistence?.ended(deployment.id);
+    });
   }
 
   /**
@@ -99,17 +137,27 @@ export class RuntimeService implements DeployService {
   async recover(): Promise<RecoveryReport> {
     this.#open();
     if (this.#persistence === undefined) return { restored: [], dropped: [] };
-    return this.#persistence.recover(this.registry, (deployment, owner) => {
-      this.#entries.set(deployment.id, { deployment, owner: owner.uid });
-      deployment.once('undeployed', () => this.#entries.delete(deployment.id));
-      deployment.once('undeployed', () => this.#persistence?.ended(deployment.id));
+    return this.#persistence.recover(this.registry, (deployment, owner, record) => {
+      // Shared maps are joined again by the kernel map ids the state file recorded: two
+      // deployments whose pins name the same map share it again, as before the restart.
+      const names = record.sharedMaps ?? [];
+      const ids = new Map<string, number>();
+      for (const object of record.attachment.objects) if (object.kind === 'map' && object.name !== undefined) ids.set(object.name, object.id);
+      const diverged = this.#shared.register(owner.uid, deployment.id, names, deployment.attachment?.maps ?? new Map(), ids);
+      this.#adopted(deployment, owner.uid, names.filter((n) => !diverged.includes(n)));
     });
   }
 
   /** Pins and records a deployment (after deploy and replace); one that cannot be recorded is undeployed and the error thrown. */
-  async #persist(deployment: ManagedDeployment, owner: { uid: number; gid: number } | undefined, unit: PolicyUnit, params: DeployOptions['params']): Promise<void> {
+  async #persist(
+    deployment: ManagedDeployment,
+    owner: { uid: number; gid: number } | undefined,
+    unit: PolicyUnit,
+    params: DeployOptions['params'],
+    sharedMaps?: readonly string[],
+  ): Promise<void> {
     try {
-      this.#persistence?.persist({ deployment, owner, source: unit.source, params });
+      this.#persistence?.persist({ deployment, owner, source: unit.source, params, ...(sharedMaps === undefined || sharedMaps.length === 0 ? {} : { sharedMaps }) });
     } catch (error) {
       await deployment.undeploy();
       throw error;
@@ -145,7 +193,8 @@ export class RuntimeService implements DeployService {
     const entry = this.#owned(id, caller, 'replace');
     onStage?.('compile');
     const unit = await this.#unit(policy, params, caller);
-    using _admission = this.admission.admit(caller.uid, unit.manifest, this.#usage(caller.uid, id), 'replace');
+    this.#shared.checkReplace(entry.owner, id, unit.manifest, entry.shared);
+    using _admission = this.admission.admit(caller.uid, { name: unit.manifest.name, maps: without(unit.manifest.maps, entry.shared) }, this.#usage(caller.uid, id), 'replace');
     onStage?.('swap');
     await entry.deployment.replace(unit);
     await this.#persist(entry.deployment, undefined, unit, params);
@@ -169,6 +218,51 @@ export class RuntimeService implements DeployService {
       throw new RuntimeError('INVALID_ARGUMENT', `map '${map}' is ${perCpu ? 'per-CPU and takes one value per CPU' : 'not per-CPU and takes one value'}.`);
     }
     await (target as DataMap<MapValue>).set(checkKey(key), value);
+  }
+
+  /** Removes the key and says whether it was present; array maps refuse (MAP_DELETE_UNSUPPORTED). */
+  async mapDelete(id: string, map: string, key: number, caller: Caller = EMBEDDED_CALLER): Promise<boolean> {
+    return this.#map(id, map, caller).delete(checkKey(key));
+  }
+
+  /** Atomically adds `delta` to the key's value and returns the old one; MapError MAP_NOT_ATOMIC where the map cannot. */
+  async mapFetchAdd(id: string, map: string, key: number, delta: bigint, caller: Caller = EMBEDDED_CALLER): Promise<bigint> {
+    const target = this.#map(id, map, caller);
+    return target.fetchAdd(checkKey(key), delta);
+  }
+
+  /** Atomically stores `desired` if the key holds `expected`; returns the old value either way. MapError MAP_NOT_ATOMIC where the map cannot. */
+  async mapCompareExchange(id: string, map: string, key: number, expected: bigint, desired: bigint, caller: Caller = EMBEDDED_CALLER): Promise<bigint> {
+    const target = this.#map(id, map, caller);
+    return target.compareExchange(checkKey(key), expected, desired);
+  }
+
+  /**
+   * Calls `listener` on each replace of deployment `id` and once when it ends (undeployed by
+   * anyone, or its target exited), after which the watch is over. Owner or root only. Returns
+   * the function that stops watching earlier.
+   */
+  watch(id: string, caller: Caller, listener: (event: DeploymentEvent) => void): () => void {
+    const entry = this.#owned(id, caller, 'watch');
+    const deployment = entry.deployment;
+    let targetExited = false;
+    const onTargetExit = (): void => {
+      targetExited = true;
+    };
+    const onReplaced = (): void => listener({ event: 'replaced', info: infoOf(entry) });
+    const onUndeployed = (): void => {
+      stop();
+      listener({ event: 'undeployed', reason: targetExited ? 'target-exited' : 'undeployed' });
+    };
+    const stop = (): void => {
+      deployment.off('target-exited', onTargetExit);
+      deployment.off('replaced', onReplaced);
+      deployment.off('undeployed', onUndeployed);
+    };
+    deployment.on('target-exited', onTargetExit);
+    deployment.on('replaced', onReplaced);
+    deployment.on('undeployed', onUndeployed);
+    return stop;
   }
 
   async mapDump(id: string, map: string, caller: Caller = EMBEDDED_CALLER): Promise<[number, MapValue][]> {
@@ -198,6 +292,7 @@ export class RuntimeService implements DeployService {
     const entries = [...this.#entries.values()];
     this.#entries.clear();
     await Promise.allSettled(entries.map((e) => this.#stop(e.deployment)));
+    this.#shared.close();
   }
 
   /** Releases a recorded deployment (kept in the kernel), undeploys any other. */
@@ -219,11 +314,12 @@ export class RuntimeService implements DeployService {
   /** What `uid` holds now (leaving out deployment `except`, which a replace frees). */
   #usage(uid: number, except?: string): TenantUsage {
     let deployments = 0;
-    let mapBytes = 0;
+    // A shared map counts once for its tenant, however many deployments use it.
+    let mapBytes = mapMemoryBytes(this.#shared.specsOf(uid));
     for (const [id, entry] of this.#entries) {
       if (entry.owner !== uid || id === except) continue;
       deployments++;
-      mapBytes += mapMemoryBytes(entry.deployment.policy.maps);
+      mapBytes += mapMemoryBytes(without(entry.deployment.policy.maps, entry.shared));
     }
     return { deployments, mapBytes };
   }
@@ -253,8 +349,15 @@ export class RuntimeService implements DeployService {
 }
 
 function targetOf(options: DeployOptions): DeployTarget {
-  const { hook: _hook, params: _params, ...target } = options;
+  const { hook: _hook, params: _params, shareMaps: _shareMaps, ...target } = options;
   return target;
+}
+
+/** `maps` without the names in `names`. */
+function without(maps: Readonly<Record<string, DataMapSpec>>, names: Iterable<string>): Record<string, DataMapSpec> {
+  const left = { ...maps };
+  for (const name of names) delete left[name];
+  return left;
 }
 
 function checkKey(key: number): number {
@@ -264,7 +367,19 @@ function checkKey(key: number): number {
 
 function infoOf(entry: Entry): RuntimeDeploymentInfo {
   const { deployment: d, owner } = entry;
-  return { id: d.id, hook: d.hook, policy: d.policy.name, state: d.state, target: d.target, owner, maps: Object.keys(d.maps) };
+  const mapSpecs: Record<string, DataMapSpec> = {};
+  for (const [name, map] of Object.entries(d.maps)) mapSpecs[name] = map.spec;
+  return {
+    id: d.id,
+    hook: d.hook,
+    policy: d.policy.name,
+    state: d.state,
+    target: d.target,
+    owner,
+    maps: Object.keys(d.maps),
+    mapSpecs,
+    ...(entry.shared.length === 0 ? {} : { sharedMaps: [...entry.shared] }),
+  };
 }
 
 function claimOf(entry: Entry): ClaimedTarget {

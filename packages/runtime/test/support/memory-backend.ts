@@ -19,7 +19,9 @@ export class MemoryBackend implements Backend {
     const maps = new Map<string, DataMapStore>();
     const make = (artifact: Artifact): void => {
       for (const [name, spec] of Object.entries(artifact.policy.maps)) {
-        if (!maps.has(name)) maps.set(name, this.#provider.createMap(spec, { name }));
+        // Maps shared by other deployments are used as given (AttachRequest.sharedMaps).
+        const shared = request.sharedMaps?.get(name);
+        if (!maps.has(name)) maps.set(name, shared ?? this.#provider.createMap(spec, { name }));
       }
     };
     make(request.artifact);

@@ -1,24 +1,32 @@
+import { dirname, join } from 'node:path';
 import type { DataMapStore } from '@syrup/maps';
-import type { Artifact, Attachment, SharedMaps } from '@syrup/core';
+import type { Artifact, Attachment, JsonValue, PersistedAttachment, PinDirectory, PinnedObjectRecord, SharedMaps } from '@syrup/core';
 import type { ProgramSpec } from '../../codegen/program-spec.js';
 import { SYSTEM_MAP_NAMES } from '../../codegen/epilogues.js';
 import { LinkError } from '../../links/link-error.js';
 import { interfaceIndex } from '../../links/interface-index.js';
 import { inNetworkNamespace } from '../../links/network-namespace.js';
 import { networkNamespaceIdentity } from '../../links/network-namespace-identity.js';
-import { loadProgramSpec, type LoadedProgram } from '../../loader/loaded-program.js';
+import { LoadedProgram, loadProgramSpec } from '../../loader/loaded-program.js';
 import { KernelDataMapStore } from '../../maps/kernel-data-map-store.js';
 import { CpuMap } from '../../maps/system/cpu-map.js';
 import { XskMap } from '../../maps/system/xsk-map.js';
+import { unpin } from '../../pin/pin.js';
+import { pinPath } from '../../pin/pin-path.js';
+import { mkdirMode, pinAt, unpinEvery } from '../../pin/pinned-objects.js';
 import type { Syscalls } from '../../syscalls/syscalls.js';
 import { XskError } from '../../xsk/xsk-error.js';
 import type { XskSocket } from '../../xsk/xsk-socket.js';
 import { XskSocketGroup } from '../../xsk/xsk-socket-group.js';
 import type { EbpfArtifact } from '../network-hook.js';
 import { onlineCpus } from './online-cpus.js';
-import { XdpDispatcher, type DispatcherLease, type DispatcherMode } from './xdp-dispatcher.js';
+import { XdpDispatcher, type DispatcherLease, type DispatcherMode, type DispatcherPins } from './xdp-dispatcher.js';
 import { XdpHookError } from './xdp-hook-error.js';
 import type { XdpHookId, XdpTarget } from './xdp-target.js';
+
+export const PROGRAM_PIN = 'prog';
+export const EXECUTORS_PIN = 'executors';
+export const MAPS_DIR = 'maps';
 
 export interface OpenXdpAttachmentOptions {
   readonly hook: XdpHookId;
@@ -51,12 +59,22 @@ export class XdpAttachment implements Attachment {
   readonly #lease: DispatcherLease;
   readonly #shared: ReadonlyMap<string, KernelDataMapStore>;
   #loaded: LoadedProgram;
-  #spec: ProgramSpec;
+  #spec: ProgramSpec | undefined;
   /** Data maps this attachment created (shared ones are borrowed and never closed here). */
   #owned: Map<string, KernelDataMapStore>;
   #dataMaps: ReadonlyMap<string, KernelDataMapStore>;
   #closed = false;
   readonly #sys: Syscalls;
+  /** Where `persist` pinned this attachment's objects, and what (relative pin -> object id). */
+  #pinDir: string | undefined;
+  readonly #pinned = new Map<string, number>();
+  /**
+   * Present unless the policy has AF_XDP executors: those are sockets of this process, which no
+   * pin keeps (they close with it), so such a deployment cannot outlive its process and is not
+   * persisted; it ends with the process, and a daemon stopping undeploys it.
+   */
+  readonly persist?: (dir: PinDirectory) => PersistedAttachment;
+  readonly release?: () => Promise<void>;
 
   private constructor(init: {
     hook: XdpHookId;
@@ -68,7 +86,7 @@ export class XdpAttachment implements Attachment {
     lease: DispatcherLease;
     shared: ReadonlyMap<string, KernelDataMapStore>;
     loaded: LoadedProgram;
-    spec: ProgramSpec;
+    spec: ProgramSpec | undefined;
     owned: Map<string, KernelDataMapStore>;
     sys: Syscalls;
   }) {
@@ -86,6 +104,46 @@ export class XdpAttachment implements Attachment {
     this.#owned = init.owned;
     this.#dataMaps = init.loaded.dataMaps;
     this.#sys = init.sys;
+    if (this.hook === 'cpu-redirect' || this.target.xsk.kind === 'none') {
+      this.persist = (dir) => this.#persist(dir);
+      this.release = () => this.#release();
+    }
+  }
+
+  /**
+   * A policy the interface's dispatcher already runs, found again through its pins after the
+   * process that attached it went away (see `XdpHook.restore`): nothing is loaded, routed or
+   * attached. Takes ownership of the objects and of the lease.
+   */
+  static restored(init: {
+    hook: XdpHookId;
+    target: XdpTarget;
+    lease: DispatcherLease;
+    program: LoadedProgram['program'];
+    executors: XskMap | CpuMap;
+    maps: ReadonlyMap<string, KernelDataMapStore>;
+    pinDir: string;
+    pinned: ReadonlyMap<string, number>;
+    sys: Syscalls;
+  }): XdpAttachment {
+    const loaded = new LoadedProgram(init.program, init.maps, new Map([[SYSTEM_MAP_NAMES.executors, init.executors.kernelMap]]), []);
+    const attachment = new XdpAttachment({
+      hook: init.hook,
+      target: init.target,
+      ifindex: init.lease.dispatcher.ifindex,
+      sockets: [],
+      xskGroup: undefined,
+      executors: init.executors,
+      lease: init.lease,
+      shared: new Map(),
+      loaded,
+      spec: undefined,
+      owned: new Map(init.maps),
+      sys: init.sys,
+    });
+    attachment.#pinDir = init.pinDir;
+    for (const [pin, id] of init.pinned) attachment.#pinned.set(pin, id);
+    return attachment;
   }
 
   /** Opens executors, loads the policy, leases a dispatcher slot and routes the port; on failure nothing stays behind. */
@@ -213,7 +271,75 @@ export class XdpAttachment implements Attachment {
     for (const map of oldOwned.values()) if (!kept.has(map)) map.close();
   }
 
-  /** Unroutes the port, then frees the program, its maps and the executors it created. Harmless twice. */
+  /**
+   * Pins the policy (`prog`), its executors map (`executors`, root's) and its data maps
+   * (`maps/<name>`, the tenant's, 0600) in `dir`, and the interface's dispatcher (its link,
+   * root program, routes and policies maps) once per interface in the shared directory; again
+   * after a replace, so the pins name what runs. The record keeps the route (port and slot),
+   * the interface and the dispatcher's objects; no process: the deployment follows its port.
+   */
+  #persist(dir: PinDirectory): PersistedAttachment {
+    if (this.#closed) throw new XdpHookError('XDP_CLOSED', `the ${this.hook} attachment on '${this.target.ifname}' is closed.`);
+    if (this.#pinDir !== undefined && this.#pinDir !== dir.path) unpinEvery(this.#pinDir, this.#pinned);
+    this.#pinDir = dir.path;
+    mkdirMode(join(dir.path, MAPS_DIR), 0o755);
+    const sys = this.#sys;
+    const objects: PinnedObjectRecord[] = [];
+    const program = this.#loaded.program.info();
+    pinAt(this.#loaded.program.fd, dir.path, PROGRAM_PIN, program.id, this.#pinned, sys);
+    objects.push({ pin: PROGRAM_PIN, kind: 'prog', role: 'program', id: program.id, tag: program.tag });
+    const executors = this.executors.kernelMap.info().id;
+    pinAt(this.executors.fd, dir.path, EXECUTORS_PIN, executors, this.#pinned, sys);
+    objects.push({ pin: EXECUTORS_PIN, kind: 'map', role: 'executors', id: executors });
+    const current = new Set<string>();
+    for (const [name, store] of this.#dataMaps) {
+      const pin = `${MAPS_DIR}/${pinPath('/', name).slice(1)}`;
+      const id = store.kernelMap.info().id;
+      pinAt(store.kernelMap.fd, dir.path, pin, id, this.#pinned, sys, dir.tenant);
+      objects.push({ pin, kind: 'map', role: 'data-map', id, name });
+      current.add(pin);
+    }
+    for (const pin of [...this.#pinned.keys()]) {
+      if (pin.startsWith(`${MAPS_DIR}/`) && !current.has(pin)) {
+        unpin(join(dir.path, pin));
+        this.#pinned.delete(pin);
+      }
+    }
+    const dispatcher = this.#lease.dispatcher;
+    const pins: DispatcherPins = dispatcher.persist(dir.shared ?? join(dirname(dir.path), 'shared'));
+    const { ifname, netns, port, cpus, cpuQueueSize } = this.target;
+    const data: Record<string, JsonValue> = {
+      ifname,
+      ifindex: this.ifindex,
+      ...(netns === undefined ? {} : { netns }),
+      netnsId: dispatcher.netnsId,
+      port,
+      slot: this.#lease.slot,
+      mode: this.mode,
+      executors: this.hook === 'cpu-redirect' ? 'cpu' : 'none',
+      ...(this.hook === 'cpu-redirect' ? { cpuQueueSize, ...(cpus === undefined ? {} : { cpus: [...cpus] }) } : {}),
+      dispatcher: { dir: pins.dir, objects: pins.objects.map((o) => ({ ...o })) },
+    };
+    return { backend: 'ebpf', hook: this.hook, objects, data };
+  }
+
+  /**
+   * Lets go of this process's fds (program, maps, executors, its hold on the dispatcher) and
+   * leaves the route, the slot and every pin in place: a daemon stopping without undeploying.
+   * The dispatcher stays attached through its pinned link. An attachment never persisted has
+   * nothing pinned to be found again by, so it is closed instead. Afterwards it is closed.
+   */
+  async #release(): Promise<void> {
+    if (this.#closed) return;
+    if (this.#pinDir === undefined) return this.close();
+    this.#closed = true;
+    this.#lease.letGo();
+    this.#loaded.close();
+    for (const map of this.#owned.values()) map.close();
+    this.executors.close();
+  }
+
+  /** Unroutes the port, then frees the program, its maps and the executors it created, and removes its pins. Harmless twice. */
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
@@ -225,6 +351,10 @@ export class XdpAttachment implements Attachment {
       },
       () => this.executors.close(),
       () => this.xskGroup?.close(),
+      () => {
+        // The deployment ends, so do its pins (the dispatcher's went with its last lease).
+        if (this.#pinDir !== undefined) unpinEvery(this.#pinDir, this.#pinned);
+      },
     ];
     let failure: unknown;
     for (const step of steps) {
@@ -241,8 +371,8 @@ export class XdpAttachment implements Attachment {
     await this.close();
   }
 
-  /** The spec of the policy now running. */
-  get spec(): ProgramSpec {
+  /** The spec of the policy now running; undefined after a restore until a replace (an earlier process loaded it). */
+  get spec(): ProgramSpec | undefined {
     return this.#spec;
   }
 }

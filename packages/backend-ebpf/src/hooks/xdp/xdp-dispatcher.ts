@@ -1,8 +1,15 @@
+import { rmdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { RestoreError, type PinnedObjectRecord } from '@syrup/core';
+import { interfaceIndex } from '../../links/interface-index.js';
 import { LinkError } from '../../links/link-error.js';
 import { networkNamespaceIdentity } from '../../links/network-namespace-identity.js';
-import { attachXdp, type XdpLink } from '../../links/xdp-link.js';
+import { inNetworkNamespace } from '../../links/network-namespace.js';
+import { attachXdp, XdpLink } from '../../links/xdp-link.js';
 import { KernelMap } from '../../maps/kernel-map.js';
 import { ProgArray } from '../../maps/system/prog-array.js';
+import { distrust, expectRecorded, mkdirMode, openRecorded, pinAt, recordOf, unpinEvery } from '../../pin/pinned-objects.js';
+import { unpin } from '../../pin/pin.js';
 import { Program } from '../../programs/program.js';
 import { AttachType, MapType, ProgType, UpdateFlag } from '../../syscalls/bpf-constants.js';
 import { nativeSyscalls } from '../../syscalls/native-syscalls.js';
@@ -35,9 +42,46 @@ export interface DispatcherLease {
   install(program: Program): void;
   /** Unroutes the port, empties the slot and gives up this lease's hold on the dispatcher. */
   release(): void;
+  /**
+   * Gives up this lease's hold without touching the kernel: the port stays routed to the slot
+   * and the slot keeps its program (a persisted deployment whose process stops). When no lease
+   * is left the dispatcher drops its fds and, being pinned, stays attached.
+   */
+  letGo(): void;
+}
+
+/**
+ * A dispatcher's pins as a deployment's record keeps them: the directory under the shared pin
+ * directory and the recorded objects (`link`, `prog`, `routes`, `policies`), all root's, 0600.
+ */
+export interface DispatcherPins {
+  readonly dir: string;
+  readonly objects: readonly PinnedObjectRecord[];
+}
+
+/** Where a dispatcher is found again: its interface, the mode it runs in and its pins. */
+export interface DispatcherLocation {
+  readonly ifname: string;
+  readonly ifindex: number;
+  readonly netns: string | undefined;
+  /** The network namespace's identity (`networkNamespaceIdentity`) when it was pinned. */
+  readonly netnsId: string;
+  readonly mode: DispatcherMode;
+  /** The shared pin directory `pins.dir` is in. */
+  readonly sharedDir: string;
+  readonly pins: DispatcherPins;
 }
 
 const dispatchers = new Map<string, XdpDispatcher>();
+/** Dispatchers pinned by this process that no lease holds right now, by key: a later lease or restore opens their pins again instead of attaching. */
+const parked = new Map<string, DispatcherLocation>();
+
+const DISPATCHER_DIR_MODE = 0o700;
+const SHARED_DIR_MODE = 0o755;
+const LINK_PIN = 'link';
+const PROGRAM_PIN = 'prog';
+const ROUTES_PIN = 'routes';
+const POLICIES_PIN = 'policies';
 
 /**
  * The root XDP program of one interface and the maps through which it serves many policies:
@@ -62,6 +106,11 @@ export class XdpDispatcher {
   readonly #link: XdpLink;
   readonly #key: string;
   readonly #ports = new Map<number, number>();
+  /** Where `persist` pinned this dispatcher, and what (pin -> object id). */
+  #pinDir: string | undefined;
+  #sharedDir: string | undefined;
+  readonly #pinned = new Map<string, number>();
+  #records: readonly PinnedObjectRecord[] = [];
   readonly #routeKey = new Uint8Array(4);
   readonly #routeValue = new Uint8Array(ROUTE_VALUE_SIZE);
 
@@ -91,8 +140,9 @@ export class XdpDispatcher {
    */
   static lease(options: AcquireDispatcherOptions & { port: number; queue?: number }): DispatcherLease {
     const key = `${networkNamespaceIdentity(options.netns)}/${options.ifindex}`;
-    let dispatcher = dispatchers.get(key);
     const where = `'${options.ifname}'${options.netns === undefined ? '' : ` in network namespace '${options.netns}'`}`;
+    // A dispatcher this process pinned and let go of (its deployments released) is found again through its pins.
+    let dispatcher = dispatchers.get(key) ?? XdpDispatcher.#unpark(key, options.sys ?? nativeSyscalls());
     if (dispatcher !== undefined && options.mode !== 'prefer-drv' && dispatcher.mode !== options.mode) {
       throw new XdpHookError(
         'XDP_MODE_CONFLICT',
@@ -104,6 +154,31 @@ export class XdpDispatcher {
     }
     dispatcher ??= XdpDispatcher.#attach(key, options, where);
     return dispatcher.#lease(options.port, options.queue);
+  }
+
+  /**
+   * The dispatcher a persisted deployment recorded, for its restore: the one this process runs
+   * on that interface (its objects must be the recorded ones), or the pinned one opened again,
+   * each pin checked against the record (`RESTORE_UNTRUSTED` otherwise). A dispatcher whose
+   * link was detached meanwhile (the interface went away) has its pins removed and is
+   * `RESTORE_TARGET_GONE`. Opening one also removes the routes of AF_XDP policies: their
+   * sockets belonged to the process that stopped, so nothing can serve those ports any more.
+   * The caller claims its route with `claim`, or calls `leaveIfIdle` when it does not.
+   */
+  static restore(location: DispatcherLocation, sys: Syscalls): XdpDispatcher {
+    const key = `${location.netnsId}/${location.ifindex}`;
+    const running = dispatchers.get(key);
+    if (running === undefined) return XdpDispatcher.#open(key, location, sys);
+    const expect = (pin: string, id: number): void => {
+      const object = location.pins.objects.find((o) => o.pin === pin);
+      if (object === undefined || object.id !== id) {
+        throw new RestoreError('RESTORE_UNTRUSTED', `the dispatcher on '${running.ifname}' that runs now is not the one the state file recorded (its ${pin} differs), so the deployment is not trusted.`);
+      }
+    };
+    expect(LINK_PIN, running.#link.info().id);
+    expect(ROUTES_PIN, running.routes.info().id);
+    expect(POLICIES_PIN, running.policies.kernelMap.info().id);
+    return running;
   }
 
   /** The dispatcher this process runs on an interface, if any (for tests and diagnostics). */
@@ -174,15 +249,89 @@ export class XdpDispatcher {
     }
   }
 
+  /**
+   * Pins the link, the root program and the two maps in `<sharedDir>/xdp-<netns>-<ifindex>/`
+   * (root's, 0600, in a 0700 directory) once, and returns what a record keeps of them. The
+   * pinned link keeps the dispatcher attached, and the pinned program array keeps its slots
+   * (the kernel empties a program array when no fd or pin refers to it any more), after every
+   * fd of this process is closed.
+   */
+  persist(sharedDir: string): DispatcherPins {
+    const name = `xdp-${this.#key.replace(/[:/]/g, '-')}`;
+    const path = join(sharedDir, name);
+    if (this.#pinDir !== undefined && this.#pinDir !== path) this.#unpin();
+    mkdirMode(sharedDir, SHARED_DIR_MODE);
+    mkdirMode(path, DISPATCHER_DIR_MODE);
+    const sys = this.#link.sys;
+    const link = this.#link.info();
+    const program = this.program.info();
+    const routes = this.routes.info().id;
+    const policies = this.policies.kernelMap.info().id;
+    this.#pinDir = path;
+    this.#sharedDir = sharedDir;
+    pinAt(this.#link.fd, path, LINK_PIN, link.id, this.#pinned, sys);
+    pinAt(this.program.fd, path, PROGRAM_PIN, program.id, this.#pinned, sys);
+    pinAt(this.routes.fd, path, ROUTES_PIN, routes, this.#pinned, sys);
+    pinAt(this.policies.fd, path, POLICIES_PIN, policies, this.#pinned, sys);
+    this.#records = [
+      { pin: LINK_PIN, kind: 'link', role: 'dispatcher-link', id: link.id },
+      { pin: PROGRAM_PIN, kind: 'prog', role: 'dispatcher', id: program.id, tag: program.tag },
+      { pin: ROUTES_PIN, kind: 'map', role: 'routes', id: routes },
+      { pin: POLICIES_PIN, kind: 'map', role: 'policies', id: policies },
+    ];
+    return { dir: name, objects: this.#records };
+  }
+
+  /** The identity of the interface's network namespace (see `networkNamespaceIdentity`). */
+  get netnsId(): string {
+    return this.#key.slice(0, this.#key.lastIndexOf('/'));
+  }
+
+  /** Whether `persist` pinned this dispatcher. */
+  get pinned(): boolean {
+    return this.#pinDir !== undefined;
+  }
+
+  /**
+   * Takes back the lease of a restored deployment: its port must be routed to `slot` (for
+   * every queue) and the slot must hold the program with id `programId`, else the deployment
+   * is not trusted. Nothing in the kernel changes.
+   */
+  claim(port: number, slot: number, programId: number): DispatcherLease {
+    const route = this.#routeOf(port);
+    if (route === undefined || route.slot !== slot || route.queue !== 0) {
+      throw new RestoreError(
+        'RESTORE_UNTRUSTED',
+        `the dispatcher on '${this.ifname}' routes UDP port ${port} ${route === undefined ? 'nowhere' : `to slot ${route.slot}${route.queue === 0 ? '' : ` for queue ${route.queue - 1}`}`}, not to slot ${slot} as the state file recorded, so the deployment is not trusted.`,
+      );
+    }
+    const installed = this.policies.get(slot);
+    if (installed !== programId) {
+      throw new RestoreError('RESTORE_UNTRUSTED', `slot ${slot} of the dispatcher on '${this.ifname}' holds program ${installed ?? '(none)'}, not the recorded policy ${programId}, so the deployment is not trusted.`);
+    }
+    if (this.#ports.has(port)) throw new RestoreError('RESTORE_FAILED', `UDP port ${port} on '${this.ifname}' already has a deployment in this process.`);
+    return this.#newLease(port, slot, undefined, true);
+  }
+
+  /** Drops this dispatcher when no lease holds it (a restore that found it but did not claim a route). */
+  leaveIfIdle(): void {
+    if (this.#ports.size === 0) this.#idle();
+  }
+
   #lease(port: number, queue: number | undefined): DispatcherLease {
     let slot = 0;
-    const used = new Set(this.#ports.values());
+    // Slots routed in the kernel are taken too: deployments kept from before (released, or not restored).
+    const used = new Set([...this.#ports.values(), ...[...this.#kernelRoutes().values()].map((r) => r.slot)]);
     while (used.has(slot)) slot++;
     if (slot >= DISPATCHER_SLOTS) {
       throw new XdpHookError('XDP_DISPATCHER_FULL', `the dispatcher on '${this.ifname}' already serves ${DISPATCHER_SLOTS} ports, its limit.`);
     }
+    return this.#newLease(port, slot, queue, false);
+  }
+
+  #newLease(port: number, slot: number, queue: number | undefined, alreadyRouted: boolean): DispatcherLease {
     this.#ports.set(port, slot);
-    let routed = false;
+    let routed = alreadyRouted;
     let released = false;
     return {
       dispatcher: this,
@@ -204,10 +353,187 @@ export class XdpDispatcher {
           this.policies.delete(slot);
         } finally {
           this.#ports.delete(port);
-          if (this.#ports.size === 0) this.#close();
+          if (this.#ports.size === 0) this.#idle();
         }
       },
+      letGo: () => {
+        if (released) return;
+        released = true;
+        this.#ports.delete(port);
+        if (this.#ports.size === 0) this.#idle();
+      },
     };
+  }
+
+  /** Every route in the kernel's `routes` map: port -> slot and queue field (0: every queue, else queue + 1). */
+  #kernelRoutes(): Map<number, { slot: number; queue: number }> {
+    const out = new Map<number, { slot: number; queue: number }>();
+    let key: Uint8Array | undefined;
+    for (let n = 0; n <= DISPATCHER_SLOTS * 2 && (key = this.routes.nextKey(key)) !== undefined; n++) {
+      const value = this.routes.lookup(key);
+      if (value === undefined) continue;
+      const view = new DataView(value.buffer, value.byteOffset, value.byteLength);
+      out.set(new DataView(key.buffer, key.byteOffset, key.byteLength).getUint32(0, true), { slot: view.getUint32(0, true), queue: view.getUint32(4, true) });
+    }
+    return out;
+  }
+
+  #routeOf(port: number): { slot: number; queue: number } | undefined {
+    new DataView(this.#routeKey.buffer).setUint32(0, port, true);
+    const value = this.routes.lookup(this.#routeKey);
+    if (value === undefined) return undefined;
+    const view = new DataView(value.buffer, value.byteOffset, value.byteLength);
+    return { slot: view.getUint32(0, true), queue: view.getUint32(4, true) };
+  }
+
+  /**
+   * No lease holds the dispatcher any more. Pinned and still routing ports (deployments kept
+   * for a restart, or left alone by a recovery), it stays attached and only this process's fds
+   * go; otherwise it is detached and its pins removed.
+   */
+  #idle(): void {
+    if (this.#pinDir !== undefined && this.routes.nextKey() !== undefined) {
+      parked.set(this.#key, this.#location());
+      if (dispatchers.get(this.#key) === this) dispatchers.delete(this.#key);
+      this.#link.close();
+      this.program.close();
+      this.policies.close();
+      this.routes.close();
+      return;
+    }
+    this.#close();
+  }
+
+  #location(): DispatcherLocation {
+    return {
+      ifname: this.ifname,
+      ifindex: this.ifindex,
+      netns: this.netns,
+      netnsId: this.netnsId,
+      mode: this.mode,
+      sharedDir: this.#sharedDir as string,
+      pins: { dir: (this.#pinDir as string).slice((this.#sharedDir as string).length + 1), objects: this.#records },
+    };
+  }
+
+  #unpin(): void {
+    const dir = this.#pinDir;
+    if (dir === undefined) return;
+    unpinEvery(dir, this.#pinned);
+    this.#pinDir = undefined;
+    try {
+      rmdirSync(dir);
+    } catch {
+      // Not empty (something else was put there) or already gone: left as it is.
+    }
+  }
+
+  /** A dispatcher this process pinned and parked, opened again from its pins; undefined when that fails (then a fresh attach says why). */
+  static #unpark(key: string, sys: Syscalls): XdpDispatcher | undefined {
+    const location = parked.get(key);
+    if (location === undefined) return undefined;
+    try {
+      return XdpDispatcher.#open(key, location, sys);
+    } catch {
+      parked.delete(key);
+      return undefined;
+    }
+  }
+
+  /** Opens a pinned dispatcher and checks every pin against the record (see `restore`). */
+  static #open(key: string, location: DispatcherLocation, sys: Syscalls): XdpDispatcher {
+    const base = join(location.sharedDir, location.pins.dir);
+    const what = `XDP dispatcher`;
+    const opened: Disposable[] = [];
+    const close = (): void => {
+      for (const object of opened.reverse()) object[Symbol.dispose]();
+    };
+    try {
+      if (location.pins.dir.includes('/') || location.pins.dir.startsWith('.')) throw new RestoreError('RESTORE_FAILED', `'${location.pins.dir}' is not a directory name.`);
+      const linkRecord = recordOf(location.pins.objects, 'dispatcher-link', 'link', what);
+      const programRecord = recordOf(location.pins.objects, 'dispatcher', 'prog', what);
+      const routesRecord = recordOf(location.pins.objects, 'routes', 'map', what);
+      const policiesRecord = recordOf(location.pins.objects, 'policies', 'map', what);
+      let linkFd;
+      try {
+        linkFd = openRecorded(base, linkRecord, sys);
+      } catch (error) {
+        if (interfaceGone(location, sys)) {
+          throw new RestoreError('RESTORE_TARGET_GONE', `interface '${location.ifname}' (ifindex ${location.ifindex}) no longer exists, and neither does its dispatcher.`, { cause: error });
+        }
+        throw error;
+      }
+      let link: XdpLink;
+      try {
+        link = XdpLink.fromFd(linkFd, { sys });
+      } catch (error) {
+        distrust(linkRecord, 'is not an XDP link', error);
+      }
+      opened.push(link);
+      const linkInfo = link.info();
+      expectRecorded(linkRecord, linkInfo.id);
+      if (linkInfo.progId !== programRecord.id) distrust(linkRecord, `runs program ${linkInfo.progId}, not the recorded dispatcher ${programRecord.id}`);
+
+      const program = Program.fromFd(openRecorded(base, programRecord, sys), { sys });
+      opened.push(program);
+      const programInfo = program.info({ mapIds: true });
+      expectRecorded(programRecord, programInfo.id, programInfo.tag);
+      if (programInfo.type !== ProgType.XDP) distrust(programRecord, `is program type ${programInfo.type}, not XDP`);
+
+      const routes = KernelMap.fromFd(openRecorded(base, routesRecord, sys), { sys });
+      opened.push(routes);
+      expectRecorded(routesRecord, routes.info().id);
+      if (routes.spec.type !== MapType.HASH || routes.spec.keySize !== 4 || routes.spec.valueSize !== ROUTE_VALUE_SIZE) distrust(routesRecord, 'is not a routes hash');
+
+      const policiesMap = KernelMap.fromFd(openRecorded(base, policiesRecord, sys), { sys });
+      opened.push(policiesMap);
+      expectRecorded(policiesRecord, policiesMap.info().id);
+      if (policiesMap.spec.type !== MapType.PROG_ARRAY) distrust(policiesRecord, 'is not a program array');
+      opened.pop();
+      const policies = ProgArray.fromKernelMap(policiesMap);
+      opened.push(policies);
+      for (const object of [routesRecord, policiesRecord]) {
+        if (!programInfo.mapIds.includes(object.id)) distrust(object, `is not a map of the dispatcher program ${programInfo.id}`);
+      }
+
+      // Trusted. A link whose device went away is detached (ifindex 0): nothing is left to serve.
+      if (linkInfo.ifindex !== location.ifindex) {
+        close();
+        for (const pin of [LINK_PIN, PROGRAM_PIN, ROUTES_PIN, POLICIES_PIN]) unpin(join(base, pin));
+        try {
+          rmdirSync(base);
+        } catch {
+          // Left as it is.
+        }
+        parked.delete(key);
+        throw new RestoreError('RESTORE_TARGET_GONE', `interface '${location.ifname}' (ifindex ${location.ifindex}) went away, and its dispatcher with it.`);
+      }
+      const dispatcher = new XdpDispatcher(key, { ifname: location.ifname, ifindex: location.ifindex, netns: location.netns, mode: location.mode }, program, routes, policies, link);
+      dispatcher.#pinDir = base;
+      dispatcher.#sharedDir = location.sharedDir;
+      for (const object of location.pins.objects) dispatcher.#pinned.set(object.pin, object.id);
+      dispatcher.#records = location.pins.objects;
+      dispatcher.#sweepAfXdpRoutes();
+      dispatchers.set(key, dispatcher);
+      parked.delete(key);
+      return dispatcher;
+    } catch (error) {
+      close();
+      throw error;
+    }
+  }
+
+  /**
+   * Removes routes bound to one RX queue: only AF_XDP policies have them, and their sockets
+   * were the previous process's, so none of them can be served (their policies would find no
+   * socket and pass every frame). A dispatcher opened from its pins has no such lease.
+   */
+  #sweepAfXdpRoutes(): void {
+    for (const [port, route] of this.#kernelRoutes()) {
+      if (route.queue === 0) continue;
+      this.#unroute(port);
+      this.policies.delete(route.slot);
+    }
   }
 
   #route(port: number, slot: number, queue: number | undefined): void {
@@ -223,9 +549,15 @@ export class XdpDispatcher {
     this.routes.delete(this.#routeKey);
   }
 
-  /** Detaches the root program and frees its maps (the last lease is gone). */
+  /** Detaches the root program, removes its pins and frees its maps (the last lease is gone). */
   #close(): void {
     if (dispatchers.get(this.#key) === this) dispatchers.delete(this.#key);
+    parked.delete(this.#key);
+    if (this.#pinDir !== undefined) {
+      this.#unpin();
+      // Whoever else holds the link (bpftool, a stale fd) does not keep it attached.
+      this.#link.detach();
+    }
     this.#link.close();
     this.program.close();
     this.policies.close();
@@ -243,4 +575,16 @@ function attachRefusal(error: unknown, where: string, mode: DispatcherMode): Xdp
         ? `its driver has no ${mode === 'drv' ? 'native (drv)' : 'generic (skb)'} XDP support`
         : error.message.replace(/\.$/, '');
   return new XdpHookError('XDP_ATTACH_FAILED', `cannot attach the Syrup dispatcher to ${where} in ${mode} mode: ${reason}.`, { cause: error });
+}
+
+/** Whether the recorded interface is gone: its namespace, or a device of that name and index in it. */
+function interfaceGone(location: DispatcherLocation, sys: Syscalls): boolean {
+  try {
+    if (networkNamespaceIdentity(location.netns) !== location.netnsId) return true;
+    const lookup = (): number => interfaceIndex(location.ifname, { sys });
+    return (location.netns === undefined ? lookup() : inNetworkNamespace(location.netns, lookup, { sys })) !== location.ifindex;
+  } catch (error) {
+    if (error instanceof LinkError && (error.code === 'INTERFACE_NOT_FOUND' || error.code === 'NETNS_FAILED')) return true;
+    throw error;
+  }
 }

@@ -1,13 +1,22 @@
-import { STANDARD_HOOKS, type AttachRequest, type HookProbe, type HookSpec, type PolicyIr } from '@syrup/core';
+import { join } from 'node:path';
+import { RestoreError, STANDARD_HOOKS, type AttachRequest, type HookProbe, type HookSpec, type PersistedAttachment, type PinnedObjectRecord, type PolicyIr, type RestoreRequest } from '@syrup/core';
 import { generateProgram } from '../../codegen/generate-program.js';
 import type { ProgramSpec } from '../../codegen/program-spec.js';
 import type { FeatureName, FeatureReport } from '../../features/probe-features.js';
 import { nativeSyscalls } from '../../syscalls/native-syscalls.js';
 import type { Syscalls } from '../../syscalls/syscalls.js';
 import type { EbpfArtifact, HookCompileOptions, NetworkHook } from '../network-hook.js';
+import { KernelDataMapStore } from '../../maps/kernel-data-map-store.js';
+import { KernelMap } from '../../maps/kernel-map.js';
+import { CpuMap } from '../../maps/system/cpu-map.js';
+import { XskMap } from '../../maps/system/xsk-map.js';
+import { distrust, expectRecorded, openRecorded, recordOf } from '../../pin/pinned-objects.js';
+import { Program } from '../../programs/program.js';
+import { MapType, ProgType } from '../../syscalls/bpf-constants.js';
 import { XdpAttachment } from './xdp-attachment.js';
+import { XdpDispatcher, type DispatcherLocation, type DispatcherMode } from './xdp-dispatcher.js';
 import { XdpHookError } from './xdp-hook-error.js';
-import { parseXdpTarget, type XdpHookId } from './xdp-target.js';
+import { DEFAULT_CPU_QUEUE_SIZE, parseXdpTarget, type XdpHookId, type XdpTarget } from './xdp-target.js';
 
 export const XDP_HOOK_IDS: readonly XdpHookId[] = ['xdp-skb', 'xdp-drv', 'cpu-redirect'];
 
@@ -74,6 +83,160 @@ export class XdpHook implements NetworkHook {
       sys: this.#sys ?? nativeSyscalls(),
     });
   }
+
+  /**
+   * Rebuilds a deployment a previous process persisted (`XdpAttachment.persist`): opens the
+   * interface's dispatcher once for all its deployments (or takes the one this process runs),
+   * then the policy's pins, checking every object's id and tag against the record
+   * (`RESTORE_UNTRUSTED` otherwise, with nothing kept open), and that the dispatcher still
+   * routes the recorded port to the recorded slot holding this very program. An interface that
+   * went away is `RESTORE_TARGET_GONE`. Records of policies with AF_XDP executors are refused
+   * with `RESTORE_UNSUPPORTED`: their sockets were the stopped process's own.
+   */
+  async restore(request: RestoreRequest): Promise<XdpAttachment> {
+    const sys = this.#sys ?? nativeSyscalls();
+    const { record, dir } = request;
+    if (record.hook !== this.id) throw new RestoreError('RESTORE_FAILED', `hook '${this.id}' cannot restore a record of hook '${record.hook}'.`);
+    const data = recordData(record);
+    if (data.executors === 'xsk') {
+      throw new RestoreError(
+        'RESTORE_UNSUPPORTED',
+        `the ${this.id} deployment on UDP port ${data.port} of '${data.ifname}' had AF_XDP executors, which are sockets of the process that deployed it and closed with it, so it cannot be restored.`,
+      );
+    }
+    const location: DispatcherLocation = {
+      ifname: data.ifname,
+      ifindex: data.ifindex,
+      netns: data.netns,
+      netnsId: data.netnsId,
+      mode: data.mode,
+      sharedDir: dir.shared ?? join(dir.path, '..', 'shared'),
+      pins: data.dispatcher,
+    };
+    const dispatcher = XdpDispatcher.restore(location, sys);
+    const opened: Disposable[] = [];
+    try {
+      const programRecord = recordOf(record.objects, 'program', 'prog', this.id);
+      const program = Program.fromFd(openRecorded(dir.path, programRecord, sys), { sys });
+      opened.push(program);
+      const programInfo = program.info({ mapIds: true });
+      expectRecorded(programRecord, programInfo.id, programInfo.tag);
+      if (programInfo.type !== ProgType.XDP) distrust(programRecord, `is program type ${programInfo.type}, not XDP`);
+
+      const executorsRecord = recordOf(record.objects, 'executors', 'map', this.id);
+      const executorsMap = KernelMap.fromFd(openRecorded(dir.path, executorsRecord, sys), { sys });
+      opened.push(executorsMap);
+      expectRecorded(executorsRecord, executorsMap.info().id);
+      const wanted = data.executors === 'cpu' ? MapType.CPUMAP : MapType.XSKMAP;
+      if (executorsMap.spec.type !== wanted) distrust(executorsRecord, `is map type ${executorsMap.spec.type}, not ${data.executors === 'cpu' ? 'a CPU map' : 'an XSK map'}`);
+      opened.pop();
+      const executors = data.executors === 'cpu' ? CpuMap.fromKernelMap(executorsMap) : XskMap.fromKernelMap(executorsMap);
+      opened.push({ [Symbol.dispose]: () => executors.close() });
+
+      const maps = new Map<string, KernelDataMapStore>();
+      for (const mapRecord of record.objects.filter((o) => o.role === 'data-map')) {
+        if (mapRecord.name === undefined || mapRecord.kind !== 'map') distrust(mapRecord, 'is recorded without a map name');
+        const kernelMap = KernelMap.fromFd(openRecorded(dir.path, mapRecord, sys), { sys });
+        opened.push(kernelMap);
+        expectRecorded(mapRecord, kernelMap.info().id);
+        opened.pop();
+        let store: KernelDataMapStore;
+        try {
+          store = KernelDataMapStore.fromKernelMap(kernelMap, { name: mapRecord.name });
+        } catch (error) {
+          distrust(mapRecord, 'is not a u32 -> u64 data map', error);
+        }
+        opened.push(store);
+        maps.set(mapRecord.name, store);
+      }
+      // The executors map is the recorded one by id; a policy that only passes or drops never uses it.
+      const used = new Set(programInfo.mapIds);
+      for (const object of record.objects.filter((o: PinnedObjectRecord) => o.role === 'data-map')) {
+        if (!used.has(object.id)) distrust(object, `is not a map of program ${programInfo.id}`);
+      }
+      const lease = dispatcher.claim(data.port, data.slot, programInfo.id);
+      return XdpAttachment.restored({
+        hook: this.id,
+        target: targetOf(data),
+        lease,
+        program,
+        executors,
+        maps,
+        pinDir: dir.path,
+        pinned: new Map(record.objects.map((o) => [o.pin, o.id])),
+        sys,
+      });
+    } catch (error) {
+      for (const object of opened.reverse()) object[Symbol.dispose]();
+      dispatcher.leaveIfIdle();
+      throw error;
+    }
+  }
+}
+
+/** What an XDP record's `data` holds, checked. */
+interface XdpRecordData {
+  readonly ifname: string;
+  readonly ifindex: number;
+  readonly netns: string | undefined;
+  readonly netnsId: string;
+  readonly port: number;
+  readonly slot: number;
+  readonly mode: DispatcherMode;
+  readonly executors: 'cpu' | 'none' | 'xsk';
+  readonly cpus: readonly number[] | undefined;
+  readonly cpuQueueSize: number;
+  readonly dispatcher: DispatcherLocation['pins'];
+}
+
+function recordData(record: PersistedAttachment): XdpRecordData {
+  const d = record.data;
+  const dispatcher = d['dispatcher'] as { dir?: unknown; objects?: unknown } | null | undefined;
+  const int = (v: unknown): v is number => typeof v === 'number' && Number.isInteger(v) && v >= 0;
+  const ok =
+    typeof d['ifname'] === 'string' &&
+    int(d['ifindex']) &&
+    (d['netns'] === undefined || typeof d['netns'] === 'string') &&
+    typeof d['netnsId'] === 'string' &&
+    int(d['port']) &&
+    int(d['slot']) &&
+    (d['mode'] === 'skb' || d['mode'] === 'drv') &&
+    (d['executors'] === 'cpu' || d['executors'] === 'none' || d['executors'] === 'xsk') &&
+    (d['cpus'] === undefined || (Array.isArray(d['cpus']) && d['cpus'].every(int))) &&
+    (d['cpuQueueSize'] === undefined || int(d['cpuQueueSize'])) &&
+    typeof dispatcher === 'object' &&
+    dispatcher !== null &&
+    typeof dispatcher.dir === 'string' &&
+    Array.isArray(dispatcher.objects);
+  if (!ok) throw new RestoreError('RESTORE_FAILED', `the ${record.hook} record does not describe an XDP deployment.`);
+  return {
+    ifname: d['ifname'] as string,
+    ifindex: d['ifindex'] as number,
+    netns: d['netns'] as string | undefined,
+    netnsId: d['netnsId'] as string,
+    port: d['port'] as number,
+    slot: d['slot'] as number,
+    mode: d['mode'] as DispatcherMode,
+    executors: d['executors'] as 'cpu' | 'none' | 'xsk',
+    cpus: d['cpus'] as number[] | undefined,
+    cpuQueueSize: (d['cpuQueueSize'] as number | undefined) ?? DEFAULT_CPU_QUEUE_SIZE,
+    dispatcher: { dir: dispatcher.dir as string, objects: dispatcher.objects as PinnedObjectRecord[] },
+  };
+}
+
+/** The target of a restored deployment, from its record (a CPU program given at deploy time runs on, but is not known here). */
+function targetOf(data: XdpRecordData): XdpTarget {
+  return {
+    ifname: data.ifname,
+    netns: data.netns,
+    queue: 0,
+    port: data.port,
+    mode: data.executors === 'cpu' ? data.mode : undefined,
+    xsk: { kind: 'none' },
+    cpus: data.cpus,
+    cpuQueueSize: data.cpuQueueSize,
+    cpuProgram: undefined,
+  };
 }
 
 /** The three XDP hooks, for registering with the eBPF backend. */

@@ -1,0 +1,92 @@
+import { mkdirSync, renameSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { RestoreError, type PinnedObjectRecord } from '@syrup/core';
+import type { Fd } from '../fd.js';
+import type { Syscalls } from '../syscalls/syscalls.js';
+import { openPinned, pinObject, setPinMode, setPinOwner, unpin } from './pin.js';
+
+/*
+ * What the hooks' persistence shares: pinning an object under a directory so that the path
+ * always names a whole object, and opening a recorded pin again with its identity checked.
+ */
+
+/** Pins are root's and 0600 unless given to a tenant (data maps), then the tenant's and 0600. */
+export const PIN_MODE = 0o600;
+
+/**
+ * Pins `fd` at `<base>/<pin>` unless `pinned` says that object is already there. A changed
+ * object (after a replace) is pinned under a temporary name and renamed over the old pin, so
+ * the path never names nothing or half of it. `owner` gives the pin to a tenant.
+ */
+export function pinAt(fd: Fd, base: string, pin: string, id: number, pinned: Map<string, number>, sys: Syscalls, owner?: { readonly uid: number; readonly gid: number }): void {
+  if (pinned.get(pin) === id) return;
+  const path = join(base, pin);
+  // bpffs refuses names with a '.', so the temporary pin is `<name>-pending` (map names are identifiers: no '-').
+  const next = `${path}-pending`;
+  unpin(next);
+  pinObject(fd, next, { sys });
+  try {
+    setPinMode(next, PIN_MODE);
+    if (owner !== undefined) setPinOwner(next, owner.uid, owner.gid);
+    // rename(2) replaces the old pin in one step.
+    renameSync(next, path);
+  } catch (error) {
+    unpin(next);
+    throw error;
+  }
+  pinned.set(pin, id);
+}
+
+/** Removes every pin in `pinned` (relative to `base`). */
+export function unpinEvery(base: string, pinned: Map<string, number>): void {
+  for (const pin of pinned.keys()) unpin(join(base, pin));
+  pinned.clear();
+}
+
+/** Creates `path` (and parents) with exactly `mode`: mkdir's mode passes through the umask. */
+export function mkdirMode(path: string, mode: number): void {
+  const first = mkdirSync(path, { recursive: true, mode });
+  if (first !== undefined) {
+    for (let d = path; d.length >= first.length; d = dirname(d)) setPinMode(d, mode);
+  }
+}
+
+/**
+ * Opens the recorded pin under `base` and checks it holds a bpf object of the recorded kind;
+ * `RESTORE_UNTRUSTED` when it cannot be opened or holds something else, `RESTORE_FAILED` when
+ * the recorded path leaves `base`.
+ */
+export function openRecorded(base: string, object: PinnedObjectRecord, sys: Syscalls): Fd {
+  const path = join(base, object.pin);
+  if (!path.startsWith(`${base}/`) || object.pin.split('/').some((s) => s === '..' || s === '.' || s === '')) {
+    throw new RestoreError('RESTORE_FAILED', `pin '${object.pin}' is not a path inside ${base}.`);
+  }
+  let fd: Fd;
+  try {
+    fd = openPinned(path, { sys });
+  } catch (error) {
+    throw new RestoreError('RESTORE_UNTRUSTED', `the pin ${path} cannot be opened, so the recorded ${object.role} is not there.`, { cause: error });
+  }
+  if (sys.objectKind(fd) !== object.kind) {
+    fd.close();
+    throw new RestoreError('RESTORE_UNTRUSTED', `the pin ${path} holds no bpf ${object.kind}, so it is not the recorded ${object.role}.`);
+  }
+  return fd;
+}
+
+/** `RESTORE_UNTRUSTED` unless the object has the recorded id (and tag, for a program). */
+export function expectRecorded(object: PinnedObjectRecord, id: number, tag?: string): void {
+  if (id !== object.id) distrust(object, `has id ${id}, but the state file recorded ${object.id}`);
+  if (object.tag !== undefined && tag !== object.tag) distrust(object, `has tag ${tag ?? '(none)'}, but the state file recorded ${object.tag}`);
+}
+
+export function distrust(object: PinnedObjectRecord, reason: string, cause?: unknown): never {
+  throw new RestoreError('RESTORE_UNTRUSTED', `the ${object.role} pinned at '${object.pin}' ${reason}, so it is not trusted.`, cause === undefined ? undefined : { cause });
+}
+
+/** The one record of `role` and `kind`; `RESTORE_FAILED` when there is not exactly one. */
+export function recordOf(objects: readonly PinnedObjectRecord[], role: string, kind: PinnedObjectRecord['kind'], what: string): PinnedObjectRecord {
+  const found = objects.filter((o) => o.role === role && o.kind === kind);
+  if (found.length !== 1) throw new RestoreError('RESTORE_FAILED', `the ${what} record names ${found.length} objects of role '${role}' instead of one.`);
+  return found[0] as PinnedObjectRecord;
+}
