@@ -11,7 +11,7 @@ import { asDataMap, connect, type ClientDeployment, type SyrupClient } from '@sy
 import { afterEach, expect, it } from 'vitest';
 import { describeKernel } from '@syrup/test-support/kernel-gate';
 // The companions, from their source (this app does not depend on the policy pack).
-import { ScanTracker, TokenRefiller } from '../../../packages/policies-std/src/index.js';
+import { ScanTracker, TokenRefiller } from '@syrup/policies-std';
 import { startDaemonChild } from './support/daemon.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
