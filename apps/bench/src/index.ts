@@ -1,1 +1,14 @@
 export { HEADER_BYTES, readRequestHeader, requestIdOf, RequestType, requestTypeOf, writeRequestHeader, type RequestHeader } from './wire/request-header.js';
+export { runLoadgen, type LoadgenOptions } from './loadgen/run-loadgen.js';
+export type { LoadReport, LatencySummary, UserSummary } from './loadgen/load-report.js';
+export { parseMix, type RequestMix } from './loadgen/request-mix.js';
+export { NotLoopbackError, parseLoopbackHost } from './loadgen/loopback-address.js';
+export { EXPERIMENTS, type Experiment, type ExperimentName } from './runner/experiments.js';
+export { runExperiment, type ExperimentOutcome } from './runner/run-experiment.js';
+export { judgeRun, type RunRecord } from './runner/run-record.js';
+export { formatResultsTable } from './runner/results-table.js';
+export type { Verdict } from './runner/verdicts.js';
+export { renderLatencyPlot, writeLatencyPlot, type PlotPoint } from './plot/latency-plot.js';
+export { KvServerProcessError, startKvServerProcess, type KvServerProcess, type KvServerProcessOptions } from './server/kv-server-process.js';
+export { KV_SERVER_POLICIES, kvServerArgs, parseKvServerArgs, type KvServerOptions } from './server/kv-server-options.js';
+export type { ReadyLine, StoppedLine } from './server/server-lines.js';

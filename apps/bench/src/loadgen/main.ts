@@ -1,0 +1,34 @@
+import { CommanderError } from 'commander';
+import { parseLoadgenArgs } from './loadgen-options.js';
+import { NotLoopbackError } from './loopback-address.js';
+import { runLoadgen, type LoadgenOptions } from './run-loadgen.js';
+
+/*
+ * The loadgen process: parses its flags, runs, prints one JSON object on stdout. A user
+ * mistake exits 2 with one sentence on stderr. SIGINT/SIGTERM end the run early; the report
+ * then says aborted and counts only what was scheduled.
+ */
+let options: LoadgenOptions;
+try {
+  options = parseLoadgenArgs(process.argv.slice(2));
+} catch (error) {
+  if (error instanceof CommanderError && (error.code === 'commander.helpDisplayed' || error.code === 'commander.version')) process.exit(0);
+  // Commander says "option '--x <v>' argument 'y' is invalid. <our reason>": keep our sentence.
+  const message = error instanceof Error ? error.message.replace(/^error: /, '').replace(/^.*? is invalid\. /, '') : String(error);
+  process.stderr.write(`loadgen: ${message}\n`);
+  process.exit(2);
+}
+const stop = new AbortController();
+const onSignal = (): void => stop.abort();
+process.once('SIGINT', onSignal);
+process.once('SIGTERM', onSignal);
+try {
+  const report = await runLoadgen({ ...options, signal: stop.signal });
+  process.stdout.write(`${JSON.stringify(report)}\n`);
+} catch (error) {
+  if (error instanceof NotLoopbackError || error instanceof RangeError) {
+    process.stderr.write(`loadgen: ${error.message}\n`);
+    process.exit(2);
+  }
+  throw error;
+}

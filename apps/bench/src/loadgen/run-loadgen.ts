@@ -1,0 +1,68 @@
+import { buildArrivalSchedule, type UserStream } from './arrival-schedule.js';
+import { FlowSockets } from './flow-sockets.js';
+import { watchGcPauses } from './gc-pauses.js';
+import { buildLoadReport, type LoadReport } from './load-report.js';
+import { parseLoopbackHost } from './loopback-address.js';
+import { runOpenLoop } from './open-loop.js';
+import { pinToCpu } from './pin-to-cpu.js';
+import { runQueueWaitNs } from './run-queue-wait.js';
+import type { RequestMix } from './request-mix.js';
+
+export interface LoadgenOptions {
+  /** Must be a loopback address. */
+  readonly host: string;
+  readonly port: number;
+  /** One Poisson stream per user; a single-user run is `[{ user: 0, rate }]`. */
+  readonly users: readonly UserStream[];
+  /** Flows (client sockets, each its own source port) per user. */
+  readonly flows: number;
+  readonly mix: RequestMix;
+  readonly keys: number;
+  readonly durationS: number;
+  /** At most this many measured requests; the run stops at whichever bound comes first. */
+  readonly count?: number;
+  readonly warmupS: number;
+  readonly graceMs: number;
+  /** CPU to pin the generator's thread to; null leaves it unpinned (tests). */
+  readonly cpu: number | null;
+  readonly seed: number;
+  readonly signal?: AbortSignal;
+}
+
+/** One load-generator run: precompute, pin, open the flows, run the open loop, report. */
+export async function runLoadgen(options: LoadgenOptions): Promise<LoadReport> {
+  const host = parseLoopbackHost(options.host);
+  if (!Number.isInteger(options.port) || options.port <= 0 || options.port > 65535) throw new RangeError(`--port must be 1-65535, got ${options.port}`);
+  if (!Number.isInteger(options.flows) || options.flows < 1) throw new RangeError(`--flows must be a positive integer, got ${options.flows}`);
+  if (!(options.durationS > 0)) throw new RangeError(`--duration must be positive, got ${options.durationS}`);
+  const userIds = new Set(options.users.map((u) => u.user));
+  if (userIds.size !== options.users.length) throw new RangeError('each user may be given once');
+  const schedule = buildArrivalSchedule({
+    streams: options.users,
+    flowsPerUser: options.flows,
+    mix: options.mix,
+    keys: options.keys,
+    warmupS: options.warmupS,
+    durationS: options.durationS,
+    ...(options.count === undefined ? {} : { maxCount: options.count }),
+    seed: options.seed,
+  });
+  const cpu = options.cpu === null ? null : pinToCpu(options.cpu);
+  using sockets = new FlowSockets(host, options.port, schedule.flows);
+  // Building the schedule left garbage behind; collect it now (when the process runs with
+  // --expose-gc, as bin/loadgen.mjs and the runner start it) rather than in a pause mid-run.
+  (globalThis as { gc?: () => void }).gc?.();
+  const gc = watchGcPauses();
+  const waitBefore = runQueueWaitNs();
+  const result = await runOpenLoop(schedule, sockets, { graceMs: options.graceMs, ...(options.signal === undefined ? {} : { signal: options.signal }) });
+  const waitAfter = runQueueWaitNs();
+  const gcPauses = await gc.stop();
+  return buildLoadReport(schedule, result, {
+    target: `${host.join('.')}:${options.port}`,
+    cpu,
+    userRates: new Map(options.users.map((u) => [u.user, u.rate])),
+    warmupS: options.warmupS,
+    gcPauses,
+    runQueueWaitMs: waitBefore === undefined || waitAfter === undefined ? null : Math.round((waitAfter - waitBefore) / 1e4) / 100,
+  });
+}

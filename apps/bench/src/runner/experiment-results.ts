@@ -1,0 +1,83 @@
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { writeLatencyPlot, type PlotPoint } from '../plot/latency-plot.js';
+import type { Experiment } from './experiments.js';
+import type { MachineInfo } from './machine-info.js';
+import type { RunSettings } from './measure-run.js';
+import type { ExperimentOutcome } from './run-experiment.js';
+import type { RunRecord } from './run-record.js';
+import type { Verdict } from './verdicts.js';
+
+/** The JSON document of one experiment (apps/bench/results/<experiment>.json). */
+export interface ExperimentResults {
+  readonly experiment: string;
+  readonly description: string;
+  readonly commit: string;
+  /** The tree had uncommitted changes when the results were made. */
+  readonly dirty: boolean;
+  readonly command: string;
+  readonly machine: MachineInfo;
+  readonly startedAt: string;
+  readonly finishedAt: string;
+  readonly settings: RunSettings & { readonly repeats: number; readonly quick: boolean };
+  /** The reported run of each (policy, offered load): the median of its repeats. */
+  readonly runs: readonly RunRecord[];
+  readonly allRuns: readonly RunRecord[];
+  readonly capacity?: ExperimentOutcome['capacity'];
+  readonly verdict: Verdict;
+}
+
+export function experimentResults(
+  experiment: Experiment,
+  outcome: ExperimentOutcome,
+  context: { commit: string; dirty: boolean; command: string; machine: MachineInfo; startedAt: Date; settings: ExperimentResults['settings'] },
+): ExperimentResults {
+  return {
+    experiment: experiment.name,
+    description: experiment.description,
+    commit: context.commit,
+    dirty: context.dirty,
+    command: context.command,
+    machine: context.machine,
+    startedAt: context.startedAt.toISOString(),
+    finishedAt: new Date().toISOString(),
+    settings: context.settings,
+    runs: outcome.runs,
+    allRuns: outcome.allRuns,
+    ...(outcome.capacity === undefined ? {} : { capacity: outcome.capacity }),
+    verdict: outcome.verdict,
+  };
+}
+
+/** The plotted points: GET p99 per policy over offered load; token-qos adds one series per user. */
+export function plotPoints(results: Pick<ExperimentResults, 'runs' | 'capacity'>): PlotPoint[] {
+  const points: PlotPoint[] = [];
+  for (const run of results.capacity?.runs ?? []) {
+    // token-qos: the capacity sweep, one user, GET p99.
+    if (run.getP99Us !== null) points.push({ series: `${run.policy} (capacity sweep)`, offeredRps: run.offeredRps, latencyMs: run.getP99Us / 1000, valid: run.valid });
+  }
+  for (const run of results.runs) {
+    if (run.users !== undefined && results.capacity !== undefined) {
+      // Each user at its own offered load, so the two users' points do not hide each other.
+      for (const [id, user] of Object.entries(run.users)) points.push({ series: `${run.policy}, user ${id}`, offeredRps: user.offeredRps, latencyMs: user.p99Us / 1000, valid: true });
+    } else if (run.getP99Us !== null) {
+      points.push({ series: run.policy, offeredRps: run.offeredRps, latencyMs: run.getP99Us / 1000, valid: run.valid });
+    }
+  }
+  return points;
+}
+
+/** Writes `<dir>/<experiment>.json`, `.svg` and `.png`; returns their paths. */
+export async function writeExperimentResults(dir: string, results: ExperimentResults): Promise<{ jsonPath: string; svgPath: string; pngPath: string }> {
+  await mkdir(dir, { recursive: true });
+  const base = join(dir, results.experiment);
+  const jsonPath = `${base}.json`;
+  await writeFile(jsonPath, `${JSON.stringify(results, null, 2)}\n`);
+  const { svgPath, pngPath } = await writeLatencyPlot(base, plotPoints(results), {
+    title: results.experiment,
+    subtitle: results.description,
+    yTitle: results.capacity === undefined ? 'GET p99 (ms)' : 'p99 (ms)',
+    boundMs: 1,
+  });
+  return { jsonPath, svgPath, pngPath };
+}

@@ -1,0 +1,119 @@
+/** What the key-value server runs with in an experiment (its own flags, minus port and policy). */
+export interface ServerSpec {
+  readonly threads: number;
+  readonly store: 'synthetic' | 'lmdb';
+  readonly get: string;
+  readonly scan?: string;
+}
+
+/** A side-by-side sweep: every policy at every offered load. */
+export interface SweepExperiment {
+  readonly kind: 'sweep';
+  readonly name: string;
+  readonly description: string;
+  readonly server: ServerSpec;
+  readonly flows: number;
+  readonly mix: string;
+  readonly policies: readonly string[];
+  readonly loads: readonly number[];
+  /** The loads of --quick (and of the demo). */
+  readonly quickLoads: readonly number[];
+  readonly target: string;
+  /** The load the target is judged at (scan-mix), or undefined when it is judged over the sweep (get-only). */
+  readonly targetLoad?: number;
+}
+
+/**
+ * Token QoS: first the server's capacity under `capacityPolicy`: the highest offered load it
+ * sustains with a valid run AND a GET p99 within `capacityP99BoundUs`. (Achieved rate alone
+ * is not enough: a saturated server with deep socket buffers still "achieves" the offered
+ * rate over a short run while its queues, and latency, grow without bound.) Then a
+ * latency-sensitive and a best-effort user offer shares of it, with tokens granted at
+ * `tokenShare` of it, under each policy.
+ */
+export interface TokenQosExperiment {
+  readonly kind: 'token-qos';
+  readonly name: string;
+  readonly description: string;
+  readonly server: ServerSpec;
+  readonly flows: number;
+  readonly mix: string;
+  readonly capacityPolicy: string;
+  readonly capacityLoads: readonly number[];
+  /** The latency bound of the capacity definition, microseconds. */
+  readonly capacityP99BoundUs: number;
+  readonly quickCapacityLoads: readonly number[];
+  readonly policies: readonly string[];
+  readonly lsUser: number;
+  readonly beUser: number;
+  readonly lsShare: number;
+  readonly beShare: number;
+  readonly tokenShare: number;
+  /** Latency-sensitive p99 bound, microseconds. */
+  readonly lsP99BoundUs: number;
+  readonly lsMaxDropped: number;
+  /** Fraction of the spare tokens the best-effort user must be served. */
+  readonly beMinSpareShare: number;
+  readonly target: string;
+}
+
+export type Experiment = SweepExperiment | TokenQosExperiment;
+
+export const EXPERIMENTS = {
+  'scan-mix': {
+    kind: 'sweep',
+    name: 'scan-mix',
+    description: '6 server threads, synthetic GET 10 us of CPU, 0.5% SCANs blocking 5 ms, 16 client flows',
+    server: { threads: 6, store: 'synthetic', get: 'cpu:10us', scan: 'block:5ms' },
+    flows: 16,
+    mix: 'get=0.995,scan=0.005',
+    policies: ['linux-default', 'round-robin', 'scan-avoid', 'sita'],
+    loads: [2000, 4000, 6000, 8000],
+    quickLoads: [8000],
+    target: 'at 8000 req/s offered, SITA and scan-avoid keep GET p99 at least 8x lower than linux-default',
+    targetLoad: 8000,
+  },
+  'get-only': {
+    kind: 'sweep',
+    name: 'get-only',
+    description: '6 server threads, GETs blocking 200 us, 8 client flows',
+    server: { threads: 6, store: 'synthetic', get: 'block:200us' },
+    flows: 8,
+    mix: 'get=1',
+    policies: ['linux-default', 'round-robin'],
+    // Finer at the low end, where linux-default's limit lies (its hashing piles flows onto a few sockets).
+    loads: [3000, 4000, 5000, 6000, 8000, 10_000, 12_000, 14_000, 16_000, 18_000, 20_000],
+    quickLoads: [4000, 8000, 12_000],
+    target: 'round-robin sustains at least 1.5x the offered load of linux-default at a GET p99 of 1 ms (valid runs only)',
+  },
+  'token-qos': {
+    kind: 'token-qos',
+    name: 'token-qos',
+    description: '6 server threads, GETs blocking 200 us, 8 flows per user; latency-sensitive user 0, best-effort user 1',
+    server: { threads: 6, store: 'synthetic', get: 'block:200us' },
+    flows: 8,
+    mix: 'get=1',
+    capacityPolicy: 'round-robin',
+    // 1k steps: the shares below are fractions of this, so its resolution matters. The sweep stops at the second failing load.
+    capacityLoads: [6000, 7000, 8000, 9000, 10_000, 11_000, 12_000, 13_000, 14_000, 15_000, 16_000, 17_000, 18_000, 19_000, 20_000, 22_000, 24_000],
+    capacityP99BoundUs: 1000,
+    quickCapacityLoads: [8000, 10_000, 12_000, 14_000],
+    policies: ['token-qos', 'round-robin'],
+    lsUser: 0,
+    beUser: 1,
+    lsShare: 0.5,
+    beShare: 0.6,
+    tokenShare: 0.9,
+    lsP99BoundUs: 1000,
+    lsMaxDropped: 0.01,
+    beMinSpareShare: 0.8,
+    target:
+      'LS user at 50% and BE user at 60% of capacity, tokens at 90%: under token-qos LS p99 <= 1 ms with <= 1% LS dropped and BE served >= 80% of the spare 40%; under round-robin LS p99 > 1 ms',
+  },
+} as const satisfies Record<string, Experiment>;
+
+export type ExperimentName = keyof typeof EXPERIMENTS;
+
+export function isExperimentName(name: string): name is ExperimentName {
+  return Object.hasOwn(EXPERIMENTS, name);
+}

@@ -1,0 +1,28 @@
+import { text } from 'node:stream/consumers';
+import type { LoadReport } from '../loadgen/load-report.js';
+import { exited, spawnTypeScript, stderrTail } from './typescript-child.js';
+
+const LOADGEN_ENTRY = new URL('../loadgen/main.ts', import.meta.url);
+
+/**
+ * Runs the load generator as its own process (it pins itself to a CPU and busy-polls, so it
+ * must not share the runner's event loop) and returns its report. Aborting `signal` sends it
+ * SIGTERM; it then reports what it did so far, or the promise rejects if it printed nothing.
+ */
+export async function runLoadgenProcess(args: readonly string[], signal?: AbortSignal): Promise<LoadReport> {
+  if (signal?.aborted === true) throw new Error('the load generator was not started: already interrupted');
+  const child = spawnTypeScript(LOADGEN_ENTRY, args, { nodeFlags: ['--expose-gc'] });
+  const onAbort = (): void => void child.kill('SIGTERM');
+  signal?.addEventListener('abort', onAbort, { once: true });
+  try {
+    const [output] = await Promise.all([text(child.stdout!), exited(child)]);
+    if (child.exitCode !== 0) throw new Error(`the load generator exited with ${child.exitCode ?? child.signalCode} (args: ${args.join(' ')}):\n${stderrTail(child)}`);
+    return JSON.parse(output) as LoadReport;
+  } finally {
+    signal?.removeEventListener('abort', onAbort);
+    if (child.exitCode === null && child.signalCode === null) {
+      child.kill('SIGKILL');
+      await exited(child);
+    }
+  }
+}

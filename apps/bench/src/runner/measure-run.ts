@@ -1,0 +1,81 @@
+import type { UserStream } from '../loadgen/arrival-schedule.js';
+import { kvServerArgs, type KvServerOptions } from '../server/kv-server-options.js';
+import type { ServerSpec } from './experiments.js';
+import { freeUdpPort } from './free-udp-port.js';
+import { runLoadgenProcess } from './loadgen-process.js';
+import { toRunRecord, type RunRecord } from './run-record.js';
+import { ServerStartAborted, startServerProcess } from './server-process.js';
+
+/** How every run of an experiment is measured. */
+export interface RunSettings {
+  readonly durationS: number;
+  readonly warmupS: number;
+  readonly graceMs: number;
+  /** taskset CPU list for the server, undefined to leave it free. */
+  readonly serverCpus?: string;
+  readonly loadgenCpu: number;
+  readonly seed: number;
+}
+
+export interface RunSpec {
+  readonly server: ServerSpec;
+  readonly policy: string;
+  /** More server options (token-qos: tokenRate, lsUser, beUsers). */
+  readonly serverOptions?: Partial<KvServerOptions>;
+  readonly users: readonly UserStream[];
+  readonly flows: number;
+  readonly mix: string;
+  readonly repeat: number;
+}
+
+export class RunAborted extends Error {
+  constructor() {
+    super('the experiment was interrupted');
+    this.name = 'RunAborted';
+  }
+}
+
+/**
+ * One run: a fresh server process with the policy (it deploys it on its own sockets and
+ * undeploys on stop), the load generator against it, then the server stopped — always, also
+ * when the run fails or is interrupted.
+ */
+export async function measureRun(spec: RunSpec, settings: RunSettings, signal?: AbortSignal): Promise<RunRecord> {
+  if (signal?.aborted === true) throw new RunAborted();
+  const port = await freeUdpPort();
+  const serverArgs = kvServerArgs({ port, ...spec.server, policy: spec.policy, ...spec.serverOptions });
+  let server;
+  try {
+    server = await startServerProcess(serverArgs, settings.serverCpus, signal);
+  } catch (error) {
+    if (error instanceof ServerStartAborted) throw new RunAborted();
+    throw error;
+  }
+  let stopped;
+  let report;
+  try {
+    if ((signal as AbortSignal | undefined)?.aborted === true) throw new RunAborted();
+    report = await runLoadgenProcess(
+      [
+        '--port', String(port),
+        ...spec.users.flatMap((u) => ['--user', `${u.user}:${u.rate}`]),
+        '--flows', String(spec.flows),
+        '--mix', spec.mix,
+        '--duration', String(settings.durationS),
+        '--warmup', String(settings.warmupS),
+        '--grace', String(settings.graceMs),
+        '--cpu', String(settings.loadgenCpu),
+        '--seed', String(settings.seed + spec.repeat),
+      ],
+      signal,
+    );
+  } catch (error) {
+    if ((signal as AbortSignal | undefined)?.aborted === true) throw new RunAborted();
+    throw error;
+  } finally {
+    stopped = await server.stop();
+  }
+  // The signal may have fired while the run was under way (TypeScript still sees the entry check).
+  if (report.aborted || (signal as AbortSignal | undefined)?.aborted === true) throw new RunAborted();
+  return toRunRecord(spec.policy, report, stopped, spec.repeat);
+}

@@ -1,0 +1,79 @@
+import type { LoadReport } from '../loadgen/load-report.js';
+import type { StoppedLine } from '../server/server-lines.js';
+
+/** A compared run counts only if the server kept up with the offered load and dropped (almost) nothing. */
+export const MIN_ACHIEVED_FRACTION = 0.98;
+export const MAX_DROPPED_FRACTION = 0.001;
+
+/** One measured run: one policy at one offered load (one repeat). Latencies in microseconds. */
+export interface RunRecord {
+  readonly policy: string;
+  readonly offeredRps: number;
+  readonly achievedRps: number;
+  readonly getP50Us: number | null;
+  readonly getP99Us: number | null;
+  readonly getP999Us: number | null;
+  readonly scanP99Us: number | null;
+  /** Diagnostic: GET p99 from the actual send time (excludes the load generator's own lateness). */
+  readonly getP99FromSendUs: number | null;
+  /** Requests of the measured window left unanswered. */
+  readonly dropped: number;
+  readonly requests: number;
+  readonly valid: boolean;
+  /** Why the run does not count, when it does not. */
+  readonly invalidReason?: string;
+  readonly repeat: number;
+  /** Per user (token-qos): offered and achieved rates, p99 and drops. */
+  readonly users?: Record<string, { offeredRps: number; achievedRps: number; p50Us: number; p99Us: number; p999Us: number; dropped: number; count: number }>;
+  readonly loadgen: { readonly cpu: number | null; readonly gcPauses: LoadReport['gcPauses']; readonly runQueueWaitMs: number | null; readonly schedule: LoadReport['schedule'] };
+  readonly servedPerWorker?: readonly number[];
+  /** Runs of the same point that this one is the median of (set on the reported run). */
+  readonly repeatsOfPoint?: number;
+}
+
+/** Applies the validity rule: achieved >= 98% of offered and at most 0.1% dropped. */
+export function judgeRun(offeredRps: number, achievedRps: number, dropped: number, requests: number): { valid: boolean; invalidReason?: string } {
+  const reasons: string[] = [];
+  if (achievedRps < MIN_ACHIEVED_FRACTION * offeredRps) reasons.push(`achieved ${Math.round(achievedRps)} < 98% of offered ${Math.round(offeredRps)}`);
+  if (requests > 0 && dropped / requests > MAX_DROPPED_FRACTION) reasons.push(`dropped ${((100 * dropped) / requests).toFixed(2)}% > 0.1%`);
+  return reasons.length === 0 ? { valid: true } : { valid: false, invalidReason: reasons.join('; ') };
+}
+
+/** The run record of one loadgen report (and the server's stopped line, when it printed one). */
+export function toRunRecord(policy: string, report: LoadReport, stopped: StoppedLine | undefined, repeat: number): RunRecord {
+  const get = report.byType.GET;
+  const scan = report.byType.SCAN;
+  const requests = report.received + report.dropped;
+  const users: NonNullable<RunRecord['users']> = {};
+  for (const [id, u] of Object.entries(report.byUser)) {
+    users[id] = { offeredRps: u.offeredRps, achievedRps: u.achievedRps, p50Us: u.p50Us, p99Us: u.p99Us, p999Us: u.p999Us, dropped: u.dropped, count: u.count };
+  }
+  return {
+    policy,
+    offeredRps: report.offeredRps,
+    achievedRps: report.achievedRps,
+    getP50Us: get?.p50Us ?? null,
+    getP99Us: get?.p99Us ?? null,
+    getP999Us: get?.p999Us ?? null,
+    scanP99Us: scan?.p99Us ?? null,
+    getP99FromSendUs: get?.p99FromSendUs ?? null,
+    dropped: report.dropped,
+    requests,
+    ...judgeRun(report.offeredRps, report.achievedRps, report.dropped, requests),
+    repeat,
+    ...(Object.keys(users).length > 1 ? { users } : {}),
+    loadgen: { cpu: report.cpu, gcPauses: report.gcPauses, runQueueWaitMs: report.runQueueWaitMs, schedule: report.schedule },
+    ...(stopped === undefined ? {} : { servedPerWorker: stopped.servedPerWorker }),
+  };
+}
+
+/**
+ * The run reported for one (policy, load) point out of its repeats: the median by GET p99
+ * (a run with no GET latency sorts last), so one disturbed repeat on a shared machine neither
+ * flatters nor sinks a policy.
+ */
+export function medianRun(runs: readonly RunRecord[]): RunRecord {
+  if (runs.length === 0) throw new RangeError('no runs to take the median of');
+  const sorted = [...runs].sort((a, b) => (a.getP99Us ?? Infinity) - (b.getP99Us ?? Infinity));
+  return { ...sorted[Math.floor((sorted.length - 1) / 2)]!, repeatsOfPoint: runs.length };
+}

@@ -1,0 +1,209 @@
+import { describe, expect, it } from 'vitest';
+import type { LoadReport } from '../src/loadgen/load-report.js';
+import { defaultCpus } from '../src/runner/cpu-split.js';
+import { experimentResults } from '../src/runner/experiment-results.js';
+import { EXPERIMENTS } from '../src/runner/experiments.js';
+import { policySentences } from '../src/runner/policy-sentences.js';
+import { formatResultsTable } from '../src/runner/results-table.js';
+import { reportedRuns, sustains, sweepOrder } from '../src/runner/run-experiment.js';
+import { judgeRun, medianRun, toRunRecord, type RunRecord } from '../src/runner/run-record.js';
+import { getOnlyVerdict, scanMixVerdict, sustainedLoad, tokenQosVerdict } from '../src/runner/verdicts.js';
+
+/** A synthetic run record: only what a test cares about is given. */
+function run(policy: string, offeredRps: number, getP99Us: number, overrides: Partial<RunRecord> = {}): RunRecord {
+  return {
+    policy,
+    offeredRps,
+    achievedRps: offeredRps,
+    getP50Us: Math.round(getP99Us / 10),
+    getP99Us,
+    getP999Us: getP99Us * 2,
+    scanP99Us: 5500,
+    getP99FromSendUs: getP99Us,
+    dropped: 0,
+    requests: offeredRps * 10,
+    valid: true,
+    repeat: 0,
+    loadgen: { cpu: 1, gcPauses: { count: 0, totalMs: 0, maxMs: 0 }, runQueueWaitMs: 0, schedule: { maxLatenessUs: 10, p99LatenessUs: 5, fellBehind: false } },
+    ...overrides,
+  };
+}
+
+const summary = (count: number, received: number, p99Us: number) => ({ count, received, dropped: count - received, p50Us: p99Us / 4, p99Us, p999Us: p99Us * 2, maxUs: p99Us * 3, meanUs: p99Us / 3, p99FromSendUs: p99Us });
+
+function loadReport(overrides: Partial<LoadReport> = {}): LoadReport {
+  return {
+    target: '127.0.0.1:7000',
+    cpu: 1,
+    offeredRps: 8000,
+    achievedRps: 7990,
+    measuredWindowS: 10,
+    warmupS: 2,
+    flows: 16,
+    sent: 80_000,
+    received: 79_900,
+    dropped: 100,
+    sendFailures: 0,
+    strayReplies: 0,
+    byType: { GET: summary(79_600, 79_500, 400), SCAN: summary(400, 400, 5600) },
+    byUser: { '0': { ...summary(80_000, 79_900, 450), offeredRps: 8000, achievedRps: 7990 } },
+    repliesPerWorker: [1, 2, 3],
+    gcPauses: { count: 1, totalMs: 0.5, maxMs: 0.5 },
+    runQueueWaitMs: 3,
+    schedule: { maxLatenessUs: 30, p99LatenessUs: 8, fellBehind: false },
+    aborted: false,
+    ...overrides,
+  };
+}
+
+describe('validity rule', () => {
+  it('needs achieved >= 98% of offered and at most 0.1% dropped', () => {
+    expect(judgeRun(8000, 7840, 10, 80_000)).toEqual({ valid: true });
+    expect(judgeRun(8000, 7839, 0, 80_000)).toMatchObject({ valid: false, invalidReason: expect.stringMatching(/achieved 7839 < 98% of offered 8000/) });
+    expect(judgeRun(8000, 8000, 81, 80_000)).toMatchObject({ valid: false, invalidReason: expect.stringMatching(/dropped 0\.10% > 0\.1%/) });
+    expect(judgeRun(8000, 8000, 80, 80_000).valid).toBe(true);
+  });
+
+  it('turns a loadgen report into a run record with the compared fields', () => {
+    const record = toRunRecord('sita', loadReport(), { stopped: true, servedPerWorker: [5, 6], byType: { get: 1, scan: 0, put: 0 }, ignored: 0 }, 2);
+    expect(record).toMatchObject({ policy: 'sita', offeredRps: 8000, achievedRps: 7990, getP50Us: 100, getP99Us: 400, getP999Us: 800, scanP99Us: 5600, dropped: 100, requests: 80_000, valid: false, repeat: 2, servedPerWorker: [5, 6] });
+    expect(record.invalidReason).toMatch(/dropped 0\.13%/);
+    // One user: no per-user breakdown; two users: both reported.
+    expect(record.users).toBeUndefined();
+    const twoUsers = toRunRecord('token-qos', loadReport({ byUser: { '0': { ...summary(10, 10, 300), offeredRps: 1, achievedRps: 1 }, '1': { ...summary(10, 5, 900), offeredRps: 1, achievedRps: 0.5 } } }), undefined, 0);
+    expect(twoUsers.users?.['1']).toMatchObject({ p99Us: 900, dropped: 5 });
+    const noScans = toRunRecord('x', loadReport({ byType: { GET: summary(10, 10, 1) } }), undefined, 0);
+    expect(noScans.scanP99Us).toBeNull();
+  });
+});
+
+describe('side-by-side order and medians', () => {
+  it('runs every policy at every load each repeat, rotating which policy goes first', () => {
+    const order = sweepOrder(['a', 'b', 'c'], [1000, 2000], 2);
+    expect(order).toHaveLength(12);
+    expect(new Set(order.map((o) => `${o.policy}${o.load}${o.repeat}`)).size).toBe(12);
+    // Policies of one load point run back to back.
+    expect(order.slice(0, 3).map((o) => o.load)).toEqual([1000, 1000, 1000]);
+    expect(order.filter((_, i) => i % 3 === 0).map((o) => o.policy)).toEqual(['a', 'b', 'c', 'a']);
+  });
+
+  it('reports the median repeat of each point, sorted by load then policy', () => {
+    const runs = [run('b', 2000, 900), run('a', 2000, 100), run('a', 1000, 300), run('a', 1000, 100), run('a', 1000, 200)];
+    const reported = reportedRuns(runs, ['a', 'b']);
+    expect(reported.map((r) => [r.policy, r.offeredRps, r.getP99Us, r.repeatsOfPoint])).toEqual([
+      ['a', 1000, 200, 3],
+      ['a', 2000, 100, 1],
+      ['b', 2000, 900, 1],
+    ]);
+    expect(medianRun([run('a', 1, 5), run('a', 1, 1)]).getP99Us).toBe(1);
+  });
+});
+
+describe('verdicts', () => {
+  const scanMix = EXPERIMENTS['scan-mix'];
+  it('scan-mix: the smaller of the SITA and scan-avoid ratios at 8k against 8x', () => {
+    const points = [run('linux-default', 8000, 20_000), run('sita', 8000, 1000), run('scan-avoid', 8000, 2000), run('round-robin', 8000, 9000)];
+    expect(scanMixVerdict(scanMix, points)).toMatchObject({ measuredRatio: 10, met: true });
+    const tooSlow = [run('linux-default', 8000, 10_000), run('sita', 8000, 1000), run('scan-avoid', 8000, 2000)];
+    expect(scanMixVerdict(scanMix, tooSlow)).toMatchObject({ measuredRatio: 5, met: false });
+    const invalid = [run('linux-default', 8000, 20_000), run('sita', 8000, 1000, { valid: false }), run('scan-avoid', 8000, 1000)];
+    expect(scanMixVerdict(scanMix, invalid).met).toBe(false);
+    expect(scanMixVerdict(scanMix, [run('linux-default', 8000, 1)])).toMatchObject({ measuredRatio: null, met: false });
+  });
+
+  it('get-only: highest valid load within 1 ms per policy, round-robin over linux-default', () => {
+    const points = [
+      run('linux-default', 8000, 600),
+      run('linux-default', 10_000, 900),
+      run('linux-default', 12_000, 3000),
+      run('round-robin', 12_000, 500),
+      run('round-robin', 14_000, 700),
+      run('round-robin', 16_000, 800, { valid: false }),
+    ];
+    expect(sustainedLoad(points, 'linux-default')).toBe(10_000);
+    expect(sustainedLoad(points, 'round-robin')).toBe(14_000);
+    expect(getOnlyVerdict(EXPERIMENTS['get-only'], points)).toMatchObject({ measuredRatio: 1.4, met: false });
+    expect(getOnlyVerdict(EXPERIMENTS['get-only'], [run('round-robin', 4000, 10)])).toMatchObject({ measuredRatio: null, met: false });
+  });
+
+  it('token-qos capacity: a valid run within the latency bound (a saturated server that still achieves the rate does not count)', () => {
+    expect(sustains(run('round-robin', 12_000, 900), 1000)).toBe(true);
+    expect(sustains(run('round-robin', 23_000, 274_000), 1000)).toBe(false);
+    expect(sustains(run('round-robin', 12_000, 900, { valid: false }), 1000)).toBe(false);
+  });
+
+  it('token-qos: LS within bound and drops, BE share of the spare tokens, round-robin over the bound', () => {
+    const users = (lsP99: number, lsDropped: number, beAchieved: number) => ({
+      '0': { offeredRps: 5000, achievedRps: 5000, p50Us: 100, p99Us: lsP99, p999Us: lsP99, dropped: lsDropped, count: 50_000 },
+      '1': { offeredRps: 6000, achievedRps: beAchieved, p50Us: 100, p99Us: 5000, p999Us: 5000, dropped: 0, count: 60_000 },
+    });
+    const experiment = EXPERIMENTS['token-qos'];
+    // Capacity 10000: spare = (0.9 - 0.5) x 10000 = 4000; 80% of it = 3200.
+    const good = [run('token-qos', 11_000, 800, { users: users(800, 100, 3300) }), run('round-robin', 11_000, 5000, { users: users(5000, 0, 6000) })];
+    expect(tokenQosVerdict(experiment, 10_000, good)).toMatchObject({ met: true, measuredRatio: 6.25 });
+    const beStarved = [run('token-qos', 11_000, 800, { users: users(800, 100, 3100) }), good[1]!];
+    expect(tokenQosVerdict(experiment, 10_000, beStarved).met).toBe(false);
+    const lsDrops = [run('token-qos', 11_000, 800, { users: users(800, 501, 3300) }), good[1]!];
+    expect(tokenQosVerdict(experiment, 10_000, lsDrops).met).toBe(false);
+    const rrFine = [good[0]!, run('round-robin', 11_000, 900, { users: users(900, 0, 6000) })];
+    expect(tokenQosVerdict(experiment, 10_000, rrFine).met).toBe(false);
+  });
+});
+
+describe('table, sentences and JSON', () => {
+  it('prints one row per run and marks runs failing the validity rule with the reason', () => {
+    const table = formatResultsTable([run('linux-default', 8000, 25_000), run('sita', 8000, 450, { valid: false, invalidReason: 'achieved 7000 < 98% of offered 8000', achievedRps: 7000 })]);
+    const lines = table.split('\n');
+    expect(lines[0]).toMatch(/^policy\s+offered\/s\s+achieved\/s\s+GET p50\s+GET p99\s+GET p99\.9\s+SCAN p99\s+dropped\s+valid$/);
+    expect(lines[2]).toMatch(/^linux-default\s+8000\s+8000\s+2\.50\s+25\.0\s+50\.0\s+5\.50\s+0 \(0\.00%\)\s+yes$/);
+    expect(lines[3]).toMatch(/^sita\s+8000\s+7000\s+0\.04\s+0\.45\s+0\.90\s+5\.50\s+0 \(0\.00%\)\s+NO$/);
+    expect(table).toContain('sita at 8000/s: achieved 7000 < 98% of offered 8000');
+    expect(table).not.toContain('fell behind');
+    const behind = formatResultsTable([
+      run('sita', 8000, 450, { loadgen: { cpu: 1, gcPauses: { count: 0, totalMs: 0, maxMs: 0 }, runQueueWaitMs: 2500, schedule: { maxLatenessUs: 90_000, p99LatenessUs: 40_000, fellBehind: true } } }),
+    ]);
+    expect(behind).toContain('note: the load generator fell behind its schedule in 1 of 1 runs (p99 lateness up to 40.0 ms; its CPU was taken by other processes for up to 2.5 s of a run)');
+    const qos = formatResultsTable([run('token-qos', 8000, 1, { valid: false })], { validityApplies: (r) => r.policy !== 'token-qos' });
+    expect(qos.split('\n')[2]).toMatch(/n\/a$/);
+  });
+
+  it('says one sentence per policy against linux-default', () => {
+    const sentences = policySentences([run('linux-default', 8000, 10_000), run('sita', 8000, 400), run('round-robin', 8000, 20_000), run('sita', 4000, 1)], 8000);
+    expect(sentences).toEqual([
+      'linux-default: GET p99 10 ms at 8000 req/s, with no program attached (the kernel hashes each flow to a socket).',
+      'sita: GET p99 0.40 ms at 8000 req/s, 25x lower than linux-default.',
+      'round-robin: GET p99 20 ms at 8000 req/s, 2.0x higher than linux-default.',
+    ]);
+  });
+
+  it('writes the documented JSON shape', () => {
+    const experiment = EXPERIMENTS['scan-mix'];
+    const runs = [run('linux-default', 8000, 20_000), run('sita', 8000, 1000), run('scan-avoid', 8000, 2000)];
+    const results = experimentResults(experiment, { runs, allRuns: runs, verdict: scanMixVerdict(experiment, runs) }, {
+      commit: 'abc',
+      dirty: false,
+      command: 'node apps/bench/bin/experiment.mjs --experiment scan-mix',
+      machine: { cpus: 2, model: 'm', kernel: '6.18', node: 'v24' },
+      startedAt: new Date('2026-01-01T00:00:00Z'),
+      settings: { durationS: 10, warmupS: 2, graceMs: 1000, loadgenCpu: 1, serverCpus: '0', seed: 1, repeats: 3, quick: false },
+    });
+    const json = JSON.parse(JSON.stringify(results)) as Record<string, unknown>;
+    expect(json).toMatchObject({
+      experiment: 'scan-mix',
+      commit: 'abc',
+      command: 'node apps/bench/bin/experiment.mjs --experiment scan-mix',
+      machine: { cpus: 2, model: 'm', kernel: '6.18', node: 'v24' },
+      startedAt: '2026-01-01T00:00:00.000Z',
+      verdict: { target: experiment.target, measuredRatio: 10, met: true },
+    });
+    for (const r of json['runs'] as Array<Record<string, unknown>>) {
+      for (const key of ['policy', 'offeredRps', 'achievedRps', 'getP50Us', 'getP99Us', 'getP999Us', 'scanP99Us', 'dropped', 'valid']) expect(r).toHaveProperty(key);
+    }
+  });
+
+  it('gives the server every CPU but the load generator\'s', () => {
+    expect(defaultCpus(2)).toEqual({ loadgenCpu: 1, serverCpus: '0' });
+    expect(defaultCpus(4, 0)).toEqual({ loadgenCpu: 0, serverCpus: '1,2,3' });
+    expect(defaultCpus(1)).toEqual({ loadgenCpu: 0, serverCpus: undefined });
+  });
+});
