@@ -27,7 +27,15 @@ export interface ExperimentOutcome {
   readonly allRuns: readonly RunRecord[];
   readonly verdict: Verdict;
   /** token-qos: the capacity phase's reported runs and the capacity found. */
-  readonly capacity?: { readonly policy: string; readonly rps: number; readonly criterion: string; readonly runs: readonly RunRecord[] };
+  readonly capacity?: {
+    readonly policy: string;
+    readonly rps: number;
+    readonly criterion: string;
+    readonly runs: readonly RunRecord[];
+    /** The refiller's settings under token-qos: tokens per second and bucket size. */
+    readonly tokenRate?: number;
+    readonly tokenBurst?: number;
+  };
 }
 
 /**
@@ -140,13 +148,14 @@ async function runTokenQos(experiment: TokenQosExperiment, plan: ExperimentPlanO
   const lsRate = Math.round(experiment.lsShare * capacity);
   const beRate = Math.round(experiment.beShare * capacity);
   const tokenRate = Math.round(experiment.tokenShare * capacity);
+  const tokenBurst = Math.max(1, Math.round((tokenRate * experiment.tokenBurstMs) / 1000));
   const allRuns: RunRecord[] = [];
   for (const { policy, repeat } of sweepOrder(policies, [lsRate + beRate], plan.repeats)) {
     progress.onRunStart?.(`${policy}: LS ${lsRate}/s + BE ${beRate}/s${plan.repeats > 1 ? ` #${repeat + 1}` : ''}`);
     const spec: RunSpec = {
       server: experiment.server,
       policy,
-      serverOptions: policy === 'token-qos' ? { tokenRate, lsUser: experiment.lsUser, beUsers: [experiment.beUser] } : {},
+      serverOptions: policy === 'token-qos' ? { tokenRate, tokenBurst, lsUser: experiment.lsUser, beUsers: [experiment.beUser] } : {},
       users: [
         { user: experiment.lsUser, rate: lsRate },
         { user: experiment.beUser, rate: beRate },
@@ -164,6 +173,6 @@ async function runTokenQos(experiment: TokenQosExperiment, plan: ExperimentPlanO
     runs,
     allRuns: [...capacityRuns, ...allRuns],
     verdict: tokenQosVerdict(experiment, capacity, runs),
-    capacity: { policy: experiment.capacityPolicy, rps: capacity, criterion: `highest offered load whose median run is valid with GET p99 <= ${experiment.capacityP99BoundUs} us`, runs: capacityPoints },
+    capacity: { policy: experiment.capacityPolicy, rps: capacity, criterion: `highest offered load whose median run is valid with GET p99 <= ${experiment.capacityP99BoundUs} us`, runs: capacityPoints, tokenRate, tokenBurst },
   };
 }

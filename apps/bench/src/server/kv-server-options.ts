@@ -38,6 +38,8 @@ export interface KvServerOptions {
   readonly params?: Readonly<Record<string, number | bigint>>;
   /** Token refill (policies with a `tokens` map, such as token-qos): tokens per second in all (TokenRefiller's ratePerSec). */
   readonly tokenRate?: number;
+  readonly tokenBurst?: number;
+  readonly tokenIntervalMs?: number;
   readonly lsUser?: number;
   readonly beUsers?: readonly number[];
   /** SO_RCVBUF of each socket in bytes. Default 4 MiB. */
@@ -56,7 +58,7 @@ export interface KvServerConfig {
   readonly scanLength: number;
   readonly policy: string;
   readonly params: Readonly<Record<string, number | bigint>>;
-  readonly tokens: { readonly ratePerSec: number; readonly lsUser: number; readonly beUsers: readonly number[] } | undefined;
+  readonly tokens: { readonly ratePerSec: number; readonly lsUser: number; readonly beUsers: readonly number[]; readonly burst?: number; readonly intervalMs?: number } | undefined;
   readonly receiveBuffer: number;
 }
 
@@ -90,6 +92,8 @@ export function parseKvServerArgs(argv: readonly string[], output?: { out(text: 
     .option('--token-rate <per-s>', 'token refill: tokens per second in all, the latency-sensitive user served first', positiveNumber('--token-rate'))
     .option('--ls-user <id>', 'token refill: the latency-sensitive user id', integer('--ls-user', 0, 1023))
     .option('--be-users <ids>', 'token refill: best-effort user ids, comma-separated', userList)
+    .option('--token-burst <n>', 'token refill: most tokens a bucket holds (default 10 ms of --token-rate)', integer('--token-burst', 1, 1_000_000_000))
+    .option('--token-interval-ms <ms>', 'token refill: refill period (default 1)', positiveNumber('--token-interval-ms'))
     .option('--rcvbuf <bytes>', 'SO_RCVBUF of each socket', integer('--rcvbuf', 4096, 1 << 30), DEFAULTS.receiveBuffer);
   program.parse([...argv], { from: 'user' });
   const o = program.opts<{
@@ -108,6 +112,8 @@ export function parseKvServerArgs(argv: readonly string[], output?: { out(text: 
     tokenRate?: number;
     lsUser?: number;
     beUsers?: number[];
+    tokenBurst?: number;
+    tokenIntervalMs?: number;
     rcvbuf: number;
   }>();
   const time = (flag: 'get' | 'scan' | 'put'): ServiceTime => {
@@ -132,7 +138,16 @@ export function parseKvServerArgs(argv: readonly string[], output?: { out(text: 
     scanLength: o.scanLength,
     policy: o.policy,
     params: o.param,
-    tokens: o.tokenRate === undefined ? undefined : { ratePerSec: o.tokenRate, lsUser: o.lsUser as number, beUsers: o.beUsers as number[] },
+    tokens:
+      o.tokenRate === undefined
+        ? undefined
+        : {
+            ratePerSec: o.tokenRate,
+            lsUser: o.lsUser as number,
+            beUsers: o.beUsers as number[],
+            ...(o.tokenBurst === undefined ? {} : { burst: o.tokenBurst }),
+            ...(o.tokenIntervalMs === undefined ? {} : { intervalMs: o.tokenIntervalMs }),
+          },
     receiveBuffer: o.rcvbuf,
   };
 }
@@ -157,6 +172,8 @@ export function kvServerArgs(options: KvServerOptions): string[] {
   flag('--token-rate', options.tokenRate);
   flag('--ls-user', options.lsUser);
   flag('--be-users', options.beUsers?.join(','));
+  flag('--token-burst', options.tokenBurst);
+  flag('--token-interval-ms', options.tokenIntervalMs);
   flag('--rcvbuf', options.receiveBuffer);
   return args;
 }

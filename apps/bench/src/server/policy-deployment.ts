@@ -69,6 +69,8 @@ export class PolicyDeployment implements AsyncDisposable {
           ratePerSec: config.tokens.ratePerSec,
           latencySensitiveUser: config.tokens.lsUser,
           bestEffortUsers: config.tokens.beUsers,
+          ...(config.tokens.burst === undefined ? {} : { burst: config.tokens.burst }),
+          ...(config.tokens.intervalMs === undefined ? {} : { intervalMs: config.tokens.intervalMs }),
           onError: (error) => log(`the token refiller stopped: ${error instanceof Error ? error.message : String(error)}`),
         });
         refiller.start();

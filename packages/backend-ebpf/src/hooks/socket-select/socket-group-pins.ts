@@ -1,9 +1,10 @@
-import { mkdirSync, readFileSync, renameSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { RestoreError, type JsonValue, type PersistedAttachment, type PinDirectory, type PinnedObjectRecord, type RestoreRequest } from '@syrup/core';
 import { isSyscallError } from '../../errors/syscall-error.js';
 import type { Fd } from '../../fd.js';
-import { openPinned, pinObject, setPinMode, setPinOwner, unpin } from '../../pin/pin.js';
+import { unpin } from '../../pin/pin.js';
+import { distrust, expectRecorded, mkdirMode, openRecorded, pinAt, recordOf, unpinEvery } from '../../pin/pinned-objects.js';
 import { pinPath } from '../../pin/pin-path.js';
 import { KernelDataMapStore } from '../../maps/kernel-data-map-store.js';
 import { KernelMap } from '../../maps/kernel-map.js';
@@ -19,7 +20,6 @@ export const EXECUTORS_PIN = 'sockarray';
 export const MAPS_DIR = 'maps';
 /** Directories under a deployment's pin directory: root-owned, traversable, so a tenant reaches its own map files. */
 const DIR_MODE = 0o755;
-const PIN_MODE = 0o600;
 
 /** The live objects of a socket-select attachment that get pinned. */
 export interface SocketGroupObjects {
@@ -38,19 +38,19 @@ export interface SocketGroupObjects {
  * removed. Data-map pins go to the tenant with mode 0600, everything else stays root's, 0600.
  */
 export function pinSocketGroup(objects: SocketGroupObjects, dir: PinDirectory, pinned: Map<string, number>, sys: Syscalls): PersistedAttachment {
-  mkdirMode(join(dir.path, MAPS_DIR));
+  mkdirMode(join(dir.path, MAPS_DIR), DIR_MODE);
   const records: PinnedObjectRecord[] = [];
   const programInfo = objects.program.info();
-  pinAt(objects.program.fd, dir, PROGRAM_PIN, programInfo.id, pinned, sys);
+  pinAt(objects.program.fd, dir.path, PROGRAM_PIN, programInfo.id, pinned, sys);
   records.push({ pin: PROGRAM_PIN, kind: 'prog', role: 'program', id: programInfo.id, tag: programInfo.tag });
   const executorsId = objects.executors.kernelMap.info().id;
-  pinAt(objects.executors.fd, dir, EXECUTORS_PIN, executorsId, pinned, sys);
+  pinAt(objects.executors.fd, dir.path, EXECUTORS_PIN, executorsId, pinned, sys);
   records.push({ pin: EXECUTORS_PIN, kind: 'map', role: 'executors', id: executorsId });
   const current = new Set<string>();
   for (const [name, store] of objects.maps) {
     const pin = `${MAPS_DIR}/${pinPath('/', name).slice(1)}`;
     const id = store.kernelMap.info().id;
-    pinAt(store.kernelMap.fd, dir, pin, id, pinned, sys, dir.tenant);
+    pinAt(store.kernelMap.fd, dir.path, pin, id, pinned, sys, dir.tenant);
     records.push({ pin, kind: 'map', role: 'data-map', id, name });
     current.add(pin);
   }
@@ -67,8 +67,7 @@ export function pinSocketGroup(objects: SocketGroupObjects, dir: PinDirectory, p
 
 /** Removes every pin in `pinned` (a deployment ending); the directories are the runtime's. */
 export function unpinAll(dir: string, pinned: Map<string, number>): void {
-  for (const pin of pinned.keys()) unpin(join(dir, pin));
-  pinned.clear();
+  unpinEvery(dir, pinned);
 }
 
 /** What `openSocketGroupPins` found and checked; the caller owns every object in it. */
@@ -91,41 +90,41 @@ export function openSocketGroupPins(request: RestoreRequest, sys: Syscalls): Ope
   const info = groupInfoOf(record);
   const opened: Disposable[] = [];
   try {
-    const programRecord = single(record, 'program', 'prog');
-    const program = Program.fromFd(openChecked(dir, programRecord, sys), { sys });
+    const programRecord = recordOf(record.objects, 'program', 'prog', 'socket-select');
+    const program = Program.fromFd(openRecorded(dir.path, programRecord, sys), { sys });
     opened.push(program);
     const programInfo = program.info({ mapIds: true });
-    expectIdentity(programRecord, programInfo.id, programInfo.tag);
-    if (programInfo.type !== ProgType.SK_REUSEPORT) untrusted(programRecord, `is program type ${programInfo.type}, not SK_REUSEPORT`);
+    expectRecorded(programRecord, programInfo.id, programInfo.tag);
+    if (programInfo.type !== ProgType.SK_REUSEPORT) distrust(programRecord, `is program type ${programInfo.type}, not SK_REUSEPORT`);
 
-    const executorsRecord = single(record, 'executors', 'map');
-    const executorsMap = KernelMap.fromFd(openChecked(dir, executorsRecord, sys), { sys });
+    const executorsRecord = recordOf(record.objects, 'executors', 'map', 'socket-select');
+    const executorsMap = KernelMap.fromFd(openRecorded(dir.path, executorsRecord, sys), { sys });
     opened.push(executorsMap);
-    expectIdentity(executorsRecord, executorsMap.info().id);
-    if (executorsMap.spec.type !== MapType.REUSEPORT_SOCKARRAY) untrusted(executorsRecord, `is map type ${executorsMap.spec.type}, not a reuseport socket array`);
+    expectRecorded(executorsRecord, executorsMap.info().id);
+    if (executorsMap.spec.type !== MapType.REUSEPORT_SOCKARRAY) distrust(executorsRecord, `is map type ${executorsMap.spec.type}, not a reuseport socket array`);
     opened.pop();
     const executors = ReuseportSockArray.fromKernelMap(executorsMap);
     opened.push(executors);
 
     const maps = new Map<string, KernelDataMapStore>();
     for (const mapRecord of record.objects.filter((o) => o.role === 'data-map')) {
-      if (mapRecord.name === undefined || mapRecord.kind !== 'map') untrusted(mapRecord, 'is recorded without a map name');
-      const kernelMap = KernelMap.fromFd(openChecked(dir, mapRecord, sys), { sys });
+      if (mapRecord.name === undefined || mapRecord.kind !== 'map') distrust(mapRecord, 'is recorded without a map name');
+      const kernelMap = KernelMap.fromFd(openRecorded(dir.path, mapRecord, sys), { sys });
       opened.push(kernelMap);
-      expectIdentity(mapRecord, kernelMap.info().id);
+      expectRecorded(mapRecord, kernelMap.info().id);
       opened.pop();
       let store: KernelDataMapStore;
       try {
         store = KernelDataMapStore.fromKernelMap(kernelMap, { name: mapRecord.name });
       } catch (error) {
-        untrusted(mapRecord, 'is not a u32 -> u64 data map', error);
+        distrust(mapRecord, 'is not a u32 -> u64 data map', error);
       }
       opened.push(store);
       maps.set(mapRecord.name, store);
     }
     const used = new Set(programInfo.mapIds);
     for (const object of record.objects.filter((o) => o.kind === 'map')) {
-      if (!used.has(object.id)) untrusted(object, `is not a map of program ${programInfo.id}`);
+      if (!used.has(object.id)) distrust(object, `is not a map of program ${programInfo.id}`);
     }
     const pinned = new Map(record.objects.map((o) => [o.pin, o.id]));
     return {
@@ -200,65 +199,4 @@ function groupInfoOf(record: PersistedAttachment): SocketGroupInfo {
     pid: d['pid'] as number,
     inodes: inodes as number[],
   };
-}
-
-function single(record: PersistedAttachment, role: string, kind: PinnedObjectRecord['kind']): PinnedObjectRecord {
-  const found = record.objects.filter((o) => o.role === role && o.kind === kind);
-  if (found.length !== 1) throw new RestoreError('RESTORE_FAILED', `the socket-select record names ${found.length} objects of role '${role}' instead of one.`);
-  return found[0] as PinnedObjectRecord;
-}
-
-function openChecked(dir: PinDirectory, object: PinnedObjectRecord, sys: Syscalls): Fd {
-  const path = join(dir.path, object.pin);
-  if (!path.startsWith(`${dir.path}/`) || object.pin.split('/').some((s) => s === '..' || s === '.' || s === '')) {
-    throw new RestoreError('RESTORE_FAILED', `pin '${object.pin}' is not a path inside the deployment's pin directory.`);
-  }
-  const fd = (() => {
-    try {
-      return openPinned(path, { sys });
-    } catch (error) {
-      throw new RestoreError('RESTORE_UNTRUSTED', `the pin ${path} cannot be opened, so the recorded ${object.role} is not there.`, { cause: error });
-    }
-  })();
-  if (sys.objectKind(fd) !== object.kind) {
-    fd.close();
-    throw new RestoreError('RESTORE_UNTRUSTED', `the pin ${path} holds no bpf ${object.kind}, so it is not the recorded ${object.role}.`);
-  }
-  return fd;
-}
-
-function expectIdentity(object: PinnedObjectRecord, id: number, tag?: string): void {
-  if (id !== object.id) untrusted(object, `has id ${id}, but the state file recorded ${object.id}`);
-  if (object.tag !== undefined && tag !== object.tag) untrusted(object, `has tag ${tag ?? '(none)'}, but the state file recorded ${object.tag}`);
-}
-
-function untrusted(object: PinnedObjectRecord, reason: string, cause?: unknown): never {
-  throw new RestoreError('RESTORE_UNTRUSTED', `the ${object.role} pinned at '${object.pin}' ${reason}, so it is not trusted.`, cause === undefined ? undefined : { cause });
-}
-
-function pinAt(fd: Fd, dir: PinDirectory, pin: string, id: number, pinned: Map<string, number>, sys: Syscalls, owner?: PinDirectory['tenant']): void {
-  if (pinned.get(pin) === id) return;
-  const path = join(dir.path, pin);
-  // bpffs refuses names with a '.', so the temporary pin is `<name>-pending` (map names are identifiers: no '-').
-  const next = `${path}-pending`;
-  unpin(next);
-  pinObject(fd, next, { sys });
-  try {
-    setPinMode(next, PIN_MODE);
-    if (owner !== undefined) setPinOwner(next, owner.uid, owner.gid);
-    // rename(2) replaces the old pin in one step: the path never names nothing or half of it.
-    renameSync(next, path);
-  } catch (error) {
-    unpin(next);
-    throw error;
-  }
-  pinned.set(pin, id);
-}
-
-function mkdirMode(path: string): void {
-  const first = mkdirSync(path, { recursive: true, mode: DIR_MODE });
-  // mkdir's mode passes through the umask; set it exactly on what was created.
-  if (first !== undefined) {
-    for (let d = path; d.length >= first.length; d = dirname(d)) setPinMode(d, DIR_MODE);
-  }
 }
