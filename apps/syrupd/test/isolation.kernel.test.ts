@@ -85,7 +85,7 @@ describeKernel('syrupd isolation between two tenant uids', () => {
     const later = (name: string, step: () => unknown) => cleanup.push({ name, step });
     access = provideRepoAccess(REPO);
     later('repository access', () => access.release());
-    net = createVethNamespaces();
+    net = createVethNamespaces({ prefix: 'syrup-iso', subnet: '10.198.0' });
     later('namespaces', () => net.remove());
     later('pin root', () => rmSync(pinRoot, { recursive: true, force: true }));
     // The socket is 0666 (the daemon's default); its directory must be searchable by the tenants too.

@@ -256,7 +256,7 @@ describeKernel('syrupd restarts: pins keep steering, recovery rebuilds the regis
   });
 
   it('at xdp-skb: the dispatcher stays attached through a SIGKILL, the policy counts every datagram sent meanwhile, and SIGTERM keeps the deployment too', async () => {
-    const net: VethNamespaces = createVethNamespaces();
+    const net: VethNamespaces = createVethNamespaces({ prefix: 'syrup-iso', subnet: '10.198.0' });
     cleanup.push(() => net.remove());
     const f = await files();
     const first = await daemon(f);

@@ -15,7 +15,7 @@ import { container } from 'tsyringe';
 import { afterEach, expect, it } from 'vitest';
 import { RuntimePersistenceOptions, RuntimeService, type Caller } from '../src/index.js';
 import { REUSEPORT_SERVER, send } from './support/udp.js';
-import { createVethPair, sendFrom } from './support/veth.js';
+import { createVethNamespaces, sendFrom } from './support/veth.js';
 
 /** Counts each datagram in `seen[KEY]` and steers it to the group's first socket. */
 function counting(name: string, entries = 2): PolicySource {
@@ -189,7 +189,7 @@ describeKernel('maps shared by name across deployments of one tenant (eBPF)', ()
   });
 
   it('shares one map between a socket-select deployment and an xdp-skb one of the same owner (cross-layer)', async () => {
-    const net = createVethPair('syrup-xl');
+    const net = createVethNamespaces({ prefix: 'syrup-xl', subnet: '10.197.0' });
     cleanup.push(() => net.remove());
     const service = serviceWith();
     cleanup.push(() => service.close());
