@@ -22,6 +22,7 @@ import {
   type PeerIdentity,
 } from '../src/index.js';
 import { memoryBackendModule } from './support/memory-backend.js';
+import { memoryServices } from './support/memory-services.js';
 import { mapPolicyText, slowPolicyText } from './support/slow-policy.js';
 import { REUSEPORT_SERVER } from './support/udp.js';
 
@@ -30,21 +31,7 @@ const ROUND_ROBIN: PolicySource = { fileName: 'round-robin.ts', text: readFileSy
 const ROOT = { uid: 0 };
 const AT: DeployOptions = { hook: 'socket-select', port: 9999, pid: 1234 };
 
-const services: RuntimeService[] = [];
-afterEach(async () => {
-  for (const service of services.splice(0)) await service.close();
-});
-
-function serviceWith(limits?: RuntimeLimits): RuntimeService {
-  const child = container.createChildContainer();
-  registerHookRegistry(child);
-  memoryBackendModule.register(child);
-  if (limits !== undefined) child.register(RuntimeLimits, { useValue: limits });
-  child.registerSingleton(RuntimeService);
-  const service = child.resolve(RuntimeService);
-  services.push(service);
-  return service;
-}
+const serviceWith = memoryServices();
 
 function source(name: string, text: string): PolicySource {
   return { fileName: `${name}.ts`, text };
@@ -168,8 +155,11 @@ describe('the compile worker', () => {
 describe('the request size limit per tenant', () => {
   let dir: string | undefined;
   let server: ProtocolServer | undefined;
+  let service: RuntimeService | undefined;
   afterEach(async () => {
     await server?.close();
+    await service?.close();
+    service = undefined;
     if (dir !== undefined) rmSync(dir, { recursive: true, force: true });
     server = undefined;
     dir = undefined;
@@ -186,7 +176,7 @@ describe('the request size limit per tenant', () => {
     child.registerSingleton(RuntimeService);
     child.register(PeerCredentials, { useValue: { of: () => peer } });
     child.register(ProtocolServerOptions, { useValue: { socketPath } });
-    services.push(child.resolve(RuntimeService));
+    service = child.resolve(RuntimeService);
     server = child.resolve(ProtocolServer);
     await server.listen();
 

@@ -1,10 +1,10 @@
 import 'reflect-metadata';
-import { registerHookRegistry, type DeployOptions, type Deployment, type PolicySource } from '@syrup/core';
+import { type DeployOptions, type Deployment, type PolicySource } from '@syrup/core';
 import { InMemoryDataMapStore, type DataMap, type DataMapSpec } from '@syrup/maps';
-import { container } from 'tsyringe';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { embedded, LimitError, RuntimeError, RuntimeLimits, RuntimeService, SharedMapRegistry, type RuntimeDeploymentInfo } from '../src/index.js';
 import { memoryBackendModule } from './support/memory-backend.js';
+import { memoryServices } from './support/memory-services.js';
 
 /** A policy whose map `seen` is `kind` with `entries` entries, counting its datagrams under key KEY. */
 function counting(name: string, kind = 'array', entries = 2): PolicySource {
@@ -30,21 +30,7 @@ const scalar = (d: Deployment, name: string): DataMap => d.maps[name] as DataMap
 const ARRAY2: DataMapSpec = { kind: 'array', key: 'u32', value: 'u64', maxEntries: 2 };
 const at = (port: number, extra: Partial<DeployOptions> = {}): DeployOptions => ({ hook: 'socket-select', port, pid: 1234, ...extra });
 
-const services: RuntimeService[] = [];
-afterEach(async () => {
-  for (const service of services.splice(0)) await service.close();
-});
-
-function serviceWith(limits?: RuntimeLimits): RuntimeService {
-  const child = container.createChildContainer();
-  registerHookRegistry(child);
-  memoryBackendModule.register(child);
-  if (limits !== undefined) child.register(RuntimeLimits, { useValue: limits });
-  child.registerSingleton(RuntimeService);
-  const service = child.resolve(RuntimeService);
-  services.push(service);
-  return service;
-}
+const serviceWith = memoryServices();
 
 async function refusal(promise: Promise<unknown>): Promise<{ code: string; message: string }> {
   try {

@@ -2,6 +2,8 @@ import { mkdirSync, renameSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { RestoreError, type PinnedObjectRecord } from '@syrup/core';
 import type { Fd } from '../fd.js';
+import { KernelDataMapStore } from '../maps/kernel-data-map-store.js';
+import { KernelMap } from '../maps/kernel-map.js';
 import type { Syscalls } from '../syscalls/syscalls.js';
 import { openPinned, pinObject, setPinMode, setPinOwner, unpin } from './pin.js';
 
@@ -89,4 +91,29 @@ export function recordOf(objects: readonly PinnedObjectRecord[], role: string, k
   const found = objects.filter((o) => o.role === role && o.kind === kind);
   if (found.length !== 1) throw new RestoreError('RESTORE_FAILED', `the ${what} record names ${found.length} objects of role '${role}' instead of one.`);
   return found[0] as PinnedObjectRecord;
+}
+
+/**
+ * Opens every recorded data map under `base`, each checked by id and as a u32 -> u64 data
+ * map, keyed by map name. Each opened store is pushed on `opened` as soon as it exists, so
+ * the caller's cleanup closes them all when a later check fails.
+ */
+export function openRecordedDataMaps(base: string, objects: readonly PinnedObjectRecord[], sys: Syscalls, opened: Disposable[]): Map<string, KernelDataMapStore> {
+  const maps = new Map<string, KernelDataMapStore>();
+  for (const mapRecord of objects.filter((o) => o.role === 'data-map')) {
+    if (mapRecord.name === undefined || mapRecord.kind !== 'map') distrust(mapRecord, 'is recorded without a map name');
+    const kernelMap = KernelMap.fromFd(openRecorded(base, mapRecord, sys), { sys });
+    opened.push(kernelMap);
+    expectRecorded(mapRecord, kernelMap.info().id);
+    opened.pop();
+    let store: KernelDataMapStore;
+    try {
+      store = KernelDataMapStore.fromKernelMap(kernelMap, { name: mapRecord.name });
+    } catch (error) {
+      distrust(mapRecord, 'is not a u32 -> u64 data map', error);
+    }
+    opened.push(store);
+    maps.set(mapRecord.name, store);
+  }
+  return maps;
 }

@@ -4,7 +4,7 @@ import { RestoreError, type JsonValue, type PersistedAttachment, type PinDirecto
 import { isSyscallError } from '../../errors/syscall-error.js';
 import type { Fd } from '../../fd.js';
 import { unpin } from '../../pin/pin.js';
-import { distrust, expectRecorded, mkdirMode, openRecorded, pinAt, recordOf, unpinEvery } from '../../pin/pinned-objects.js';
+import { distrust, expectRecorded, openRecordedDataMaps, mkdirMode, openRecorded, pinAt, recordOf, unpinEvery } from '../../pin/pinned-objects.js';
 import { pinPath } from '../../pin/pin-path.js';
 import { KernelDataMapStore } from '../../maps/kernel-data-map-store.js';
 import { KernelMap } from '../../maps/kernel-map.js';
@@ -106,22 +106,7 @@ export function openSocketGroupPins(request: RestoreRequest, sys: Syscalls): Ope
     const executors = ReuseportSockArray.fromKernelMap(executorsMap);
     opened.push(executors);
 
-    const maps = new Map<string, KernelDataMapStore>();
-    for (const mapRecord of record.objects.filter((o) => o.role === 'data-map')) {
-      if (mapRecord.name === undefined || mapRecord.kind !== 'map') distrust(mapRecord, 'is recorded without a map name');
-      const kernelMap = KernelMap.fromFd(openRecorded(dir.path, mapRecord, sys), { sys });
-      opened.push(kernelMap);
-      expectRecorded(mapRecord, kernelMap.info().id);
-      opened.pop();
-      let store: KernelDataMapStore;
-      try {
-        store = KernelDataMapStore.fromKernelMap(kernelMap, { name: mapRecord.name });
-      } catch (error) {
-        distrust(mapRecord, 'is not a u32 -> u64 data map', error);
-      }
-      opened.push(store);
-      maps.set(mapRecord.name, store);
-    }
+    const maps = openRecordedDataMaps(dir.path, record.objects, sys, opened);
     const used = new Set(programInfo.mapIds);
     for (const object of record.objects.filter((o) => o.kind === 'map')) {
       if (!used.has(object.id)) distrust(object, `is not a map of program ${programInfo.id}`);

@@ -6,11 +6,10 @@ import type { FeatureName, FeatureReport } from '../../features/probe-features.j
 import { nativeSyscalls } from '../../syscalls/native-syscalls.js';
 import type { Syscalls } from '../../syscalls/syscalls.js';
 import type { EbpfArtifact, HookCompileOptions, NetworkHook } from '../network-hook.js';
-import { KernelDataMapStore } from '../../maps/kernel-data-map-store.js';
 import { KernelMap } from '../../maps/kernel-map.js';
 import { CpuMap } from '../../maps/system/cpu-map.js';
 import { XskMap } from '../../maps/system/xsk-map.js';
-import { distrust, expectRecorded, openRecorded, recordOf } from '../../pin/pinned-objects.js';
+import { distrust, expectRecorded, openRecordedDataMaps, openRecorded, recordOf } from '../../pin/pinned-objects.js';
 import { Program } from '../../programs/program.js';
 import { MapType, ProgType } from '../../syscalls/bpf-constants.js';
 import { XdpAttachment } from './xdp-attachment.js';
@@ -133,22 +132,7 @@ export class XdpHook implements NetworkHook {
       const executors = data.executors === 'cpu' ? CpuMap.fromKernelMap(executorsMap) : XskMap.fromKernelMap(executorsMap);
       opened.push({ [Symbol.dispose]: () => executors.close() });
 
-      const maps = new Map<string, KernelDataMapStore>();
-      for (const mapRecord of record.objects.filter((o) => o.role === 'data-map')) {
-        if (mapRecord.name === undefined || mapRecord.kind !== 'map') distrust(mapRecord, 'is recorded without a map name');
-        const kernelMap = KernelMap.fromFd(openRecorded(dir.path, mapRecord, sys), { sys });
-        opened.push(kernelMap);
-        expectRecorded(mapRecord, kernelMap.info().id);
-        opened.pop();
-        let store: KernelDataMapStore;
-        try {
-          store = KernelDataMapStore.fromKernelMap(kernelMap, { name: mapRecord.name });
-        } catch (error) {
-          distrust(mapRecord, 'is not a u32 -> u64 data map', error);
-        }
-        opened.push(store);
-        maps.set(mapRecord.name, store);
-      }
+      const maps = openRecordedDataMaps(dir.path, record.objects, sys, opened);
       // The executors map is the recorded one by id; a policy that only passes or drops never uses it.
       const used = new Set(programInfo.mapIds);
       for (const object of record.objects.filter((o: PinnedObjectRecord) => o.role === 'data-map')) {
