@@ -5,7 +5,9 @@ import { experimentResults } from '../src/runner/experiment-results.js';
 import { EXPERIMENTS } from '../src/runner/experiments.js';
 import { policySentences } from '../src/runner/policy-sentences.js';
 import { formatResultsTable } from '../src/runner/results-table.js';
-import { reportedRuns, sustains, sweepOrder } from '../src/runner/run-experiment.js';
+import { capacityFromSweep } from '../src/runner/capacity.js';
+import { reportedRuns, sweepOrder } from '../src/runner/run-experiment.js';
+import { roundGridLoads, tokenSettings } from '../src/runner/token-qos.js';
 import { judgeRun, medianRun, toRunRecord, type RunRecord } from '../src/runner/run-record.js';
 import { getOnlyVerdict, scanMixVerdict, sustainedLoad, tokenQosVerdict } from '../src/runner/verdicts.js';
 
@@ -126,27 +128,68 @@ describe('verdicts', () => {
     expect(getOnlyVerdict(EXPERIMENTS['get-only'], [run('round-robin', 4000, 10)])).toMatchObject({ measuredRatio: null, met: false });
   });
 
-  it('token-qos capacity: a valid run within the latency bound (a saturated server that still achieves the rate does not count)', () => {
-    expect(sustains(run('round-robin', 12_000, 900), 1000)).toBe(true);
-    expect(sustains(run('round-robin', 23_000, 274_000), 1000)).toBe(false);
-    expect(sustains(run('round-robin', 12_000, 900, { valid: false }), 1000)).toBe(false);
+  it('token-qos capacity: split where the fewest runs disagree, interpolated between its neighbours; an invalid run counts as over', () => {
+    // 13k: 800, 14k: 1200 -> crossing at 13.5k.
+    const sweep = [
+      { offeredRps: 14_000, p99Us: 1200 },
+      { offeredRps: 12_000, p99Us: 600 },
+      { offeredRps: 13_000, p99Us: 800 },
+    ];
+    expect(capacityFromSweep(sweep, 1000)).toEqual({ rps: 13_500, bracket: 'crossing', outliers: 0 });
+    // One lucky run past the knee or one unlucky run below it does not move the split.
+    expect(capacityFromSweep([...sweep, { offeredRps: 15_000, p99Us: 1300 }, { offeredRps: 16_000, p99Us: 900 }], 1000)).toEqual({ rps: 13_500, bracket: 'crossing', outliers: 1 });
+    expect(capacityFromSweep([{ offeredRps: 8000, p99Us: 1440 }, { offeredRps: 10_000, p99Us: 610 }, { offeredRps: 12_000, p99Us: 1000 }, { offeredRps: 14_000, p99Us: 1270 }], 1000)).toEqual({
+      rps: 12_000,
+      bracket: 'crossing',
+      outliers: 1,
+    });
+    // Two equally good splits (after 10k, or after 12k, each with one run disagreeing): the lower is taken.
+    expect(capacityFromSweep([{ offeredRps: 10_000, p99Us: 500 }, { offeredRps: 11_000, p99Us: 1100 }, { offeredRps: 12_000, p99Us: 900 }, { offeredRps: 13_000, p99Us: 1500 }, { offeredRps: 14_000, p99Us: 1600 }], 1000)).toEqual({
+      rps: 10_800,
+      bracket: 'crossing',
+      outliers: 1,
+    });
+    // A saturated server that still "achieves" the rate is over the bound (274 ms), an invalid run too.
+    expect(capacityFromSweep([{ offeredRps: 20_000, p99Us: 900 }, { offeredRps: 23_000, p99Us: 274_000 }], 1000).rps).toBe(20_000);
+    expect(capacityFromSweep([{ offeredRps: 20_000, p99Us: 900 }, { offeredRps: 21_000, p99Us: null }], 1000)).toMatchObject({ rps: 20_000, bracket: 'crossing' });
+    expect(capacityFromSweep([{ offeredRps: 8000, p99Us: 500 }, { offeredRps: 9000, p99Us: 700 }], 1000)).toMatchObject({ rps: 9000, bracket: 'all-within' });
+    expect(capacityFromSweep([{ offeredRps: 8000, p99Us: 1500 }], 1000)).toMatchObject({ rps: 0, bracket: 'none-within' });
+    expect(capacityFromSweep([], 1000)).toMatchObject({ rps: 0, bracket: 'none-within' });
   });
 
-  it('token-qos: LS within bound and drops, BE share of the spare tokens, round-robin over the bound', () => {
+  it('token-qos rounds: a grid around the coarse capacity, and tokens and bucket from a round capacity', () => {
+    expect(roundGridLoads(EXPERIMENTS['token-qos'].roundGrid, 15_000)).toEqual([12_800, 13_500, 14_300, 15_000, 15_800, 16_500, 17_300]);
+    expect(roundGridLoads([0.9, 0.9, 1], 1000)).toEqual([900, 1000]);
+    // 90% of 15000 = 13500 tokens/s; a 3 ms bucket holds 40.5, rounded to 41.
+    expect(tokenSettings(EXPERIMENTS['token-qos'], 15_000)).toEqual({ tokenRate: 13_500, tokenBurst: 41 });
+  });
+
+  it('token-qos: judged on the medians over rounds: LS within bound and drops, BE share of the round spare, round-robin over the bound', () => {
     const users = (lsP99: number, lsDropped: number, beAchieved: number) => ({
       '0': { offeredRps: 5000, achievedRps: 5000, p50Us: 100, p99Us: lsP99, p999Us: lsP99, dropped: lsDropped, count: 50_000 },
       '1': { offeredRps: 6000, achievedRps: beAchieved, p50Us: 100, p99Us: 5000, p999Us: 5000, dropped: 0, count: 60_000 },
     });
     const experiment = EXPERIMENTS['token-qos'];
+    const at = (policy: string, round: number, u: ReturnType<typeof users>, extra: Partial<RunRecord> = {}) => run(policy, 11_000, u['0'].p99Us, { users: u, round, capacityRps: 10_000, ...extra });
     // Capacity 10000: spare = (0.9 - 0.5) x 10000 = 4000; 80% of it = 3200.
-    const good = [run('token-qos', 11_000, 800, { users: users(800, 100, 3300) }), run('round-robin', 11_000, 5000, { users: users(5000, 0, 6000) })];
-    expect(tokenQosVerdict(experiment, 10_000, good)).toMatchObject({ met: true, measuredRatio: 6.25 });
-    const beStarved = [run('token-qos', 11_000, 800, { users: users(800, 100, 3100) }), good[1]!];
-    expect(tokenQosVerdict(experiment, 10_000, beStarved).met).toBe(false);
-    const lsDrops = [run('token-qos', 11_000, 800, { users: users(800, 501, 3300) }), good[1]!];
-    expect(tokenQosVerdict(experiment, 10_000, lsDrops).met).toBe(false);
-    const rrFine = [good[0]!, run('round-robin', 11_000, 900, { users: users(900, 0, 6000) })];
-    expect(tokenQosVerdict(experiment, 10_000, rrFine).met).toBe(false);
+    const qos = [at('token-qos', 0, users(800, 100, 3300)), at('token-qos', 1, users(2500, 100, 3300)), at('token-qos', 2, users(700, 100, 3300))];
+    const rr = [at('round-robin', 0, users(5000, 0, 6000)), at('round-robin', 1, users(900, 0, 6000)), at('round-robin', 2, users(4000, 0, 6000))];
+    // The reference variant is never judged, however it does.
+    const reference = at('round-robin', 0, users(100, 0, 4000), { variant: 'BE at spare share' });
+    const verdict = tokenQosVerdict(experiment, [...qos, ...rr, reference]);
+    expect(verdict).toMatchObject({ met: true, measuredRatio: 5 });
+    expect(verdict.details[0]).toBe('token-qos: LS p99 0.80 ms (median of 3 rounds: 0.80, 2.50, 0.70), 0.20% LS dropped');
+    expect(verdict.details[2]).toBe('round-robin: LS p99 4.00 ms (median of 3 rounds: 5.00, 0.90, 4.00)');
+    const beStarved = qos.map((r) => ({ ...r, users: users(800, 100, 3100) }));
+    expect(tokenQosVerdict(experiment, [...beStarved, ...rr]).met).toBe(false);
+    const lsDrops = qos.map((r) => ({ ...r, users: users(800, 501, 3300) }));
+    expect(tokenQosVerdict(experiment, [...lsDrops, ...rr]).met).toBe(false);
+    const rrFine = rr.map((r) => ({ ...r, users: users(900, 0, 6000) }));
+    expect(tokenQosVerdict(experiment, [...qos, ...rrFine]).met).toBe(false);
+    expect(tokenQosVerdict(experiment, rr, [{ rps: 0 }, { rps: 10_000 }])).toMatchObject({
+      met: false,
+      details: ['missing token-qos or round-robin runs', '1 of 2 rounds found no capacity within the bound and ran no comparison'],
+    });
   });
 });
 

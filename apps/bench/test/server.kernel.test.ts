@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import dgram from 'node:dgram';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -24,6 +24,20 @@ const running: KvServerProcess[] = [];
 afterEach(async () => {
   await Promise.all(running.splice(0).map((server) => server.stop().catch(() => undefined)));
 });
+
+/** The nice value of each named thread of `pid` (MainThread and the kv workers), from /proc/<pid>/task/<tid>/stat field 19. */
+function threadNiceValues(pid: number): Record<string, number[]> {
+  const byName: Record<string, number[]> = {};
+  for (const tid of readdirSync(`/proc/${pid}/task`)) {
+    const name = readFileSync(`/proc/${pid}/task/${tid}/comm`, 'utf8').trim();
+    if (name !== 'MainThread' && !name.startsWith('kv-worker-')) continue;
+    // Fields after the parenthesised command name, which may itself contain spaces.
+    const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    (byName[name] ??= []).push(Number(fields[16]));
+  }
+  return byName;
+}
 
 async function start(options: KvServerProcessOptions): Promise<KvServerProcess> {
   const server = await startKvServerProcess(options);
@@ -264,6 +278,8 @@ describeKernel('kv-server', () => {
     expect(await client.request(RequestType.GET, 1n, { user: 1 })).toBeDefined();
     expect(await client.request(RequestType.GET, 1n, { user: 2 })).toBeDefined();
     expect(await client.request(RequestType.GET, 1n, { user: 3, timeoutMs: 300 })).toBeUndefined();
+    // The refiller's thread (the main thread) yields to the workers: nice 19 against their 0.
+    expect(threadNiceValues(server.ready.pid)).toEqual({ MainThread: [19], 'kv-worker-0': [0], 'kv-worker-1': [0] });
     const stopped = await server.stop();
     expect(stopped.byType.get).toBe(2);
     expect(stopped.tokensGranted?.latencySensitive).toBeGreaterThan(0);

@@ -47,7 +47,7 @@ function command(): Command {
     .requiredOption('--experiment <name>', `${Object.keys(EXPERIMENTS).join(', ')} or all`)
     .option('--duration <s>', 'measured seconds per run (default 10, --quick 4)', number('--duration', 0.1))
     .option('--warmup <s>', 'warm-up seconds per run (default 2, --quick 1)', number('--warmup', 0))
-    .option('--repeats <n>', 'runs per point, the median reported (default 3, --quick 1)', number('--repeats', 1))
+    .option('--repeats <n>', 'runs per point, the median reported (default 3, --quick 1; token-qos: calibrated rounds, default 5)', number('--repeats', 1))
     .option('--quick', 'fewer loads, shorter runs, one repeat', false)
     .option('--out <dir>', 'where the JSON and plots go', DEFAULT_OUT)
     .option('--loads <list>', 'offered loads in req/s, comma-separated (token-qos: the capacity sweep)', (v) => list(v))
@@ -87,7 +87,6 @@ async function main(argv: readonly string[]): Promise<number> {
     loadgenCpu: cpus.loadgenCpu,
     seed: flags.seed,
   };
-  const repeats = flags.repeats ?? (flags.quick ? 1 : 3);
   const stop = new AbortController();
   // A terminal's Ctrl-C also reaches the server and loadgen children (same process group); they stop cleanly on their own.
   const onSignal = (): void => stop.abort();
@@ -97,6 +96,8 @@ async function main(argv: readonly string[]): Promise<number> {
   for (const name of names) {
     const experiment = EXPERIMENTS[name];
     const startedAt = new Date();
+    // token-qos repeats whole calibrated rounds.
+    const repeats = flags.repeats ?? (flags.quick ? 1 : experiment.kind === 'token-qos' ? experiment.defaultRounds : 3);
     process.stdout.write(`\n== ${name}: ${experiment.description}\n`);
     process.stdout.write(`   loadgen on CPU ${settings.loadgenCpu}, server on CPUs ${settings.serverCpus ?? 'all'}; ${settings.durationS} s per run after ${settings.warmupS} s warm-up, ${repeats} repeat(s)\n`);
     const bar = progressBar(stop.signal);
@@ -121,8 +122,17 @@ async function main(argv: readonly string[]): Promise<number> {
       settings: { ...settings, repeats, quick: flags.quick },
     });
     if (outcome.capacity !== undefined) {
-      process.stdout.write(`\ncapacity (${outcome.capacity.policy}): ${outcome.capacity.rps} req/s (${outcome.capacity.criterion})\n`);
-      process.stdout.write(`${formatResultsTable(outcome.capacity.runs)}\n\n`);
+      const capacity = outcome.capacity;
+      process.stdout.write(`\ncoarse capacity sweep (${capacity.policy}, one run per load):\n${formatResultsTable(capacity.coarseRuns)}\n`);
+      process.stdout.write(`coarse capacity ${capacity.coarseRps} req/s\n\n`);
+      process.stdout.write(`the rounds' capacity sweep (${capacity.policy}, each load's median over the rounds):\n${formatResultsTable(capacity.runs)}\n`);
+      process.stdout.write(`capacity per round (${capacity.criterion}):\n`);
+      for (const round of capacity.rounds) {
+        const note = round.bracket === 'crossing' ? '' : round.bracket === 'all-within' ? ' (every grid load within the bound: at least this)' : ' (no grid load within the bound: round skipped)';
+        process.stdout.write(`  round ${round.round + 1}: ${round.rps} req/s${note}; tokens ${round.tokenRate}/s, bucket ${round.tokenBurst}\n`);
+      }
+      process.stdout.write(`median capacity ${capacity.rps} req/s\n\n`);
+      process.stdout.write('comparison: the median round of each (by the latency-sensitive user\'s p99), at shares of its round\'s capacity\n');
     }
     process.stdout.write(`${formatResultsTable(outcome.runs, { validityApplies: (r) => r.policy !== 'token-qos' })}\n`);
     const paths = await writeExperimentResults(flags.out, results);

@@ -52,14 +52,18 @@ export function experimentResults(
 /** The plotted points: GET p99 per policy over offered load; token-qos adds one series per user. */
 export function plotPoints(results: Pick<ExperimentResults, 'runs' | 'capacity'>): PlotPoint[] {
   const points: PlotPoint[] = [];
+  // token-qos: the capacity sweeps (both users together), GET p99.
+  for (const run of results.capacity?.coarseRuns ?? []) {
+    if (run.getP99Us !== null) points.push({ series: `${run.policy} (coarse capacity sweep)`, offeredRps: run.offeredRps, latencyMs: run.getP99Us / 1000, valid: run.valid });
+  }
   for (const run of results.capacity?.runs ?? []) {
-    // token-qos: the capacity sweep, one user, GET p99.
-    if (run.getP99Us !== null) points.push({ series: `${run.policy} (capacity sweep)`, offeredRps: run.offeredRps, latencyMs: run.getP99Us / 1000, valid: run.valid });
+    if (run.getP99Us !== null) points.push({ series: `${run.policy} (capacity sweep, median of rounds)`, offeredRps: run.offeredRps, latencyMs: run.getP99Us / 1000, valid: run.valid });
   }
   for (const run of results.runs) {
     if (run.users !== undefined && results.capacity !== undefined) {
       // Each user at its own offered load, so the two users' points do not hide each other.
-      for (const [id, user] of Object.entries(run.users)) points.push({ series: `${run.policy}, user ${id}`, offeredRps: user.offeredRps, latencyMs: user.p99Us / 1000, valid: true });
+      const name = run.variant === undefined ? run.policy : `${run.policy} (${run.variant})`;
+      for (const [id, user] of Object.entries(run.users)) points.push({ series: `${name}, user ${id}`, offeredRps: user.offeredRps, latencyMs: user.p99Us / 1000, valid: true });
     } else if (run.getP99Us !== null) {
       points.push({ series: run.policy, offeredRps: run.offeredRps, latencyMs: run.getP99Us / 1000, valid: run.valid });
     }

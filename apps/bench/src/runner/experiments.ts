@@ -24,12 +24,17 @@ export interface SweepExperiment {
 }
 
 /**
- * Token QoS: first the server's capacity under `capacityPolicy`: the highest offered load it
- * sustains with a valid run AND a GET p99 within `capacityP99BoundUs`. (Achieved rate alone
- * is not enough: a saturated server with deep socket buffers still "achieves" the offered
- * rate over a short run while its queues, and latency, grow without bound.) Then a
- * latency-sensitive and a best-effort user offer shares of it, with tokens granted at
- * `tokenShare` of it, under each policy.
+ * Token QoS. The server's capacity is the offered load at which round-robin's p99 reaches
+ * `capacityP99BoundUs` (achieved rate alone is not enough: a saturated server with deep
+ * socket buffers still "achieves" the offered rate over a short run while its queues, and
+ * latency, grow without bound). On this shared machine that load drifts by tens of percent
+ * from minute to minute with the host's noise, so one capacity measured up front and a
+ * comparison run minutes later would compare against a capacity that no longer holds. The
+ * experiment therefore runs in calibrated rounds: a coarse sweep finds the neighbourhood,
+ * then every round sweeps a fixed grid around it, takes that round's capacity from the
+ * sweep (see capacity.ts), and right away runs the two users at shares of THAT capacity
+ * under each policy. The verdict takes the median over rounds. Capacity sweeps offer the
+ * same two users in the same proportion as the comparison, so the two differ only in load.
  */
 export interface TokenQosExperiment {
   readonly kind: 'token-qos';
@@ -39,10 +44,16 @@ export interface TokenQosExperiment {
   readonly flows: number;
   readonly mix: string;
   readonly capacityPolicy: string;
+  /** The coarse sweep (one run per load, stopped at the second load over the bound). */
   readonly capacityLoads: readonly number[];
   /** The latency bound of the capacity definition, microseconds. */
   readonly capacityP99BoundUs: number;
   readonly quickCapacityLoads: readonly number[];
+  /** Each round's sweep, as fractions of the coarse capacity. */
+  readonly roundGrid: readonly number[];
+  readonly quickRoundGrid: readonly number[];
+  /** Calibrated rounds when --repeats is not given. */
+  readonly defaultRounds: number;
   readonly policies: readonly string[];
   readonly lsUser: number;
   readonly beUser: number;
@@ -101,10 +112,14 @@ export const EXPERIMENTS = {
     flows: 8,
     mix: 'get=1',
     capacityPolicy: 'round-robin',
-    // 1k steps: the shares below are fractions of this, so its resolution matters. The sweep stops at the second failing load.
-    capacityLoads: [6000, 7000, 8000, 9000, 10_000, 11_000, 12_000, 13_000, 14_000, 15_000, 16_000, 17_000, 18_000, 19_000, 20_000, 22_000, 24_000],
+    // Coarse: only the neighbourhood of the capacity; each round's grid resolves it. Stops at the second load over the bound.
+    capacityLoads: [6000, 8000, 10_000, 12_000, 14_000, 16_000, 18_000, 20_000, 22_000, 24_000],
     capacityP99BoundUs: 1000,
     quickCapacityLoads: [8000, 10_000, 12_000, 14_000],
+    // +-15% in 5% steps: wide enough to bracket a capacity that drifted since the coarse sweep.
+    roundGrid: [0.85, 0.9, 0.95, 1, 1.05, 1.1, 1.15],
+    quickRoundGrid: [0.9, 1, 1.1],
+    defaultRounds: 5,
     policies: ['token-qos', 'round-robin'],
     lsUser: 0,
     beUser: 1,

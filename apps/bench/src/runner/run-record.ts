@@ -27,6 +27,10 @@ export interface RunRecord {
   readonly users?: Record<string, { offeredRps: number; achievedRps: number; p50Us: number; p99Us: number; p999Us: number; dropped: number; count: number }>;
   readonly loadgen: { readonly cpu: number | null; readonly gcPauses: LoadReport['gcPauses']; readonly runQueueWaitMs: number | null; readonly schedule: LoadReport['schedule'] };
   readonly servedPerWorker?: readonly number[];
+  /** token-qos: the calibrated round the run belongs to, that round's capacity, and the reference variant it is, if one. */
+  readonly round?: number;
+  readonly capacityRps?: number;
+  readonly variant?: string;
   /** Runs of the same point that this one is the median of (set on the reported run). */
   readonly repeatsOfPoint?: number;
 }

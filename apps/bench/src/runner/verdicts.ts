@@ -55,24 +55,50 @@ export function getOnlyVerdict(experiment: SweepExperiment, points: readonly Run
   return { target: experiment.target, measuredRatio, met: measuredRatio !== null && measuredRatio >= requiredRatio, details };
 }
 
-/** token-qos: the latency-sensitive and best-effort users under each policy. */
-export function tokenQosVerdict(experiment: TokenQosExperiment, capacityRps: number, points: readonly RunRecord[]): Verdict {
+const median = (values: readonly number[]): number => {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted.length === 0 ? NaN : sorted.length % 2 === 1 ? sorted[(sorted.length - 1) / 2]! : (sorted[sorted.length / 2 - 1]! + sorted[sorted.length / 2]!) / 2;
+};
+
+const msList = (values: readonly number[]): string => values.map((us) => (us / 1000).toFixed(2)).join(', ');
+
+/**
+ * token-qos, judged on the medians over the calibrated rounds (each run carries its round's
+ * capacity): under token-qos the latency-sensitive user's p99 and drops, and the best-effort
+ * user's service as a share of the round's spare tokens; under round-robin the
+ * latency-sensitive user's p99. Reference runs (a `variant`) are not judged.
+ */
+export function tokenQosVerdict(experiment: TokenQosExperiment, comparisonRuns: readonly RunRecord[], rounds: ReadonlyArray<{ readonly rps: number }> = []): Verdict {
   const ls = String(experiment.lsUser);
   const be = String(experiment.beUser);
-  const qos = points.find((p) => p.policy === 'token-qos')?.users;
-  const rr = points.find((p) => p.policy === 'round-robin')?.users;
-  const spare = (experiment.tokenShare - experiment.lsShare) * capacityRps;
-  const details: string[] = [];
-  if (qos?.[ls] === undefined || qos[be] === undefined || rr?.[ls] === undefined) {
-    return { target: experiment.target, measuredRatio: null, met: false, details: ['missing token-qos or round-robin run'] };
+  const judged = (policy: string): RunRecord[] =>
+    comparisonRuns.filter((r) => r.policy === policy && r.variant === undefined && r.capacityRps !== undefined && r.users?.[ls] !== undefined && r.users[be] !== undefined);
+  const qos = judged('token-qos');
+  const rr = judged('round-robin');
+  const failedRounds = rounds.filter((r) => r.rps === 0).length;
+  const roundNote = failedRounds > 0 ? [`${failedRounds} of ${rounds.length} rounds found no capacity within the bound and ran no comparison`] : [];
+  if (qos.length === 0 || rr.length === 0) {
+    return { target: experiment.target, measuredRatio: null, met: false, details: ['missing token-qos or round-robin runs', ...roundNote] };
   }
-  const lsDropped = qos[ls].count === 0 ? 1 : qos[ls].dropped / qos[ls].count;
-  const beServedShare = spare > 0 ? qos[be].achievedRps / spare : 0;
-  const lsOk = qos[ls].p99Us <= experiment.lsP99BoundUs && lsDropped <= experiment.lsMaxDropped;
-  const beOk = beServedShare >= experiment.beMinSpareShare;
-  const rrOver = rr[ls].p99Us > experiment.lsP99BoundUs;
-  details.push(`token-qos: LS p99 ${(qos[ls].p99Us / 1000).toFixed(2)} ms, ${(lsDropped * 100).toFixed(2)}% LS dropped`);
-  details.push(`token-qos: BE served ${Math.round(qos[be].achievedRps)} req/s = ${Math.round(beServedShare * 100)}% of the spare ${Math.round(spare)} req/s`);
-  details.push(`round-robin: LS p99 ${(rr[ls].p99Us / 1000).toFixed(2)} ms`);
-  return { target: experiment.target, measuredRatio: ratio(rr[ls].p99Us, qos[ls].p99Us), met: lsOk && beOk && rrOver, details };
+  const qosLsP99 = qos.map((r) => r.users![ls]!.p99Us);
+  const qosLsDropped = qos.map((r) => (r.users![ls]!.count === 0 ? 1 : r.users![ls]!.dropped / r.users![ls]!.count));
+  const beShares = qos.map((r) => {
+    const spare = (experiment.tokenShare - experiment.lsShare) * r.capacityRps!;
+    return spare > 0 ? r.users![be]!.achievedRps / spare : 0;
+  });
+  const rrLsP99 = rr.map((r) => r.users![ls]!.p99Us);
+  const lsP99 = median(qosLsP99);
+  const lsDropped = median(qosLsDropped);
+  const beShare = median(beShares);
+  const rrP99 = median(rrLsP99);
+  const lsOk = lsP99 <= experiment.lsP99BoundUs && lsDropped <= experiment.lsMaxDropped;
+  const beOk = beShare >= experiment.beMinSpareShare;
+  const rrOver = rrP99 > experiment.lsP99BoundUs;
+  const details = [
+    `token-qos: LS p99 ${(lsP99 / 1000).toFixed(2)} ms (median of ${qos.length} rounds: ${msList(qosLsP99)}), ${(lsDropped * 100).toFixed(2)}% LS dropped`,
+    `token-qos: BE served ${Math.round(beShare * 100)}% of the spare tokens (median over rounds; per round ${beShares.map((s) => `${Math.round(s * 100)}%`).join(', ')})`,
+    `round-robin: LS p99 ${(rrP99 / 1000).toFixed(2)} ms (median of ${rr.length} rounds: ${msList(rrLsP99)})`,
+    ...roundNote,
+  ];
+  return { target: experiment.target, measuredRatio: ratio(rrP99, lsP99), met: lsOk && beOk && rrOver, details };
 }

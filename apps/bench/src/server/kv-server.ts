@@ -75,6 +75,7 @@ export class KvServer implements AsyncDisposable {
     const server = new KvServer(config, sockets, data, policy, events);
     try {
       await server.#startWorkers();
+      policy?.yieldToWorkers();
       server.#serving = true;
     } catch (error) {
       await server.stop();

@@ -8,9 +8,12 @@ import { embedded, readPolicy, type EmbeddedSyrup } from '@syrup/runtime';
 import type { KvServerConfig } from './kv-server-options.js';
 import { KV_SERVER_POLICIES } from './kv-server-options.js';
 import { LatencySummary } from './latency-summary.js';
+import { setThisThreadNice } from './thread-priority.js';
 import { UsageError } from './usage-error.js';
 
 /** apps/bench: @syrup/policies-std is its dependency, so standard policy specifiers resolve from here. */
+/** The token refiller's thread (the server's main thread) runs at this nice value. */
+const REFILLER_NICE = 19;
 const BENCH_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 
 /**
@@ -26,10 +29,12 @@ export class PolicyDeployment implements AsyncDisposable {
   readonly #refiller: TokenRefiller | undefined;
   /** From a worker's report of a SCAN start to the busy mark being in the kernel map. */
   readonly #markDelay = new LatencySummary();
+  readonly #log: (message: string) => void;
   #closed = false;
 
-  private constructor(id: string, syrup: EmbeddedSyrup, tracker: ScanTracker | undefined, refiller: TokenRefiller | undefined) {
+  private constructor(id: string, syrup: EmbeddedSyrup, tracker: ScanTracker | undefined, refiller: TokenRefiller | undefined, log: (message: string) => void) {
     this.id = id;
+    this.#log = log;
     this.#syrup = syrup;
     this.#tracker = tracker;
     this.#refiller = refiller;
@@ -77,13 +82,28 @@ export class PolicyDeployment implements AsyncDisposable {
       } else if (tokens !== undefined) {
         log(`policy '${manifest.name}' has a tokens map but no refiller runs (no --token-rate), so its buckets stay as they are.`);
       }
-      return new PolicyDeployment(deployment.id, syrup, tracker, refiller);
+      return new PolicyDeployment(deployment.id, syrup, tracker, refiller, log);
     } catch (error) {
       refiller?.close();
       await syrup.close();
       // A companion refusing the policy's maps (a busy map smaller than --threads, say) is the user's to fix too.
       throw asUsageError(error);
     }
+  }
+
+  /**
+   * With a token refiller running, lowers this thread (the server's main thread, where the
+   * refiller's timer fires) to nice 19: it shares the server's CPUs with the workers and wakes
+   * every millisecond, and at nice 19 those wake-ups take a CPU when one is free instead of
+   * delaying a worker's reply (each step grants for the time that really passed, so a late
+   * step still grants the full rate). Call it after the workers exist: a new thread inherits
+   * its creator's nice value. Answers the nice value set, or undefined when none was.
+   */
+  yieldToWorkers(): number | undefined {
+    if (this.#refiller === undefined) return undefined;
+    if (setThisThreadNice(REFILLER_NICE)) return REFILLER_NICE;
+    this.#log(`could not lower the token refiller's thread to nice ${REFILLER_NICE}; it runs at the workers' priority.`);
+    return undefined;
   }
 
   /** True when workers should report their SCANs (the policy has a busy map). */
