@@ -161,7 +161,8 @@ describe('verdicts', () => {
     expect(roundGridLoads(EXPERIMENTS['token-qos'].roundGrid, 15_000)).toEqual([12_800, 13_500, 14_300, 15_000, 15_800, 16_500, 17_300]);
     expect(roundGridLoads([0.9, 0.9, 1], 1000)).toEqual([900, 1000]);
     // 90% of 15000 = 13500 tokens/s; a 3 ms bucket holds 40.5, rounded to 41.
-    expect(tokenSettings(EXPERIMENTS['token-qos'], 15_000)).toEqual({ tokenRate: 13_500, tokenBurst: 41 });
+    // 1 ms for the best-effort buckets: 13.5.
+    expect(tokenSettings(EXPERIMENTS['token-qos'], 15_000)).toEqual({ tokenRate: 13_500, tokenBurst: 41, tokenBestEffortBurst: 14 });
   });
 
   it('token-qos: judged on the medians over rounds: LS within bound and drops, BE share of the round spare, round-robin over the bound', () => {

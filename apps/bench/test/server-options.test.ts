@@ -59,12 +59,14 @@ describe('kv-server flags', () => {
       tokenRate: 50_000,
       lsUser: 1,
       beUsers: [2, 3],
+      tokenBurst: 150,
+      tokenBestEffortBurst: 50,
       receiveBuffer: 1 << 20,
     };
     const config = parseKvServerArgs(kvServerArgs(options));
     expect(config).toMatchObject({ port: 9100, threads: 6, store: 'lmdb', keys: 5000, valueSize: 32, scanLength: 50, policy: 'token-qos', receiveBuffer: 1 << 20 });
     expect(config.params).toEqual({ RETRIES: 2, BIG: 2n ** 60n });
-    expect(config.tokens).toEqual({ ratePerSec: 50_000, lsUser: 1, beUsers: [2, 3] });
+    expect(config.tokens).toEqual({ ratePerSec: 50_000, lsUser: 1, beUsers: [2, 3], burst: 150, bestEffortBurst: 50 });
     expect(config.times.get).toEqual({ kind: 'cpu', distribution: 'exp', meanUs: 10 });
     expect(config.times.put.meanUs).toBe(0);
   });

@@ -10,6 +10,14 @@ export interface TokenRefillerOptions {
   readonly bestEffortUsers: readonly number[];
   /** Most tokens a bucket may hold; default 10 ms worth of `ratePerSec`, at least 1. */
   readonly burst?: number;
+  /**
+   * Most tokens a best-effort bucket may hold; default `burst`. A smaller one keeps the
+   * best-effort users from being let in as a burst after the refiller was held up (a step
+   * grants for all the time that passed), when the server is still catching up on the
+   * latency-sensitive user's backlog; the latency-sensitive bucket keeps its larger `burst`,
+   * which carries that user through the same hold-up.
+   */
+  readonly bestEffortBurst?: number;
   /** Refill period of `start()`, in milliseconds; default 1. */
   readonly intervalMs?: number;
   /**
@@ -29,8 +37,8 @@ const MAX_ATTEMPTS = 64;
  * policy's `tokens` map (one bucket per user id), while the kernel takes one per admitted
  * request. Each step first tops up the latency-sensitive user's bucket to `burst`; the tokens
  * it cannot hold (its unused share) go to the best-effort users, split evenly, each bucket
- * also capped at `burst`, and any left over after that are discarded (a rate limit does not
- * bank unused capacity beyond one burst).
+ * capped at `bestEffortBurst` (by default `burst` too), and any left over after that are
+ * discarded (a rate limit does not bank unused capacity beyond one burst).
  *
  * Every bucket change is a compare-exchange loop over the current value, so a decrement the
  * kernel makes between our read and our write is never overwritten. The map must therefore
@@ -45,11 +53,13 @@ const MAX_ATTEMPTS = 64;
 export class TokenRefiller implements Disposable {
   readonly ratePerSec: number;
   readonly burst: number;
+  readonly bestEffortBurst: number;
   readonly intervalMs: number;
   readonly latencySensitiveUser: number;
   readonly bestEffortUsers: readonly number[];
   readonly #tokens: DataMap;
   readonly #burst: bigint;
+  readonly #bestEffortBurst: bigint;
   readonly #onError: ((error: unknown) => void) | undefined;
   #owedMicro = 0;
   /** Which best-effort user gets the first odd token of a split; turns each step so odd tokens go round. */
@@ -71,6 +81,10 @@ export class TokenRefiller implements Disposable {
     }
     const burst = options.burst ?? Math.max(1, Math.floor(ratePerSec / 100));
     if (!Number.isSafeInteger(burst) || burst < 1) throw invalid(`burst must be a positive integer number of tokens, not ${String(burst)}.`);
+    const bestEffortBurst = options.bestEffortBurst ?? burst;
+    if (!Number.isSafeInteger(bestEffortBurst) || bestEffortBurst < 1) {
+      throw invalid(`bestEffortBurst must be a positive integer number of tokens, not ${String(bestEffortBurst)}.`);
+    }
     const intervalMs = options.intervalMs ?? 1;
     if (typeof intervalMs !== 'number' || !Number.isFinite(intervalMs) || intervalMs <= 0) {
       throw invalid(`intervalMs must be a positive number of milliseconds, not ${String(intervalMs)}.`);
@@ -89,6 +103,8 @@ export class TokenRefiller implements Disposable {
     this.ratePerSec = ratePerSec;
     this.burst = burst;
     this.#burst = BigInt(burst);
+    this.bestEffortBurst = bestEffortBurst;
+    this.#bestEffortBurst = BigInt(bestEffortBurst);
     this.intervalMs = intervalMs;
     this.latencySensitiveUser = latencySensitiveUser;
     this.bestEffortUsers = [...bestEffortUsers];
@@ -141,14 +157,14 @@ export class TokenRefiller implements Disposable {
       throw new CompanionError('COMPANION_OPTIONS_INVALID', `elapsedMs must be a finite number of milliseconds, at least 0, not ${String(elapsedMs)}.`);
     }
     // Owed tokens beyond what every bucket can hold would be discarded anyway; the cap keeps a long stall from overflowing the count.
-    const cap = (1 + this.bestEffortUsers.length) * this.burst * MICRO;
+    const cap = (this.burst + this.bestEffortUsers.length * this.bestEffortBurst) * MICRO;
     this.#owedMicro = Math.min(this.#owedMicro + Math.round(this.ratePerSec * elapsedMs * 1000), cap + MICRO - 1);
     const whole = Math.floor(this.#owedMicro / MICRO);
     this.#owedMicro -= whole * MICRO;
     if (whole === 0) return;
 
     let spare = BigInt(whole);
-    const toLs = await this.#addUpToBurst(this.latencySensitiveUser, spare);
+    const toLs = await this.#addUpTo(this.latencySensitiveUser, spare, this.#burst);
     this.#grantedLs += toLs;
     spare -= toLs;
     if (spare === 0n || this.bestEffortUsers.length === 0) return;
@@ -156,7 +172,7 @@ export class TokenRefiller implements Disposable {
     const shares = await this.#split(spare);
     for (const [i, user] of this.bestEffortUsers.entries()) {
       const share = shares[i] as bigint;
-      if (share > 0n) this.#grantedBe += await this.#addUpToBurst(user, share);
+      if (share > 0n) this.#grantedBe += await this.#addUpTo(user, share, this.#bestEffortBurst);
     }
   }
 
@@ -192,7 +208,7 @@ export class TokenRefiller implements Disposable {
    */
   async #split(spare: bigint): Promise<bigint[]> {
     const users = this.bestEffortUsers;
-    const room = await Promise.all(users.map(async (user) => this.#roomIn(await this.#tokens.get(user))));
+    const room = await Promise.all(users.map(async (user) => roomIn(await this.#tokens.get(user), this.#bestEffortBurst)));
     const shares = users.map(() => 0n);
     const start = this.#rotation;
     this.#rotation = (this.#rotation + 1) % users.length;
@@ -215,25 +231,26 @@ export class TokenRefiller implements Disposable {
   }
 
   /**
-   * Adds up to `amount` tokens to `user`'s bucket without passing `burst`, and answers how many
+   * Adds up to `amount` tokens to `user`'s bucket without passing `cap`, and answers how many
    * went in. The compare-exchange fails when the kernel took a token since the read; the loop
    * then reads again, so that decrement stands.
    */
-  async #addUpToBurst(user: number, amount: bigint): Promise<bigint> {
+  async #addUpTo(user: number, amount: bigint, cap: bigint): Promise<bigint> {
     for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
       const level = await this.#tokens.get(user);
-      const add = amount < this.#roomIn(level) ? amount : this.#roomIn(level);
+      const room = roomIn(level, cap);
+      const add = amount < room ? amount : room;
       if (add === 0n) return 0n;
       if ((await this.#tokens.compareExchange(user, level, level + add)) === level) return add;
     }
     return 0n;
   }
 
-  #roomIn(level: bigint): bigint {
-    return level >= this.#burst ? 0n : this.#burst - level;
-  }
-
   #checkOpen(): void {
     if (this.#closed) throw new CompanionError('COMPANION_CLOSED', 'the token refiller is closed.');
   }
+}
+
+function roomIn(level: bigint, cap: bigint): bigint {
+  return level >= cap ? 0n : cap - level;
 }

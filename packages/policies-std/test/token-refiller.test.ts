@@ -73,6 +73,20 @@ describe('TokenRefiller', () => {
     expect(await buckets()).toEqual({ ls: 10n, be: [10n, 10n] });
   });
 
+  it('caps best-effort buckets at bestEffortBurst: a step after a hold-up refills the latency-sensitive bucket fully but lets best-effort in by at most its smaller burst', async () => {
+    const { refiller, buckets } = setup({ burst: 10, bestEffortBurst: 3 });
+    expect(refiller.bestEffortBurst).toBe(3);
+    // 50 ms held up: 50 tokens owed; LS takes 10, each BE bucket 3, the other 34 are discarded.
+    await refiller.refillOnce(50);
+    expect(await buckets()).toEqual({ ls: 10n, be: [3n, 3n] });
+    expect(refiller.granted).toEqual({ latencySensitive: 10n, bestEffort: 6n });
+    // Without the option, best-effort buckets share the burst.
+    const same = setup({ burst: 10 });
+    expect(same.refiller.bestEffortBurst).toBe(10);
+    await same.refiller.refillOnce(50);
+    expect(await same.buckets()).toEqual({ ls: 10n, be: [10n, 10n] });
+  });
+
   it('carries fractions of a token from step to step', async () => {
     const slowRate = setup({ ratePerSec: 100 });
     for (let i = 0; i < 9; i++) await slowRate.refiller.refillOnce(1);
@@ -133,6 +147,8 @@ describe('TokenRefiller', () => {
       { ratePerSec: Number.POSITIVE_INFINITY },
       { burst: 0 },
       { burst: 1.5 },
+      { bestEffortBurst: 0 },
+      { bestEffortBurst: 2.5 },
       { intervalMs: 0 },
       { latencySensitiveUser: 1024 },
       { bestEffortUsers: [1, 1] },

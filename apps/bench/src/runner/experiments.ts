@@ -67,6 +67,13 @@ export interface TokenQosExperiment {
    * queued the latency-sensitive user behind them (LS p99 1.1 ms against 0.7 ms at 2-4 ms here).
    */
   readonly tokenBurstMs: number;
+  /**
+   * The best-effort buckets' size, milliseconds of the token rate. Smaller than the
+   * latency-sensitive bucket: a refill step after the server's CPU was held up by the host
+   * grants for all the time that passed, and full best-effort buckets then let a burst in
+   * while the server is still working off the latency-sensitive backlog of the hold-up.
+   */
+  readonly bestEffortBurstMs: number;
   /** Latency-sensitive p99 bound, microseconds. */
   readonly lsP99BoundUs: number;
   readonly lsMaxDropped: number;
@@ -127,6 +134,7 @@ export const EXPERIMENTS = {
     beShare: 0.6,
     tokenShare: 0.9,
     tokenBurstMs: 3,
+    bestEffortBurstMs: 1,
     lsP99BoundUs: 1000,
     lsMaxDropped: 0.01,
     beMinSpareShare: 0.8,

@@ -43,8 +43,15 @@ export interface ExperimentOutcome {
     readonly coarseRuns: readonly RunRecord[];
     /** The coarse sweep's capacity, which the rounds' grid is laid around. */
     readonly coarseRps: number;
-    /** Each round's capacity and the refiller's settings derived from it (tokens per second, bucket size). */
-    readonly rounds: ReadonlyArray<{ readonly round: number; readonly rps: number; readonly bracket: CapacityEstimate['bracket']; readonly tokenRate: number; readonly tokenBurst: number }>;
+    /** Each round's capacity and the refiller's settings derived from it (tokens per second, bucket sizes). */
+    readonly rounds: ReadonlyArray<{
+      readonly round: number;
+      readonly rps: number;
+      readonly bracket: CapacityEstimate['bracket'];
+      readonly tokenRate: number;
+      readonly tokenBurst: number;
+      readonly tokenBestEffortBurst: number;
+    }>;
   };
 }
 

@@ -43,10 +43,11 @@ function sweepUsers(experiment: TokenQosExperiment, total: number): RunSpec['use
   ];
 }
 
-/** The refiller's rate and bucket for a capacity. */
-export function tokenSettings(experiment: TokenQosExperiment, capacityRps: number): { tokenRate: number; tokenBurst: number } {
+/** The refiller's rate and buckets for a capacity. */
+export function tokenSettings(experiment: TokenQosExperiment, capacityRps: number): { tokenRate: number; tokenBurst: number; tokenBestEffortBurst: number } {
   const tokenRate = Math.round(experiment.tokenShare * capacityRps);
-  return { tokenRate, tokenBurst: Math.max(1, Math.round((tokenRate * experiment.tokenBurstMs) / 1000)) };
+  const tokens = (ms: number): number => Math.max(1, Math.round((tokenRate * ms) / 1000));
+  return { tokenRate, tokenBurst: tokens(experiment.tokenBurstMs), tokenBestEffortBurst: tokens(experiment.bestEffortBurstMs) };
 }
 
 /** The grid a round sweeps: fractions of the coarse capacity, rounded to 100 req/s, ascending, distinct. */

@@ -39,6 +39,7 @@ export interface KvServerOptions {
   /** Token refill (policies with a `tokens` map, such as token-qos): tokens per second in all (TokenRefiller's ratePerSec). */
   readonly tokenRate?: number;
   readonly tokenBurst?: number;
+  readonly tokenBestEffortBurst?: number;
   readonly tokenIntervalMs?: number;
   readonly lsUser?: number;
   readonly beUsers?: readonly number[];
@@ -58,7 +59,7 @@ export interface KvServerConfig {
   readonly scanLength: number;
   readonly policy: string;
   readonly params: Readonly<Record<string, number | bigint>>;
-  readonly tokens: { readonly ratePerSec: number; readonly lsUser: number; readonly beUsers: readonly number[]; readonly burst?: number; readonly intervalMs?: number } | undefined;
+  readonly tokens: { readonly ratePerSec: number; readonly lsUser: number; readonly beUsers: readonly number[]; readonly burst?: number; readonly bestEffortBurst?: number; readonly intervalMs?: number } | undefined;
   readonly receiveBuffer: number;
 }
 
@@ -93,6 +94,7 @@ export function parseKvServerArgs(argv: readonly string[], output?: { out(text: 
     .option('--ls-user <id>', 'token refill: the latency-sensitive user id', integer('--ls-user', 0, 1023))
     .option('--be-users <ids>', 'token refill: best-effort user ids, comma-separated', userList)
     .option('--token-burst <n>', 'token refill: most tokens a bucket holds (default 10 ms of --token-rate)', integer('--token-burst', 1, 1_000_000_000))
+    .option('--token-be-burst <n>', 'token refill: most tokens a best-effort bucket holds (default --token-burst)', integer('--token-be-burst', 1, 1_000_000_000))
     .option('--token-interval-ms <ms>', 'token refill: refill period (default 1)', positiveNumber('--token-interval-ms'))
     .option('--rcvbuf <bytes>', 'SO_RCVBUF of each socket', integer('--rcvbuf', 4096, 1 << 30), DEFAULTS.receiveBuffer);
   program.parse([...argv], { from: 'user' });
@@ -113,6 +115,7 @@ export function parseKvServerArgs(argv: readonly string[], output?: { out(text: 
     lsUser?: number;
     beUsers?: number[];
     tokenBurst?: number;
+    tokenBeBurst?: number;
     tokenIntervalMs?: number;
     rcvbuf: number;
   }>();
@@ -146,6 +149,7 @@ export function parseKvServerArgs(argv: readonly string[], output?: { out(text: 
             lsUser: o.lsUser as number,
             beUsers: o.beUsers as number[],
             ...(o.tokenBurst === undefined ? {} : { burst: o.tokenBurst }),
+            ...(o.tokenBeBurst === undefined ? {} : { bestEffortBurst: o.tokenBeBurst }),
             ...(o.tokenIntervalMs === undefined ? {} : { intervalMs: o.tokenIntervalMs }),
           },
     receiveBuffer: o.rcvbuf,
@@ -173,6 +177,7 @@ export function kvServerArgs(options: KvServerOptions): string[] {
   flag('--ls-user', options.lsUser);
   flag('--be-users', options.beUsers?.join(','));
   flag('--token-burst', options.tokenBurst);
+  flag('--token-be-burst', options.tokenBestEffortBurst);
   flag('--token-interval-ms', options.tokenIntervalMs);
   flag('--rcvbuf', options.receiveBuffer);
   return args;

@@ -75,6 +75,7 @@ export class PolicyDeployment implements AsyncDisposable {
           latencySensitiveUser: config.tokens.lsUser,
           bestEffortUsers: config.tokens.beUsers,
           ...(config.tokens.burst === undefined ? {} : { burst: config.tokens.burst }),
+          ...(config.tokens.bestEffortBurst === undefined ? {} : { bestEffortBurst: config.tokens.bestEffortBurst }),
           ...(config.tokens.intervalMs === undefined ? {} : { intervalMs: config.tokens.intervalMs }),
           onError: (error) => log(`the token refiller stopped: ${error instanceof Error ? error.message : String(error)}`),
         });
