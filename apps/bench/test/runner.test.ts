@@ -7,7 +7,7 @@ import { policySentences } from '../src/runner/policy-sentences.js';
 import { formatResultsTable } from '../src/runner/results-table.js';
 import { capacityFromSweep } from '../src/runner/capacity.js';
 import { reportedRuns, sweepOrder } from '../src/runner/run-experiment.js';
-import { roundGridLoads, tokenSettings } from '../src/runner/token-qos.js';
+import { calibrateRound, roundGridLoads, tokenSettings } from '../src/runner/token-qos.js';
 import { judgeRun, medianRun, toRunRecord, type RunRecord } from '../src/runner/run-record.js';
 import { getOnlyVerdict, scanMixVerdict, sustainedLoad, tokenQosVerdict } from '../src/runner/verdicts.js';
 
@@ -163,6 +163,27 @@ describe('verdicts', () => {
     // 90% of 15000 = 13500 tokens/s; a 3 ms bucket holds 40.5, rounded to 41.
     // 1 ms for the best-effort buckets: 13.5.
     expect(tokenSettings(EXPERIMENTS['token-qos'], 15_000)).toEqual({ tokenRate: 13_500, tokenBurst: 41, tokenBestEffortBurst: 14 });
+  });
+
+  it('token-qos rounds: a grid entirely over (or within) the bound is extended a step at a time, at most three times', async () => {
+    const measured: Array<[number, boolean]> = [];
+    const server = (p99At: (load: number) => number) => async (load: number, extended: boolean) => {
+      measured.push([load, extended]);
+      return run('round-robin', load, p99At(load));
+    };
+    // The capacity is below a grid of 9k-11k: extended down to 8.5k, then 8k, which brackets it (interpolated: 8.1k).
+    const noisy = await calibrateRound([9000, 10_000, 11_000], 500, 1000, server((load) => (load <= 8000 ? 800 : 1400)));
+    expect(measured).toEqual([[9000, false], [10_000, false], [11_000, false], [8500, true], [8000, true]]);
+    expect(noisy.estimate).toMatchObject({ bracket: 'crossing', rps: 8100 });
+    // Never bracketed: three extensions, then the estimate says so.
+    measured.length = 0;
+    const quiet = await calibrateRound([9000, 10_000], 500, 1000, server(() => 600));
+    expect(measured.map(([load]) => load)).toEqual([9000, 10_000, 10_500, 11_000, 11_500]);
+    expect(quiet.estimate).toMatchObject({ bracket: 'all-within', rps: 11_500 });
+    // A bracketing grid runs as it is.
+    measured.length = 0;
+    await calibrateRound([9000, 10_000], 500, 1000, server((load) => (load < 10_000 ? 700 : 1200)));
+    expect(measured).toEqual([[9000, false], [10_000, false]]);
   });
 
   it('token-qos: judged on the medians over rounds: LS within bound and drops, BE share of the round spare, round-robin over the bound', () => {

@@ -37,7 +37,7 @@ export interface ExperimentOutcome {
     /** The median of the rounds' capacities (each round's comparison used its own). */
     readonly rps: number;
     readonly criterion: string;
-    /** The rounds' grid: each load's median run over the rounds. */
+    /** The rounds' grid (with any extensions): each load's median run over the rounds that ran it. */
     readonly runs: readonly RunRecord[];
     /** The coarse sweep's runs (one per load). */
     readonly coarseRuns: readonly RunRecord[];

@@ -26,6 +26,11 @@ interface Variant {
 
 export const BE_AT_SPARE = 'BE at spare share';
 
+/** A round whose grid does not bracket the capacity extends it by this share of the coarse capacity per run... */
+const GRID_EXTENSION_STEP = 0.05;
+/** ...at most this many times (to 70% or 130% of the coarse capacity). */
+const MAX_GRID_EXTENSION = 3;
+
 function variantsOf(experiment: TokenQosExperiment, policies: readonly string[]): Variant[] {
   const variants: Variant[] = policies.map((policy) => ({ policy, beShare: experiment.beShare }));
   if (policies.includes('round-robin')) variants.push({ policy: 'round-robin', variant: BE_AT_SPARE, beShare: experiment.tokenShare - experiment.lsShare });
@@ -66,6 +71,31 @@ function lsMedian(runs: readonly RunRecord[], lsUser: number): RunRecord {
 
 const sweepPoint = (run: RunRecord): { offeredRps: number; p99Us: number | null } => ({ offeredRps: run.offeredRps, p99Us: run.valid ? run.getP99Us : null });
 
+/**
+ * One round's capacity: runs `measure` at every grid load, then, while the sweep does not
+ * bracket the capacity (the host got noisier or quieter since the coarse sweep, and the whole
+ * grid landed on one side of the bound), one more load a step beyond its low or high end, at
+ * most MAX_GRID_EXTENSION times.
+ */
+export async function calibrateRound(
+  grid: readonly number[],
+  step: number,
+  boundUs: number,
+  measure: (load: number, extended: boolean) => Promise<RunRecord>,
+): Promise<{ runs: RunRecord[]; estimate: CapacityEstimate }> {
+  const runs: RunRecord[] = [];
+  for (const load of grid) runs.push(await measure(load, false));
+  let estimate = capacityFromSweep(runs.map(sweepPoint), boundUs);
+  for (let extra = 0; extra < MAX_GRID_EXTENSION && estimate.bracket !== 'crossing'; extra++) {
+    const loads = runs.map((r) => r.offeredRps);
+    const load = estimate.bracket === 'none-within' ? Math.min(...loads) - step : Math.max(...loads) + step;
+    if (load <= 0) break;
+    runs.push(await measure(load, true));
+    estimate = capacityFromSweep(runs.map(sweepPoint), boundUs);
+  }
+  return { runs, estimate };
+}
+
 export async function runTokenQos(experiment: TokenQosExperiment, plan: ExperimentPlanOptions, settings: RunSettings, progress: ExperimentProgress): Promise<ExperimentOutcome> {
   const coarseLoads = plan.loads ?? (plan.quick ? experiment.quickCapacityLoads : experiment.capacityLoads);
   const fractions = plan.quick ? experiment.quickRoundGrid : experiment.roundGrid;
@@ -102,21 +132,22 @@ export async function runTokenQos(experiment: TokenQosExperiment, plan: Experime
   if (coarse.rps === 0) {
     throw new Error(`the server sustained none of the capacity loads (${coarseLoads.join(', ')} req/s) under ${experiment.capacityPolicy} with GET p99 <= ${bound} us`);
   }
-  progress.onPlan?.(coarseRuns.length + rounds * perRound);
+  let planned = coarseRuns.length + rounds * perRound;
+  progress.onPlan?.(planned);
 
   // Calibrated rounds.
   const grid = roundGridLoads(fractions, coarse.rps);
+  const extensionStep = roundTo(GRID_EXTENSION_STEP * coarse.rps, 100);
   const gridRuns: RunRecord[] = [];
   const comparisonRuns: RunRecord[] = [];
   const roundCapacities: Array<NonNullable<ExperimentOutcome['capacity']>['rounds'][number]> = [];
   for (let round = 0; round < rounds; round++) {
-    const sweep: RunRecord[] = [];
-    for (const load of grid) {
-      const run = await sweepRun(load, round, `round ${round + 1}/${rounds}, capacity: ${experiment.capacityPolicy} @ ${load}/s`);
-      sweep.push({ ...run, round });
-    }
+    const { runs: sweep, estimate } = await calibrateRound(grid, extensionStep, bound, async (load, extended) => {
+      if (extended) progress.onPlan?.(++planned);
+      const label = `round ${round + 1}/${rounds}, capacity${extended ? ' (grid extended)' : ''}: ${experiment.capacityPolicy} @ ${load}/s`;
+      return { ...(await sweepRun(load, round, label)), round };
+    });
     gridRuns.push(...sweep);
-    const estimate: CapacityEstimate = capacityFromSweep(sweep.map(sweepPoint), bound);
     const tokens = tokenSettings(experiment, estimate.rps);
     roundCapacities.push({ round, rps: estimate.rps, bracket: estimate.bracket, ...tokens });
     if (estimate.rps === 0) continue;
@@ -151,7 +182,7 @@ export async function runTokenQos(experiment: TokenQosExperiment, plan: Experime
     .map((v) => comparisonRuns.filter((r) => r.policy === v.policy && r.variant === v.variant))
     .filter((runs) => runs.length > 0)
     .map((runs) => lsMedian(runs, experiment.lsUser));
-  const gridMedians = grid.map((load) => medianRun(gridRuns.filter((r) => r.offeredRps === load)));
+  const gridMedians = [...new Set(gridRuns.map((r) => r.offeredRps))].sort((a, b) => a - b).map((load) => medianRun(gridRuns.filter((r) => r.offeredRps === load)));
   const capacities = roundCapacities.map((r) => r.rps).sort((a, b) => a - b);
   return {
     runs: reported,
