@@ -165,7 +165,7 @@ describe('verdicts', () => {
     expect(tokenSettings(EXPERIMENTS['token-qos'], 15_000)).toEqual({ tokenRate: 13_500, tokenBurst: 41, tokenBestEffortBurst: 14 });
   });
 
-  it('token-qos rounds: a grid entirely over (or within) the bound is extended a step at a time, at most three times', async () => {
+  it('token-qos rounds: a grid entirely over (or within) the bound is extended a step at a time, at most six times', async () => {
     const measured: Array<[number, boolean]> = [];
     const server = (p99At: (load: number) => number) => async (load: number, extended: boolean) => {
       measured.push([load, extended]);
@@ -175,11 +175,11 @@ describe('verdicts', () => {
     const noisy = await calibrateRound([9000, 10_000, 11_000], 500, 1000, server((load) => (load <= 8000 ? 800 : 1400)));
     expect(measured).toEqual([[9000, false], [10_000, false], [11_000, false], [8500, true], [8000, true]]);
     expect(noisy.estimate).toMatchObject({ bracket: 'crossing', rps: 8100 });
-    // Never bracketed: three extensions, then the estimate says so.
+    // Never bracketed: six extensions, then the estimate says so.
     measured.length = 0;
     const quiet = await calibrateRound([9000, 10_000], 500, 1000, server(() => 600));
-    expect(measured.map(([load]) => load)).toEqual([9000, 10_000, 10_500, 11_000, 11_500]);
-    expect(quiet.estimate).toMatchObject({ bracket: 'all-within', rps: 11_500 });
+    expect(measured.map(([load]) => load)).toEqual([9000, 10_000, 10_500, 11_000, 11_500, 12_000, 12_500, 13_000]);
+    expect(quiet.estimate).toMatchObject({ bracket: 'all-within', rps: 13_000 });
     // A bracketing grid runs as it is.
     measured.length = 0;
     await calibrateRound([9000, 10_000], 500, 1000, server((load) => (load < 10_000 ? 700 : 1200)));
@@ -208,6 +208,11 @@ describe('verdicts', () => {
     expect(tokenQosVerdict(experiment, [...lsDrops, ...rr]).met).toBe(false);
     const rrFine = rr.map((r) => ({ ...r, users: users(900, 0, 6000) }));
     expect(tokenQosVerdict(experiment, [...qos, ...rrFine]).met).toBe(false);
+    // Judged on fewer than half of the rounds: inconclusive, whatever the medians say.
+    expect(tokenQosVerdict(experiment, [...qos, ...rr], [{ rps: 10_000 }, { rps: 10_000 }, { rps: 10_000 }, { rps: 0 }, { rps: 0 }]).met).toBe(true);
+    const minority = tokenQosVerdict(experiment, [qos[0]!, rr[0]!], [{ rps: 10_000 }, { rps: 0 }, { rps: 0 }]);
+    expect(minority.met).toBe(false);
+    expect(minority.details.at(-1)).toBe('only 1 of 3 rounds were judged, fewer than half: inconclusive, so not met');
     expect(tokenQosVerdict(experiment, rr, [{ rps: 0 }, { rps: 10_000 }])).toMatchObject({
       met: false,
       details: ['missing token-qos or round-robin runs', '1 of 2 rounds found no capacity within the bound and ran no comparison'],

@@ -34,7 +34,7 @@ export interface ExperimentOutcome {
   /** token-qos: how the capacity was found, per round, and the sweep behind it. */
   readonly capacity?: {
     readonly policy: string;
-    /** The median of the rounds' capacities (each round's comparison used its own). */
+    /** The median of the capacities the rounds found (each round's comparison used its own); 0 when none did. */
     readonly rps: number;
     readonly criterion: string;
     /** The rounds' grid (with any extensions): each load's median run over the rounds that ran it. */

@@ -28,8 +28,8 @@ export const BE_AT_SPARE = 'BE at spare share';
 
 /** A round whose grid does not bracket the capacity extends it by this share of the coarse capacity per run... */
 const GRID_EXTENSION_STEP = 0.05;
-/** ...at most this many times (to 70% or 130% of the coarse capacity). */
-const MAX_GRID_EXTENSION = 3;
+/** ...at most this many times (to 55% or 145% of the coarse capacity). */
+const MAX_GRID_EXTENSION = 6;
 
 function variantsOf(experiment: TokenQosExperiment, policies: readonly string[]): Variant[] {
   const variants: Variant[] = policies.map((policy) => ({ policy, beShare: experiment.beShare }));
@@ -183,7 +183,10 @@ export async function runTokenQos(experiment: TokenQosExperiment, plan: Experime
     .filter((runs) => runs.length > 0)
     .map((runs) => lsMedian(runs, experiment.lsUser));
   const gridMedians = [...new Set(gridRuns.map((r) => r.offeredRps))].sort((a, b) => a - b).map((load) => medianRun(gridRuns.filter((r) => r.offeredRps === load)));
-  const capacities = roundCapacities.map((r) => r.rps).sort((a, b) => a - b);
+  const capacities = roundCapacities
+    .map((r) => r.rps)
+    .filter((rps) => rps > 0)
+    .sort((a, b) => a - b);
   return {
     runs: reported,
     allRuns: [...coarseRuns, ...gridRuns, ...comparisonRuns],

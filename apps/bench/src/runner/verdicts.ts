@@ -80,6 +80,10 @@ export function tokenQosVerdict(experiment: TokenQosExperiment, comparisonRuns: 
   if (qos.length === 0 || rr.length === 0) {
     return { target: experiment.target, measuredRatio: null, met: false, details: ['missing token-qos or round-robin runs', ...roundNote] };
   }
+  // A verdict from a minority of the rounds is not a median of the experiment: too few to judge.
+  const judgedRounds = Math.min(qos.length, rr.length);
+  const enough = rounds.length === 0 || judgedRounds * 2 > rounds.length;
+  if (!enough) roundNote.push(`only ${judgedRounds} of ${rounds.length} rounds were judged, fewer than half: inconclusive, so not met`);
   const qosLsP99 = qos.map((r) => r.users![ls]!.p99Us);
   const qosLsDropped = qos.map((r) => (r.users![ls]!.count === 0 ? 1 : r.users![ls]!.dropped / r.users![ls]!.count));
   const beShares = qos.map((r) => {
@@ -100,5 +104,5 @@ export function tokenQosVerdict(experiment: TokenQosExperiment, comparisonRuns: 
     `round-robin: LS p99 ${(rrP99 / 1000).toFixed(2)} ms (median of ${rr.length} rounds: ${msList(rrLsP99)})`,
     ...roundNote,
   ];
-  return { target: experiment.target, measuredRatio: ratio(rrP99, lsP99), met: lsOk && beOk && rrOver, details };
+  return { target: experiment.target, measuredRatio: ratio(rrP99, lsP99), met: enough && lsOk && beOk && rrOver, details };
 }
