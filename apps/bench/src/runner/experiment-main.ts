@@ -5,7 +5,7 @@ import { defaultCpus } from './cpu-split.js';
 import { experimentResults, writeExperimentResults } from './experiment-results.js';
 import { EXPERIMENTS, isExperimentName, type ExperimentName } from './experiments.js';
 import { gitCommit, gitDirty, machineInfo } from './machine-info.js';
-import { RunAborted, type RunSettings } from './measure-run.js';
+import { ExperimentCannotProceed, RunAborted, type RunSettings } from './measure-run.js';
 import { progressBar } from './progress-bar.js';
 import { formatResultsTable } from './results-table.js';
 import { runExperiment } from './run-experiment.js';
@@ -109,6 +109,10 @@ async function main(argv: readonly string[]): Promise<number> {
       if (error instanceof RunAborted) {
         process.stderr.write('experiment: interrupted; the server was stopped and nothing was written.\n');
         return 130;
+      }
+      if (error instanceof ExperimentCannotProceed) {
+        process.stderr.write(`experiment: ${name}: ${error.message}; nothing was written.\n`);
+        return 1;
       }
       throw error;
     }

@@ -120,7 +120,7 @@ export const EXPERIMENTS = {
     mix: 'get=1',
     capacityPolicy: 'round-robin',
     // Coarse: only the neighbourhood of the capacity; each round's grid resolves it. Stops at the second load over the bound.
-    capacityLoads: [6000, 8000, 10_000, 12_000, 14_000, 16_000, 18_000, 20_000, 22_000, 24_000],
+    capacityLoads: [4000, 6000, 8000, 10_000, 12_000, 14_000, 16_000, 18_000, 20_000, 22_000, 24_000],
     capacityP99BoundUs: 1000,
     quickCapacityLoads: [8000, 10_000, 12_000, 14_000],
     // +-15% in 5% steps: wide enough to bracket a capacity that drifted since the coarse sweep.

@@ -28,6 +28,17 @@ export interface RunSpec {
   readonly repeat: number;
 }
 
+/**
+ * An experiment that cannot go on because of what it measured (not a bug): the runner prints
+ * its message as one sentence and exits 1, with nothing written.
+ */
+export class ExperimentCannotProceed extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ExperimentCannotProceed';
+  }
+}
+
 export class RunAborted extends Error {
   constructor() {
     super('the experiment was interrupted');

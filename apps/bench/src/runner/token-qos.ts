@@ -1,6 +1,6 @@
 import { capacityFromSweep, type CapacityEstimate } from './capacity.js';
 import type { TokenQosExperiment } from './experiments.js';
-import { measureRun, type RunSettings, type RunSpec } from './measure-run.js';
+import { ExperimentCannotProceed, measureRun, type RunSettings, type RunSpec } from './measure-run.js';
 import type { ExperimentOutcome, ExperimentPlanOptions, ExperimentProgress } from './run-experiment.js';
 import { medianRun, type RunRecord } from './run-record.js';
 import { tokenQosVerdict } from './verdicts.js';
@@ -130,7 +130,9 @@ export async function runTokenQos(experiment: TokenQosExperiment, plan: Experime
   }
   const coarse = capacityFromSweep(coarseRuns.map(sweepPoint), bound);
   if (coarse.rps === 0) {
-    throw new Error(`the server sustained none of the capacity loads (${coarseLoads.join(', ')} req/s) under ${experiment.capacityPolicy} with GET p99 <= ${bound} us`);
+    throw new ExperimentCannotProceed(
+      `the server kept ${experiment.capacityPolicy}'s GET p99 within ${bound} us at none of the coarse capacity loads (${coarseLoads.join(', ')} req/s), so there is no capacity to take shares of: the machine is too noisy right now (or the server too slow); try again later or pass lower --loads`,
+    );
   }
   let planned = coarseRuns.length + rounds * perRound;
   progress.onPlan?.(planned);
