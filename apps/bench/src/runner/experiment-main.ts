@@ -133,7 +133,8 @@ async function main(argv: readonly string[]): Promise<number> {
       process.stdout.write(`capacity per round (${capacity.criterion}):\n`);
       for (const round of capacity.rounds) {
         const note = round.bracket === 'crossing' ? '' : round.bracket === 'all-within' ? ' (every grid load within the bound: at least this)' : ' (no grid load within the bound: round skipped)';
-        process.stdout.write(`  round ${round.round + 1}: ${round.rps} req/s${note}; tokens ${round.tokenRate}/s, buckets LS ${round.tokenBurst} BE ${round.tokenBestEffortBurst}\n`);
+        const tokens = round.tokenRate === undefined ? '' : `; tokens ${round.tokenRate}/s, buckets LS ${round.tokenBurst} BE ${round.tokenBestEffortBurst}`;
+        process.stdout.write(`  round ${round.round + 1}: ${round.rps} req/s${note}${tokens}\n`);
       }
       process.stdout.write(`median capacity ${capacity.rps} req/s\n\n`);
       process.stdout.write('comparison: the median round of each (by the latency-sensitive user\'s p99), at shares of its round\'s capacity\n');

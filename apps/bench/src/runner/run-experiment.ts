@@ -43,14 +43,14 @@ export interface ExperimentOutcome {
     readonly coarseRuns: readonly RunRecord[];
     /** The coarse sweep's capacity, which the rounds' grid is laid around. */
     readonly coarseRps: number;
-    /** Each round's capacity and the refiller's settings derived from it (tokens per second, bucket sizes). */
+    /** Each round's capacity and, when it found one, the refiller's settings derived from it (tokens per second, bucket sizes). */
     readonly rounds: ReadonlyArray<{
       readonly round: number;
       readonly rps: number;
       readonly bracket: CapacityEstimate['bracket'];
-      readonly tokenRate: number;
-      readonly tokenBurst: number;
-      readonly tokenBestEffortBurst: number;
+      readonly tokenRate?: number;
+      readonly tokenBurst?: number;
+      readonly tokenBestEffortBurst?: number;
     }>;
   };
 }

@@ -18,14 +18,14 @@ export function sweepOrder(policies: readonly string[], loads: readonly number[]
 }
 
 /** Groups runs by (policy, load) and keeps each point's median run, in the order points first appear, sorted by load then policy order. */
-export function reportedRuns(runs: readonly RunRecord[], policies: readonly string[], median: (runs: readonly RunRecord[]) => RunRecord = medianRun): RunRecord[] {
+export function reportedRuns(runs: readonly RunRecord[], policies: readonly string[]): RunRecord[] {
   const points = new Map<string, RunRecord[]>();
   for (const run of runs) {
     const key = `${run.policy}@${run.offeredRps}`;
     points.set(key, [...(points.get(key) ?? []), run]);
   }
   return [...points.values()]
-    .map((group) => median(group))
+    .map((group) => medianRun(group))
     .sort((a, b) => a.offeredRps - b.offeredRps || policies.indexOf(a.policy) - policies.indexOf(b.policy));
 }
 

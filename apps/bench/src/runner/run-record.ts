@@ -74,10 +74,11 @@ export function toRunRecord(policy: string, report: LoadReport, stopped: Stopped
 /**
  * The run reported for one (policy, load) point out of its repeats: the median by GET p99
  * (a run with no GET latency sorts last), so one disturbed repeat on a shared machine neither
- * flatters nor sinks a policy.
+ * flatters nor sinks a policy. `p99` picks another latency to rank by (token-qos: the
+ * latency-sensitive user's).
  */
-export function medianRun(runs: readonly RunRecord[]): RunRecord {
+export function medianRun(runs: readonly RunRecord[], p99: (run: RunRecord) => number = (run) => run.getP99Us ?? Infinity): RunRecord {
   if (runs.length === 0) throw new RangeError('no runs to take the median of');
-  const sorted = [...runs].sort((a, b) => (a.getP99Us ?? Infinity) - (b.getP99Us ?? Infinity));
+  const sorted = [...runs].sort((a, b) => p99(a) - p99(b));
   return { ...sorted[Math.floor((sorted.length - 1) / 2)]!, repeatsOfPoint: runs.length };
 }

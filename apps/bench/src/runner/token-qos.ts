@@ -24,7 +24,7 @@ interface Variant {
   readonly beShare: number;
 }
 
-export const BE_AT_SPARE = 'BE at spare share';
+const BE_AT_SPARE = 'BE at spare share';
 
 /** A round whose grid does not bracket the capacity extends it by this share of the coarse capacity per run... */
 const GRID_EXTENSION_STEP = 0.05;
@@ -60,14 +60,6 @@ export function roundGridLoads(fractions: readonly number[], coarseRps: number):
   return [...new Set(fractions.map((f) => roundTo(f * coarseRps, 100)))].sort((a, b) => a - b);
 }
 
-/** The latency-sensitive user's p99 of a run (Infinity when it has none). */
-const lsP99 = (run: RunRecord, lsUser: number): number => run.users?.[String(lsUser)]?.p99Us ?? Infinity;
-
-/** The run reported for a variant: its median round by the latency-sensitive user's p99. */
-function lsMedian(runs: readonly RunRecord[], lsUser: number): RunRecord {
-  const sorted = [...runs].sort((a, b) => lsP99(a, lsUser) - lsP99(b, lsUser));
-  return { ...sorted[Math.floor((sorted.length - 1) / 2)]!, repeatsOfPoint: runs.length };
-}
 
 const sweepPoint = (run: RunRecord): { offeredRps: number; p99Us: number | null } => ({ offeredRps: run.offeredRps, p99Us: run.valid ? run.getP99Us : null });
 
@@ -150,9 +142,12 @@ export async function runTokenQos(experiment: TokenQosExperiment, plan: Experime
       return { ...(await sweepRun(load, round, label)), round };
     });
     gridRuns.push(...sweep);
+    if (estimate.rps === 0) {
+      roundCapacities.push({ round, rps: 0, bracket: estimate.bracket });
+      continue;
+    }
     const tokens = tokenSettings(experiment, estimate.rps);
     roundCapacities.push({ round, rps: estimate.rps, bracket: estimate.bracket, ...tokens });
-    if (estimate.rps === 0) continue;
     const lsRate = Math.round(experiment.lsShare * estimate.rps);
     for (let i = 0; i < variants.length; i++) {
       // Rotated per round, so no variant always runs right after the sweep.
@@ -180,10 +175,12 @@ export async function runTokenQos(experiment: TokenQosExperiment, plan: Experime
     }
   }
 
+  // Each variant's reported run: its median round by the latency-sensitive user's p99.
+  const lsP99 = (run: RunRecord): number => run.users?.[String(experiment.lsUser)]?.p99Us ?? Infinity;
   const reported = variants
     .map((v) => comparisonRuns.filter((r) => r.policy === v.policy && r.variant === v.variant))
     .filter((runs) => runs.length > 0)
-    .map((runs) => lsMedian(runs, experiment.lsUser));
+    .map((runs) => medianRun(runs, lsP99));
   const gridMedians = [...new Set(gridRuns.map((r) => r.offeredRps))].sort((a, b) => a - b).map((load) => medianRun(gridRuns.filter((r) => r.offeredRps === load)));
   const capacities = roundCapacities
     .map((r) => r.rps)
