@@ -4,6 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { defaultCpus } from './cpu-split.js';
 import { experimentResults, writeExperimentResults } from './experiment-results.js';
 import { EXPERIMENTS, isExperimentName, type ExperimentName } from './experiments.js';
+import { formatHostSteal } from './host-steal.js';
 import { gitCommit, gitDirty, machineInfo } from './machine-info.js';
 import { ExperimentCannotProceed, RunAborted, type RunSettings } from './measure-run.js';
 import { progressBar } from './progress-bar.js';
@@ -140,6 +141,8 @@ async function main(argv: readonly string[]): Promise<number> {
       process.stdout.write('comparison: the median round of each (by the latency-sensitive user\'s p99), at shares of its round\'s capacity\n');
     }
     process.stdout.write(`${formatResultsTable(outcome.runs, { validityApplies: (r) => r.policy !== 'token-qos' })}\n`);
+    const steal = formatHostSteal(outcome.allRuns);
+    if (steal !== undefined) process.stdout.write(`${steal}\n`);
     const paths = await writeExperimentResults(flags.out, results);
     process.stdout.write(`\ntarget: ${results.verdict.target}\n`);
     for (const detail of results.verdict.details) process.stdout.write(`  ${detail}\n`);

@@ -2,6 +2,7 @@ import type { UserStream } from '../loadgen/arrival-schedule.js';
 import { kvServerArgs, type KvServerOptions } from '../server/kv-server-options.js';
 import type { ServerSpec } from './experiments.js';
 import { freeUdpPort } from './free-udp-port.js';
+import { readStealMs, stealBetween } from './host-steal.js';
 import { runLoadgenProcess } from './loadgen-process.js';
 import { toRunRecord, type RunRecord } from './run-record.js';
 import { ServerStartAborted, startServerProcess } from './server-process.js';
@@ -64,8 +65,11 @@ export async function measureRun(spec: RunSpec, settings: RunSettings, signal?: 
   }
   let stopped;
   let report;
+  let stealBefore: number[] | undefined;
+  let stealAfter: number[] | undefined;
   try {
     if ((signal as AbortSignal | undefined)?.aborted === true) throw new RunAborted();
+    stealBefore = readStealMs();
     report = await runLoadgenProcess(
       [
         '--port', String(port),
@@ -80,6 +84,7 @@ export async function measureRun(spec: RunSpec, settings: RunSettings, signal?: 
       ],
       signal,
     );
+    stealAfter = readStealMs();
   } catch (error) {
     if ((signal as AbortSignal | undefined)?.aborted === true) throw new RunAborted();
     throw error;
@@ -88,5 +93,6 @@ export async function measureRun(spec: RunSpec, settings: RunSettings, signal?: 
   }
   // The signal may have fired while the run was under way (TypeScript still sees the entry check).
   if (report.aborted || (signal as AbortSignal | undefined)?.aborted === true) throw new RunAborted();
-  return toRunRecord(spec.policy, report, stopped, spec.repeat);
+  const hostStealMs = stealBetween(stealBefore, stealAfter);
+  return { ...toRunRecord(spec.policy, report, stopped, spec.repeat), ...(hostStealMs === undefined ? {} : { hostStealMs }) };
 }

@@ -31,6 +31,8 @@ export interface RunRecord {
   readonly round?: number;
   readonly capacityRps?: number;
   readonly variant?: string;
+  /** Host steal time per CPU during the load (warm-up included), ms: how much the shared machine took from this run. */
+  readonly hostStealMs?: readonly number[];
   /** Runs of the same point that this one is the median of (set on the reported run). */
   readonly repeatsOfPoint?: number;
 }
