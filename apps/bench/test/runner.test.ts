@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { LoadReport } from '../src/loadgen/load-report.js';
 import { defaultCpus } from '../src/runner/cpu-split.js';
 import { experimentResults } from '../src/runner/experiment-results.js';
-import { EXPERIMENTS } from '../src/runner/experiments.js';
+import { defaultDurationS, EXPERIMENTS } from '../src/runner/experiments.js';
 import { policySentences } from '../src/runner/policy-sentences.js';
 import { formatResultsTable } from '../src/runner/results-table.js';
 import { capacityFromSweep } from '../src/runner/capacity.js';
@@ -160,9 +160,16 @@ describe('verdicts', () => {
   it('token-qos rounds: a grid around the coarse capacity, and tokens and bucket from a round capacity', () => {
     expect(roundGridLoads(EXPERIMENTS['token-qos'].roundGrid, 15_000)).toEqual([12_800, 13_500, 14_300, 15_000, 15_800, 16_500, 17_300]);
     expect(roundGridLoads([0.9, 0.9, 1], 1000)).toEqual([900, 1000]);
-    // 90% of 15000 = 13500 tokens/s; a 3 ms bucket holds 40.5, rounded to 41.
-    // 1 ms for the best-effort buckets: 13.5.
-    expect(tokenSettings(EXPERIMENTS['token-qos'], 15_000)).toEqual({ tokenRate: 13_500, tokenBurst: 41, tokenBestEffortBurst: 14 });
+    // 90% of 15000 = 13500 tokens/s; a 2 ms bucket holds 27.
+    // 1 ms for the best-effort buckets: 13.5, rounded to 14.
+    expect(tokenSettings(EXPERIMENTS['token-qos'], 15_000)).toEqual({ tokenRate: 13_500, tokenBurst: 27, tokenBestEffortBurst: 14 });
+  });
+
+  it('runs last 20 s for token-qos and 10 s for the sweeps unless --quick (4 s)', () => {
+    expect(defaultDurationS(EXPERIMENTS['token-qos'], false)).toBe(20);
+    expect(defaultDurationS(EXPERIMENTS['scan-mix'], false)).toBe(10);
+    expect(defaultDurationS(EXPERIMENTS['get-only'], false)).toBe(10);
+    expect(defaultDurationS(EXPERIMENTS['token-qos'], true)).toBe(4);
   });
 
   it('token-qos rounds: a grid entirely over (or within) the bound is extended a step at a time, at most six times', async () => {

@@ -3,7 +3,7 @@ import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { defaultCpus } from './cpu-split.js';
 import { experimentResults, writeExperimentResults } from './experiment-results.js';
-import { EXPERIMENTS, isExperimentName, type ExperimentName } from './experiments.js';
+import { defaultDurationS, EXPERIMENTS, isExperimentName, type Experiment, type ExperimentName } from './experiments.js';
 import { formatHostSteal } from './host-steal.js';
 import { gitCommit, gitDirty, machineInfo } from './machine-info.js';
 import { ExperimentCannotProceed, RunAborted, type RunSettings } from './measure-run.js';
@@ -46,7 +46,7 @@ function command(): Command {
   return new Command('experiment')
     .description('Runs the bench comparisons side by side: table on stdout, JSON + SVG/PNG plot in --out.')
     .requiredOption('--experiment <name>', `${Object.keys(EXPERIMENTS).join(', ')} or all`)
-    .option('--duration <s>', 'measured seconds per run (default 10, --quick 4)', number('--duration', 0.1))
+    .option('--duration <s>', 'measured seconds per run (default 10, token-qos 20, --quick 4)', number('--duration', 0.1))
     .option('--warmup <s>', 'warm-up seconds per run (default 2, --quick 1)', number('--warmup', 0))
     .option('--repeats <n>', 'runs per point, the median reported (default 3, --quick 1; token-qos: calibrated rounds, default 5)', number('--repeats', 1))
     .option('--quick', 'fewer loads, shorter runs, one repeat', false)
@@ -80,7 +80,7 @@ async function main(argv: readonly string[]): Promise<number> {
   const names: ExperimentName[] = flags.experiment === 'all' ? (Object.keys(EXPERIMENTS) as ExperimentName[]) : [flags.experiment as ExperimentName];
   const cpus = defaultCpus(availableParallelism(), flags.loadgenCpu);
   const serverCpus = flags.serverCpus === 'all' ? undefined : (flags.serverCpus ?? cpus.serverCpus);
-  const settings: RunSettings = {
+  const baseSettings: RunSettings = {
     durationS: flags.duration ?? (flags.quick ? 4 : 10),
     warmupS: flags.warmup ?? (flags.quick ? 1 : 2),
     graceMs: flags.grace,
@@ -95,7 +95,8 @@ async function main(argv: readonly string[]): Promise<number> {
   process.on('SIGTERM', onSignal);
   const commandLine = `node apps/bench/bin/experiment.mjs ${argv.join(' ')}`.trim();
   for (const name of names) {
-    const experiment = EXPERIMENTS[name];
+    const experiment: Experiment = EXPERIMENTS[name];
+    const settings: RunSettings = { ...baseSettings, durationS: flags.duration ?? defaultDurationS(experiment, flags.quick) };
     const startedAt = new Date();
     // token-qos repeats whole calibrated rounds.
     const repeats = flags.repeats ?? (flags.quick ? 1 : experiment.kind === 'token-qos' ? experiment.defaultRounds : 3);

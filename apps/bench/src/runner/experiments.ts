@@ -10,6 +10,8 @@ export interface ServerSpec {
 export interface SweepExperiment {
   readonly kind: 'sweep';
   readonly name: string;
+  /** Measured seconds per run unless --duration says otherwise; default 10. */
+  readonly durationS?: number;
   readonly description: string;
   readonly server: ServerSpec;
   readonly flows: number;
@@ -39,6 +41,13 @@ export interface SweepExperiment {
 export interface TokenQosExperiment {
   readonly kind: 'token-qos';
   readonly name: string;
+  /**
+   * Measured seconds per run unless --duration says otherwise. Longer than the sweeps' 10 s:
+   * on this shared machine a p99 near 1 ms is set by the few host stalls (3-9 ms each) that
+   * fall into the run, a dozen or so in 10 s, so a 10 s p99 at the same load ranged from 0.5
+   * to over 2 ms; a run twice as long sees twice as many and its p99 varies less.
+   */
+  readonly durationS?: number;
   readonly description: string;
   readonly server: ServerSpec;
   readonly flows: number;
@@ -118,6 +127,7 @@ export const EXPERIMENTS = {
   'token-qos': {
     kind: 'token-qos',
     name: 'token-qos',
+    durationS: 20,
     description: '6 server threads, GETs blocking 200 us, 8 flows per user; latency-sensitive user 0, best-effort user 1',
     server: { threads: 6, store: 'synthetic', get: 'block:200us' },
     flows: 8,
@@ -148,6 +158,11 @@ export const EXPERIMENTS = {
 } as const satisfies Record<string, Experiment>;
 
 export type ExperimentName = keyof typeof EXPERIMENTS;
+
+/** Measured seconds per run when --duration is not given: 4 for --quick, else the experiment's own or 10. */
+export function defaultDurationS(experiment: Experiment, quick: boolean): number {
+  return quick ? 4 : (experiment.durationS ?? 10);
+}
 
 export function isExperimentName(name: string): name is ExperimentName {
   return Object.hasOwn(EXPERIMENTS, name);
