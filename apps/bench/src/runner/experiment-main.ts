@@ -80,8 +80,8 @@ async function main(argv: readonly string[]): Promise<number> {
   const names: ExperimentName[] = flags.experiment === 'all' ? (Object.keys(EXPERIMENTS) as ExperimentName[]) : [flags.experiment as ExperimentName];
   const cpus = defaultCpus(availableParallelism(), flags.loadgenCpu);
   const serverCpus = flags.serverCpus === 'all' ? undefined : (flags.serverCpus ?? cpus.serverCpus);
-  const baseSettings: RunSettings = {
-    durationS: flags.duration ?? (flags.quick ? 4 : 10),
+  // The run length depends on the experiment (defaultDurationS), so it is added per experiment below.
+  const baseSettings: Omit<RunSettings, 'durationS'> = {
     warmupS: flags.warmup ?? (flags.quick ? 1 : 2),
     graceMs: flags.grace,
     ...(serverCpus === undefined ? {} : { serverCpus }),

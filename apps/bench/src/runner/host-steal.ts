@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { median } from './median.js';
 
 /** /proc/stat counts in USER_HZ, which Linux fixes at 100 for this file whatever the kernel's HZ. */
 const MS_PER_TICK = 10;
@@ -46,8 +47,8 @@ export function formatHostSteal(runs: readonly { readonly hostStealMs?: readonly
   const cpus = Math.max(...recorded.map((steal) => steal.length));
   const perCpu: string[] = [];
   for (let cpu = 0; cpu < cpus; cpu++) {
-    const values = recorded.map((steal) => steal[cpu] ?? 0).sort((a, b) => a - b);
-    perCpu.push(`CPU ${cpu} median ${values[Math.floor((values.length - 1) / 2)]} ms, max ${values[values.length - 1]} ms`);
+    const values = recorded.map((steal) => steal[cpu] ?? 0);
+    perCpu.push(`CPU ${cpu} median ${median(values)} ms, max ${Math.max(...values)} ms`);
   }
   return `host steal per run (time the hypervisor gave our vCPUs to others, over ${recorded.length} runs): ${perCpu.join('; ')}`;
 }

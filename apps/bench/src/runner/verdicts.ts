@@ -1,5 +1,6 @@
 import type { SweepExperiment, TokenQosExperiment } from './experiments.js';
 import type { RunRecord } from './run-record.js';
+import { median } from './median.js';
 
 /** get-only's latency bound, microseconds. */
 export const GET_P99_BOUND_US = 1000;
@@ -54,11 +55,6 @@ export function getOnlyVerdict(experiment: SweepExperiment, points: readonly Run
   ];
   return { target: experiment.target, measuredRatio, met: measuredRatio !== null && measuredRatio >= requiredRatio, details };
 }
-
-const median = (values: readonly number[]): number => {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted.length === 0 ? NaN : sorted.length % 2 === 1 ? sorted[(sorted.length - 1) / 2]! : (sorted[sorted.length / 2 - 1]! + sorted[sorted.length / 2]!) / 2;
-};
 
 const msList = (values: readonly number[]): string => values.map((us) => (us / 1000).toFixed(2)).join(', ');
 
