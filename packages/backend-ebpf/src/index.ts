@@ -245,6 +245,7 @@ export {
 export { LinkError, type LinkErrorCode } from './links/link-error.js';
 export { NETNS_RUN_DIR, inNetworkNamespace, networkNamespacePath, type NetworkNamespaceOptions } from './links/network-namespace.js';
 export { interfaceIndex } from './links/interface-index.js';
+export { setTxChecksumOffload, txChecksumOffload, type TxChecksumOptions } from './links/tx-checksum-offload.js';
 
 // System maps: the backends' own machinery, never seen by policy code.
 export { SystemMap, type SystemMapCreateOptions, type SystemMapOptions } from './maps/system/system-map.js';

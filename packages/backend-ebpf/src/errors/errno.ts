@@ -20,6 +20,7 @@ export const ERRNO = {
   EXDEV: 18,
   ENODEV: 19,
   ENOTDIR: 20,
+  ENOTTY: 25,
   EISDIR: 21,
   EINVAL: 22,
   ENFILE: 23,
@@ -120,6 +121,7 @@ const GENERIC_HINTS: Partial<Record<ErrnoName, string>> = {
   EMFILE: 'the process is out of file descriptors',
   EAGAIN: 'the resource is temporarily unavailable; retry',
   ENOTDIR: 'a path component is not a directory',
+  ENOTTY: 'the descriptor does not take this ioctl request',
 };
 
 /** A clause naming the likely cause of `code` for `operation`. */

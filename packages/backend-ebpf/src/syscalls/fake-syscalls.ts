@@ -14,6 +14,7 @@ import {
   TestRunOffset,
 } from './bpf-attr.js';
 import { BPF_FS_MAGIC, BPF_OBJ_NAME_LEN, BpfCommand, bpfCommandName, FileFlag, LINK_UPDATE_REPLACE, LinkType } from './bpf-constants.js';
+import { EthtoolCommand, IFNAMSIZ, IFREQ_DATA_OFFSET, IFREQ_SIZE, SIOCETHTOOL, ETHTOOL_VALUE_SIZE } from './ethtool-abi.js';
 import { FakeMap } from './fake-map.js';
 import { FakeMemory } from './fake-memory.js';
 import type { SyscallBuffer } from './syscall-buffer.js';
@@ -99,6 +100,8 @@ export class FakeSyscalls extends SyscallsBase {
   readonly bpffsMounts = new Set<string>();
   /** Interfaces `interfaceIndex` knows, by name. */
   readonly interfaces = new Map<string, number>();
+  /** Interfaces whose tx checksum offload is off (SIOCETHTOOL); every known interface starts with it on. */
+  readonly txChecksumOff = new Set<string>();
   /** Paths `openFile` can open (namespace files and the like). */
   readonly files = new Set<string>();
   /** Address families `socket()` refuses with EAFNOSUPPORT, as a kernel without them would. */
@@ -319,6 +322,34 @@ export class FakeSyscalls extends SyscallsBase {
     void nstype;
     this.#libc('setns', String(namespace));
     if (this.#files.get(namespace.raw)?.object.kind !== 'file') throw new SyscallError('setns', ERRNO.EINVAL, { subject: String(namespace) });
+  }
+
+  /** Models SIOCETHTOOL's tx checksum commands on the interfaces in `interfaces`; any other request is ENOTTY. */
+  ioctl(fd: Fd, request: number, arg: SyscallBuffer): void {
+    this.#libc('ioctl', String(fd));
+    this.#socket(fd, 'ioctl');
+    const fail = (errno: number): never => {
+      throw new SyscallError('ioctl', errno, { subject: `${String(fd)} request 0x${request.toString(16)}` });
+    };
+    if (request !== SIOCETHTOOL) return fail(ERRNO.ENOTTY);
+    if (arg.bytes.length < IFREQ_SIZE) return fail(ERRNO.EFAULT);
+    const nameEnd = arg.bytes.subarray(0, IFNAMSIZ).indexOf(0);
+    const name = new TextDecoder().decode(arg.bytes.subarray(0, nameEnd < 0 ? IFNAMSIZ : nameEnd));
+    if (!this.interfaces.has(name)) return fail(ERRNO.ENODEV);
+    const value = this.#memory.resolve(arg.view.getBigUint64(IFREQ_DATA_OFFSET, true), ETHTOOL_VALUE_SIZE);
+    if (typeof value === 'number') return fail(-value);
+    const view = new DataView(value.buffer, value.byteOffset, value.byteLength);
+    switch (view.getUint32(0, true)) {
+      case EthtoolCommand.GTXCSUM:
+        view.setUint32(4, this.txChecksumOff.has(name) ? 0 : 1, true);
+        return;
+      case EthtoolCommand.STXCSUM:
+        if (view.getUint32(4, true) === 0) this.txChecksumOff.add(name);
+        else this.txChecksumOff.delete(name);
+        return;
+      default:
+        return fail(ERRNO.EOPNOTSUPP);
+    }
   }
 
   interfaceIndex(name: string): number {

@@ -66,6 +66,7 @@ export class NativeSyscalls extends SyscallsBase {
   readonly #bind: Call;
   readonly #open: Call;
   readonly #setns: Call;
+  readonly #ioctl: Call;
   readonly #ifNameToIndex: Call;
   readonly #epollCreate1: Call;
   readonly #epollCtl: Call;
@@ -105,6 +106,8 @@ export class NativeSyscalls extends SyscallsBase {
     // open() is variadic; the mode travels in the same register either way (see the class comment).
     this.#open = libc.func('int open(const char *path, int flags, unsigned int mode)') as Call;
     this.#setns = libc.func('int setns(int fd, int nstype)') as Call;
+    // ioctl() is variadic; one pointer argument travels in the same register either way.
+    this.#ioctl = libc.func('int ioctl(int fd, unsigned long request, void *arg)') as Call;
     this.#ifNameToIndex = libc.func('unsigned int if_nametoindex(const char *name)') as Call;
     this.#epollCreate1 = libc.func('int epoll_create1(int flags)') as Call;
     this.#epollCtl = libc.func('int epoll_ctl(int epfd, int op, int fd, void *event)') as Call;
@@ -237,6 +240,12 @@ export class NativeSyscalls extends SyscallsBase {
 
   setns(namespace: Fd, nstype: number): void {
     if (this.#setns(namespace.raw, nstype) < 0) throw new SyscallError('setns', koffi.errno(), { subject: String(namespace) });
+  }
+
+  ioctl(fd: Fd, request: number, arg: SyscallBuffer): void {
+    if (this.#ioctl(fd.raw, request, arg.address) < 0) {
+      throw new SyscallError('ioctl', koffi.errno(), { subject: `${String(fd)} request 0x${request.toString(16)}` });
+    }
   }
 
   interfaceIndex(name: string): number {

@@ -98,6 +98,7 @@ export abstract class SyscallsBase implements Syscalls {
   abstract bind(socket: Fd, address: Uint8Array): void;
   abstract openFile(path: string, flags: number): Fd;
   abstract setns(namespace: Fd, nstype: number): void;
+  abstract ioctl(fd: Fd, request: number, arg: SyscallBuffer): void;
   abstract interfaceIndex(name: string): number;
   abstract pageSize(): number;
   abstract epollCreate(): Fd;

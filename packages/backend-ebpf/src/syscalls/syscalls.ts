@@ -225,6 +225,11 @@ export interface Syscalls {
    * (libuv's pool, workers) keep their namespaces.
    */
   setns(namespace: Fd, nstype: number): void;
+  /**
+   * ioctl(2) whose argument is a pointer to `arg` (a `struct ifreq` for the SIOC* requests).
+   * Pointers inside `arg` must name memory with a stable address (`allocBuffer`).
+   */
+  ioctl(fd: Fd, request: number, arg: SyscallBuffer): void;
   /** if_nametoindex(3) in the calling thread's network namespace; 0 when there is no such interface. */
   interfaceIndex(name: string): number;
   /** The size of a memory page (mmap offsets and ring-buffer layouts are in pages). */

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { Add, call, exit, JEq, JGT, JNE, label, loadMapPtr, loadMem, Mov, R0, R1, R2, R3, R4, R5, R10, storeMem, toBigEndian } from '../../../src/asm/index.js';
 import type { XdpAttachment } from '../../../src/hooks/xdp/xdp-attachment.js';
+import { setTxChecksumOffload } from '../../../src/links/tx-checksum-offload.js';
 import { KernelDataMapStore } from '../../../src/maps/kernel-data-map-store.js';
 import { AttachType } from '../../../src/syscalls/bpf-constants.js';
 import { nativeSyscalls } from '../../../src/syscalls/native-syscalls.js';
@@ -12,7 +13,6 @@ import {
   connectUdp,
   executorOf,
   expectedDecisions,
-  inNamespace,
   incomingCpu,
   payloadOf,
   receiveWaiting,
@@ -72,7 +72,7 @@ describeKernel('the cpu-redirect hook', () => {
     pair = createVethPair();
     // A DRV-mode CPU map redirect of locally generated UDP loses CHECKSUM_PARTIAL, so the
     // frame would arrive with only the pseudo-header sum; the peer computes checksums itself.
-    await inNamespace(pair.nsB, 'ethtool', '-K', pair.ifB, 'tx', 'off');
+    setTxChecksumOffload(pair.ifB, false, { netns: pair.nsB });
   });
   afterAll(() => pair?.remove());
 
