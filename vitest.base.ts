@@ -19,6 +19,8 @@ export function syrupVitestConfig(options: { kernel?: boolean; testTimeout?: num
       hookTimeout: 60_000,
       // Suites that touch shared kernel state (bpffs, ports, namespaces) run one file at a time.
       fileParallelism: options.kernel ? false : true,
+      // Kernel suites find bpffs mounted even on a freshly booted machine (mounted once, before any worker).
+      globalSetup: options.kernel ? [join(repositoryRoot, 'packages/backend-ebpf/test/global-setup/mount-bpffs.ts')] : [],
       pool: 'forks',
       // The JSON reports let .ci/run print one 'N passed, N failed' line for the whole repository.
       reporters: ['default', 'json'],

@@ -8,7 +8,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { ebpfBackendModule, KernelDataMapStore } from '@syrup/backend-ebpf';
+import { BPFFS_MOUNT_POINT, ebpfBackendModule, ensureBpffs, KernelDataMapStore } from '@syrup/backend-ebpf';
 import { registerHookRegistry, type ManagedDeployment, type PolicySource } from '@syrup/core';
 import { describeKernel } from '@syrup/test-support/kernel-gate';
 import { container } from 'tsyringe';
@@ -148,7 +148,7 @@ describeKernel('maps shared by name across deployments of one tenant (eBPF)', ()
   it('joins the shared map again after a restart: the state file records the sharing, recovery matches the pinned map ids', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'syrup-shared-'));
     cleanup.push(() => rmSync(dir, { recursive: true, force: true }));
-    const pinRoot = `/sys/fs/bpf/syrup-shared-${randomBytes(4).toString('hex')}`;
+    const pinRoot = ensureBpffs(`${BPFFS_MOUNT_POINT}/syrup-shared-${randomBytes(4).toString('hex')}`);
     cleanup.push(() => rmSync(pinRoot, { recursive: true, force: true }));
     const persistence = { pinRoot, stateFile: join(dir, 'state.json') };
     const [first, second, third] = await Promise.all([serverAs(TENANT), serverAs(TENANT), serverAs(TENANT)]);

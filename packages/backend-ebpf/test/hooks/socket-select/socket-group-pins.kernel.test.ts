@@ -1,4 +1,5 @@
-import { existsSync, mkdirSync, rmSync, statSync } from 'node:fs';
+import { existsSync, rmSync, statSync } from 'node:fs';
+import { BPFFS_MOUNT_POINT, ensureBpffs } from '../../../src/pin/bpffs.js';
 import { join } from 'node:path';
 import { RestoreError, STANDARD_HOOKS, type DeployTarget, type PersistedAttachment, type PinDirectory, type RestoreRequest } from '@syrup/core';
 import { afterEach, expect, it } from 'vitest';
@@ -34,8 +35,7 @@ describeKernel('socket-select persistence: pins, release, restore', () => {
   async function setUp(): Promise<{ server: { child: PythonChild; port: number; pid: number }; target: DeployTarget; dir: PinDirectory; senders: Senders }> {
     const server = await pythonServer(SOCKETS);
     cleanup.push(() => server.child.kill());
-    const path = `/sys/fs/bpf/syrup-test-pins-${process.pid}-${Math.random().toString(36).slice(2)}`;
-    mkdirSync(path, { mode: 0o755 });
+    const path = ensureBpffs(`${BPFFS_MOUNT_POINT}/syrup-test-pins-${process.pid}-${Math.random().toString(36).slice(2)}`);
     cleanup.push(() => rmSync(path, { recursive: true, force: true }));
     const senders = await Senders.open(5);
     cleanup.push(() => senders.close());

@@ -1,4 +1,5 @@
-import { existsSync, mkdirSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { BPFFS_MOUNT_POINT, ensureBpffs } from '../../../src/pin/bpffs.js';
 import { join } from 'node:path';
 import { RestoreError, type DeployTarget, type PersistedAttachment, type PinDirectory, type RestoreRequest } from '@syrup/core';
 import { afterEach, beforeEach, expect, it } from 'vitest';
@@ -28,8 +29,7 @@ describeKernel('XDP persistence: pins, release, restore', () => {
   beforeEach(() => {
     pair = createVethPair();
     cleanup.push(() => pair.remove());
-    root = `/sys/fs/bpf/syrup-test-xdp-pins-${uniqueSuffix()}`;
-    mkdirSync(root, { mode: 0o755 });
+    root = ensureBpffs(`${BPFFS_MOUNT_POINT}/syrup-test-xdp-pins-${uniqueSuffix()}`);
     cleanup.push(() => rmSync(root, { recursive: true, force: true }));
   });
   afterEach(async () => {
@@ -43,8 +43,7 @@ describeKernel('XDP persistence: pins, release, restore', () => {
   });
 
   function dirFor(name: string): PinDirectory {
-    const path = join(root, name);
-    mkdirSync(path, { mode: 0o755 });
+    const path = ensureBpffs(join(root, name));
     return { path, tenant: TENANT, shared: join(root, 'shared') };
   }
 
