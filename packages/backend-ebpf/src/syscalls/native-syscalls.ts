@@ -67,6 +67,7 @@ export class NativeSyscalls extends SyscallsBase {
   readonly #open: Call;
   readonly #setns: Call;
   readonly #ifNameToIndex: Call;
+  readonly #ifIndexToName: PointerCall;
   readonly #epollCreate1: Call;
   readonly #epollCtl: Call;
   readonly #eventfd: Call;
@@ -106,6 +107,7 @@ export class NativeSyscalls extends SyscallsBase {
     this.#open = libc.func('int open(const char *path, int flags, unsigned int mode)') as Call;
     this.#setns = libc.func('int setns(int fd, int nstype)') as Call;
     this.#ifNameToIndex = libc.func('unsigned int if_nametoindex(const char *name)') as Call;
+    this.#ifIndexToName = libc.func('void *if_indextoname(unsigned int index, _Out_ uint8_t *name)') as PointerCall;
     this.#epollCreate1 = libc.func('int epoll_create1(int flags)') as Call;
     this.#epollCtl = libc.func('int epoll_ctl(int epfd, int op, int fd, void *event)') as Call;
     this.#eventfd = libc.func('int eventfd(unsigned int initval, int flags)') as Call;
@@ -245,6 +247,15 @@ export class NativeSyscalls extends SyscallsBase {
     const errno = koffi.errno();
     if (errno === ERRNO.ENODEV || errno === ERRNO.ENXIO) return 0;
     throw new SyscallError('if_nametoindex', errno, { subject: `interface '${name}'` });
+  }
+
+  interfaceName(index: number): string | undefined {
+    // IF_NAMESIZE: 15 characters and the terminating NUL.
+    const name = new Uint8Array(16);
+    const found = this.#ifIndexToName(index, name);
+    if (found === null || found === 0n) return undefined;
+    const end = name.indexOf(0);
+    return new TextDecoder().decode(name.subarray(0, end < 0 ? name.length : end));
   }
 
   pageSize(): number {

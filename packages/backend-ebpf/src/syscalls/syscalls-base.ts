@@ -99,6 +99,7 @@ export abstract class SyscallsBase implements Syscalls {
   abstract openFile(path: string, flags: number): Fd;
   abstract setns(namespace: Fd, nstype: number): void;
   abstract interfaceIndex(name: string): number;
+  abstract interfaceName(index: number): string | undefined;
   abstract pageSize(): number;
   abstract epollCreate(): Fd;
   abstract epollCtl(epoll: Fd, op: number, target: Fd, events: number, token: number): void;

@@ -227,6 +227,8 @@ export interface Syscalls {
   setns(namespace: Fd, nstype: number): void;
   /** if_nametoindex(3) in the calling thread's network namespace; 0 when there is no such interface. */
   interfaceIndex(name: string): number;
+  /** if_indextoname(3) in the calling thread's network namespace; undefined when no interface has that index. */
+  interfaceName(index: number): string | undefined;
   /** The size of a memory page (mmap offsets and ring-buffer layouts are in pages). */
   pageSize(): number;
   /** epoll_create1(EPOLL_CLOEXEC). */
