@@ -159,7 +159,7 @@ describeKernel('the standard policies in the kernel', () => {
     const ir = compile(name);
     const source = text(name);
     for (const hook of CODEGEN_HOOKS) {
-      const spec = generateProgram(ir, { hook, sourceText: source, ...(hook === 'socket-select' ? {} : { port: 9000 }) });
+      const spec = generateProgram(ir, { target: hook, sourceText: source, ...(hook === 'socket-select' ? {} : { port: 9000 }) });
       loadProgramSpec(spec).close();
     }
     loadProgramSpec(generateTestHarness(ir, { sourceText: source })).close();
