@@ -1,14 +1,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { compilePolicy, flowHash, foldIpv6Address, PolicyEvaluator, type PolicyDecision, type PolicyEvaluationInput, type PolicyIr } from '@syrup/core';
-import {
-  CODEGEN_HOOKS,
-  generateProgram,
-  generateTestHarness,
-  HARNESS_RESULT_KIND,
-  loadProgramSpec,
-  SYSTEM_MAP_NAMES,
-  type LoadedProgram,
-} from '@syrup/backend-ebpf';
+import { CODEGEN_HOOKS, generateProgram, generateTestHarness, HARNESS_RESULT_KIND, SYSTEM_MAP_NAMES } from '@syrup/backend-ebpf/codegen';
+import { loadProgramSpec, type LoadedProgram } from '@syrup/backend-ebpf/loader';
 import { InMemoryDataMapStore, type DataMapStore } from '@syrup/maps';
 import { beforeAll, expect, it } from 'vitest';
 import { describeKernel } from '@syrup/test-support/kernel-gate';
