@@ -1,5 +1,5 @@
 import type { InputKind } from '@syrup/core';
-import { JNE, Mov, R5, RSh, type HelperName, type Register } from '../asm/index.js';
+import { JNE, Mov, R5, RSh, type HelperName, type Instruction, type Register } from '../asm/index.js';
 import type { Emitter } from './emitter.js';
 import { EXECUTOR_KEY, VERDICT_LABELS } from './epilogues.js';
 import type { Frame } from './frame.js';
@@ -112,6 +112,12 @@ export interface TargetAllowances {
    * policy's `fetchAdd` and `compareExchange` compile to. Plain atomic adds are always allowed.
    */
   readonly fetchAtomics: boolean;
+  /**
+   * A further rule over every instruction, for what a device cannot run (a division, a kind
+   * of jump): returns what the instruction is, for the sentence (`a 64-bit division`), or
+   * undefined when it is allowed.
+   */
+  readonly instruction?: (instruction: Instruction) => string | undefined;
 }
 
 /** Helpers the policy body calls: map operations and `random`, `now`, `cpu`. */

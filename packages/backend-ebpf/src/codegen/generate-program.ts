@@ -318,8 +318,9 @@ function programMaps(ir: PolicyIr, target: CodegenTarget, maxExecutors: number |
 
 /**
  * Refuses a program with an instruction its target does not allow: a helper outside
- * `allows.helpers`, or an atomic that returns the old value when `allows.fetchAtomics` is
- * false. Body instructions carry their policy position, so the sentence names the line.
+ * `allows.helpers`, an atomic that returns the old value when `allows.fetchAtomics` is false,
+ * or one `allows.instruction` names. Body instructions carry their policy position, so the
+ * sentence names the line.
  */
 function checkAllowed(instructions: readonly AsmItem[], target: CodegenTarget, ir: PolicyIr): void {
   const helpers = new Set<string>(target.allows.helpers);
@@ -332,6 +333,7 @@ function checkAllowed(instructions: readonly AsmItem[], target: CodegenTarget, i
     } else if ((item.opcode & 0x07) === InsnClass.STX && (item.opcode & 0xe0) === Mode.ATOMIC && (Number(item.imm) & AtomicCode.FETCH) !== 0) {
       if (!target.allows.fetchAtomics) needs = 'an atomic operation that returns the old value (fetchAdd or compareExchange on a map)';
     }
+    needs ??= target.allows.instruction?.(item);
     if (needs === undefined) continue;
     const where = item.source === undefined ? '' : ` at ${item.source.file}:${item.source.line}:${item.source.column}`;
     throw new CodegenError('CODEGEN_NOT_ALLOWED', `policy '${ir.manifest.name}' needs ${needs}${where}, which ${target.id} does not allow.`, {

@@ -2,7 +2,7 @@ import { compilePolicy, type PolicyIr } from '@syrup/core';
 import { describe, expect, it } from 'vitest';
 import { describeKernel } from '@syrup/test-support/kernel-gate';
 // Only the package's public subpath entries: this is how another package (backend-nfp) would do it.
-import { Add, JGT, Mov, R0, R1, R3, R4, R5, exit, loadMem, storeMem } from '@syrup/backend-ebpf/asm';
+import { Add, AluCode, InsnClass, JGT, Mov, R0, R1, R3, R4, R5, exit, loadMem, storeMem, type Instruction } from '@syrup/backend-ebpf/asm';
 import {
   CodegenError,
   FP,
@@ -18,6 +18,7 @@ import {
   type CodegenTarget,
 } from '@syrup/backend-ebpf/codegen';
 import { loadProgramSpec } from '@syrup/backend-ebpf/loader';
+import { VerifierError } from '@syrup/backend-ebpf/programs';
 import { udpFrame } from './kernel-support.js';
 
 const XDP_TX = 3;
@@ -81,6 +82,27 @@ const counting = compile([
   '});',
 ]);
 
+/**
+ * backend-nfp's ending as written: k into xdp_md->rx_queue_index. Only an offloaded program may
+ * write the context, so the verifier refuses it for the host: the target's code is what loads.
+ */
+const RX_QUEUE_TARGET: CodegenTarget = {
+  ...QUEUE_TAG_TARGET,
+  id: 'rx-queue',
+  epilogue: verdictEpilogue({
+    executorKeys: 'u32',
+    executor: ({ emitter: e, frame, key }) => e.emit(loadMem(R1, FP, frame.ctx, 'DW'), storeMem(R1, XDP_MD.rxQueueIndex, key, 'W'), Mov.imm(R0, XDP_PASS), exit()),
+    pass: ({ emitter }) => emitter.emit(Mov.imm(R0, XDP_PASS), exit()),
+    drop: ({ emitter }) => emitter.emit(Mov.imm(R0, XDP_DROP), exit()),
+  }),
+};
+
+/** An ALU instruction computing a remainder (`%`), 32 or 64 bits, register or immediate. */
+function isModulo(instruction: Instruction): boolean {
+  const cls = instruction.opcode & 0x07;
+  return (cls === InsnClass.ALU || cls === InsnClass.ALU64) && (instruction.opcode & 0xf0) === AluCode.MOD;
+}
+
 describe('a code generation target defined outside backend-ebpf', () => {
   it('builds an XDP program with the target id, no system map and the policy map', () => {
     const spec = generateProgram(steering.ir, { target: QUEUE_TAG_TARGET, sourceText: steering.text });
@@ -108,6 +130,19 @@ describe('a code generation target defined outside backend-ebpf', () => {
     expect(() => generateProgram(steering.ir, { target: noMaps })).toThrow(/needs the helper bpf_map_lookup_elem at queue-tag\.ts:9:\d+, which no-maps does not allow/);
   });
 
+  it('applies the target\'s own instruction rule', () => {
+    const noModulo: CodegenTarget = {
+      ...QUEUE_TAG_TARGET,
+      id: 'no-modulo',
+      allows: { ...QUEUE_TAG_TARGET.allows, instruction: (insn) => (isModulo(insn) ? 'a remainder' : undefined) },
+    };
+    expect(() => generateProgram(counting.ir, { target: { ...noModulo, allows: { ...noModulo.allows, fetchAtomics: true } } })).toThrow(
+      /^policy 'rr-count' needs a remainder at queue-tag\.ts:7:\d+, which no-modulo does not allow\.$/,
+    );
+    // The same rule lets a policy without % through.
+    expect(generateProgram(compile(["import { definePolicy } from '@syrup/core';", "export default definePolicy({ name: 'first', input: 'udp', schedule(pkt) { return pkt.srcPort; } });"]).ir, { target: noModulo }).target).toBe('no-modulo');
+  });
+
   it('refuses a target without an id or a prologue before generating anything', () => {
     const broken = { ...QUEUE_TAG_TARGET, prologue: undefined } as unknown as CodegenTarget;
     expect(() => generateProgram(steering.ir, { target: broken })).toThrow(expect.objectContaining({ code: 'CODEGEN_INVALID_OPTION' }));
@@ -132,5 +167,18 @@ describeKernel('a code generation target defined outside backend-ebpf, in the ke
     expect(loaded.program.testRun(udpFrame({ payload: new Uint8Array([1]), dstPort: 9000, protocol: 6 })).retval).toBe(XDP_PASS);
     // The body's map writes happened in the kernel: payload[0] = 0 and 1 once each, 6 -> 2, 255 -> 3.
     expect([0, 1, 2, 3].map((key) => seen.lookup(key))).toEqual([[1n], [1n], [1n], [1n]]);
+  });
+
+  it('generates the rx_queue_index ending, which the verifier refuses for a host program as it must', () => {
+    const spec = generateProgram(steering.ir, { target: RX_QUEUE_TARGET, sourceText: steering.text });
+    expect(spec.target).toBe('rx-queue');
+    let error: unknown;
+    try {
+      loadProgramSpec(spec).close();
+    } catch (caught) {
+      error = caught;
+    }
+    expect(error).toBeInstanceOf(VerifierError);
+    expect((error as VerifierError).summary).toMatch(/invalid bpf_context access/);
   });
 });
