@@ -1,5 +1,5 @@
 import type { Socket } from 'node:net';
-import { Fd, nativeSyscalls, type NativeSyscalls } from '@syrup/backend-ebpf';
+import { Fd, nativeSyscalls, type NativeSyscalls } from '@syrup/backend-ebpf/syscalls';
 import type { PeerCredentials, PeerIdentity } from '@syrup/runtime';
 
 const SOL_SOCKET = 1;

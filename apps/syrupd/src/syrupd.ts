@@ -1,5 +1,6 @@
 import 'reflect-metadata';
-import { ensureBpffs, register as registerEbpfBackend } from '@syrup/backend-ebpf';
+import { register as registerEbpfBackend } from '@syrup/backend-ebpf';
+import { ensureBpffs } from '@syrup/backend-ebpf/pin';
 import { registerHookRegistry } from '@syrup/core';
 import { DEFAULT_SOCKET_PATH, PeerCredentials, ProtocolServer, ProtocolServerOptions, RuntimeLimits, RuntimePersistenceOptions, RuntimeService } from '@syrup/runtime';
 import { pino, type Logger } from 'pino';

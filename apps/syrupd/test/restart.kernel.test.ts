@@ -3,7 +3,7 @@ import { existsSync, readdirSync, readFileSync, unlinkSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import { KernelDataMapStore } from '@syrup/backend-ebpf';
+import { KernelDataMapStore } from '@syrup/backend-ebpf/maps';
 import { connect, type SyrupClient } from '@syrup/runtime';
 import { afterEach, expect, it, vi } from 'vitest';
 import { describeKernel } from '@syrup/test-support/kernel-gate';

@@ -259,7 +259,7 @@ export class PolicyBench implements Disposable {
     try {
       for (const name of BENCH_POLICIES) {
         const { ir, text } = policyIr(name);
-        const spec = generateProgram(ir, { hook: 'xdp-skb', port: PORT, sourceText: text });
+        const spec = generateProgram(ir, { target: 'xdp-skb', port: PORT, sourceText: text });
         const ts = loadProgramSpec(spec);
         this.#owned.push(ts);
         seed(name, ts.dataMaps, true);

@@ -1,6 +1,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { EbpfBackend, SocketSelectHook } from '@syrup/backend-ebpf';
+import { EbpfBackend } from '@syrup/backend-ebpf';
+import { SocketSelectHook } from '@syrup/backend-ebpf/hooks';
 import { compilePolicy, HookRegistryImpl, ManagedDeployment, type DeployTarget, type PolicyUnit } from '@syrup/core';
 import type { DataMap } from '@syrup/maps';
 import { describeKernel } from '@syrup/test-support/kernel-gate';

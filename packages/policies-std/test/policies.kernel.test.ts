@@ -1,14 +1,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { compilePolicy, flowHash, foldIpv6Address, PolicyEvaluator, type PolicyDecision, type PolicyEvaluationInput, type PolicyIr } from '@syrup/core';
-import {
-  CODEGEN_HOOKS,
-  generateProgram,
-  generateTestHarness,
-  HARNESS_RESULT_KIND,
-  loadProgramSpec,
-  SYSTEM_MAP_NAMES,
-  type LoadedProgram,
-} from '@syrup/backend-ebpf';
+import { CODEGEN_HOOKS, generateProgram, generateTestHarness, HARNESS_RESULT_KIND, SYSTEM_MAP_NAMES } from '@syrup/backend-ebpf/codegen';
+import { loadProgramSpec, type LoadedProgram } from '@syrup/backend-ebpf/loader';
 import { InMemoryDataMapStore, type DataMapStore } from '@syrup/maps';
 import { beforeAll, expect, it } from 'vitest';
 import { describeKernel } from '@syrup/test-support/kernel-gate';
@@ -159,7 +152,7 @@ describeKernel('the standard policies in the kernel', () => {
     const ir = compile(name);
     const source = text(name);
     for (const hook of CODEGEN_HOOKS) {
-      const spec = generateProgram(ir, { hook, sourceText: source, ...(hook === 'socket-select' ? {} : { port: 9000 }) });
+      const spec = generateProgram(ir, { target: hook, sourceText: source, ...(hook === 'socket-select' ? {} : { port: 9000 }) });
       loadProgramSpec(spec).close();
     }
     loadProgramSpec(generateTestHarness(ir, { sourceText: source })).close();

@@ -1,4 +1,4 @@
-import { probeFeature } from '@syrup/backend-ebpf';
+import { probeFeature } from '@syrup/backend-ebpf/features';
 import { Command, CommanderError } from 'commander';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';

@@ -1,6 +1,7 @@
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { ebpfBackendModule, SyscallError, type Fd } from '@syrup/backend-ebpf';
+import { ebpfBackendModule } from '@syrup/backend-ebpf';
+import { SyscallError, type Fd } from '@syrup/backend-ebpf/syscalls';
 import { compilePolicy, SyrupError, type PolicySource } from '@syrup/core';
 import type { DataMap } from '@syrup/maps';
 import { ScanTracker, TokenRefiller } from '@syrup/policies-std';

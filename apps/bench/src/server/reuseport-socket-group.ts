@@ -1,4 +1,4 @@
-import { isSyscallError, nativeSyscalls, type Fd, type Syscalls } from '@syrup/backend-ebpf';
+import { isSyscallError, nativeSyscalls, type Fd, type Syscalls } from '@syrup/backend-ebpf/syscalls';
 import { UsageError } from './usage-error.js';
 
 const AF_INET = 2;

@@ -1,3 +1,6 @@
+// @syrup/backend-ebpf/asm: the eBPF instruction set (pure; no syscalls).
+// Owns instruction builders, opcodes and registers, helper ids, the assembler (labels and
+// symbolic maps), the decoder and the disassembler.
 export { AsmError } from './asm-error.js';
 export type { AsmErrorCode } from './asm-error.js';
 

@@ -1,4 +1,6 @@
-// A minimal BTF writer: the blob, func info and line info a generated program loads with.
+// @syrup/backend-ebpf/btf: a minimal BTF writer (pure; no syscalls).
+// Owns the BTF blob, func info and line info a generated program loads with, so the
+// verifier's log quotes the policy's TypeScript lines.
 export { BtfError } from './btf-error.js';
 export type { BtfErrorCode } from './btf-error.js';
 export { BTF_HEADER_SIZE, BTF_MAGIC, BTF_VERSION, BtfBuilder, BtfKind, toBtfIdentifier } from './btf-builder.js';

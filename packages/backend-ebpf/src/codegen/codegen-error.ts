@@ -4,7 +4,8 @@ export type CodegenErrorCode =
   | 'CODEGEN_UNSUPPORTED_INPUT'
   | 'CODEGEN_INVALID_OPTION'
   | 'CODEGEN_STACK_OVERFLOW'
-  | 'CODEGEN_PROGRAM_TOO_LARGE';
+  | 'CODEGEN_PROGRAM_TOO_LARGE'
+  | 'CODEGEN_NOT_ALLOWED';
 
 /** Where in the policy an error points, when it comes from one IR instruction. */
 export interface CodegenErrorLocation {
@@ -15,7 +16,8 @@ export interface CodegenErrorLocation {
 
 /**
  * CodegenError is thrown when a policy IR cannot be compiled for a hook: malformed IR, an input
- * kind the hook does not offer, or a program that does not fit the eBPF machine.
+ * kind the hook does not offer, an instruction or helper the target does not allow, or a
+ * program that does not fit the eBPF machine.
  *
  * Callers branch on `code`, never on the message, which may be reworded.
  */

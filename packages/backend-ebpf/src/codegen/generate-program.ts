@@ -1,10 +1,11 @@
 import { isArrayKind } from '@syrup/maps';
 import { INPUT_FIELDS, type InputField, type InputKind, type IrInsn, type PolicyIr, type VReg } from '@syrup/core';
-import { AsmError, Mov, resolveLabels, storeImm, type AsmItem, type Register } from '../asm/index.js';
+import { AsmError, AtomicCode, CallSrc, InsnClass, Instruction, Mode, Mov, Opcode, helperName, resolveLabels, storeImm, type AsmItem, type Register } from '../asm/index.js';
 import { buildProgramBtf, type LineAnchor } from '../btf/line-info.js';
 import { CodegenError } from './codegen-error.js';
 import { Emitter } from './emitter.js';
-import { SYSTEM_MAP_NAMES, VERDICT_LABELS, emitEpilogues } from './epilogues.js';
+import { VERDICT_LABELS } from './epilogues.js';
+import type { CodegenTarget } from './codegen-target.js';
 import type { Frame } from './frame.js';
 import { buildLiveIntervals, computeLiveness, insnDef, type Liveness } from './liveness.js';
 import { lowerInsn } from './lower-insn.js';
@@ -12,29 +13,23 @@ import { planBoundsChecks, regionFacts, type RegionAccess } from './lower-load.j
 import { planPointerReuse } from './map-pointer-reuse.js';
 import { normalizeIr } from './normalize-ir.js';
 import { ALLOCATABLE, CALL_CLOBBERS, FP, Operands } from './operands.js';
-import {
-  ATTACH_TYPE_NUMBERS,
-  MAP_TYPE_NUMBERS,
-  PROGRAM_TYPE_NUMBERS,
-  type CodegenHook,
-  type CodegenTarget,
-  type ExpectedAttachType,
-  type ProgramMapSpec,
-  type ProgramMapType,
-  type ProgramSpec,
-  type ProgramType,
-} from './program-spec.js';
-import { emitSocketSelectPrologue } from './prologues/socket-select.js';
-import { emitXdpPacketPrologue, emitXdpUdpPrologue } from './prologues/xdp.js';
+import { MAP_TYPE_NUMBERS, type ProgramMapSpec, type ProgramSpec } from './program-spec.js';
 import { allocateRegisters, type RegisterAllocation } from './register-allocator.js';
 import { MAX_STACK_SIZE, StackLayout } from './stack-layout.js';
+import { CODEGEN_TARGETS, type CodegenHook } from './targets/builtin-targets.js';
+import { XDP_TEST_HARNESS_TARGET } from './targets/xdp-test-harness-target.js';
 import { valueBounds } from './value-bounds.js';
 
 export interface GenerateOptions {
-  readonly hook: CodegenHook;
   /**
-   * XDP hooks with a `udp` input: only datagrams to this destination port run the policy;
-   * every other frame passes untouched. Without it every UDP datagram runs the policy.
+   * Where the program runs: a {@link CodegenTarget} (any package may define one), or the id
+   * of one of this backend's hooks as a shorthand for its entry in `CODEGEN_TARGETS`.
+   */
+  readonly target: CodegenTarget | CodegenHook;
+  /**
+   * Targets with a port filter (the XDP hooks), `udp` inputs: only datagrams to this
+   * destination port run the policy; every other frame passes untouched. Without it every UDP
+   * datagram runs the policy.
    */
   readonly port?: number;
   /** Entries of the executors map (sockets, AF_XDP sockets or CPUs); the code does not depend on it. */
@@ -48,50 +43,12 @@ export interface TestHarnessOptions {
   readonly sourceText?: string;
 }
 
-interface TargetInfo {
-  readonly programType: ProgramType;
-  readonly attach: ExpectedAttachType;
-  readonly inputs: readonly InputKind[];
-  readonly systemMap: { readonly name: string; readonly role: 'executors' | 'result'; readonly type: ProgramMapType; readonly valueSize: number; readonly maxEntries: number };
-}
-
-const XSK_EXECUTORS = { name: SYSTEM_MAP_NAMES.executors, role: 'executors', type: 'xskmap', valueSize: 4, maxEntries: 64 } as const;
-
-/**
- * The executors map per hook. REUSEPORT_SOCKARRAY takes a socket fd as u64 and reads back its
- * cookie; XSKMAP takes an AF_XDP socket fd; CPUMAP takes `struct bpf_cpumap_val` (qsize, prog fd).
- */
-const TARGETS: Readonly<Record<CodegenTarget, TargetInfo>> = {
-  'socket-select': {
-    programType: 'sk_reuseport',
-    attach: 'sk_reuseport_select',
-    inputs: ['udp', 'tcp'],
-    systemMap: { name: SYSTEM_MAP_NAMES.executors, role: 'executors', type: 'reuseport_sockarray', valueSize: 8, maxEntries: 128 },
-  },
-  'xdp-skb': { programType: 'xdp', attach: 'xdp', inputs: ['udp', 'packet'], systemMap: XSK_EXECUTORS },
-  'xdp-drv': { programType: 'xdp', attach: 'xdp', inputs: ['udp', 'packet'], systemMap: XSK_EXECUTORS },
-  'cpu-redirect': {
-    programType: 'xdp',
-    attach: 'xdp',
-    inputs: ['udp', 'packet'],
-    systemMap: { name: SYSTEM_MAP_NAMES.executors, role: 'executors', type: 'cpumap', valueSize: 8, maxEntries: 128 },
-  },
-  'xdp-test-harness': {
-    programType: 'xdp',
-    attach: 'xdp',
-    inputs: ['udp', 'packet'],
-    systemMap: { name: SYSTEM_MAP_NAMES.result, role: 'result', type: 'array', valueSize: 8, maxEntries: 2 },
-  },
-};
-
 const DATA_MAP_TYPES = { array: 'array', hash: 'hash', 'percpu-array': 'percpu_array', 'lru-hash': 'lru_hash' } as const;
 
-/** Compiles a policy IR for one hook: prologue, policy body, epilogue, maps and line info. */
+/** Compiles a policy IR for one target: prologue, policy body, epilogue, maps and line info. */
 export function generateProgram(ir: PolicyIr, options: GenerateOptions): ProgramSpec {
-  if (!Object.hasOwn(TARGETS, options.hook) || options.hook === ('xdp-test-harness' as string)) {
-    throw new CodegenError('CODEGEN_INVALID_OPTION', `'${String(options.hook)}' is not a hook the eBPF code generator builds for.`);
-  }
-  return build(ir, options.hook, options);
+  const target = typeof options.target === 'string' ? builtinTarget(options.target) : checkTarget(options.target);
+  return build(ir, target, options);
 }
 
 /**
@@ -102,16 +59,39 @@ export function generateProgram(ir: PolicyIr, options: GenerateOptions): Program
  * never attached to an interface.
  */
 export function generateTestHarness(ir: PolicyIr, options: TestHarnessOptions = {}): ProgramSpec {
-  return build(ir, 'xdp-test-harness', options);
+  return build(ir, XDP_TEST_HARNESS_TARGET, options);
+}
+
+function builtinTarget(hook: string): CodegenTarget {
+  if (!Object.hasOwn(CODEGEN_TARGETS, hook)) {
+    throw new CodegenError('CODEGEN_INVALID_OPTION', `'${hook}' is not a hook the eBPF code generator builds for.`);
+  }
+  return CODEGEN_TARGETS[hook as CodegenHook];
+}
+
+/** The parts of a target a mistake would only show as a kernel refusal much later. */
+function checkTarget(target: CodegenTarget): CodegenTarget {
+  const id = typeof target?.id === 'string' && target.id !== '' ? target.id : undefined;
+  const problem =
+    id === undefined
+      ? 'has no id'
+      : !Number.isInteger(target.programType?.number)
+        ? 'has no BPF_PROG_TYPE number'
+        : typeof target.prologue !== 'function' || typeof target.epilogue !== 'function'
+          ? 'lacks a prologue or an epilogue function'
+          : !Array.isArray(target.inputs) || target.inputs.length === 0
+            ? 'offers no input kind'
+            : undefined;
+  if (problem !== undefined) throw new CodegenError('CODEGEN_INVALID_OPTION', `the code generation target '${id ?? '?'}' ${problem}.`);
+  return target;
 }
 
 function build(ir: PolicyIr, target: CodegenTarget, options: { port?: number; maxExecutors?: number; sourceText?: string }): ProgramSpec {
-  const info = TARGETS[target];
   const input = ir.manifest.input;
-  if (!info.inputs.includes(input)) {
+  if (!target.inputs.includes(input)) {
     throw new CodegenError(
       'CODEGEN_UNSUPPORTED_INPUT',
-      `policy '${ir.manifest.name}' takes ${input} inputs, which ${target} does not offer (it offers ${info.inputs.join(' and ')}).`,
+      `policy '${ir.manifest.name}' takes ${input} inputs, which ${target.id} does not offer (it offers ${target.inputs.join(' and ')}).`,
     );
   }
   checkOptions(target, input, options);
@@ -136,9 +116,7 @@ function build(ir: PolicyIr, target: CodegenTarget, options: { port?: number; ma
   const e = new Emitter();
   const operands = new Operands(e, allocation.locations);
   e.at({ section: 'prologue' });
-  if (target === 'socket-select') emitSocketSelectPrologue(e, input as 'udp' | 'tcp', frame, VERDICT_LABELS.pass);
-  else if (input === 'udp') emitXdpUdpPrologue(e, frame, VERDICT_LABELS.pass, options.port === undefined ? {} : { port: options.port });
-  else emitXdpPacketPrologue(e, frame);
+  target.prologue({ emitter: e, input, frame, passLabel: VERDICT_LABELS.pass, ...(options.port === undefined ? {} : { port: options.port }) });
   emitZeroInit(e, allocation);
 
   const boundsPlans = planBoundsChecks(insns);
@@ -167,10 +145,11 @@ function build(ir: PolicyIr, target: CodegenTarget, options: { port?: number; ma
     lowerInsn(body, insn, index);
   });
   e.at({ section: 'epilogue' });
-  emitEpilogues(e, target, frame);
+  target.epilogue({ emitter: e, frame });
   e.optimize();
 
   const instructions = e.items;
+  checkAllowed(instructions, target, ir);
   const slotCount = countSlots(instructions, ir);
   const origins = e.origins();
   const sourceLines = options.sourceText?.split('\n');
@@ -178,23 +157,24 @@ function build(ir: PolicyIr, target: CodegenTarget, options: { port?: number; ma
     if (origin.pos !== undefined) {
       return { slot: origin.slot, line: origin.pos.line, column: origin.pos.column, text: sourceLines?.[origin.pos.line - 1]?.trim() ?? '' };
     }
-    const what = origin.section === 'body' ? `policy ${ir.manifest.name}` : `${target} ${input} ${origin.section}`;
+    const what = origin.section === 'body' ? `policy ${ir.manifest.name}` : `${target.id} ${input} ${origin.section}`;
     return { slot: origin.slot, line: 0, column: 0, text: `<syrup ${what}>` };
   });
 
   return Object.freeze({
     name: kernelName(ir.manifest.name),
-    target,
+    target: target.id,
     input,
     fileName: ir.fileName,
-    programType: info.programType,
-    programTypeNumber: PROGRAM_TYPE_NUMBERS[info.programType],
-    expectedAttachType: info.attach,
-    expectedAttachTypeNumber: ATTACH_TYPE_NUMBERS[info.attach],
+    programType: target.programType.name,
+    programTypeNumber: target.programType.number,
+    ...(target.expectedAttachType === undefined
+      ? {}
+      : { expectedAttachType: target.expectedAttachType.name, expectedAttachTypeNumber: target.expectedAttachType.number }),
     license: 'Dual BSD/GPL',
     instructions,
     slotCount,
-    maps: programMaps(ir, info, options.maxExecutors),
+    maps: programMaps(ir, target, options.maxExecutors),
     stackSize: layout.size,
     origins,
     btf: buildProgramBtf({ functionName: kernelName(ir.manifest.name), fileName: ir.fileName, anchors }),
@@ -203,8 +183,8 @@ function build(ir: PolicyIr, target: CodegenTarget, options: { port?: number; ma
 
 function checkOptions(target: CodegenTarget, input: InputKind, options: { port?: number; maxExecutors?: number }): void {
   if (options.port !== undefined) {
-    if (target === 'socket-select' || input !== 'udp') {
-      throw new CodegenError('CODEGEN_INVALID_OPTION', `a port filter applies to udp inputs at XDP hooks, not to ${input} inputs at ${target}.`);
+    if (!target.portFilter || input !== 'udp') {
+      throw new CodegenError('CODEGEN_INVALID_OPTION', `a port filter applies to udp inputs at XDP hooks, not to ${input} inputs at ${target.id}.`);
     }
     if (!Number.isInteger(options.port) || options.port < 1 || options.port > 0xffff) {
       throw new CodegenError('CODEGEN_INVALID_OPTION', `port ${String(options.port)} is not between 1 and 65535.`);
@@ -241,22 +221,23 @@ function layoutFrame(layout: StackLayout, target: CodegenTarget, input: InputKin
     const endSlot = layout.reserve('data end', 8);
     const lengthSlot = slots.get('payloadLength');
     const length = lengthSlot === undefined ? {} : { lengthSlot };
+    const { displacement } = target.region;
     access =
-      target === 'socket-select'
+      target.region.mode === 'direct-or-helper'
         ? {
             mode: 'direct-or-helper',
             baseSlot,
-            displacement: 8,
+            displacement,
             endSlot,
             ...length,
             ctxSlot: ctx,
             bufferSlot: layout.reserve('load buffer', 8),
             saveSlot: layout.reserve('saved r1-r4', 32),
           }
-        : { mode: 'direct', baseSlot, displacement: 0, endSlot, ...length };
+        : { mode: 'direct', baseSlot, displacement, endSlot, ...length };
   }
-  const needsBuffer = target === 'socket-select' && (fields.has('srcAddr') || fields.has('dstAddr'));
-  const buffer = needsBuffer ? layout.reserve('address buffer', 32) : undefined;
+  const scratch = target.scratchBytes?.(fields) ?? 0;
+  const buffer = scratch > 0 ? layout.reserve('prologue scratch', scratch) : undefined;
   return {
     ctx,
     mapSlots: { key, values },
@@ -316,22 +297,49 @@ function liveCallerSaved(liveness: Liveness, allocation: RegisterAllocation, ins
   return regs.sort((a, b) => a - b);
 }
 
-function programMaps(ir: PolicyIr, info: TargetInfo, maxExecutors: number | undefined): ProgramMapSpec[] {
+function programMaps(ir: PolicyIr, target: CodegenTarget, maxExecutors: number | undefined): ProgramMapSpec[] {
   const maps: ProgramMapSpec[] = Object.entries(ir.manifest.maps).map(([name, spec]) => {
     const type = DATA_MAP_TYPES[spec.kind];
     return { name, role: 'data', type, mapType: MAP_TYPE_NUMBERS[type], keySize: 4, valueSize: 8, maxEntries: spec.maxEntries, dataSpec: spec };
   });
-  const system = info.systemMap;
+  const system = target.systemMap;
+  if (system === undefined) return maps;
   maps.push({
     name: system.name,
     role: system.role,
-    type: system.type,
-    mapType: MAP_TYPE_NUMBERS[system.type],
+    type: system.type.name,
+    mapType: system.type.number,
     keySize: 4,
     valueSize: system.valueSize,
     maxEntries: system.role === 'executors' ? (maxExecutors ?? system.maxEntries) : system.maxEntries,
   });
   return maps;
+}
+
+/**
+ * Refuses a program with an instruction its target does not allow: a helper outside
+ * `allows.helpers`, an atomic that returns the old value when `allows.fetchAtomics` is false,
+ * or one `allows.instruction` names. Body instructions carry their policy position, so the
+ * sentence names the line.
+ */
+function checkAllowed(instructions: readonly AsmItem[], target: CodegenTarget, ir: PolicyIr): void {
+  const helpers = new Set<string>(target.allows.helpers);
+  for (const item of instructions) {
+    if (!(item instanceof Instruction)) continue;
+    let needs: string | undefined;
+    if (item.opcode === Opcode.CALL && item.src === CallSrc.HELPER) {
+      const name = helperName(Number(item.imm)) ?? `#${String(item.imm)}`;
+      if (!helpers.has(name)) needs = `the helper bpf_${name}`;
+    } else if ((item.opcode & 0x07) === InsnClass.STX && (item.opcode & 0xe0) === Mode.ATOMIC && (Number(item.imm) & AtomicCode.FETCH) !== 0) {
+      if (!target.allows.fetchAtomics) needs = 'an atomic operation that returns the old value (fetchAdd or compareExchange on a map)';
+    }
+    needs ??= target.allows.instruction?.(item);
+    if (needs === undefined) continue;
+    const where = item.source === undefined ? '' : ` at ${item.source.file}:${item.source.line}:${item.source.column}`;
+    throw new CodegenError('CODEGEN_NOT_ALLOWED', `policy '${ir.manifest.name}' needs ${needs}${where}, which ${target.id} does not allow.`, {
+      ...(item.source === undefined ? {} : { location: item.source }),
+    });
+  }
 }
 
 /** Resolves the labels once here, so a program too long for 16-bit jump offsets fails as a CodegenError. */

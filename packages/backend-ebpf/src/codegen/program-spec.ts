@@ -3,17 +3,7 @@ import type { InputKind, SourcePosition } from '@syrup/core';
 import type { AsmItem, SourceLocation } from '../asm/index.js';
 import type { GeneratedBtf } from '../btf/line-info.js';
 
-/** The hooks this code generator builds programs for. */
-export const CODEGEN_HOOKS = ['socket-select', 'xdp-skb', 'xdp-drv', 'cpu-redirect'] as const;
-export type CodegenHook = (typeof CODEGEN_HOOKS)[number];
-
-/**
- * What a program is built for: one of the hooks, or the XDP test harness that records the
- * decision in a map so BPF_PROG_TEST_RUN can read it (a test tool, never attached anywhere).
- */
-export type CodegenTarget = CodegenHook | 'xdp-test-harness';
-
-/** The kernel program types the generator emits, by their `BPF_PROG_TYPE_*` suffix. */
+/** The kernel program types the built-in targets emit, by their `BPF_PROG_TYPE_*` suffix. */
 export type ProgramType = 'xdp' | 'sk_reuseport';
 
 /** `enum bpf_prog_type` values of {@link ProgramType}. */
@@ -22,7 +12,7 @@ export const PROGRAM_TYPE_NUMBERS: Readonly<Record<ProgramType, number>> = Objec
   sk_reuseport: 21,
 });
 
-/** The expected attach types the generator sets, by their `BPF_*` suffix. */
+/** The expected attach types the built-in targets set, by their `BPF_*` suffix. */
 export type ExpectedAttachType = 'xdp' | 'sk_reuseport_select';
 
 /** `enum bpf_attach_type` values of {@link ExpectedAttachType}. */
@@ -31,7 +21,7 @@ export const ATTACH_TYPE_NUMBERS: Readonly<Record<ExpectedAttachType, number>> =
   sk_reuseport_select: 39,
 });
 
-/** The kernel map types a program references, by their `BPF_MAP_TYPE_*` suffix. */
+/** The kernel map types the generator and the built-in targets reference, by their `BPF_MAP_TYPE_*` suffix. */
 export type ProgramMapType = 'array' | 'hash' | 'percpu_array' | 'lru_hash' | 'reuseport_sockarray' | 'xskmap' | 'cpumap';
 
 /** `enum bpf_map_type` values of {@link ProgramMapType}. */
@@ -63,7 +53,8 @@ export interface ProgramMapSpec {
    */
   readonly name: string;
   readonly role: ProgramMapRole;
-  readonly type: ProgramMapType;
+  /** `BPF_MAP_TYPE_*` suffix: a {@link ProgramMapType}, or a target's own system map type. */
+  readonly type: string;
   /** `BPF_MAP_TYPE_*` number of `type`. */
   readonly mapType: number;
   readonly keySize: number;
@@ -101,16 +92,19 @@ export interface SlotOrigin {
 export interface ProgramSpec {
   /** Kernel object name: at most 15 characters of `[A-Za-z0-9_]`. */
   readonly name: string;
-  readonly target: CodegenTarget;
+  /** The `id` of the `CodegenTarget` it was built for (a hook id, `xdp-test-harness`...). */
+  readonly target: string;
   readonly input: InputKind;
   /** The policy module's file name, as the IR gives it. */
   readonly fileName: string;
-  readonly programType: ProgramType;
+  /** `BPF_PROG_TYPE_*` suffix in lower case (`xdp`, `sk_reuseport`). */
+  readonly programType: string;
   /** `BPF_PROG_TYPE_*` number of `programType`. */
   readonly programTypeNumber: number;
-  readonly expectedAttachType: ExpectedAttachType;
+  /** `BPF_*` attach type suffix, when the target loads with one. */
+  readonly expectedAttachType?: string;
   /** `BPF_*` attach type number of `expectedAttachType`, for `expected_attach_type`. */
-  readonly expectedAttachTypeNumber: number;
+  readonly expectedAttachTypeNumber?: number;
   /** GPL-compatible as the kernel counts it; no helper used needs it, but it keeps all available. */
   readonly license: 'Dual BSD/GPL';
   /** Instructions with symbolic labels and map names; `assemble` resolves both. */

@@ -2,7 +2,8 @@ export type KernelMapErrorCode =
   | 'KERNEL_MAP_SPEC_INVALID'
   | 'KERNEL_MAP_INCOMPATIBLE'
   | 'KERNEL_MAP_CLOSED'
-  | 'KERNEL_MAP_NOT_MMAPABLE';
+  | 'KERNEL_MAP_NOT_MMAPABLE'
+  | 'KERNEL_MAP_OFFLOAD_REFUSED';
 
 /**
  * A kernel map could not be described, opened or used as asked. Errors of the data-map

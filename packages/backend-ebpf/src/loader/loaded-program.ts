@@ -17,6 +17,11 @@ export interface LoadProgramSpecOptions {
   /** Entries of a created `.executors` map, when the hook knows how many executors it has. */
   readonly executorEntries?: number;
   readonly logLevel?: 1 | 2;
+  /**
+   * Load the program and create every map it creates (borrowed ones are as they are) on the
+   * network device with this index, whose driver runs BPF (offload).
+   */
+  readonly offloadIfindex?: number;
   readonly sys?: Syscalls;
 }
 
@@ -92,7 +97,11 @@ export function loadProgramSpec(spec: ProgramSpec, options: LoadProgramSpecOptio
         btf: { blob: spec.btf.blob, lineInfo: spec.btf.lineInfo, funcInfo: spec.btf.funcInfo },
         sourceOfSlot: (slot) => sourceOfSlot(spec, slot),
       },
-      { ...(options.logLevel === undefined ? {} : { logLevel: options.logLevel }), ...(options.sys ? { sys: options.sys } : {}) },
+      {
+        ...(options.logLevel === undefined ? {} : { logLevel: options.logLevel }),
+        ...(options.offloadIfindex === undefined ? {} : { offloadIfindex: options.offloadIfindex }),
+        ...(options.sys ? { sys: options.sys } : {}),
+      },
     );
     return new LoadedProgram(program, dataMaps, systemMaps, owned);
   } catch (error) {
@@ -119,7 +128,9 @@ function dataMapFor(
   }
   const store = KernelDataMapStore.create(dataSpec, {
     name: mapSpec.name,
-    mmapable: dataSpec.kind === 'array',
+    // An offloaded map lives in the device's memory, which userspace cannot mmap.
+    mmapable: dataSpec.kind === 'array' && options.offloadIfindex === undefined,
+    ...(options.offloadIfindex === undefined ? {} : { offloadIfindex: options.offloadIfindex }),
     ...(options.sys ? { sys: options.sys } : {}),
   });
   owned.push(store);
@@ -138,7 +149,10 @@ function systemMapFor(mapSpec: ProgramMapSpec, options: LoadProgramSpecOptions, 
       maxEntries: isExecutors && options.executorEntries !== undefined ? options.executorEntries : mapSpec.maxEntries,
       name: mapSpec.name.replace(/^\./, ''),
     },
-    options.sys ? { sys: options.sys } : {},
+    {
+      ...(options.offloadIfindex === undefined ? {} : { offloadIfindex: options.offloadIfindex }),
+      ...(options.sys ? { sys: options.sys } : {}),
+    },
   );
   owned.push(map);
   return map;

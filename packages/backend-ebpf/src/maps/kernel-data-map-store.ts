@@ -37,6 +37,11 @@ export interface KernelDataMapStoreOptions {
    * through memory, and `fetchAdd`/`compareExchange` become atomic. Arrays only.
    */
   readonly mmapable?: boolean;
+  /**
+   * Create the map on the network device with this index (`map_ifindex`), for programs
+   * offloaded to it; see `KernelMap.create`. Values then go through the syscall layer.
+   */
+  readonly offloadIfindex?: number;
   readonly sys?: Syscalls;
 }
 
@@ -97,6 +102,7 @@ export class KernelDataMapStore implements DataMapStore {
     }
     const map = KernelMap.create(kernelSpecOfDataMap(parsed, { name: options.name, mmapable: options.mmapable ?? false }), {
       ...(options.sys ? { sys: options.sys } : {}),
+      ...(options.offloadIfindex === undefined ? {} : { offloadIfindex: options.offloadIfindex }),
     });
     return KernelDataMapStore.#own(map, parsed, label);
   }

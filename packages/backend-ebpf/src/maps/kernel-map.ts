@@ -3,7 +3,9 @@ import type { Fd } from '../fd.js';
 import { openPinned, pinObject, type PinAccess } from '../pin/pin.js';
 import { sanitizeObjectName } from '../syscalls/bpf-attr.js';
 import { MapType, UpdateFlag } from '../syscalls/bpf-constants.js';
+import { isSyscallError } from '../errors/syscall-error.js';
 import { nativeSyscalls } from '../syscalls/native-syscalls.js';
+import { isIfindex, offloadDeviceLabel } from '../syscalls/offload-device.js';
 import { getMapInfo, type MapInfo } from '../syscalls/obj-info.js';
 import type { SyscallBuffer } from '../syscalls/syscall-buffer.js';
 import type { Syscalls } from '../syscalls/syscalls.js';
@@ -14,6 +16,15 @@ const PERCPU_TYPES: ReadonlySet<number> = new Set([MapType.PERCPU_ARRAY, MapType
 export interface KernelMapOptions {
   /** The syscall layer; the native one by default. */
   readonly sys?: Syscalls;
+}
+
+export interface CreateKernelMapOptions extends KernelMapOptions {
+  /**
+   * Create the map on the network device with this index (`map_ifindex`), for programs
+   * offloaded to it. The kernel refuses a device without BPF offload, which becomes a
+   * `KernelMapError` with code `KERNEL_MAP_OFFLOAD_REFUSED`.
+   */
+  readonly offloadIfindex?: number;
 }
 
 export interface OpenKernelMapOptions extends KernelMapOptions {
@@ -44,18 +55,37 @@ export class KernelMap implements Disposable {
     this.valueBufferSize = PERCPU_TYPES.has(spec.type) ? Math.ceil(spec.valueSize / 8) * 8 * sys.possibleCpus() : spec.valueSize;
   }
 
-  /** Creates the map in the kernel (BPF_MAP_CREATE); throws `SyscallError` as the kernel answers. */
-  static create(spec: KernelMapSpec, options: KernelMapOptions = {}): KernelMap {
+  /**
+   * Creates the map in the kernel (BPF_MAP_CREATE); throws `SyscallError` as the kernel
+   * answers, or `KernelMapError` when an offload device is refused.
+   */
+  static create(spec: KernelMapSpec, options: CreateKernelMapOptions = {}): KernelMap {
     const sys = options.sys ?? nativeSyscalls();
     const name = spec.name === undefined ? undefined : sanitizeObjectName(spec.name);
-    const fd = sys.mapCreate({
-      mapType: spec.type,
-      keySize: spec.keySize,
-      valueSize: spec.valueSize,
-      maxEntries: spec.maxEntries,
-      mapFlags: spec.flags ?? 0,
-      ...(name === undefined ? {} : { name }),
-    });
+    const ifindex = options.offloadIfindex;
+    const label = name === undefined ? 'a map' : `map '${name}'`;
+    if (ifindex !== undefined && !isIfindex(ifindex)) {
+      throw new KernelMapError('KERNEL_MAP_SPEC_INVALID', `${label}: offload ifindex ${String(ifindex)} is not a positive 32-bit integer.`);
+    }
+    let fd: Fd;
+    try {
+      fd = sys.mapCreate({
+        mapType: spec.type,
+        keySize: spec.keySize,
+        valueSize: spec.valueSize,
+        maxEntries: spec.maxEntries,
+        mapFlags: spec.flags ?? 0,
+        ...(name === undefined ? {} : { name }),
+        ...(ifindex === undefined ? {} : { ifindex }),
+      });
+    } catch (error) {
+      if (ifindex === undefined || !isSyscallError(error) || error.code === 'EPERM') throw error;
+      throw new KernelMapError(
+        'KERNEL_MAP_OFFLOAD_REFUSED',
+        `${label} could not be created on ${offloadDeviceLabel(sys, ifindex)}: the kernel answered ${error.code}${error.code === 'EINVAL' ? ', as it does for a device whose driver does not offload BPF maps (or a map type it cannot offload)' : ''}.`,
+        { cause: error },
+      );
+    }
     return new KernelMap(fd, { ...spec, flags: spec.flags ?? 0, ...(name === undefined ? {} : { name }) }, sys);
   }
 

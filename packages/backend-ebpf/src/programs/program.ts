@@ -6,6 +6,7 @@ import { Fd } from '../fd.js';
 import { openPinned, pinObject, type PinAccess } from '../pin/pin.js';
 import { sanitizeObjectName } from '../syscalls/bpf-attr.js';
 import { nativeSyscalls } from '../syscalls/native-syscalls.js';
+import { isIfindex, offloadDeviceLabel } from '../syscalls/offload-device.js';
 import { getProgInfo, type ProgInfo } from '../syscalls/obj-info.js';
 import type { LoadOutput, ProgLoadAttr, Syscalls } from '../syscalls/syscalls.js';
 import { sourceFromLineInfo } from './line-info-source.js';
@@ -35,6 +36,12 @@ export interface ProgramLoadOptions extends ProgramOptions {
   readonly logLevel?: 1 | 2;
   /** Upper bound of the log buffer; 16 MiB by default. */
   readonly maxLogSize?: number;
+  /**
+   * Load the program for the network device with this index (`prog_ifindex`), whose driver
+   * runs it (offload, XDP and SCHED_CLS programs). The kernel refuses a device without BPF
+   * offload, which becomes a `ProgramError` with code `PROGRAM_OFFLOAD_REFUSED`.
+   */
+  readonly offloadIfindex?: number;
 }
 
 export interface OpenProgramOptions extends ProgramOptions {
@@ -80,6 +87,9 @@ export class Program implements Disposable {
   static load(spec: ProgramLoadSpec, options: ProgramLoadOptions = {}): Program {
     const sys = options.sys ?? nativeSyscalls();
     const name = sanitizeObjectName(spec.name);
+    if (options.offloadIfindex !== undefined && !isIfindex(options.offloadIfindex)) {
+      throw new ProgramError('PROGRAM_SPEC_INVALID', `program '${name}': offload ifindex ${String(options.offloadIfindex)} is not a positive 32-bit integer.`);
+    }
     const encoded = encode(spec, name);
     let btf: Fd | undefined;
     try {
@@ -89,6 +99,7 @@ export class Program implements Disposable {
         insns: encoded.bytes,
         license: spec.license,
         name,
+        ...(options.offloadIfindex === undefined ? {} : { ifindex: options.offloadIfindex }),
         ...(spec.expectedAttachType === undefined ? {} : { expectedAttachType: spec.expectedAttachType }),
         ...(spec.flags === undefined ? {} : { progFlags: spec.flags }),
         ...(btf === undefined ? {} : { progBtf: btf }),
@@ -276,12 +287,27 @@ function loadWithLog(
         size = Math.min(maxLogSize, output.logTrueSize > size ? output.logTrueSize : size * LOG_GROWTH);
         continue;
       }
-      throw failure(error, logText(log), spec, encoded, attr.name ?? spec.name);
+      throw failure(error, logText(log), spec, encoded, attr.name ?? spec.name, attr.ifindex === undefined ? undefined : { sys, ifindex: attr.ifindex });
     }
   }
 }
 
-function failure(error: SyscallError, text: string, spec: ProgramLoadSpec, encoded: Encoded, name: string): Error {
+function failure(
+  error: SyscallError,
+  text: string,
+  spec: ProgramLoadSpec,
+  encoded: Encoded,
+  name: string,
+  offload: { sys: Syscalls; ifindex: number } | undefined,
+): Error {
+  if (text.trim() === '' && offload !== undefined && error.code !== 'EPERM') {
+    // The kernel checks the device before verifying anything: an empty log means it said no.
+    return new ProgramError(
+      'PROGRAM_OFFLOAD_REFUSED',
+      `program '${name}' could not be loaded for offload to ${offloadDeviceLabel(offload.sys, offload.ifindex)}: the kernel answered ${error.code}${error.code === 'EINVAL' ? ', as it does for a device whose driver does not offload BPF programs' : ''}.`,
+      { cause: error },
+    );
+  }
   if (text.trim() === '') {
     const hint =
       error.code === 'EPERM'

@@ -19,6 +19,8 @@ export interface FakeMapAttr {
   readonly maxEntries: number;
   readonly flags: number;
   readonly name: string;
+  /** `map_ifindex`: the device the map is offloaded to, 0 for a host map. */
+  readonly ifindex: number;
 }
 
 /**

@@ -32,6 +32,8 @@ export interface FakeProg {
   readonly license: string;
   readonly name: string;
   readonly expectedAttachType: number;
+  /** `prog_ifindex`: the device the program is offloaded to, 0 for a host program. */
+  readonly ifindex: number;
   readonly tag: Uint8Array;
 }
 
@@ -98,10 +100,15 @@ export class FakeSyscalls extends SyscallsBase {
   readonly pins = new Map<string, FakeObject>();
   /** Mount points of bpf filesystems. */
   readonly bpffsMounts = new Set<string>();
-  /** Interfaces `interfaceIndex` knows, by name. */
+  /** Interfaces `interfaceIndex` and `interfaceName` know, by name. */
   readonly interfaces = new Map<string, number>();
   /** Interfaces whose tx checksum offload is off (SIOCETHTOOL); every known interface starts with it on. */
   readonly txChecksumOff = new Set<string>();
+  /**
+   * Indexes of interfaces whose driver offloads BPF: MAP_CREATE and PROG_LOAD with any other
+   * ifindex answer EINVAL, as the kernel does for a device without offload (a veth).
+   */
+  readonly offloadDevices = new Set<number>();
   /** Paths `openFile` can open (namespace files and the like). */
   readonly files = new Set<string>();
   /** Address families `socket()` refuses with EAFNOSUPPORT, as a kernel without them would. */
@@ -357,6 +364,12 @@ export class FakeSyscalls extends SyscallsBase {
     return this.interfaces.get(name) ?? 0;
   }
 
+  interfaceName(index: number): string | undefined {
+    this.#libc('if_indextoname', String(index));
+    for (const [name, known] of this.interfaces) if (known === index) return name;
+    return undefined;
+  }
+
   pageSize(): number {
     return 4096;
   }
@@ -490,9 +503,11 @@ export class FakeSyscalls extends SyscallsBase {
         maxEntries: attr.getUint32(o.max_entries, true),
         flags: attr.getUint32(o.map_flags, true),
         name: new TextDecoder().decode(nameBytes.subarray(0, end < 0 ? nameBytes.length : end)),
+        ifindex: attr.getUint32(o.map_ifindex, true),
       },
       this.#cpus,
     );
+    if (typeof map !== 'number' && map.attr.ifindex !== 0 && !this.offloadDevices.has(map.attr.ifindex)) return -ERRNO.EINVAL;
     if (typeof map === 'number') return map;
     this.#nextId++;
     return this.#install(map, 0);
@@ -631,8 +646,10 @@ export class FakeSyscalls extends SyscallsBase {
       license,
       name: new TextDecoder().decode(nameBytes.subarray(0, end < 0 ? nameBytes.length : end)),
       expectedAttachType: attr.getUint32(o.expected_attach_type, true),
+      ifindex: attr.getUint32(o.prog_ifindex, true),
       tag,
     };
+    if (prog.ifindex !== 0 && !this.offloadDevices.has(prog.ifindex)) return -ERRNO.EINVAL;
     const answer = this.onProgLoad?.(prog);
     const logLevel = attr.getUint32(o.log_level, true);
     const logSize = attr.getUint32(o.log_size, true);
@@ -715,6 +732,7 @@ export class FakeSyscalls extends SyscallsBase {
       view.setUint32(16, object.attr.maxEntries, true);
       view.setUint32(20, object.attr.flags, true);
       full.set(new TextEncoder().encode(object.attr.name), 24);
+      view.setUint32(40, object.attr.ifindex, true);
     } else if (object.kind === 'prog') {
       size = 232;
       view.setUint32(0, object.type, true);
@@ -722,6 +740,7 @@ export class FakeSyscalls extends SyscallsBase {
       full.set(object.tag, 8);
       view.setUint32(20, object.insns.length, true);
       full.set(new TextEncoder().encode(object.name), 64);
+      view.setUint32(80, object.ifindex, true);
     } else if (object.kind === 'link') {
       size = 48;
       view.setUint32(0, LinkType.XDP, true);

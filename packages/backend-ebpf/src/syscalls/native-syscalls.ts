@@ -68,6 +68,7 @@ export class NativeSyscalls extends SyscallsBase {
   readonly #setns: Call;
   readonly #ioctl: Call;
   readonly #ifNameToIndex: Call;
+  readonly #ifIndexToName: PointerCall;
   readonly #epollCreate1: Call;
   readonly #epollCtl: Call;
   readonly #eventfd: Call;
@@ -109,6 +110,7 @@ export class NativeSyscalls extends SyscallsBase {
     // ioctl() is variadic; one pointer argument travels in the same register either way.
     this.#ioctl = libc.func('int ioctl(int fd, unsigned long request, void *arg)') as Call;
     this.#ifNameToIndex = libc.func('unsigned int if_nametoindex(const char *name)') as Call;
+    this.#ifIndexToName = libc.func('void *if_indextoname(unsigned int index, _Out_ uint8_t *name)') as PointerCall;
     this.#epollCreate1 = libc.func('int epoll_create1(int flags)') as Call;
     this.#epollCtl = libc.func('int epoll_ctl(int epfd, int op, int fd, void *event)') as Call;
     this.#eventfd = libc.func('int eventfd(unsigned int initval, int flags)') as Call;
@@ -254,6 +256,15 @@ export class NativeSyscalls extends SyscallsBase {
     const errno = koffi.errno();
     if (errno === ERRNO.ENODEV || errno === ERRNO.ENXIO) return 0;
     throw new SyscallError('if_nametoindex', errno, { subject: `interface '${name}'` });
+  }
+
+  interfaceName(index: number): string | undefined {
+    // IF_NAMESIZE: 15 characters and the terminating NUL.
+    const name = new Uint8Array(16);
+    const found = this.#ifIndexToName(index, name);
+    if (found === null || found === 0n) return undefined;
+    const end = name.indexOf(0);
+    return new TextDecoder().decode(name.subarray(0, end < 0 ? name.length : end));
   }
 
   pageSize(): number {

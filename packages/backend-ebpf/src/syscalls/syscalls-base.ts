@@ -100,6 +100,7 @@ export abstract class SyscallsBase implements Syscalls {
   abstract setns(namespace: Fd, nstype: number): void;
   abstract ioctl(fd: Fd, request: number, arg: SyscallBuffer): void;
   abstract interfaceIndex(name: string): number;
+  abstract interfaceName(index: number): string | undefined;
   abstract pageSize(): number;
   abstract epollCreate(): Fd;
   abstract epollCtl(epoll: Fd, op: number, target: Fd, events: number, token: number): void;

@@ -232,6 +232,8 @@ export interface Syscalls {
   ioctl(fd: Fd, request: number, arg: SyscallBuffer): void;
   /** if_nametoindex(3) in the calling thread's network namespace; 0 when there is no such interface. */
   interfaceIndex(name: string): number;
+  /** if_indextoname(3) in the calling thread's network namespace; undefined when no interface has that index. */
+  interfaceName(index: number): string | undefined;
   /** The size of a memory page (mmap offsets and ring-buffer layouts are in pages). */
   pageSize(): number;
   /** epoll_create1(EPOLL_CLOEXEC). */

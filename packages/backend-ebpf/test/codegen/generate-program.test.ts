@@ -7,7 +7,7 @@ import { originOfSlot, sourceOfSlot } from '../../src/codegen/program-spec.js';
 import { array, hash, lruHash, percpuArray, policyIr, sitaIr } from './support.js';
 
 function codeOf(insns: readonly IrInsn[], input: 'udp' | 'packet' = 'udp'): string {
-  const spec = generateProgram(policyIr({ input, maps: { m: array(4) }, insns }), { hook: 'xdp-drv' });
+  const spec = generateProgram(policyIr({ input, maps: { m: array(4) }, insns }), { target: 'xdp-drv' });
   return disassemble(spec.instructions, { opcodes: false });
 }
 
@@ -24,7 +24,7 @@ function expectCodegenError(run: () => unknown, code: string): void {
 
 describe('generateProgram', () => {
   it('describes an SK_REUSEPORT program with a socket array of executors', () => {
-    const spec = generateProgram(sitaIr(), { hook: 'socket-select', maxExecutors: 6 });
+    const spec = generateProgram(sitaIr(), { target: 'socket-select', maxExecutors: 6 });
     expect(spec).toMatchObject({
       name: 'sita',
       target: 'socket-select',
@@ -51,12 +51,12 @@ describe('generateProgram', () => {
       insns: [{ op: 'return', verdict: 'executor', value: 1n }],
     });
     for (const hook of ['xdp-skb', 'xdp-drv'] as const) {
-      const spec = generateProgram(ir, { hook });
+      const spec = generateProgram(ir, { target: hook });
       expect(spec.programType).toBe('xdp');
       expect(spec.expectedAttachTypeNumber).toBe(37);
       expect(spec.maps.at(-1)).toEqual({ name: '.executors', role: 'executors', type: 'xskmap', mapType: 17, keySize: 4, valueSize: 4, maxEntries: 64 });
     }
-    const cpu = generateProgram(ir, { hook: 'cpu-redirect' });
+    const cpu = generateProgram(ir, { target: 'cpu-redirect' });
     expect(cpu.maps.map((m) => [m.name, m.type, m.mapType])).toEqual([
       ['a', 'array', 2],
       ['b', 'hash', 1],
@@ -94,12 +94,12 @@ describe('generateProgram', () => {
             { op: 'label', label: 'drop' },
             { op: 'return', verdict: 'drop' },
           ];
-    const spec = generateProgram(policyIr({ input, insns }), { hook });
+    const spec = generateProgram(policyIr({ input, insns }), { target: hook });
     expect(disassemble(spec.instructions)).toMatchSnapshot();
   });
 
   it('generates the SITA policy for socket-select and the XDP harness (snapshot)', () => {
-    expect(disassemble(generateProgram(sitaIr(), { hook: 'socket-select' }).instructions)).toMatchSnapshot();
+    expect(disassemble(generateProgram(sitaIr(), { target: 'socket-select' }).instructions)).toMatchSnapshot();
     expect(disassemble(generateTestHarness(sitaIr(), { port: 9000 }).instructions)).toMatchSnapshot();
   });
 
@@ -130,7 +130,7 @@ describe('generateProgram', () => {
   });
 
   it('maps every body slot back to its IR instruction and source position', () => {
-    const spec = generateProgram(sitaIr(), { hook: 'xdp-drv' });
+    const spec = generateProgram(sitaIr(), { target: 'xdp-drv' });
     expect(spec.origins[0]).toEqual({ slot: 0, section: 'prologue' });
     const loadSlot = spec.origins.find((o) => o.irIndex === 2)!.slot;
     expect(originOfSlot(spec, loadSlot + 1)).toMatchObject({ section: 'body', irIndex: 2, pos: { line: 11, column: 9 } });
@@ -148,7 +148,7 @@ describe('generateProgram', () => {
   it('puts the policy source lines into BTF line info, starting at instruction 0', () => {
     const source = Array.from({ length: 12 }, (_, i) => `line ${i + 1}`);
     source[10] = '  if (pkt.payload.u32(0) === 1) return 0;';
-    const spec = generateProgram(sitaIr(), { hook: 'xdp-drv', sourceText: source.join('\n') });
+    const spec = generateProgram(sitaIr(), { target: 'xdp-drv', sourceText: source.join('\n') });
     const { lines, blob } = spec.btf;
     expect(lines[0]!.insnOff).toBe(0);
     for (let i = 1; i < lines.length; i++) expect(lines[i]!.insnOff).toBeGreaterThan(lines[i - 1]!.insnOff);
@@ -160,15 +160,15 @@ describe('generateProgram', () => {
   });
 
   it('refuses inputs the hook does not offer', () => {
-    expectCodegenError(() => generateProgram(policyIr({ input: 'tcp', insns: [{ op: 'return', verdict: 'pass' }] }), { hook: 'xdp-drv' }), 'CODEGEN_UNSUPPORTED_INPUT');
-    expectCodegenError(() => generateProgram(policyIr({ input: 'packet', insns: [{ op: 'return', verdict: 'pass' }] }), { hook: 'socket-select' }), 'CODEGEN_UNSUPPORTED_INPUT');
-    expectCodegenError(() => generateProgram(policyIr({ input: 'thread', insns: [{ op: 'return', verdict: 'pass' }] }), { hook: 'cpu-redirect' }), 'CODEGEN_UNSUPPORTED_INPUT');
+    expectCodegenError(() => generateProgram(policyIr({ input: 'tcp', insns: [{ op: 'return', verdict: 'pass' }] }), { target: 'xdp-drv' }), 'CODEGEN_UNSUPPORTED_INPUT');
+    expectCodegenError(() => generateProgram(policyIr({ input: 'packet', insns: [{ op: 'return', verdict: 'pass' }] }), { target: 'socket-select' }), 'CODEGEN_UNSUPPORTED_INPUT');
+    expectCodegenError(() => generateProgram(policyIr({ input: 'thread', insns: [{ op: 'return', verdict: 'pass' }] }), { target: 'cpu-redirect' }), 'CODEGEN_UNSUPPORTED_INPUT');
   });
 
   it('refuses options that do not apply', () => {
-    expectCodegenError(() => generateProgram(sitaIr(), { hook: 'socket-select', port: 9000 }), 'CODEGEN_INVALID_OPTION');
-    expectCodegenError(() => generateProgram(sitaIr(), { hook: 'xdp-skb', port: 70000 }), 'CODEGEN_INVALID_OPTION');
-    expectCodegenError(() => generateProgram(sitaIr(), { hook: 'thread' as never }), 'CODEGEN_INVALID_OPTION');
+    expectCodegenError(() => generateProgram(sitaIr(), { target: 'socket-select', port: 9000 }), 'CODEGEN_INVALID_OPTION');
+    expectCodegenError(() => generateProgram(sitaIr(), { target: 'xdp-skb', port: 70000 }), 'CODEGEN_INVALID_OPTION');
+    expectCodegenError(() => generateProgram(sitaIr(), { target: 'thread' as never }), 'CODEGEN_INVALID_OPTION');
   });
 
   it.each<[string, readonly IrInsn[]]>([
@@ -180,14 +180,14 @@ describe('generateProgram', () => {
     ['a load from the frame of a udp input', [{ op: 'load', dst: 0, region: 'data', offset: 0n, size: 1, byteOrder: 'be' }, { op: 'return', verdict: 'pass' }]],
   ])('refuses IR with %s', (_what, insns) => {
     const ir: PolicyIr = { ...policyIr({ input: 'udp', insns }), registerCount: 1 };
-    expectCodegenError(() => generateProgram(ir, { hook: 'xdp-drv' }), 'CODEGEN_INVALID_IR');
+    expectCodegenError(() => generateProgram(ir, { target: 'xdp-drv' }), 'CODEGEN_INVALID_IR');
   });
 
   it('says so when a jump would have to reach further than 32767 instructions', () => {
     const insns: IrInsn[] = [{ op: 'input', dst: 0, field: 'srcPort' }, { op: 'jump-if', kind: 'eq', a: 0, b: 1n, target: 'end' }];
     for (let i = 0; i < 4000; i++) insns.push({ op: 'map-set', map: 'm', key: 0n, value: 0 });
     insns.push({ op: 'label', label: 'end' }, { op: 'return', verdict: 'pass' });
-    expectCodegenError(() => generateProgram(policyIr({ input: 'udp', maps: { m: hash(1) }, insns }), { hook: 'xdp-drv' }), 'CODEGEN_PROGRAM_TOO_LARGE');
+    expectCodegenError(() => generateProgram(policyIr({ input: 'udp', maps: { m: hash(1) }, insns }), { target: 'xdp-drv' }), 'CODEGEN_PROGRAM_TOO_LARGE');
   });
 
   it('says so when the values alive at once do not fit the 512-byte stack', () => {
@@ -197,6 +197,6 @@ describe('generateProgram', () => {
     insns.push({ op: 'helper', dst: count, helper: 'cpu' });
     for (let v = 0; v < count; v++) insns.push({ op: 'binary', kind: 'add', dst: count, a: count, b: v });
     insns.push({ op: 'return', verdict: 'executor', value: count });
-    expectCodegenError(() => generateProgram(policyIr({ input: 'udp', insns }), { hook: 'xdp-drv' }), 'CODEGEN_STACK_OVERFLOW');
+    expectCodegenError(() => generateProgram(policyIr({ input: 'udp', insns }), { target: 'xdp-drv' }), 'CODEGEN_STACK_OVERFLOW');
   });
 });

@@ -2,7 +2,7 @@ import { expect, it } from 'vitest';
 import { INPUT_FIELDS, flowHash, foldIpv6Address, ipv4Address, type InputField, type IrInsn, type PolicyIr } from '@syrup/core';
 import { Instruction, R5, loadMem } from '../../src/asm/index.js';
 import { generateProgram, generateTestHarness } from '../../src/codegen/generate-program.js';
-import { CODEGEN_HOOKS } from '../../src/codegen/program-spec.js';
+import { CODEGEN_HOOKS } from '../../src/codegen/targets/builtin-targets.js';
 import { KernelMap } from '../../src/maps/kernel-map.js';
 import { Program } from '../../src/programs/program.js';
 import { VerifierError } from '../../src/programs/verifier-error.js';
@@ -55,11 +55,11 @@ describeKernel('generated programs in the kernel', () => {
   it('verifies every prologue and epilogue, with every field, loads and a map', () => {
     for (const hook of CODEGEN_HOOKS) {
       for (const input of hook === 'socket-select' ? (['udp', 'tcp'] as const) : (['udp', 'packet'] as const)) {
-        using loaded = loadSpec(generateProgram(everythingPolicy(input), { hook }));
+        using loaded = loadSpec(generateProgram(everythingPolicy(input), { target: hook }));
         expect(loaded.program.fd.raw).toBeGreaterThan(0);
       }
     }
-    using withPort = loadSpec(generateProgram(everythingPolicy('udp'), { hook: 'xdp-drv', port: 9000 }));
+    using withPort = loadSpec(generateProgram(everythingPolicy('udp'), { target: 'xdp-drv', port: 9000 }));
     expect(withPort.program.testRun(udpFrame({ dstPort: 9001 })).verdict).toBe('XDP_PASS');
     using harnessPacket = loadSpec(generateTestHarness(everythingPolicy('packet')));
     using harnessUdp = loadSpec(generateTestHarness(everythingPolicy('udp')));
@@ -335,7 +335,7 @@ describeKernel('generated programs in the kernel', () => {
       new DataView(bytes.buffer).setBigUint64(0, k);
       return udpFrame({ payload: bytes });
     };
-    using cpu = loadSpec(generateProgram(ir, { hook: 'cpu-redirect', maxExecutors: 4 }));
+    using cpu = loadSpec(generateProgram(ir, { target: 'cpu-redirect', maxExecutors: 4 }));
     const cpuVal = new Uint8Array(8);
     new DataView(cpuVal.buffer).setUint32(0, 192, true);
     cpu.maps.get('.executors')!.update(u32Key(0), cpuVal);
@@ -344,7 +344,7 @@ describeKernel('generated programs in the kernel', () => {
     expect(cpu.program.testRun(key(1n << 32n)).verdict).toBe('XDP_PASS');
     expect(cpu.program.testRun(key(0xffff_ffff_ffff_ffffn)).verdict).toBe('XDP_DROP');
     expect(cpu.program.testRun(udpFrame({ payload: bytesOf(1) })).verdict).toBe('XDP_PASS');
-    using xsk = loadSpec(generateProgram(ir, { hook: 'xdp-skb' }));
+    using xsk = loadSpec(generateProgram(ir, { target: 'xdp-skb' }));
     expect(xsk.program.testRun(key(0n)).verdict).toBe('XDP_PASS');
     expect(xsk.program.testRun(key(0xffff_ffff_ffff_ffffn)).verdict).toBe('XDP_DROP');
   });
@@ -390,7 +390,7 @@ describeKernel('generated programs in the kernel', () => {
         { op: 'return', verdict: 'executor', value: 1, pos: { line: 5, column: 5 } },
       ],
     });
-    const spec = generateProgram(ir, { hook: 'xdp-drv', sourceText: source });
+    const spec = generateProgram(ir, { target: 'xdp-drv', sourceText: source });
     // Replace the body's first instruction (one slot) with a load through a scalar, which the verifier refuses.
     const bodyStart = spec.origins.find((o) => o.section === 'body')!.slot;
     let slot = 0;

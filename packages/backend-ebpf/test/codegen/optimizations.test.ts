@@ -16,7 +16,7 @@ import { array, hash, percpuArray, policyIr } from './support.js';
 const U64_MAX = (1n << 64n) - 1n;
 
 function xdp(insns: readonly IrInsn[], maps: Parameters<typeof policyIr>[0]['maps'] = { m: array(4) }): string {
-  return disassemble(generateProgram(policyIr({ input: 'udp', maps, insns }), { hook: 'xdp-drv' }).instructions, { opcodes: false });
+  return disassemble(generateProgram(policyIr({ input: 'udp', maps, insns }), { target: 'xdp-drv' }).instructions, { opcodes: false });
 }
 
 const lookups = (code: string): number => code.split('\n').filter((line) => line.includes('call bpf_map_lookup_elem')).length;

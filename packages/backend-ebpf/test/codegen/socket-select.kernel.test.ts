@@ -96,7 +96,7 @@ afterEach(() => {
 
 async function openGroup(family: 'udp4' | 'udp6'): Promise<Group> {
   const sys = nativeSyscalls();
-  const loaded = loadSpec(generateProgram(steeringPolicy(), { hook: 'socket-select', maxExecutors: SOCKETS }));
+  const loaded = loadSpec(generateProgram(steeringPolicy(), { target: 'socket-select', maxExecutors: SOCKETS }));
   for (let attempt = 0; ; attempt++) {
     const port = 20000 + Math.floor(Math.random() * 30000);
     const sockets: Fd[] = [];
@@ -185,7 +185,7 @@ describeKernel('socket-select programs steering TCP connection requests', () => 
   it('sends each SYN to the listener its hash picks', async () => {
     const { createServer, connect } = await import('node:net');
     const sys = nativeSyscalls();
-    using loaded = loadSpec(generateProgram(tcpPolicy(), { hook: 'socket-select', maxExecutors: SOCKETS }));
+    using loaded = loadSpec(generateProgram(tcpPolicy(), { target: 'socket-select', maxExecutors: SOCKETS }));
     const servers = Array.from({ length: SOCKETS }, () => createServer());
     const accepted: { server: number; remotePort: number }[] = [];
     servers.forEach((server, i) =>

@@ -79,7 +79,7 @@ describeKernel('the verifier corpus', () => {
         const { ir } = compilePolicy({ fileName, text });
         const builds = [
           ['harness', generateTestHarness(ir, { sourceText: text }), want.harness],
-          ['socketSelect', generateProgram(ir, { hook: 'socket-select', sourceText: text }), want.socketSelect],
+          ['socketSelect', generateProgram(ir, { target: 'socket-select', sourceText: text }), want.socketSelect],
         ] as const;
         const before = openFdCount();
         for (const [name, spec, message] of builds) {

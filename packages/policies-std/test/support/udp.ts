@@ -1,7 +1,7 @@
 import { createSocket, type Socket } from 'node:dgram';
 import { readFileSync, readlinkSync, readSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { nativeSyscalls, type Fd, type Syscalls } from '@syrup/backend-ebpf';
+import { nativeSyscalls, type Fd, type Syscalls } from '@syrup/backend-ebpf/syscalls';
 
 /** A request in the wire format (big-endian): type, user id, request id, key. */
 export function request(type: number, user = 0, key = 42n, id = 1n): Buffer {

@@ -1,5 +1,6 @@
 import { RestoreError, STANDARD_HOOKS, type AttachRequest, type DeployTarget, type HookProbe, type HookSpec, type PolicyIr, type RestoreRequest } from '@syrup/core';
 import { generateProgram } from '../../codegen/generate-program.js';
+import { SOCKET_SELECT_TARGET } from '../../codegen/targets/socket-select-target.js';
 import type { ProgramSpec } from '../../codegen/program-spec.js';
 import type { FeatureReport } from '../../features/probe-features.js';
 import { nativeSyscalls } from '../../syscalls/native-syscalls.js';
@@ -51,7 +52,7 @@ export class SocketSelectHook implements NetworkHook {
   }
 
   compile(ir: PolicyIr, options: HookCompileOptions): ProgramSpec {
-    return generateProgram(ir, { hook: 'socket-select', ...(options.sourceText === undefined ? {} : { sourceText: options.sourceText }) });
+    return generateProgram(ir, { target: SOCKET_SELECT_TARGET, ...(options.sourceText === undefined ? {} : { sourceText: options.sourceText }) });
   }
 
   async attach(request: AttachRequest<EbpfArtifact>): Promise<SocketGroupAttachment> {

@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import { RestoreError, STANDARD_HOOKS, type AttachRequest, type HookProbe, type HookSpec, type PersistedAttachment, type PinnedObjectRecord, type PolicyIr, type RestoreRequest } from '@syrup/core';
 import { generateProgram } from '../../codegen/generate-program.js';
+import { CODEGEN_TARGETS } from '../../codegen/targets/builtin-targets.js';
 import type { ProgramSpec } from '../../codegen/program-spec.js';
 import type { FeatureName, FeatureReport } from '../../features/probe-features.js';
 import { nativeSyscalls } from '../../syscalls/native-syscalls.js';
@@ -62,7 +63,7 @@ export class XdpHook implements NetworkHook {
     // Only a udp policy's prologue parses ports; a packet policy sees every frame the dispatcher routes to it.
     const port = ir.manifest.input === 'udp' ? options.port : undefined;
     return generateProgram(ir, {
-      hook: this.id,
+      target: CODEGEN_TARGETS[this.id],
       ...(port === undefined ? {} : { port }),
       ...(options.sourceText === undefined ? {} : { sourceText: options.sourceText }),
     });

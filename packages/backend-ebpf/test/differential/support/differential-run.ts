@@ -101,7 +101,7 @@ export class DifferentialRun implements Disposable {
     const { ir } = compilePolicy(source);
     if (options.verifyHooks) {
       const hooks = ir.manifest.input === 'udp' ? (['socket-select', 'xdp-skb'] as const) : (['xdp-skb'] as const);
-      for (const hook of hooks) loadProgramSpec(generateProgram(ir, { hook, sourceText: source.text })).close();
+      for (const hook of hooks) loadProgramSpec(generateProgram(ir, { target: hook, sourceText: source.text })).close();
     }
     const loaded = loadProgramSpec(generateTestHarness(ir, { sourceText: source.text }));
     try {

@@ -73,7 +73,7 @@ describeKernel('one policy file at socket-select and at the XDP hooks', () => {
     try {
       for (let k = 0; k < SOCKETS; k++) group.push(udpSocketIn(sys, nsA, ipA, PORT, true));
       using sockets = ReuseportSockArray.create({ maxEntries: SOCKETS, name: 'sockets' });
-      using loaded = loadProgramSpec(generateProgram(ir, { hook: 'socket-select', sourceText: source.text }), {
+      using loaded = loadProgramSpec(generateProgram(ir, { target: 'socket-select', sourceText: source.text }), {
         systemMaps: new Map([[SYSTEM_MAP_NAMES.executors, sockets.kernelMap]]),
       });
       group.forEach((socket, k) => sockets.set(k, socket));

@@ -1,0 +1,10 @@
+// @syrup/backend-ebpf/xsk: AF_XDP in TypeScript.
+// Owns the UMEM, the four rings, sockets sharing one UMEM on a queue, a server loop, and the
+// frame helpers (UDP echo, internet checksums) its examples use.
+export { XskUmem, type XskQueueBinding, type XskUmemOptions } from './xsk-umem.js';
+export { XskSocket, type XskFrame, type XskSocketOptions, type XskStatistics } from './xsk-socket.js';
+export { XskSocketGroup, type XskSocketGroupOptions } from './xsk-socket-group.js';
+export { XskServer, type XskFrameHandler, type XskServerCounters, type XskServerOptions } from './xsk-server.js';
+export { XskError, type XskErrorCode } from './xsk-error.js';
+export { echoUdpFrame } from './echo-udp-frame.js';
+export { finishChecksum, ipv4HeaderChecksum, onesComplementSum, udpChecksum } from './internet-checksum.js';
