@@ -160,14 +160,17 @@ describe('SharedMapRegistry', () => {
     expect(registry.specsOf(1000)).toEqual({});
   });
 
-  it('re-associates restored deployments by recorded map id and reports one whose map is another', () => {
+  it('re-associates restored deployments by map identity and reports one whose map is another', () => {
     const registry = new SharedMapRegistry();
     const first = new InMemoryDataMapStore(ARRAY2, { name: 'seen' });
-    const second = new InMemoryDataMapStore(ARRAY2, { name: 'seen' });
+    // Another handle on the same map, as a restored deployment's pin opens it again: same identity, another object.
+    const second = first.share();
     const other = new InMemoryDataMapStore(ARRAY2, { name: 'seen' });
-    expect(registry.register(0, 'a', ['seen'], new Map([['seen', first]]), new Map([['seen', 17]]))).toEqual([]);
-    expect(registry.register(0, 'b', ['seen'], new Map([['seen', second]]), new Map([['seen', 17]]))).toEqual([]);
-    expect(registry.register(0, 'c', ['seen'], new Map([['seen', other]]), new Map([['seen', 18]]))).toEqual(['seen']);
+    expect(second.identity).toBe(first.identity);
+    expect(other.identity).not.toBe(first.identity);
+    expect(registry.register(0, 'a', ['seen'], new Map([['seen', first]]))).toEqual([]);
+    expect(registry.register(0, 'b', ['seen'], new Map([['seen', second]]))).toEqual([]);
+    expect(registry.register(0, 'c', ['seen'], new Map([['seen', other]]))).toEqual(['seen']);
     expect(registry.usersOf(0, 'seen')).toEqual(['a', 'b']);
     registry.close();
   });
