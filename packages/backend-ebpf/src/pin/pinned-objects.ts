@@ -87,6 +87,17 @@ export function distrust(object: PinnedObject, reason: string, cause?: unknown):
   throw new RestoreError('RESTORE_UNTRUSTED', `the ${object.role} pinned at '${object.pin}' ${reason}, so it is not trusted.`, cause === undefined ? undefined : { cause });
 }
 
+/**
+ * `RESTORE_UNTRUSTED` unless every map program `programId` uses is one of the recorded
+ * objects. The other way round does not hold: a data map the policy declares but its code
+ * never touches is recorded (and checked by id) without being a map of the program.
+ */
+export function expectProgramMaps(program: PinnedObject, mapIds: readonly number[], objects: readonly PinnedObject[]): void {
+  const recorded = new Set(objects.filter((o) => o.kind === 'map').map((o) => o.id));
+  const unknown = mapIds.find((id) => !recorded.has(id));
+  if (unknown !== undefined) distrust(program, `uses map ${unknown}, which the state file does not record`);
+}
+
 /** The one record of `role` and `kind`; `RESTORE_FAILED` when there is not exactly one. */
 export function recordOf(objects: readonly PinnedObject[], role: string, kind: PinnedObject['kind'], what: string): PinnedObject {
   const found = objects.filter((o) => o.role === role && o.kind === kind);

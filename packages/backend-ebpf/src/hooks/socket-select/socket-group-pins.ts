@@ -4,7 +4,7 @@ import { RestoreError, type JsonValue, type PersistedAttachment, type Persistenc
 import { isSyscallError } from '../../errors/syscall-error.js';
 import type { Fd } from '../../fd.js';
 import { unpin } from '../../pin/pin.js';
-import { distrust, expectRecorded, openRecordedDataMaps, mkdirMode, openRecorded, pinAt, recordOf, unpinEvery } from '../../pin/pinned-objects.js';
+import { distrust, expectProgramMaps, expectRecorded, openRecordedDataMaps, mkdirMode, openRecorded, pinAt, recordOf, unpinEvery } from '../../pin/pinned-objects.js';
 import { pinPath } from '../../pin/pin-path.js';
 import { fromObjectRecord, pinDirectoriesOf, toObjectRecord, type PinDirectories, type PinnedObject } from '../../pin/pinned-object.js';
 import { KernelDataMapStore } from '../../maps/kernel-data-map-store.js';
@@ -110,10 +110,7 @@ export function openSocketGroupPins(request: RestoreRequest, sys: Syscalls): Ope
     opened.push(executors);
 
     const maps = openRecordedDataMaps(dir.path, objects, sys, opened);
-    const used = new Set(programInfo.mapIds);
-    for (const object of objects.filter((o) => o.kind === 'map')) {
-      if (!used.has(object.id)) distrust(object, `is not a map of program ${programInfo.id}`);
-    }
+    expectProgramMaps(programRecord, programInfo.mapIds, objects);
     const pinned = new Map(objects.map((o) => [o.pin, o.id]));
     return {
       program,

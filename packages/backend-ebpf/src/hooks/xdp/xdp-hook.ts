@@ -10,7 +10,7 @@ import { KernelMap } from '../../maps/kernel-map.js';
 import { CpuMap } from '../../maps/system/cpu-map.js';
 import { XskMap } from '../../maps/system/xsk-map.js';
 import { fromObjectRecord, pinDirectoriesOf, type PinnedObject } from '../../pin/pinned-object.js';
-import { distrust, expectRecorded, openRecordedDataMaps, openRecorded, recordOf } from '../../pin/pinned-objects.js';
+import { distrust, expectProgramMaps, expectRecorded, openRecordedDataMaps, openRecorded, recordOf } from '../../pin/pinned-objects.js';
 import { Program } from '../../programs/program.js';
 import { MapType, ProgType } from '../../syscalls/bpf-constants.js';
 import { XdpAttachment } from './xdp-attachment.js';
@@ -137,10 +137,7 @@ export class XdpHook implements NetworkHook {
 
       const maps = openRecordedDataMaps(dir.path, objects, sys, opened);
       // The executors map is the recorded one by id; a policy that only passes or drops never uses it.
-      const used = new Set(programInfo.mapIds);
-      for (const object of objects.filter((o) => o.role === 'data-map')) {
-        if (!used.has(object.id)) distrust(object, `is not a map of program ${programInfo.id}`);
-      }
+      expectProgramMaps(programRecord, programInfo.mapIds, objects);
       const lease = dispatcher.claim(data.port, data.slot, programInfo.id);
       return XdpAttachment.restored({
         hook: this.id,
