@@ -1,10 +1,11 @@
 import 'reflect-metadata';
 import { type DeployOptions, type Deployment, type PolicySource } from '@syrup/core';
-import { InMemoryDataMapStore, type DataMap, type DataMapSpec } from '@syrup/maps';
+import { InMemoryDataMapProvider, InMemoryDataMapStore, type DataMap, type DataMapProvider, type DataMapSpec } from '@syrup/maps';
 import { describe, expect, it } from 'vitest';
 import { embedded, LimitError, RuntimeError, RuntimeLimits, RuntimeService, SharedMapRegistry, type RuntimeDeploymentInfo } from '../src/index.js';
 import { memoryBackendModule } from './support/memory-backend.js';
 import { memoryServices } from './support/memory-services.js';
+import { chooseSharedMapProvider } from '../src/service/shared-maps.js';
 
 /** A policy whose map `seen` is `kind` with `entries` entries, counting its datagrams under key KEY. */
 function counting(name: string, kind = 'array', entries = 2): PolicySource {
@@ -158,6 +159,15 @@ describe('SharedMapRegistry', () => {
     plan[Symbol.dispose]();
     expect(() => shared?.lookup(0)).toThrow('closed');
     expect(registry.specsOf(1000)).toEqual({});
+  });
+
+  it('takes shared maps from a kernel map provider whenever one is registered, in any registration order, else from memory', () => {
+    const memory = new InMemoryDataMapProvider();
+    const kernel: DataMapProvider = { name: 'kernel-like', residence: 'kernel', createMap: (spec, options) => memory.createMap(spec, options) };
+    expect(chooseSharedMapProvider([memory, kernel])).toBe(kernel);
+    expect(chooseSharedMapProvider([kernel, memory])).toBe(kernel);
+    expect(chooseSharedMapProvider([memory])).toBe(memory);
+    expect(chooseSharedMapProvider([])).toBeUndefined();
   });
 
   it('re-associates restored deployments by map identity and reports one whose map is another', () => {
