@@ -30,8 +30,8 @@ export function toObjectRecord(object: PinnedObject): PersistedObjectRecord {
 /**
  * A pinned object from its generic record; `RESTORE_FAILED` when the record is not one this
  * package wrote (an unknown kind, an identity without a pin path or a kernel id). Objects
- * inside the backend's own data written by earlier versions (an XDP dispatcher's) are flat,
- * with `pin`, `id` and `tag` beside `kind`: both shapes are read.
+ * this package keeps inside its own `data` (an XDP dispatcher's) are {@link PinnedObject}s,
+ * flat, with `pin`, `id` and `tag` beside `kind`, as every version wrote them: both shapes are read.
  */
 export function fromObjectRecord(record: PersistedObjectRecord | PinnedObject, what: string): PinnedObject {
   const flat = record as Partial<PinnedObject>;
