@@ -89,7 +89,7 @@ describeKernel('syrup against syrupd, end to end', () => {
     // Never the machine's pins or state: a unique root on bpffs, and a state file passed through to syrupd.
     pinRoot = join('/sys/fs/bpf', basename(dir));
     // `syrup daemon` runs syrupd in the foreground; it prints a log line once it listens.
-    daemon = spawn(NODE, [SYRUP_BIN, 'daemon', '--socket', socketPath, '--pin-root', pinRoot, '--state-file', join(dir, 'state.json'), '--max-request-bytes', String(MAX_REQUEST)], { stdio: ['ignore', 'pipe', 'inherit'] });
+    daemon = spawn(NODE, [SYRUP_BIN, 'daemon', '--socket', socketPath, '--pin-root', pinRoot, '--state-file', join(dir, 'state.json'), '--state-dir', join(dir, 'deployments'), '--max-request-bytes', String(MAX_REQUEST)], { stdio: ['ignore', 'pipe', 'inherit'] });
     daemonExit = new Promise((resolve) => daemon.once('exit', (code) => resolve(code)));
     await new Promise<void>((resolve, reject) => {
       const lines = createInterface({ input: daemon.stdout! });

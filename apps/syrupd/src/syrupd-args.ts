@@ -1,11 +1,12 @@
 import { parseArgs } from 'node:util';
 import { DEFAULT_SOCKET_PATH, type RuntimeLimits } from '@syrup/runtime';
-import { DEFAULT_PIN_ROOT, DEFAULT_STATE_FILE } from './syrupd.js';
+import { DEFAULT_PIN_ROOT, DEFAULT_STATE_DIR, DEFAULT_STATE_FILE } from './syrupd.js';
 
 export interface SyrupdArgs {
   readonly socketPath: string;
   readonly pinRoot: string;
   readonly stateFile: string;
+  readonly stateDir: string;
   /** Per-tenant limits from the flags given; absent flags keep the runtime's defaults. */
   readonly limits?: RuntimeLimits;
 }
@@ -18,7 +19,7 @@ const LIMIT_FLAGS = {
   'compile-timeout-ms': 'compileTimeoutMs',
 } as const satisfies Record<string, keyof RuntimeLimits>;
 
-/** `--socket` / `--pin-root` / `--state-file`, falling back to $SYRUP_SOCKET / $SYRUP_PIN_ROOT / $SYRUP_STATE_FILE, then the defaults. */
+/** `--socket` / `--pin-root` / `--state-file` / `--state-dir`, falling back to $SYRUP_SOCKET / $SYRUP_PIN_ROOT / $SYRUP_STATE_FILE / $SYRUP_STATE_DIR, then the defaults. */
 export function parseSyrupdArgs(argv: readonly string[], env: NodeJS.ProcessEnv = process.env): SyrupdArgs {
   const { values } = parseArgs({
     args: [...argv],
@@ -26,6 +27,7 @@ export function parseSyrupdArgs(argv: readonly string[], env: NodeJS.ProcessEnv 
       socket: { type: 'string' },
       'pin-root': { type: 'string' },
       'state-file': { type: 'string' },
+      'state-dir': { type: 'string' },
       'max-deployments': { type: 'string' },
       'max-map-bytes': { type: 'string' },
       'max-request-bytes': { type: 'string' },
@@ -47,5 +49,6 @@ export function parseSyrupdArgs(argv: readonly string[], env: NodeJS.ProcessEnv 
     socketPath: values.socket ?? env['SYRUP_SOCKET'] ?? DEFAULT_SOCKET_PATH,
     pinRoot: values['pin-root'] ?? env['SYRUP_PIN_ROOT'] ?? DEFAULT_PIN_ROOT,
     stateFile: values['state-file'] ?? env['SYRUP_STATE_FILE'] ?? DEFAULT_STATE_FILE,
+    stateDir: values['state-dir'] ?? env['SYRUP_STATE_DIR'] ?? DEFAULT_STATE_DIR,
   };
 }

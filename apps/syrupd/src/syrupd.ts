@@ -11,11 +11,15 @@ import { SoPeerCredCredentials } from './so-peercred-credentials.js';
 export const DEFAULT_PIN_ROOT = '/sys/fs/bpf/syrup';
 /** The daemon's record of its deployments, the only thing recovery trusts (pins are checked against it). */
 export const DEFAULT_STATE_FILE = '/var/lib/syrup/state.json';
+/** Where each deployment's state directory is made (`<dir>/<id>/`, root's, 0755): files any backend keeps, on an ordinary file system. */
+export const DEFAULT_STATE_DIR = '/var/lib/syrup/deployments';
 
 export interface SyrupdOptions {
   readonly socketPath?: string;
   readonly pinRoot?: string;
   readonly stateFile?: string;
+  /** The root of the deployments' state directories. */
+  readonly stateDir?: string;
   /** Per-tenant limits (deployments, map memory, request size, compile time); the runtime's defaults otherwise. */
   readonly limits?: RuntimeLimits;
   readonly logger?: Logger;
@@ -42,6 +46,7 @@ export async function startSyrupd(options: SyrupdOptions = {}): Promise<Syrupd> 
   const socketPath = options.socketPath ?? DEFAULT_SOCKET_PATH;
   const pinRoot = ensureBpffs(options.pinRoot ?? DEFAULT_PIN_ROOT);
   const stateFile = options.stateFile ?? DEFAULT_STATE_FILE;
+  const stateRoot = options.stateDir ?? DEFAULT_STATE_DIR;
   const container = rootContainer.createChildContainer();
   registerHookRegistry(container);
   registerEbpfBackend(container);
@@ -50,7 +55,7 @@ export async function startSyrupd(options: SyrupdOptions = {}): Promise<Syrupd> 
   container.register(ProtocolServerOptions, { useValue: { socketPath } });
   if (options.limits !== undefined) container.register(RuntimeLimits, { useValue: options.limits });
   container.register(RuntimePersistenceOptions, {
-    useValue: { pinRoot, stateFile, log: (level: 'info' | 'warn' | 'error', message: string, fields: Readonly<Record<string, unknown>>) => logger[level](fields, message) },
+    useValue: { pinRoot, stateRoot, stateFile, log: (level: 'info' | 'warn' | 'error', message: string, fields: Readonly<Record<string, unknown>>) => logger[level](fields, message) },
   });
   const service = container.resolve(RuntimeService);
   // Before serving: clients see the recovered deployments (same ids) from their first request on.

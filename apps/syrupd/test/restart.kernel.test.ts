@@ -157,7 +157,7 @@ describeKernel('syrupd restarts: pins keep steering, recovery rebuilds the regis
     await restored.undeploy();
     expect(await c2.deployments()).toEqual([]);
     expect(existsSync(join(f.pinRoot, d.id))).toBe(false);
-    expect(JSON.parse(readFileSync(f.stateFile, 'utf8'))).toEqual({ version: 1, deployments: [] });
+    expect(JSON.parse(readFileSync(f.stateFile, 'utf8'))).toEqual({ version: 2, deployments: [] });
   });
 
   it('on SIGTERM stops serving but keeps the deployment steering, and the next start lists it again', async () => {
@@ -252,7 +252,7 @@ describeKernel('syrupd restarts: pins keep steering, recovery rebuilds the regis
     expect(reopened.kernelMap.info().id).toBe(foreign.kernelMap.info().id);
     expect(reopened.lookup(0)).toEqual([777n]);
     // And the state file no longer names the deployment.
-    expect(JSON.parse(readFileSync(f.stateFile, 'utf8'))).toEqual({ version: 1, deployments: [] });
+    expect(JSON.parse(readFileSync(f.stateFile, 'utf8'))).toEqual({ version: 2, deployments: [] });
   });
 
   it('at xdp-skb: the dispatcher stays attached through a SIGKILL, the policy counts every datagram sent meanwhile, and SIGTERM keeps the deployment too', async () => {

@@ -13,14 +13,25 @@ const here = dirname(fileURLToPath(import.meta.url));
 const ROUND_ROBIN = join(here, '../../../packages/policies-std/src/round-robin.ts');
 
 describe('syrupd arguments', () => {
-  it('takes --socket, --pin-root and --state-file, then the environment, then the defaults', () => {
-    expect(parseSyrupdArgs(['--socket', '/tmp/s.sock', '--pin-root', '/sys/fs/bpf/x', '--state-file', '/tmp/state.json'], {})).toEqual({
+  it('takes --socket, --pin-root, --state-file and --state-dir, then the environment, then the defaults', () => {
+    expect(parseSyrupdArgs(['--socket', '/tmp/s.sock', '--pin-root', '/sys/fs/bpf/x', '--state-file', '/tmp/state.json', '--state-dir', '/tmp/deployments'], {})).toEqual({
       socketPath: '/tmp/s.sock',
       pinRoot: '/sys/fs/bpf/x',
       stateFile: '/tmp/state.json',
+      stateDir: '/tmp/deployments',
     });
-    expect(parseSyrupdArgs([], { SYRUP_SOCKET: '/tmp/e.sock', SYRUP_STATE_FILE: '/tmp/e.json' })).toEqual({ socketPath: '/tmp/e.sock', pinRoot: '/sys/fs/bpf/syrup', stateFile: '/tmp/e.json' });
-    expect(parseSyrupdArgs([], {})).toEqual({ socketPath: '/run/syrup/syrupd.sock', pinRoot: '/sys/fs/bpf/syrup', stateFile: '/var/lib/syrup/state.json' });
+    expect(parseSyrupdArgs([], { SYRUP_SOCKET: '/tmp/e.sock', SYRUP_STATE_FILE: '/tmp/e.json', SYRUP_STATE_DIR: '/tmp/e.d' })).toEqual({
+      socketPath: '/tmp/e.sock',
+      pinRoot: '/sys/fs/bpf/syrup',
+      stateFile: '/tmp/e.json',
+      stateDir: '/tmp/e.d',
+    });
+    expect(parseSyrupdArgs([], {})).toEqual({
+      socketPath: '/run/syrup/syrupd.sock',
+      pinRoot: '/sys/fs/bpf/syrup',
+      stateFile: '/var/lib/syrup/state.json',
+      stateDir: '/var/lib/syrup/deployments',
+    });
     expect(() => parseSyrupdArgs(['--nope'], {})).toThrow("Unknown option '--nope'");
   });
 });

@@ -1,5 +1,7 @@
 import { Backend, type BackendModule } from '@syrup/core';
+import { DataMapProvider } from '@syrup/maps';
 import { instanceCachingFactory, type DependencyContainer } from 'tsyringe';
+import { KernelDataMapProvider } from './maps/kernel-data-map-provider.js';
 import { EbpfBackend } from './ebpf-backend.js';
 import { SocketSelectHook } from './hooks/socket-select/socket-select-hook.js';
 import { createXdpHooks } from './hooks/xdp/xdp-hook.js';
@@ -12,13 +14,15 @@ export function ebpfNetworkHooks(): NetworkHook[] {
 
 /**
  * The package's plugin entry: `ebpfBackendModule.register(container)` binds the eBPF backend
- * under core's `Backend` token. Importing the package has no side effects; nothing touches the
+ * under core's `Backend` token and its kernel maps under maps' `DataMapProvider` token. Importing the package has no side effects; nothing touches the
  * kernel until the registry probes.
  */
 export const ebpfBackendModule: BackendModule = {
   name: 'ebpf',
   register(container: DependencyContainer): void {
     container.register(Backend, { useFactory: instanceCachingFactory(() => new EbpfBackend(ebpfNetworkHooks())) });
+    // Kernel maps for data maps several hooks share: the runtime picks them whenever they are registered.
+    container.register(DataMapProvider, { useFactory: instanceCachingFactory(() => new KernelDataMapProvider()) });
   },
 };
 

@@ -31,7 +31,7 @@ export {
   type PolicyManifest,
   type ScheduleFn,
 } from './policy/define-policy.js';
-export { STANDARD_HOOKS, STANDARD_HOOK_IDS, type HookId, type HookSpec, type StandardHookId } from './hook/hook-spec.js';
+export { STANDARD_HOOKS, STANDARD_HOOK_IDS, type HookId, type HookSpec, type MapStoreKind, type StandardHookId } from './hook/hook-spec.js';
 export {
   HookRegistry,
   HookRegistryImpl,
@@ -50,7 +50,7 @@ export {
   type SharedMaps,
 } from './backend/backend.js';
 export type { BackendModule } from './backend/backend-module.js';
-export type { JsonValue, PersistedAttachment, PinDirectory, PinnedObjectRecord, RestoreRequest, TargetProcess } from './backend/persistence.js';
+export type { JsonObject, JsonValue, PersistedAttachment, PersistedObjectRecord, PersistenceLocation, RestoreRequest, TargetProcess } from './backend/persistence.js';
 export { RestoreError, type RestoreErrorCode } from './backend/restore-error.js';
 export type { Deployment, DeploymentEvents, DeploymentState, PolicyUnit } from './deploy/deployment.js';
 export { DeployService, type DeployOptions, type DeploymentInfo } from './deploy/deploy-service.js';

@@ -20,6 +20,13 @@ export interface DataMapStore extends Disposable {
    * (kernel programs included); false stores refuse them with `MAP_NOT_ATOMIC`.
    */
   readonly atomic: boolean;
+  /**
+   * Optional: names the map behind this handle, equal for every handle on the same map and
+   * different for every other live map (a kernel map's id: `ebpf-map:42`). How the runtime
+   * tells, after a restart, that two deployments' handles are one shared map. Stores without
+   * it are the same map only as the same object.
+   */
+  readonly identity?: string;
   /** The key's slots, or undefined when the key is absent (array keys are always present). */
   lookup(key: number): readonly bigint[] | undefined;
   /** Writes every slot of the key; throws `MAP_FULL`, `MAP_KEY_EXISTS`, `MAP_KEY_NOT_FOUND`, `MAP_KEY_OUT_OF_RANGE`. */
@@ -48,9 +55,21 @@ export interface CreateDataMapOptions {
   readonly name: string;
 }
 
-/** A source of data-map stores: a backend's kernel maps, or memory. */
+/** Where a provider's maps live: in the kernel (readable by kernel programs) or in a process's memory. */
+export type DataMapResidence = 'kernel' | 'userspace';
+
+/**
+ * A source of data-map stores: a backend's kernel maps, or memory. Providers register in the
+ * container under the {@link DataMapProvider} token (`container.register(DataMapProvider,
+ * { useValue })`, several may); the runtime creates the maps deployments share from them.
+ */
 export interface DataMapProvider {
   /** Short provider name for messages, such as `memory` or `ebpf`. */
   readonly name: string;
+  /** Where its maps live: a `kernel` map serves kernel programs and userspace alike. */
+  readonly residence: DataMapResidence;
   createMap(spec: DataMapSpec, options: CreateDataMapOptions): DataMapStore;
 }
+
+/** The tsyringe token under which data-map providers register. */
+export const DataMapProvider: unique symbol = Symbol.for('@syrup/maps.DataMapProvider');

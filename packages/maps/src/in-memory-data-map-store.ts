@@ -10,6 +10,9 @@ export interface InMemoryDataMapOptions {
   readonly cpus?: number;
 }
 
+/** Numbers the in-memory maps of this process, for their `identity`. */
+let mapCount = 0;
+
 /**
  * A data map in userspace memory with the kernel's semantics: array keys at or beyond
  * `maxEntries` are refused and array entries cannot be deleted; a full hash refuses new keys;
@@ -25,14 +28,19 @@ export class InMemoryDataMapStore implements DataMapStore {
   readonly atomic = true;
   /** Insertion order doubles as recency order for the LRU kind; shared with the handles `share()` made. */
   #entries = new Map<number, bigint[]>();
-  /** Open handles on `#entries` (this one and those `share()` made); the entries go with the last. */
-  #handles = { open: 1 };
+  /** Open handles on `#entries` (this one and those `share()` made); the entries go with the last. `map` numbers the entries for `identity`. */
+  #handles = { open: 1, map: ++mapCount };
   #closed = false;
 
   constructor(spec: DataMapSpec, options: InMemoryDataMapOptions = {}) {
     this.label = `map '${options.name ?? 'anonymous'}'`;
     this.spec = parseDataMapSpec(spec, this.label);
     this.slotsPerKey = isPerCpuKind(this.spec.kind) ? Math.max(1, options.cpus ?? 1) : 1;
+  }
+
+  /** `memory:<n>`: the same for every handle `share()` made on these entries, unique in this process. */
+  get identity(): string {
+    return `memory:${this.#handles.map}`;
   }
 
   lookup(key: number): readonly bigint[] | undefined {
@@ -181,6 +189,7 @@ export class InMemoryDataMapStore implements DataMapStore {
 /** The provider that keeps maps in memory: tests, the simulator and the userspace evaluator. */
 export class InMemoryDataMapProvider implements DataMapProvider {
   readonly name = 'memory';
+  readonly residence = 'userspace';
 
   constructor(private readonly cpus = 1) {}
 

@@ -20,7 +20,7 @@ export {
   encodeU64,
   wrapU64,
 } from './codecs.js';
-export type { CreateDataMapOptions, DataMapProvider, DataMapStore, UpdateMode } from './data-map-store.js';
+export { DataMapProvider, type CreateDataMapOptions, type DataMapResidence, type DataMapStore, type UpdateMode } from './data-map-store.js';
 export {
   InMemoryDataMapProvider,
   InMemoryDataMapStore,

@@ -1,6 +1,6 @@
 import 'reflect-metadata';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
@@ -14,7 +14,7 @@ import {
   type CompileRequest,
   type HookProbe,
   type PersistedAttachment,
-  type PinDirectory,
+  type PersistenceLocation,
   type RestoreRequest,
 } from '@syrup/core';
 import { InMemoryDataMapProvider, type DataMapStore } from '@syrup/maps';
@@ -38,9 +38,10 @@ export default definePolicy({
 };
 
 /**
- * A backend whose "kernel objects" are files: `persist` writes a pin file holding an object
- * id, `restore` checks it against the record as a real backend checks bpf ids, and reports a
- * gone target by pid. Enough to drive the runtime's recovery algorithm without privileges.
+ * A backend whose "kernel objects" are files in the deployment's state directory (no bpffs):
+ * `persist` writes a file holding an object id and records it generically (its own kind, its
+ * own identity), `restore` checks it against the record as a real backend checks bpf ids, and
+ * reports a gone target by pid. Enough to drive the runtime's recovery algorithm without privileges.
  */
 class FilePinBackend implements Backend {
   readonly name = 'file-pins';
@@ -66,9 +67,10 @@ class FilePinBackend implements Backend {
     const pid = request.record.pid as number;
     if (request.process === undefined || !existsSync(`/proc/${pid}`)) throw new RestoreError('RESTORE_TARGET_GONE', `process ${pid} has exited.`);
     const object = request.record.objects[0]!;
-    const found = Number(readFileSync(join(request.dir.path, object.pin), 'utf8'));
-    if (found !== object.id) throw new RestoreError('RESTORE_UNTRUSTED', `the program pinned at '${object.pin}' has id ${found}, but the state file recorded ${object.id}, so it is not trusted.`);
-    return this.#attachment(pid, new Map([['seen', this.#provider.createMap({ kind: 'array', key: 'u32', value: 'u64', maxEntries: 1 }, { name: 'seen' })]]), request.dir.path);
+    const { file, id } = object.identity as { file: string; id: number };
+    const found = Number(readFileSync(join(request.location.stateDir, file), 'utf8'));
+    if (found !== id) throw new RestoreError('RESTORE_UNTRUSTED', `the program kept in '${file}' has id ${found}, but the state file recorded ${id}, so it is not trusted.`);
+    return this.#attachment(pid, new Map([['seen', this.#provider.createMap({ kind: 'array', key: 'u32', value: 'u64', maxEntries: 1 }, { name: 'seen' })]]), request.location.stateDir);
   }
 
   #attachment(pid: number, maps: Map<string, DataMapStore>, restoredFrom?: string): Attachment {
@@ -80,10 +82,10 @@ class FilePinBackend implements Backend {
       replace: async () => {
         id = this.#nextId++;
       },
-      persist: (dir: PinDirectory): PersistedAttachment => {
-        pinDir = dir.path;
-        writeFileSync(join(dir.path, 'prog'), String(id));
-        return { backend: this.name, hook: 'socket-select', pid, objects: [{ pin: 'prog', kind: 'prog', role: 'program', id, tag: '0123456789abcdef' }], data: {} };
+      persist: (location: PersistenceLocation): PersistedAttachment => {
+        pinDir = location.stateDir;
+        writeFileSync(join(location.stateDir, 'prog'), String(id));
+        return { backend: this.name, hook: 'socket-select', pid, objects: [{ kind: 'program-file', role: 'program', identity: { file: 'prog', id } }], data: {} };
       },
       release: async () => {
         this.calls.push(`release ${id}`);
@@ -108,7 +110,7 @@ describe('RuntimeService persistence and recovery (file pins, no kernel)', () =>
     cleanup.push(() => rmSync(dir, { recursive: true, force: true }));
     const lines: [string, string, Readonly<Record<string, unknown>>][] = [];
     const log: PersistenceLog = (level, message, fields) => lines.push([level, message, fields]);
-    return { dir, lines, options: { pinRoot: join(dir, 'pins'), stateFile: join(dir, 'state.json'), log } };
+    return { dir, lines, options: { stateRoot: join(dir, 'deployments'), stateFile: join(dir, 'state.json'), log } };
   }
 
   function service(backend: FilePinBackend, options?: RuntimePersistenceOptions): RuntimeService {
@@ -144,12 +146,14 @@ describe('RuntimeService persistence and recovery (file pins, no kernel)', () =>
     expect(state.deployments).toMatchObject([
       { id: d.id, hook: 'socket-select', owner: { uid: 0, gid: 0 }, process: { pid: app.pid, startTime: expect.stringMatching(/^\d+$/) }, policy: { name: 'counting', source: POLICY, params: { SOCKETS: 2 } } },
     ]);
-    expect(readFileSync(join(options.pinRoot, d.id, 'prog'), 'utf8')).toBe('1');
+    expect(readFileSync(join(options.stateRoot, d.id, 'prog'), 'utf8')).toBe('1');
+    // The state directory is root's and traversable (0755): the backend decides what in it the tenant may read.
+    expect(statSync(join(options.stateRoot, d.id))).toMatchObject({ uid: process.getuid!(), mode: 0o40755 });
 
     await first.close();
     // Kept: released, never closed, pins and record in place.
     expect(backend.calls).toEqual(['release 1']);
-    expect(existsSync(join(options.pinRoot, d.id, 'prog'))).toBe(true);
+    expect(existsSync(join(options.stateRoot, d.id, 'prog'))).toBe(true);
 
     const second = service(backend, options);
     expect(await second.recover()).toEqual({ restored: [d.id], dropped: [] });
@@ -159,12 +163,12 @@ describe('RuntimeService persistence and recovery (file pins, no kernel)', () =>
     await second.replace(d.id, POLICY, undefined, { SOCKETS: 3 });
     const replaced = JSON.parse(readFileSync(options.stateFile, 'utf8'));
     expect(replaced.deployments[0].policy.params).toEqual({ SOCKETS: 3 });
-    expect(Number(readFileSync(join(options.pinRoot, d.id, 'prog'), 'utf8'))).toBe(replaced.deployments[0].attachment.objects[0].id);
+    expect(Number(readFileSync(join(options.stateRoot, d.id, 'prog'), 'utf8'))).toBe(replaced.deployments[0].attachment.objects[0].identity.id);
 
     await second.undeploy(d.id);
     expect(backend.calls.at(-1)).toMatch(/^close /);
-    expect(existsSync(join(options.pinRoot, d.id))).toBe(false);
-    expect(JSON.parse(readFileSync(options.stateFile, 'utf8'))).toEqual({ version: 1, deployments: [] });
+    expect(existsSync(join(options.stateRoot, d.id))).toBe(false);
+    expect(JSON.parse(readFileSync(options.stateFile, 'utf8'))).toEqual({ version: 2, deployments: [] });
   });
 
   it('drops a deployment whose target exited while stopped and removes its pins', async () => {
@@ -183,7 +187,7 @@ describe('RuntimeService persistence and recovery (file pins, no kernel)', () =>
     expect(report.dropped).toEqual([{ id: d.id, code: 'RESTORE_TARGET_GONE', reason: `process ${app.pid} exited while the daemon was down.`, pinsRemoved: true }]);
     // Decided by the recorded start time, before the backend is asked.
     expect(backend.calls.filter((c) => c.startsWith('restore'))).toEqual([]);
-    expect(existsSync(join(options.pinRoot, d.id))).toBe(false);
+    expect(existsSync(join(options.stateRoot, d.id))).toBe(false);
     expect(await second.deployments()).toEqual([]);
     expect(lines).toContainEqual(['info', 'deployment dropped: its target exited', expect.objectContaining({ deployment: d.id })]);
   });
@@ -196,12 +200,12 @@ describe('RuntimeService persistence and recovery (file pins, no kernel)', () =>
     await first.recover();
     const d = await first.deploy(POLICY, { hook: 'socket-select', port: 9999, pid: app.pid as number });
     await first.close();
-    writeFileSync(join(options.pinRoot, d.id, 'prog'), '999');
+    writeFileSync(join(options.stateRoot, d.id, 'prog'), '999');
 
     const second = service(backend, options);
     const report = await second.recover();
     expect(report.dropped).toMatchObject([{ id: d.id, code: 'RESTORE_UNTRUSTED', pinsRemoved: false }]);
-    expect(readFileSync(join(options.pinRoot, d.id, 'prog'), 'utf8')).toBe('999');
+    expect(readFileSync(join(options.stateRoot, d.id, 'prog'), 'utf8')).toBe('999');
     expect(lines).toContainEqual(['warn', 'deployment dropped: not restored, pins left alone', expect.objectContaining({ deployment: d.id, code: 'RESTORE_UNTRUSTED' })]);
     expect(JSON.parse(readFileSync(options.stateFile, 'utf8')).deployments).toEqual([]);
   });

@@ -152,7 +152,7 @@ describeKernel('maps shared by name across deployments of one tenant (eBPF)', ()
     cleanup.push(() => rmSync(dir, { recursive: true, force: true }));
     const pinRoot = ensureBpffs(`${BPFFS_MOUNT_POINT}/syrup-shared-${randomBytes(4).toString('hex')}`);
     cleanup.push(() => rmSync(pinRoot, { recursive: true, force: true }));
-    const persistence = { pinRoot, stateFile: join(dir, 'state.json') };
+    const persistence = { pinRoot, stateRoot: join(dir, 'deployments'), stateFile: join(dir, 'state.json') };
     const [first, second, third] = await Promise.all([serverAs(TENANT), serverAs(TENANT), serverAs(TENANT)]);
     for (const server of [first, second, third]) cleanup.push(() => server.child.kill());
     const tenant: Caller = { uid: TENANT, gid: TENANT, pid: first.pid };

@@ -1,10 +1,11 @@
 import 'reflect-metadata';
 import { type DeployOptions, type Deployment, type PolicySource } from '@syrup/core';
-import { InMemoryDataMapStore, type DataMap, type DataMapSpec } from '@syrup/maps';
+import { InMemoryDataMapProvider, InMemoryDataMapStore, type DataMap, type DataMapProvider, type DataMapSpec } from '@syrup/maps';
 import { describe, expect, it } from 'vitest';
 import { embedded, LimitError, RuntimeError, RuntimeLimits, RuntimeService, SharedMapRegistry, type RuntimeDeploymentInfo } from '../src/index.js';
 import { memoryBackendModule } from './support/memory-backend.js';
 import { memoryServices } from './support/memory-services.js';
+import { chooseSharedMapProvider } from '../src/service/shared-maps.js';
 
 /** A policy whose map `seen` is `kind` with `entries` entries, counting its datagrams under key KEY. */
 function counting(name: string, kind = 'array', entries = 2): PolicySource {
@@ -160,14 +161,26 @@ describe('SharedMapRegistry', () => {
     expect(registry.specsOf(1000)).toEqual({});
   });
 
-  it('re-associates restored deployments by recorded map id and reports one whose map is another', () => {
+  it('takes shared maps from a kernel map provider whenever one is registered, in any registration order, else from memory', () => {
+    const memory = new InMemoryDataMapProvider();
+    const kernel: DataMapProvider = { name: 'kernel-like', residence: 'kernel', createMap: (spec, options) => memory.createMap(spec, options) };
+    expect(chooseSharedMapProvider([memory, kernel])).toBe(kernel);
+    expect(chooseSharedMapProvider([kernel, memory])).toBe(kernel);
+    expect(chooseSharedMapProvider([memory])).toBe(memory);
+    expect(chooseSharedMapProvider([])).toBeUndefined();
+  });
+
+  it('re-associates restored deployments by map identity and reports one whose map is another', () => {
     const registry = new SharedMapRegistry();
     const first = new InMemoryDataMapStore(ARRAY2, { name: 'seen' });
-    const second = new InMemoryDataMapStore(ARRAY2, { name: 'seen' });
+    // Another handle on the same map, as a restored deployment's pin opens it again: same identity, another object.
+    const second = first.share();
     const other = new InMemoryDataMapStore(ARRAY2, { name: 'seen' });
-    expect(registry.register(0, 'a', ['seen'], new Map([['seen', first]]), new Map([['seen', 17]]))).toEqual([]);
-    expect(registry.register(0, 'b', ['seen'], new Map([['seen', second]]), new Map([['seen', 17]]))).toEqual([]);
-    expect(registry.register(0, 'c', ['seen'], new Map([['seen', other]]), new Map([['seen', 18]]))).toEqual(['seen']);
+    expect(second.identity).toBe(first.identity);
+    expect(other.identity).not.toBe(first.identity);
+    expect(registry.register(0, 'a', ['seen'], new Map([['seen', first]]))).toEqual([]);
+    expect(registry.register(0, 'b', ['seen'], new Map([['seen', second]]))).toEqual([]);
+    expect(registry.register(0, 'c', ['seen'], new Map([['seen', other]]))).toEqual(['seen']);
     expect(registry.usersOf(0, 'seen')).toEqual(['a', 'b']);
     registry.close();
   });

@@ -2,6 +2,7 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { PersistenceError, processStartTime, readStateFile, STATE_FILE_VERSION, writeStateFile, type DeploymentRecord, type RuntimeState } from '../src/index.js';
 import { paramsFromRecord, paramsToRecord } from '../src/persistence/state-file.js';
@@ -18,8 +19,10 @@ const RECORD: DeploymentRecord = {
     hook: 'socket-select',
     pid: 4242,
     objects: [
-      { pin: 'prog', kind: 'prog', role: 'program', id: 17, tag: '0123456789abcdef' },
-      { pin: 'maps/next', kind: 'map', role: 'data-map', id: 18, name: 'next' },
+      { kind: 'prog', role: 'program', identity: { pin: 'prog', id: 17, tag: '0123456789abcdef' } },
+      { kind: 'map', role: 'data-map', name: 'next', identity: { pin: 'maps/next', id: 18 } },
+      // Any backend's own kind and identity: the runtime keeps them as they are.
+      { kind: 'queue-file', role: 'run-queue', identity: { file: 'queue.json', generation: 3, owners: [1, 'a'], nested: { ok: true, none: null } } },
     ],
     data: { protocol: 'udp', family: 4, address: '127.0.0.1', port: 9000, pid: 4242, inodes: [1, 2] },
   },
@@ -68,11 +71,40 @@ describe('the runtime state file', () => {
     expect(() => readStateFile(path)).toThrow(/is not JSON/);
     writeFileSync(path, JSON.stringify({ version: 1, deployments: [{ ...RECORD, id: '../../etc' }] }));
     expect(() => readStateFile(path)).toThrow(/invalid at 'deployments.0.id'/);
-    writeFileSync(path, JSON.stringify({ version: 2, deployments: [] }));
+    writeFileSync(path, JSON.stringify({ version: 3, deployments: [] }));
     expect(() => readStateFile(path)).toThrow(expect.objectContaining({ code: 'STATE_FILE_INVALID' }));
+    // Version 2 records name objects generically: a version 1 object (pin and id beside kind) is not one.
+    writeFileSync(path, JSON.stringify({ version: 2, deployments: [{ ...RECORD, attachment: { ...RECORD.attachment, objects: [{ pin: 'prog', kind: 'prog', role: 'program', id: 1 }] } }] }));
+    expect(() => readStateFile(path)).toThrow(/invalid at 'deployments.0.attachment.objects.0/);
     const tagless = { ...RECORD, attachment: { ...RECORD.attachment, objects: [{ pin: 'prog', kind: 'prog', role: 'program', id: 1, tag: 'nothex' }] } };
     writeFileSync(path, JSON.stringify({ version: 1, deployments: [tagless] }));
     expect(() => readStateFile(path)).toThrow(/deployments.0.attachment.objects.0.tag/);
+  });
+
+  it("migrates a state file today's daemon wrote (version 1): pin, kernel id and tag become the object's identity, nothing else changes", () => {
+    // Written by the daemon before generic records (a socket-select deployment sharing 'seen', captured from a real run).
+    const fixture = fileURLToPath(new URL('./fixtures/state-v1-socket-select.json', import.meta.url));
+    const v1 = JSON.parse(readFileSync(fixture, 'utf8')) as { version: number; deployments: (Omit<DeploymentRecord, 'attachment'> & { attachment: { objects: Record<string, unknown>[] } })[] };
+    expect(v1.version).toBe(1);
+    const state = readStateFile(fixture);
+    expect(state.version).toBe(STATE_FILE_VERSION);
+    const [was] = v1.deployments;
+    const [now] = state.deployments;
+    const { attachment: oldAttachment, ...oldRest } = was!;
+    const { attachment: newAttachment, ...newRest } = now!;
+    expect(newRest).toEqual(oldRest);
+    expect({ ...newAttachment, objects: [] }).toEqual({ ...oldAttachment, objects: [] });
+    expect(newAttachment.objects).toEqual([
+      { kind: 'prog', role: 'program', identity: { pin: 'prog', id: 129, tag: 'b8b9b1281ba8c30d' } },
+      { kind: 'map', role: 'executors', identity: { pin: 'sockarray', id: 56 } },
+      { kind: 'map', role: 'data-map', name: 'seen', identity: { pin: 'maps/seen', id: 57 } },
+      { kind: 'map', role: 'data-map', name: 'other', identity: { pin: 'maps/other', id: 58 } },
+    ]);
+    // Written back as version 2, it reads the same.
+    const path = join(tempDir(), 'state.json');
+    writeStateFile(path, state);
+    expect(JSON.parse(readFileSync(path, 'utf8')).version).toBe(2);
+    expect(readStateFile(path)).toEqual(state);
   });
 
   it('keeps u64 params exact as decimal strings', () => {

@@ -10,6 +10,7 @@ export interface DaemonFiles {
   readonly socketPath: string;
   readonly pinRoot: string;
   readonly stateFile: string;
+  readonly stateDir: string;
   /** Removes the temp directory and the pin root (whatever pins are left in it). */
   remove(): void;
 }
@@ -22,6 +23,7 @@ export function daemonFiles(): DaemonFiles {
     socketPath: join(dir, 'syrupd.sock'),
     pinRoot,
     stateFile: join(dir, 'state.json'),
+    stateDir: join(dir, 'deployments'),
     remove: () => {
       rmSync(pinRoot, { recursive: true, force: true });
       rmSync(dir, { recursive: true, force: true });
@@ -44,7 +46,7 @@ export interface DaemonRun {
 }
 
 export async function runDaemon(files: DaemonFiles): Promise<DaemonRun> {
-  const child = spawn(REPO_NODE, [SYRUPD_BIN, '--socket', files.socketPath, '--pin-root', files.pinRoot, '--state-file', files.stateFile], {
+  const child = spawn(REPO_NODE, [SYRUPD_BIN, '--socket', files.socketPath, '--pin-root', files.pinRoot, '--state-file', files.stateFile, '--state-dir', files.stateDir], {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';

@@ -14,6 +14,7 @@ export interface KernelDataMapProviderOptions {
 /** The provider of kernel-resident data maps (`ebpf`). */
 export class KernelDataMapProvider implements DataMapProvider {
   readonly name = 'ebpf';
+  readonly residence = 'kernel';
   readonly #sys: Syscalls | undefined;
   readonly #mmapableArrays: boolean;
 

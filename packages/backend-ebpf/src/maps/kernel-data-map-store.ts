@@ -76,6 +76,7 @@ export class KernelDataMapStore implements DataMapStore {
   readonly #value: SyscallBuffer;
   readonly #next: SyscallBuffer;
   #closed = false;
+  #identity: string | undefined;
 
   private constructor(map: KernelMap, spec: DataMapSpec, label: string) {
     this.#map = map;
@@ -147,6 +148,12 @@ export class KernelDataMapStore implements DataMapStore {
       map.close();
       throw error;
     }
+  }
+
+  /** `ebpf-map:<id>`: the kernel's id of the map, the same for every fd on it and unique while it lives. */
+  get identity(): string {
+    this.#identity ??= `ebpf-map:${this.kernelMap.info().id}`;
+    return this.#identity;
   }
 
   /** The underlying kernel map, for pinning and for programs that reference it. */

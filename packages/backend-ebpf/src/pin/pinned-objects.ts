@@ -1,11 +1,12 @@
 import { mkdirSync, renameSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { RestoreError, type PinnedObjectRecord } from '@syrup/core';
+import { RestoreError } from '@syrup/core';
 import type { Fd } from '../fd.js';
 import { KernelDataMapStore } from '../maps/kernel-data-map-store.js';
 import { KernelMap } from '../maps/kernel-map.js';
 import type { Syscalls } from '../syscalls/syscalls.js';
 import { openPinned, pinObject, setPinMode, setPinOwner, unpin } from './pin.js';
+import type { PinnedObject } from './pinned-object.js';
 
 /*
  * What the hooks' persistence shares: pinning an object under a directory so that the path
@@ -58,7 +59,7 @@ export function mkdirMode(path: string, mode: number): void {
  * `RESTORE_UNTRUSTED` when it cannot be opened or holds something else, `RESTORE_FAILED` when
  * the recorded path leaves `base`.
  */
-export function openRecorded(base: string, object: PinnedObjectRecord, sys: Syscalls): Fd {
+export function openRecorded(base: string, object: PinnedObject, sys: Syscalls): Fd {
   const path = join(base, object.pin);
   if (!path.startsWith(`${base}/`) || object.pin.split('/').some((s) => s === '..' || s === '.' || s === '')) {
     throw new RestoreError('RESTORE_FAILED', `pin '${object.pin}' is not a path inside ${base}.`);
@@ -77,20 +78,31 @@ export function openRecorded(base: string, object: PinnedObjectRecord, sys: Sysc
 }
 
 /** `RESTORE_UNTRUSTED` unless the object has the recorded id (and tag, for a program). */
-export function expectRecorded(object: PinnedObjectRecord, id: number, tag?: string): void {
+export function expectRecorded(object: PinnedObject, id: number, tag?: string): void {
   if (id !== object.id) distrust(object, `has id ${id}, but the state file recorded ${object.id}`);
   if (object.tag !== undefined && tag !== object.tag) distrust(object, `has tag ${tag ?? '(none)'}, but the state file recorded ${object.tag}`);
 }
 
-export function distrust(object: PinnedObjectRecord, reason: string, cause?: unknown): never {
+export function distrust(object: PinnedObject, reason: string, cause?: unknown): never {
   throw new RestoreError('RESTORE_UNTRUSTED', `the ${object.role} pinned at '${object.pin}' ${reason}, so it is not trusted.`, cause === undefined ? undefined : { cause });
 }
 
+/**
+ * `RESTORE_UNTRUSTED` unless every map program `programId` uses is one of the recorded
+ * objects. The other way round does not hold: a data map the policy declares but its code
+ * never touches is recorded (and checked by id) without being a map of the program.
+ */
+export function expectProgramMaps(program: PinnedObject, mapIds: readonly number[], objects: readonly PinnedObject[]): void {
+  const recorded = new Set(objects.filter((o) => o.kind === 'map').map((o) => o.id));
+  const unknown = mapIds.find((id) => !recorded.has(id));
+  if (unknown !== undefined) distrust(program, `uses map ${unknown}, which the state file does not record`);
+}
+
 /** The one record of `role` and `kind`; `RESTORE_FAILED` when there is not exactly one. */
-export function recordOf(objects: readonly PinnedObjectRecord[], role: string, kind: PinnedObjectRecord['kind'], what: string): PinnedObjectRecord {
+export function recordOf(objects: readonly PinnedObject[], role: string, kind: PinnedObject['kind'], what: string): PinnedObject {
   const found = objects.filter((o) => o.role === role && o.kind === kind);
   if (found.length !== 1) throw new RestoreError('RESTORE_FAILED', `the ${what} record names ${found.length} objects of role '${role}' instead of one.`);
-  return found[0] as PinnedObjectRecord;
+  return found[0] as PinnedObject;
 }
 
 /**
@@ -98,7 +110,7 @@ export function recordOf(objects: readonly PinnedObjectRecord[], role: string, k
  * map, keyed by map name. Each opened store is pushed on `opened` as soon as it exists, so
  * the caller's cleanup closes them all when a later check fails.
  */
-export function openRecordedDataMaps(base: string, objects: readonly PinnedObjectRecord[], sys: Syscalls, opened: Disposable[]): Map<string, KernelDataMapStore> {
+export function openRecordedDataMaps(base: string, objects: readonly PinnedObject[], sys: Syscalls, opened: Disposable[]): Map<string, KernelDataMapStore> {
   const maps = new Map<string, KernelDataMapStore>();
   for (const mapRecord of objects.filter((o) => o.role === 'data-map')) {
     if (mapRecord.name === undefined || mapRecord.kind !== 'map') distrust(mapRecord, 'is recorded without a map name');

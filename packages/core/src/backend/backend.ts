@@ -1,7 +1,7 @@
 import type { DataMapStore } from '@syrup/maps';
 import type { HookId, HookSpec } from '../hook/hook-spec.js';
 import type { PolicyManifest } from '../policy/define-policy.js';
-import type { PersistedAttachment, PinDirectory, RestoreRequest } from './persistence.js';
+import type { PersistedAttachment, PersistenceLocation, RestoreRequest } from './persistence.js';
 
 /** Whether this machine can run one of a backend's hooks; `reason` is one sentence when not. */
 export interface HookProbe {
@@ -79,11 +79,12 @@ export interface Attachment extends AsyncDisposable {
    */
   onTargetExit?(listener: () => void): void;
   /**
-   * Optional persistence: pins the attachment's kernel objects in `dir` (again after a
-   * replace: the pins then name the current objects) and returns the record recovery needs.
+   * Optional persistence: keeps what the attachment needs to be found again in `location`
+   * (its files in the state directory, its kernel objects pinned in the pin directory; again
+   * after a replace, so they name the current objects) and returns the record recovery needs.
    * Attachments without it end with the process that made them.
    */
-  persist?(dir: PinDirectory): PersistedAttachment;
+  persist?(location: PersistenceLocation): PersistedAttachment;
   /**
    * Optional, with `persist`: lets go of this process's handles (fds, watches) and leaves
    * every kernel object attached and pinned, for a daemon that stops but keeps deployments.
@@ -111,7 +112,8 @@ export interface Backend {
   describe?(artifact: Artifact): readonly string[];
   /**
    * Optional: rebuilds an attachment from a record its `persist` wrote, after checking every
-   * pinned object's id and tag against the record. Refuses with a `RestoreError`.
+   * object's identity (the backend's own data in the record) against what it finds. Refuses
+   * with a `RestoreError`.
    */
   restore?(request: RestoreRequest): Promise<Attachment>;
 }

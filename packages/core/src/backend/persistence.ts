@@ -1,41 +1,50 @@
 import type { HookId } from '../hook/hook-spec.js';
-import type { DeployTarget } from './backend.js';
+import type { DeployTarget, SharedMaps } from './backend.js';
 
 /** A JSON value, so that a persisted record survives `JSON.stringify` / `JSON.parse` unchanged. */
 export type JsonValue = null | boolean | number | string | readonly JsonValue[] | { readonly [key: string]: JsonValue };
 
+/** A JSON object: what a backend keeps about one object (its identity) or one attachment (its data). */
+export type JsonObject = Readonly<Record<string, JsonValue>>;
+
 /**
- * The directory one deployment's pins live in (created by the runtime, root-owned), and the
- * tenant its data maps belong to: only data-map pins are given to the tenant (mode 0600),
- * programs, links and system maps stay root-only.
+ * Where one deployment keeps what outlives its process, created by the runtime before
+ * `persist` and `restore`, and removed by it with the deployment:
+ * - `stateDir`, on an ordinary file system, root-owned and traversable (0755): any backend's
+ *   files (a userspace agent's queue state, a snapshot of its maps). Files the tenant may
+ *   read are handed to it by the backend (chown to `tenant`, mode 0600); the rest stay root's.
+ * - `pinDir`, on bpffs, for backends that pin kernel objects; absent when the runtime has no
+ *   pin root, and a backend that needs it refuses to persist without it.
  */
-export interface PinDirectory {
-  readonly path: string;
-  readonly tenant: { readonly uid: number; readonly gid: number };
+export interface PersistenceLocation {
+  readonly stateDir: string;
+  readonly pinDir?: string;
   /**
-   * A root-owned directory (under the same pin root) for kernel objects several deployments
-   * share, such as an interface's XDP dispatcher; backends make their own subdirectories in it,
-   * root-only. Without it a backend uses `shared` next to `path`.
+   * A root-owned directory on bpffs (under the same pin root) for kernel objects several
+   * deployments share, such as an interface's XDP dispatcher; backends make their own
+   * subdirectories in it, root-only. Absent with `pinDir`.
    */
-  readonly shared?: string;
+  readonly sharedPinDir?: string;
+  /** The deployment's owner: only what is the tenant's (its data maps) is given to it. */
+  readonly tenant: { readonly uid: number; readonly gid: number };
 }
 
 /**
- * One kernel object pinned for a deployment: where (relative to the pin directory), what, and
- * the identity recovery checks before trusting what it finds at that path (a path alone proves
- * nothing: ids are unique while the object lives, and a program's tag is the hash of its code).
+ * One object a deployment persisted, named generically: the runtime stores it in its state
+ * file and hands it back to the backend on restore, and never interprets `kind` or
+ * `identity`. The backend checks the identity itself before trusting what it finds (for a
+ * pinned eBPF object: its pin path, kernel id and, for a program, its tag; a path alone
+ * proves nothing).
  */
-export interface PinnedObjectRecord {
-  /** Path relative to the deployment's pin directory, such as `prog` or `maps/next`. */
-  readonly pin: string;
-  readonly kind: 'prog' | 'map' | 'link';
+export interface PersistedObjectRecord {
+  /** The backend's own kind of object (`prog`, `map`, `link`, `queue-file`...). */
+  readonly kind: string;
   /** What the object is to the backend (`program`, `executors`, `data-map`...). */
   readonly role: string;
-  readonly id: number;
-  /** Programs only: the kernel's tag (16 hex digits). */
-  readonly tag?: string;
   /** Data maps: the policy's map name. */
   readonly name?: string;
+  /** The backend's own data that tells this object from any other one at the same place. */
+  readonly identity: JsonObject;
 }
 
 /**
@@ -48,8 +57,8 @@ export interface PersistedAttachment {
   readonly hook: HookId;
   /** The process the deployment follows, when it follows one. */
   readonly pid?: number;
-  readonly objects: readonly PinnedObjectRecord[];
-  readonly data: Readonly<Record<string, JsonValue>>;
+  readonly objects: readonly PersistedObjectRecord[];
+  readonly data: JsonObject;
 }
 
 /** The process a restored deployment follows: its pid and start time (clock ticks after boot), which together survive no pid reuse. */
@@ -60,7 +69,13 @@ export interface TargetProcess {
 
 export interface RestoreRequest {
   readonly record: PersistedAttachment;
-  readonly dir: PinDirectory;
+  readonly location: PersistenceLocation;
   readonly target: DeployTarget;
   readonly process?: TargetProcess;
+  /**
+   * Maps the deployment shares by name that the runtime already holds again (restored by a
+   * deployment whose maps live in the kernel, see `HookSpec.mapStore`). A backend whose maps
+   * live in userspace memory uses these rather than making new ones, as at attach.
+   */
+  readonly sharedMaps?: SharedMaps;
 }

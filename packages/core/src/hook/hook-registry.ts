@@ -1,3 +1,4 @@
+import { DataMapProvider, InMemoryDataMapProvider } from '@syrup/maps';
 import { injectable, injectAll, Lifecycle, type DependencyContainer } from 'tsyringe';
 import { Backend, type HookProbe } from '../backend/backend.js';
 import { HookUnavailableError, NoBackendError } from '../errors/syrup-error.js';
@@ -79,4 +80,6 @@ function describe(error: unknown): string {
 /** Binds the default registry under its token, one instance per container. */
 export function registerHookRegistry(container: DependencyContainer): void {
   container.register(HookRegistry, { useClass: HookRegistryImpl }, { lifecycle: Lifecycle.ContainerScoped });
+  // Memory is always a place for data maps; backends add theirs (the eBPF backend: kernel maps).
+  container.register(DataMapProvider, { useValue: new InMemoryDataMapProvider() });
 }

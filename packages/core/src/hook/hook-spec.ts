@@ -17,16 +17,26 @@ export interface HookSpec {
   readonly executor: ExecutorKind;
   /** Whether a policy may answer PASS/DROP here (every standard hook allows both). */
   readonly verdicts: readonly ('pass' | 'drop')[];
+  /**
+   * Where the hook's code reads its data maps: `kernel` (a program in the kernel: its maps
+   * must be kernel maps) or `userspace` (a backend evaluating in a process: any
+   * `DataMapStore` serves, a kernel map included). Absent means `kernel`, the safe reading.
+   * The runtime chooses a shared map's store for the set of hooks that share it.
+   */
+  readonly mapStore?: MapStoreKind;
 }
+
+/** Where a data map lives: a kernel map, or memory of a process. */
+export type MapStoreKind = 'kernel' | 'userspace';
 
 const BOTH = ['pass', 'drop'] as const;
 
-/** The standard hooks as DESIGN.md lists them; backends declare these specs for the hooks they provide. */
+/** The standard hooks as docs/architecture.md lists them; backends declare these specs for the hooks they provide. */
 export const STANDARD_HOOKS: Readonly<Record<StandardHookId, HookSpec>> = Object.freeze({
-  'socket-select': { id: 'socket-select', layer: 'kernel socket layer', inputs: ['udp', 'tcp'], executor: 'socket', verdicts: BOTH },
-  'xdp-skb': { id: 'xdp-skb', layer: 'kernel, generic XDP', inputs: ['packet', 'udp'], executor: 'xsk', verdicts: BOTH },
-  'xdp-drv': { id: 'xdp-drv', layer: 'driver XDP', inputs: ['packet', 'udp'], executor: 'xsk', verdicts: BOTH },
-  'cpu-redirect': { id: 'cpu-redirect', layer: 'driver/generic XDP', inputs: ['packet', 'udp'], executor: 'cpu', verdicts: BOTH },
-  'xdp-offload': { id: 'xdp-offload', layer: 'SmartNIC (Netronome NFP)', inputs: ['packet', 'udp'], executor: 'nic-queue', verdicts: BOTH },
-  thread: { id: 'thread', layer: 'thread scheduler', inputs: ['thread'], executor: 'core', verdicts: BOTH },
+  'socket-select': { id: 'socket-select', layer: 'kernel socket layer', inputs: ['udp', 'tcp'], executor: 'socket', verdicts: BOTH, mapStore: 'kernel' },
+  'xdp-skb': { id: 'xdp-skb', layer: 'kernel, generic XDP', inputs: ['packet', 'udp'], executor: 'xsk', verdicts: BOTH, mapStore: 'kernel' },
+  'xdp-drv': { id: 'xdp-drv', layer: 'driver XDP', inputs: ['packet', 'udp'], executor: 'xsk', verdicts: BOTH, mapStore: 'kernel' },
+  'cpu-redirect': { id: 'cpu-redirect', layer: 'driver/generic XDP', inputs: ['packet', 'udp'], executor: 'cpu', verdicts: BOTH, mapStore: 'kernel' },
+  'xdp-offload': { id: 'xdp-offload', layer: 'SmartNIC (Netronome NFP)', inputs: ['packet', 'udp'], executor: 'nic-queue', verdicts: BOTH, mapStore: 'kernel' },
+  thread: { id: 'thread', layer: 'thread scheduler', inputs: ['thread'], executor: 'core', verdicts: BOTH, mapStore: 'kernel' },
 } satisfies Record<StandardHookId, HookSpec>);

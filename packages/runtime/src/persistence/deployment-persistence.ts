@@ -8,19 +8,21 @@ import {
   type Attachment,
   type DeployTarget,
   type HookRegistry,
+  type HookSpec,
   type PersistedAttachment,
-  type PinDirectory,
+  type PersistenceLocation,
   type PolicyParams,
   type PolicySource,
+  type SharedMaps,
 } from '@syrup/core';
 import { PersistenceError } from './persistence-error.js';
 import { processStartTime } from './process-start-time.js';
 import type { PersistenceLog, RuntimePersistenceOptions } from './runtime-persistence-options.js';
 import { paramsFromRecord, paramsToRecord, readStateFile, STATE_FILE_VERSION, writeStateFile, type DeploymentRecord } from './state-file.js';
 
-/** Deployment directories: root-owned and traversable, so a tenant reaches its own data-map pins (0600, its uid) and nothing else. */
+/** Deployment directories (state and pins): root-owned and traversable, so a tenant reaches the files and pins handed to it (0600, its uid) and nothing else. */
 const DIR_MODE = 0o755;
-/** The directory under the pin root for objects deployments share (`PinDirectory.shared`); deployment ids are UUIDs, never this. */
+/** The directory under the pin root for objects deployments share (`PersistenceLocation.sharedPinDir`); deployment ids are UUIDs, never this. */
 const SHARED_DIR = 'shared';
 
 /** The owner of a deployment as persistence records it. */
@@ -54,12 +56,22 @@ export interface RecoveryReport {
   readonly dropped: readonly DroppedDeployment[];
 }
 
+/** What recovery asks of the service for each recorded deployment. */
+export interface RecoveryHooks {
+  /** The maps the deployment shares that the service holds again (restored by deployments recovered before it). */
+  sharedMapsFor(record: DeploymentRecord): SharedMaps | undefined;
+  /** Takes over a restored deployment under its old id. */
+  adopt(deployment: ManagedDeployment, owner: DeploymentOwner, record: DeploymentRecord): void;
+}
+
 /**
- * The runtime's memory across restarts: one pin directory per deployment under the pin root
- * (`<root>/<id>/`, filled by the attachment's `persist`) and one JSON state file naming every
- * persisted deployment with its owner, target process (pid + start time), policy source and
- * params, and the pinned objects' ids and tags. The state file is the only thing recovery
- * trusts; pins are checked against it.
+ * The runtime's memory across restarts: per deployment a state directory under the state
+ * root (`<stateRoot>/<id>/`, any backend's files) and, with a pin root, a pin directory on
+ * bpffs (`<pinRoot>/<id>/`, for backends that pin), both filled by the attachment's `persist`;
+ * and one JSON state file naming every persisted deployment with its owner, target process
+ * (pid + start time), policy source and params, and its backend's object records (whose
+ * identities the backend checks on restore; the runtime never reads them). The state file is
+ * the only thing recovery trusts.
  */
 export class DeploymentPersistence {
   readonly #options: RuntimePersistenceOptions;
@@ -69,18 +81,27 @@ export class DeploymentPersistence {
     this.#options = options;
   }
 
-  get pinRoot(): string {
+  get pinRoot(): string | undefined {
     return this.#options.pinRoot;
   }
 
-  /** Where backends pin what several deployments share (an interface's XDP dispatcher): root-only subdirectories, kept while any deployment uses them. */
-  get sharedDir(): string {
-    return join(this.#options.pinRoot, SHARED_DIR);
+  get stateRoot(): string {
+    return this.#options.stateRoot;
   }
 
-  /** The pin directory of deployment `id`. */
-  dirOf(id: string): string {
-    return join(this.#options.pinRoot, id);
+  /** Where backends pin what several deployments share (an interface's XDP dispatcher): root-only subdirectories, kept while any deployment uses them. */
+  get sharedDir(): string | undefined {
+    return this.#options.pinRoot === undefined ? undefined : join(this.#options.pinRoot, SHARED_DIR);
+  }
+
+  /** The pin directory of deployment `id`, when there is a pin root. */
+  dirOf(id: string): string | undefined {
+    return this.#options.pinRoot === undefined ? undefined : join(this.#options.pinRoot, id);
+  }
+
+  /** The state directory of deployment `id`. */
+  stateDirOf(id: string): string {
+    return join(this.#options.stateRoot, id);
   }
 
   /**
@@ -96,10 +117,10 @@ export class DeploymentPersistence {
     const source = request.source ?? previous?.policy.source;
     // Without an owner or source text there is nothing recovery could rebuild: not recorded, nothing pinned.
     if (owner === undefined || source === undefined) return false;
-    const dir: PinDirectory = { path: this.#makeDir(deployment.id), tenant: owner, shared: this.sharedDir };
+    const location = this.#makeLocation(deployment.id, owner);
     let persisted: PersistedAttachment;
     try {
-      persisted = attachment.persist(dir);
+      persisted = attachment.persist(location);
     } catch (error) {
       throw new PersistenceError('PERSIST_FAILED', `cannot pin deployment ${deployment.id}: ${(error as Error).message}`, { cause: error });
     }
@@ -121,11 +142,11 @@ export class DeploymentPersistence {
     return true;
   }
 
-  /** A deployment ended (undeployed, or its target exited): its record and pin directory go. */
+  /** A deployment ended (undeployed, or its target exited): its record, state directory and pin directory go. */
   ended(id: string): void {
     const known = this.#records.delete(id);
     if (known) this.#write();
-    rmSync(this.dirOf(id), { recursive: true, force: true });
+    this.#removeDirs(id);
   }
 
   /** Whether `id` is recorded (its deployment survives a stop of this process). */
@@ -135,21 +156,25 @@ export class DeploymentPersistence {
 
   /**
    * Rebuilds the deployments the state file names. For each: when its target process is gone
-   * (no such pid, or a start time that differs: the pid was reused) its pins are removed and
-   * it is dropped; otherwise its backend restores it from the pins, checking every object's
-   * id and tag, and `adopt` receives the running deployment under its old id. A deployment
-   * whose pins do not match is dropped and its directory left alone. The state file is then
-   * rewritten with what survived.
+   * (no such pid, or a start time that differs: the pid was reused) its directories are
+   * removed and it is dropped; otherwise its backend restores it, checking every object's
+   * identity, and `hooks.adopt` receives the running deployment under its old id. A
+   * deployment whose objects do not match is dropped and its directories left alone. The
+   * state file is then rewritten with what survived.
+   *
+   * Deployments at hooks whose maps live in the kernel (`HookSpec.mapStore`) come first: they
+   * bring their maps back themselves (pinned), shared ones included, and those at userspace
+   * hooks are then given the shared maps they use (`RestoreRequest.sharedMaps`).
    */
-  async recover(registry: HookRegistry, adopt: (deployment: ManagedDeployment, owner: DeploymentOwner, record: DeploymentRecord) => void): Promise<RecoveryReport> {
+  async recover(registry: HookRegistry, hooks: RecoveryHooks): Promise<RecoveryReport> {
     const state = readStateFile(this.#options.stateFile);
     const restored: string[] = [];
     const dropped: DroppedDeployment[] = [];
-    for (const record of state.deployments) {
+    for (const record of await kernelHooksFirst(registry, state.deployments)) {
       try {
-        const deployment = await this.#restore(registry, record);
+        const deployment = await this.#restore(registry, record, hooks.sharedMapsFor(record));
         this.#records.set(record.id, record);
-        adopt(deployment, record.owner, record);
+        hooks.adopt(deployment, record.owner, record);
         restored.push(record.id);
         this.#log('info', 'deployment restored', { deployment: record.id, hook: record.hook, policy: record.policy.name, pid: record.process?.pid });
       } catch (error) {
@@ -159,15 +184,16 @@ export class DeploymentPersistence {
     }
     this.#write();
     const recorded = new Set(state.deployments.map((d) => d.id));
-    if (existsSync(this.#options.pinRoot)) {
-      for (const name of readdirSync(this.#options.pinRoot)) {
-        if (!recorded.has(name) && name !== SHARED_DIR) this.#log('warn', 'pin directory not in the state file left alone', { path: this.dirOf(name) });
+    for (const [root, what] of [[this.#options.pinRoot, 'pin'], [this.#options.stateRoot, 'state']] as const) {
+      if (root === undefined || !existsSync(root)) continue;
+      for (const name of readdirSync(root)) {
+        if (!recorded.has(name) && name !== SHARED_DIR) this.#log('warn', `${what} directory not in the state file left alone`, { path: join(root, name) });
       }
     }
     return { restored, dropped };
   }
 
-  async #restore(registry: HookRegistry, record: DeploymentRecord): Promise<ManagedDeployment> {
+  async #restore(registry: HookRegistry, record: DeploymentRecord, sharedMaps: SharedMaps | undefined): Promise<ManagedDeployment> {
     if (record.process !== undefined && processStartTime(record.process.pid) !== record.process.startTime) {
       throw new RestoreError('RESTORE_TARGET_GONE', `process ${record.process.pid} exited while the daemon was down.`);
     }
@@ -176,11 +202,14 @@ export class DeploymentPersistence {
       throw new RestoreError('RESTORE_UNSUPPORTED', `backend '${backend.name}' cannot restore deployments at hook '${record.hook}'.`);
     }
     const target = record.target as DeployTarget;
+    // A state file of a daemon before state directories names none: it is made now, empty.
+    const location = this.#makeLocation(record.id, record.owner);
     const attachment: Attachment = await backend.restore({
       record: record.attachment,
-      dir: { path: this.dirOf(record.id), tenant: record.owner, shared: this.sharedDir },
+      location,
       target,
       ...(record.process === undefined ? {} : { process: record.process }),
+      ...(sharedMaps === undefined || sharedMaps.size === 0 ? {} : { sharedMaps }),
     });
     try {
       const params = paramsFromRecord(record.policy.params);
@@ -197,26 +226,35 @@ export class DeploymentPersistence {
   #drop(record: DeploymentRecord, error: unknown): DroppedDeployment {
     const code = error instanceof SyrupError ? error.code : 'RESTORE_FAILED';
     const reason = error instanceof Error ? error.message : String(error);
-    // Only a gone target frees its pins: untrusted or unrestorable objects are left as found.
+    // Only a gone target frees its directories: untrusted or unrestorable objects are left as found.
     const pinsRemoved = code === 'RESTORE_TARGET_GONE';
     if (pinsRemoved) {
-      rmSync(this.dirOf(record.id), { recursive: true, force: true });
+      this.#removeDirs(record.id);
       this.#log('info', 'deployment dropped: its target exited', { deployment: record.id, reason });
     } else {
-      this.#log(code === 'RESTORE_UNTRUSTED' ? 'warn' : 'error', 'deployment dropped: not restored, pins left alone', { deployment: record.id, code, reason, path: this.dirOf(record.id) });
+      this.#log(code === 'RESTORE_UNTRUSTED' ? 'warn' : 'error', 'deployment dropped: not restored, pins left alone', {
+        deployment: record.id,
+        code,
+        reason,
+        path: this.dirOf(record.id) ?? this.stateDirOf(record.id),
+      });
     }
     return { id: record.id, code, reason, pinsRemoved };
   }
 
-  #makeDir(id: string): string {
-    const path = this.dirOf(id);
-    try {
-      mkdirSync(this.#options.pinRoot, { recursive: true, mode: DIR_MODE });
-      if (mkdirSync(path, { recursive: true, mode: DIR_MODE }) !== undefined) chmodSync(path, DIR_MODE);
-    } catch (error) {
-      throw new PersistenceError('PIN_DIRECTORY_FAILED', `cannot create the pin directory ${path}: ${(error as Error).message}`, { cause: error });
-    }
-    return path;
+  /** Creates (when missing) deployment `id`'s state directory and, with a pin root, its pin directory: root's, 0755. */
+  #makeLocation(id: string, tenant: DeploymentOwner): PersistenceLocation {
+    const stateDir = makeDir(this.#options.stateRoot, id, 'STATE_DIRECTORY_FAILED', 'state');
+    const pinRoot = this.#options.pinRoot;
+    if (pinRoot === undefined) return { stateDir, tenant: { uid: tenant.uid, gid: tenant.gid } };
+    const pinDir = makeDir(pinRoot, id, 'PIN_DIRECTORY_FAILED', 'pin');
+    return { stateDir, pinDir, sharedPinDir: join(pinRoot, SHARED_DIR), tenant: { uid: tenant.uid, gid: tenant.gid } };
+  }
+
+  #removeDirs(id: string): void {
+    rmSync(this.stateDirOf(id), { recursive: true, force: true });
+    const pinDir = this.dirOf(id);
+    if (pinDir !== undefined) rmSync(pinDir, { recursive: true, force: true });
   }
 
   #write(): void {
@@ -239,4 +277,35 @@ function jsonTarget(target: DeployTarget): DeploymentRecord['target'] {
     ([, value]) => typeof value === 'string' || typeof value === 'boolean' || (typeof value === 'number' && Number.isFinite(value)) || (Array.isArray(value) && value.every((v) => typeof v === 'number' && Number.isFinite(v))),
   );
   return { ...rest, ...(plain.length === 0 ? {} : { extra: Object.fromEntries(plain) as Record<string, string | number | boolean | number[]> }) };
+}
+
+/** `<root>/<id>`, made root's with exactly mode 0755 (mkdir's mode passes through the umask). */
+function makeDir(root: string, id: string, code: 'STATE_DIRECTORY_FAILED' | 'PIN_DIRECTORY_FAILED', what: string): string {
+  const path = join(root, id);
+  try {
+    mkdirSync(root, { recursive: true, mode: DIR_MODE });
+    if (mkdirSync(path, { recursive: true, mode: DIR_MODE }) !== undefined) chmodSync(path, DIR_MODE);
+  } catch (error) {
+    throw new PersistenceError(code, `cannot create the ${what} directory ${path}: ${(error as Error).message}`, { cause: error });
+  }
+  return path;
+}
+
+/**
+ * The records in restore order: those at hooks whose maps live in the kernel first (they
+ * bring shared maps back from their own pins), the others after, each group in file order.
+ * A record whose hook no backend provides now keeps its place; its restore fails anyway.
+ */
+async function kernelHooksFirst(registry: HookRegistry, records: readonly DeploymentRecord[]): Promise<DeploymentRecord[]> {
+  const userspace = new Set<DeploymentRecord>();
+  for (const record of records) {
+    let spec: HookSpec | undefined;
+    try {
+      spec = (await registry.backendFor(record.hook)).spec;
+    } catch {
+      spec = undefined;
+    }
+    if (spec?.mapStore === 'userspace') userspace.add(record);
+  }
+  return [...records.filter((r) => !userspace.has(r)), ...userspace];
 }

@@ -1,14 +1,24 @@
 import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
-import type { PersistedAttachment, PolicyParams } from '@syrup/core';
+import type { JsonValue, PersistedAttachment, PersistedObjectRecord, PolicyParams } from '@syrup/core';
 import { z } from 'zod';
 import { PersistenceError } from './persistence-error.js';
 
-export const STATE_FILE_VERSION = 1;
+/** Version 2 names persisted objects generically (`kind` and `identity` are the backend's); version 1 files are read and migrated. */
+export const STATE_FILE_VERSION = 2;
 
 const u32 = z.number().int().min(0).max(0xffff_ffff);
 
-const PinnedObjectSchema = z.strictObject({
+/** An object a backend persisted: the runtime keeps it and hands it back, never reading `kind` or `identity`. */
+const ObjectRecordSchema = z.strictObject({
+  kind: z.string().min(1).max(64),
+  role: z.string().min(1).max(64),
+  name: z.string().min(1).max(64).optional(),
+  identity: z.record(z.string(), z.json()),
+});
+
+/** Version 1 (the daemon before generic records): every object a pinned bpf object with its kernel id and, for programs, tag. */
+const PinnedObjectV1Schema = z.strictObject({
   pin: z.string().min(1).max(512),
   kind: z.enum(['prog', 'map', 'link']),
   role: z.string().min(1).max(64),
@@ -17,43 +27,54 @@ const PinnedObjectSchema = z.strictObject({
   name: z.string().min(1).max(64).optional(),
 });
 
-const PersistedAttachmentSchema = z.strictObject({
-  backend: z.string().min(1),
-  hook: z.string().min(1),
-  pid: z.number().int().positive().optional(),
-  objects: z.array(PinnedObjectSchema),
-  data: z.record(z.string(), z.json()),
-});
+function persistedAttachmentSchema<O extends z.ZodType>(object: O) {
+  return z.strictObject({
+    backend: z.string().min(1),
+    hook: z.string().min(1),
+    pid: z.number().int().positive().optional(),
+    objects: z.array(object),
+    data: z.record(z.string(), z.json()),
+  });
+}
 
 /** A deployment as the state file records it: enough to restore it, list it and replace it after a restart. */
-const DeploymentRecordSchema = z.strictObject({
-  id: z.string().regex(/^[A-Za-z0-9-]{1,64}$/),
-  hook: z.string().min(1).max(64),
-  owner: z.strictObject({ uid: u32, gid: u32 }),
-  /** The process the deployment follows: pid plus start time, since a pid alone may be reused. */
-  process: z.strictObject({ pid: z.number().int().positive(), startTime: z.string().regex(/^\d+$/) }).optional(),
-  target: z.strictObject({
-    port: z.number().int().optional(),
-    protocol: z.enum(['udp', 'tcp']).optional(),
-    pid: z.number().int().optional(),
-    interface: z.string().optional(),
-    queue: z.number().int().optional(),
-    extra: z.record(z.string(), z.json()).optional(),
-  }),
-  policy: z.strictObject({
-    name: z.string(),
-    source: z.strictObject({ fileName: z.string(), text: z.string() }),
-    /** The params the deploy or last replace passed; u64 values beyond 2^53 as decimal strings. */
-    params: z.record(z.string(), z.union([z.number(), z.string().regex(/^\d+$/)])).optional(),
-  }),
-  attachment: PersistedAttachmentSchema,
-  /** The maps it shares by name with its owner's other deployments (`shareMaps`); recovery joins them again by map id. */
-  sharedMaps: z.array(z.string().min(1).max(128)).max(64).optional(),
-});
+function deploymentRecordSchema<O extends z.ZodType>(object: O) {
+  return z.strictObject({
+    id: z.string().regex(/^[A-Za-z0-9-]{1,64}$/),
+    hook: z.string().min(1).max(64),
+    owner: z.strictObject({ uid: u32, gid: u32 }),
+    /** The process the deployment follows: pid plus start time, since a pid alone may be reused. */
+    process: z.strictObject({ pid: z.number().int().positive(), startTime: z.string().regex(/^\d+$/) }).optional(),
+    target: z.strictObject({
+      port: z.number().int().optional(),
+      protocol: z.enum(['udp', 'tcp']).optional(),
+      pid: z.number().int().optional(),
+      interface: z.string().optional(),
+      queue: z.number().int().optional(),
+      extra: z.record(z.string(), z.json()).optional(),
+    }),
+    policy: z.strictObject({
+      name: z.string(),
+      source: z.strictObject({ fileName: z.string(), text: z.string() }),
+      /** The params the deploy or last replace passed; u64 values beyond 2^53 as decimal strings. */
+      params: z.record(z.string(), z.union([z.number(), z.string().regex(/^\d+$/)])).optional(),
+    }),
+    attachment: persistedAttachmentSchema(object),
+    /** The maps it shares by name with its owner's other deployments (`shareMaps`); recovery joins them again. */
+    sharedMaps: z.array(z.string().min(1).max(128)).max(64).optional(),
+  });
+}
+
+const DeploymentRecordSchema = deploymentRecordSchema(ObjectRecordSchema);
 
 const StateSchema = z.strictObject({
   version: z.literal(STATE_FILE_VERSION),
   deployments: z.array(DeploymentRecordSchema),
+});
+
+const StateV1Schema = z.strictObject({
+  version: z.literal(1),
+  deployments: z.array(deploymentRecordSchema(PinnedObjectV1Schema)),
 });
 
 export type DeploymentRecord = Omit<z.infer<typeof DeploymentRecordSchema>, 'attachment'> & { readonly attachment: PersistedAttachment };
@@ -63,8 +84,9 @@ export interface RuntimeState {
 }
 
 /**
- * Reads the state file; a missing file is an empty state (a first start). A file that is not
- * a state this version wrote is refused rather than ignored: the deployments it names still
+ * Reads the state file; a missing file is an empty state (a first start), and a version 1
+ * file (today's format before generic records) is migrated. A file that is not a state this
+ * version or version 1 wrote is refused rather than ignored: the deployments it names still
  * steer traffic, and starting empty would orphan them.
  */
 export function readStateFile(path: string): RuntimeState {
@@ -81,14 +103,39 @@ export function readStateFile(path: string): RuntimeState {
   } catch (error) {
     throw new PersistenceError('STATE_FILE_INVALID', `the state file ${path} is not JSON, so it is not one syrupd wrote.`, { cause: error });
   }
-  const parsed = StateSchema.safeParse(json);
+  const version = typeof json === 'object' && json !== null ? (json as { version?: unknown }).version : undefined;
+  if (version === 1) return migrateV1(parse(StateV1Schema, json, path));
+  return parse(StateSchema, json, path) as RuntimeState;
+}
+
+function parse<S extends z.ZodType>(schema: S, json: unknown, path: string): z.infer<S> {
+  const parsed = schema.safeParse(json);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
     throw new PersistenceError('STATE_FILE_INVALID', `the state file ${path} is invalid at '${issue?.path.join('.') ?? ''}': ${issue?.message ?? 'unknown'}.`, {
       cause: parsed.error,
     });
   }
-  return parsed.data as RuntimeState;
+  return parsed.data;
+}
+
+/**
+ * A version 1 state (written before objects were generic) as this version keeps it: each
+ * pinned object keeps its kind, role and map name, and its pin path, kernel id and tag become
+ * its identity, which is what the eBPF backend that wrote it reads back. Nothing else changed.
+ */
+function migrateV1(state: z.infer<typeof StateV1Schema>): RuntimeState {
+  const deployments = state.deployments.map((record): DeploymentRecord => ({
+    ...record,
+    attachment: {
+      ...record.attachment,
+      objects: record.attachment.objects.map((object): PersistedObjectRecord => {
+        const identity: Record<string, JsonValue> = { pin: object.pin, id: object.id, ...(object.tag === undefined ? {} : { tag: object.tag }) };
+        return { kind: object.kind, role: object.role, ...(object.name === undefined ? {} : { name: object.name }), identity };
+      }),
+    },
+  }));
+  return { version: STATE_FILE_VERSION, deployments };
 }
 
 /**

@@ -9,14 +9,14 @@ import {
   type PolicySource,
   type PolicyUnit,
 } from '@syrup/core';
-import type { DataMap, DataMapSpec, PerCpuDataMap } from '@syrup/maps';
-import { inject, injectable } from 'tsyringe';
+import { DataMapProvider, InMemoryDataMapProvider, type DataMap, type DataMapSpec, type PerCpuDataMap } from '@syrup/maps';
+import { inject, injectable, injectAll } from 'tsyringe';
 import { RuntimeError } from '../errors/runtime-error.js';
 import type { ServiceStage } from '../protocol/protocol-schema.js';
 import { describePolicy } from './compile/describe-policy.js';
 import { PolicyCompiler } from './compile/policy-compiler.js';
 import { mapMemoryBytes } from './limits/map-memory.js';
-import { SharedMapRegistry } from './shared-maps.js';
+import { chooseSharedMapProvider, SharedMapRegistry } from './shared-maps.js';
 import { TenantAdmission, type TenantUsage } from './limits/tenant-admission.js';
 import { TargetOwnership, type ClaimedTarget } from './ownership/target-ownership.js';
 import { DeploymentPersistence, type RecoveryReport } from '../persistence/deployment-persistence.js';
@@ -71,6 +71,8 @@ export class RuntimeService implements DeployService {
   readonly #shared = new SharedMapRegistry();
   /** Pins and the state file (persistence/), when configured: deployments then survive a restart of this process. */
   readonly #persistence: DeploymentPersistence | undefined;
+  /** Where shared maps come from (see `chooseSharedMapProvider`); memory when the container registers none. */
+  readonly #sharedMapProvider: DataMapProvider;
   #closed = false;
 
   constructor(
@@ -80,8 +82,11 @@ export class RuntimeService implements DeployService {
     // Per-tenant deployment and map-memory limits (limits/tenant-admission.ts).
     @inject(TenantAdmission) private readonly admission: TenantAdmission,
     @inject(RuntimePersistenceOptions, { isOptional: true }) persistence?: RuntimePersistenceOptions,
+    // The data-map providers backends and core registered (kernel maps, memory).
+    @injectAll(DataMapProvider, { isOptional: true }) providers?: DataMapProvider[],
   ) {
     this.#persistence = persistence === undefined ? undefined : new DeploymentPersistence(persistence);
+    this.#sharedMapProvider = chooseSharedMapProvider(providers ?? []) ?? new InMemoryDataMapProvider();
   }
 
   /** `onStage` hears each stage as it starts (the CLI's progress display, through the protocol). */
@@ -105,11 +110,19 @@ export class RuntimeService implements DeployService {
     const { spec } = await this.registry.backendFor(options.hook);
     // A tenant deploys only on targets it owns (ownership/target-ownership.ts); a port alone gets its owner's pid pinned.
     const target = this.#ownership.authorize({ hook: spec, target: targetOf(options), input: unit.manifest.input, caller }, [...this.#entries.values()].map(claimOf));
-    const managed = new ManagedDeployment(this.registry, unit, { hook: options.hook, target, ...(plan.borrowed.size === 0 ? {} : { sharedMaps: plan.borrowed }) });
+    // Every deployment sharing a map gets it from the registry, the first one too: one provider, whatever the deploy order.
+    const sharedMaps = plan.create(this.#sharedMapProvider);
+    const managed = new ManagedDeployment(this.registry, unit, { hook: options.hook, target, ...(sharedMaps.size === 0 ? {} : { sharedMaps }) });
     if (onStage !== undefined) managed.once('will-attach', () => onStage('attach'));
     const deployment = await managed.start();
     try {
-      this.#shared.register(caller.uid, deployment.id, shareMaps, deployment.attachment?.maps ?? new Map());
+      const diverged = this.#shared.register(caller.uid, deployment.id, shareMaps, deployment.attachment?.maps ?? new Map());
+      if (diverged.length > 0) {
+        throw new RuntimeError(
+          'SHARED_MAP_UNSUPPORTED',
+          `the backend of hook '${options.hook}' did not use the shared map '${diverged[0]}' it was given, so policy '${unit.manifest.name}' cannot share it.`,
+        );
+      }
     } catch (error) {
       await deployment.undeploy();
       throw error;
@@ -137,14 +150,16 @@ export class RuntimeService implements DeployService {
   async recover(): Promise<RecoveryReport> {
     this.#open();
     if (this.#persistence === undefined) return { restored: [], dropped: [] };
-    return this.#persistence.recover(this.registry, (deployment, owner, record) => {
-      // Shared maps are joined again by the kernel map ids the state file recorded: two
-      // deployments whose pins name the same map share it again, as before the restart.
-      const names = record.sharedMaps ?? [];
-      const ids = new Map<string, number>();
-      for (const object of record.attachment.objects) if (object.kind === 'map' && object.name !== undefined) ids.set(object.name, object.id);
-      const diverged = this.#shared.register(owner.uid, deployment.id, names, deployment.attachment?.maps ?? new Map(), ids);
-      this.#adopted(deployment, owner.uid, names.filter((n) => !diverged.includes(n)));
+    return this.#persistence.recover(this.registry, {
+      // Deployments at userspace hooks are restored after those whose maps live in the kernel, with the shared maps those brought back.
+      sharedMapsFor: (record) => this.#shared.mapsOf(record.owner.uid, record.sharedMaps ?? []),
+      adopt: (deployment, owner, record) => {
+        // Shared maps are joined again by the stores' identities (a kernel map's id): two
+        // deployments whose restored maps are the same map share it again, as before the restart.
+        const names = record.sharedMaps ?? [];
+        const diverged = this.#shared.register(owner.uid, deployment.id, names, deployment.attachment?.maps ?? new Map());
+        this.#adopted(deployment, owner.uid, names.filter((n) => !diverged.includes(n)));
+      },
     });
   }
 

@@ -1,14 +1,12 @@
-import type { DataMapSpec, DataMapStore } from '@syrup/maps';
+import type { DataMapProvider, DataMapSpec, DataMapStore } from '@syrup/maps';
 import { RuntimeError } from '../errors/runtime-error.js';
 
 /** One shared map of one tenant: its shape, the runtime's own handle on it, and the deployments using it. */
 interface SharedMap {
   readonly spec: DataMapSpec;
-  /** The registry's handle (`DataMapStore.share()` of the creator's store): it outlives every deployment's own. */
+  /** The registry's handle (made by a provider, or after a restart `share()` of the first restored user's store): it outlives every deployment's own. */
   readonly store: DataMapStore;
   readonly users: Set<string>;
-  /** The kernel map's id, when recovery knows it from the state file. */
-  readonly identity?: number;
 }
 
 /**
@@ -18,18 +16,26 @@ interface SharedMap {
  */
 export interface SharedMapPlan extends Disposable {
   readonly borrowed: ReadonlyMap<string, DataMapStore>;
+  /** Names no deployment of the tenant shares yet: `create` makes them. */
   readonly created: readonly string[];
+  /**
+   * Makes the maps of `created` with `provider` (the registry holds them from now on, for
+   * this plan until it is disposed and then for the deployments registered as their users)
+   * and returns every map of the plan, borrowed and created, to attach with.
+   */
+  create(provider: DataMapProvider): ReadonlyMap<string, DataMapStore>;
 }
 
 /**
  * Data maps shared by name among the deployments of one tenant (owner uid), at any hook: the
- * paper's cross-layer communication. A deployment opts in per name (`shareMaps`); the first
- * one that shares `m` creates it (through its backend, as any map), later ones of the same
- * owner that share `m` and declare it with the same shape get the same map object at attach,
- * and another tenant's `m` is another map. The registry keeps its own handle on each map
- * (`DataMapStore.share()`), so the map stays reachable while any deployment uses it, even
- * after the one that created it is gone; the handle is closed with the last user (the kernel
- * frees the map once no program or pin holds it either).
+ * paper's cross-layer communication. A deployment opts in per name (`shareMaps`); when the
+ * first one that shares `m` deploys, the registry has `m` made by the provider the service
+ * chose (a kernel map whenever a kernel provider is registered, see `chooseSharedMapProvider`),
+ * and every deployment of the same owner that shares `m` and declares it with the same shape
+ * gets that map object at attach, the first included; another tenant's `m` is another map.
+ * The registry keeps its own handle on each map, so the map stays reachable while any
+ * deployment uses it, even after the first is gone; the handle is closed with the last user
+ * (the kernel frees a kernel map once no program or pin holds it either).
  */
 export class SharedMapRegistry {
   readonly #maps = new Map<string, SharedMap>();
@@ -77,7 +83,21 @@ export class SharedMapRegistry {
     }
     const hold = `plan:${++this.#plans}`;
     for (const name of borrowed.keys()) this.#maps.get(keyOf(uid, name))?.users.add(hold);
-    return { borrowed, created, [Symbol.dispose]: () => this.release(uid, hold, [...borrowed.keys()]) };
+    const held = [...borrowed.keys()];
+    const create = (provider: DataMapProvider): ReadonlyMap<string, DataMapStore> => {
+      const all = new Map(borrowed);
+      for (const name of created) {
+        const key = keyOf(uid, name);
+        if (!this.#maps.has(key)) {
+          const spec = policy.maps[name] as DataMapSpec;
+          this.#maps.set(key, { spec, store: provider.createMap(spec, { name }), users: new Set([hold]) });
+          held.push(name);
+        }
+        all.set(name, (this.#maps.get(key) as SharedMap).store);
+      }
+      return all;
+    };
+    return { borrowed, created, create, [Symbol.dispose]: () => this.release(uid, hold, held) };
   }
 
   /**
@@ -103,20 +123,20 @@ export class SharedMapRegistry {
 
   /**
    * Records deployment `id` of `uid` as a user of `names`, with the deployment's maps (from
-   * its attachment): a name not shared yet takes a handle of its own on the deployment's map.
-   * `identities` (recovery: the kernel map ids the state file recorded) tell whether a
-   * restored deployment's map is the one already shared; one that is not is left out and its
-   * name returned, so recovery can report it.
+   * its attachment): a name not shared yet (recovery: the first restored user) takes a handle
+   * of its own on the deployment's map. A deployment whose map is not the one already shared
+   * (neither the same object nor the same `DataMapStore.identity`: after a restart, two pins
+   * of different kernel maps) is left out of that name, which is returned, so the caller can
+   * refuse or report it.
    */
-  register(uid: number, id: string, names: readonly string[], maps: ReadonlyMap<string, DataMapStore>, identities?: ReadonlyMap<string, number>): string[] {
+  register(uid: number, id: string, names: readonly string[], maps: ReadonlyMap<string, DataMapStore>): string[] {
     const diverged: string[] = [];
     for (const name of new Set(names)) {
       const key = keyOf(uid, name);
       const own = maps.get(name);
-      const identity = identities?.get(name);
       const shared = this.#maps.get(key);
       if (shared !== undefined) {
-        const same = own === undefined || own === shared.store || identity === undefined || shared.identity === undefined || identity === shared.identity;
+        const same = own === undefined || own === shared.store || (own.identity !== undefined && own.identity === shared.store.identity);
         if (!same) {
           diverged.push(name);
           continue;
@@ -128,7 +148,7 @@ export class SharedMapRegistry {
       if (own.share === undefined) {
         throw new RuntimeError('SHARED_MAP_UNSUPPORTED', `map '${name}' cannot be shared: its store (${own.label}) gives no second handle on the same map.`);
       }
-      this.#maps.set(key, { spec: own.spec, store: own.share(), users: new Set([id]), ...(identity === undefined ? {} : { identity }) });
+      this.#maps.set(key, { spec: own.spec, store: own.share(), users: new Set([id]) });
     }
     return diverged;
   }
@@ -152,6 +172,16 @@ export class SharedMapRegistry {
     const prefix = `${uid}:`;
     for (const [key, shared] of this.#maps) if (key.startsWith(prefix)) specs[key.slice(prefix.length)] = shared.spec;
     return specs;
+  }
+
+  /** `uid`'s shared maps that the registry holds now, by name, among `names`. */
+  mapsOf(uid: number, names: readonly string[]): Map<string, DataMapStore> {
+    const maps = new Map<string, DataMapStore>();
+    for (const name of names) {
+      const shared = this.#maps.get(keyOf(uid, name));
+      if (shared !== undefined) maps.set(name, shared.store);
+    }
+    return maps;
   }
 
   /** The users of `uid`'s shared map `name` (deployment ids), for tests and listings. */
@@ -186,4 +216,15 @@ function checkShape(uid: number, policy: string, name: string, shared: DataMapSp
     'SHARED_MAP_MISMATCH',
     `map '${name}' is shared among uid ${uid}'s deployments as ${describeShape(shared)}, but policy '${policy}' declares it as ${describeShape(declared)}, so it cannot use the shared map.`,
   );
+}
+
+/**
+ * The provider a tenant's shared maps come from, whatever hooks share them and in whatever
+ * order they deploy: a kernel map provider whenever one is registered (a map a userspace
+ * backend shares now may be joined later by a kernel program, which reads only kernel maps,
+ * and userspace backends use kernel maps as well as any other store), otherwise the first
+ * registered provider (memory). Undefined when none is registered.
+ */
+export function chooseSharedMapProvider(providers: readonly DataMapProvider[]): DataMapProvider | undefined {
+  return providers.find((p) => p.residence === 'kernel') ?? providers[0];
 }

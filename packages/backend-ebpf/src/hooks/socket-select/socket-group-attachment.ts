@@ -1,4 +1,4 @@
-import type { Artifact, Attachment, PersistedAttachment, PinDirectory, SharedMaps } from '@syrup/core';
+import type { Artifact, Attachment, PersistedAttachment, PersistenceLocation, SharedMaps } from '@syrup/core';
 import { SYSTEM_MAP_NAMES } from '../../codegen/epilogues.js';
 import { isSyscallError } from '../../errors/syscall-error.js';
 import type { Fd } from '../../fd.js';
@@ -12,6 +12,7 @@ import type { Program } from '../../programs/program.js';
 import type { Syscalls } from '../../syscalls/syscalls.js';
 import type { EbpfArtifact } from '../network-hook.js';
 import { planDataMaps } from './plan-data-maps.js';
+import { pinDirectoriesOf } from '../../pin/pinned-object.js';
 import { pinSocketGroup, unpinAll, type OpenedSocketGroup } from './socket-group-pins.js';
 import type { SocketGroup, SocketGroupInfo } from './socket-group.js';
 import { SocketSelectError } from './socket-select-error.js';
@@ -138,12 +139,13 @@ export class SocketGroupAttachment implements Attachment, Disposable {
 
   /**
    * Pins the program (`prog`), the socket array (`sockarray`) and the data maps
-   * (`maps/<name>`, given to the tenant, mode 0600) in `dir`; again after a replace, so the
+   * (`maps/<name>`, given to the tenant, mode 0600) in the location's pin directory; again after a replace, so the
    * pins always name what runs. The group holds the program and the program its maps, so
    * steering goes on without this process; the pins are how a restarted daemon finds them.
    */
-  persist(dir: PinDirectory): PersistedAttachment {
+  persist(location: PersistenceLocation): PersistedAttachment {
     this.#check('persist');
+    const dir = pinDirectoriesOf(location, HOOK);
     if (this.#pinDir !== undefined && this.#pinDir !== dir.path) unpinAll(this.#pinDir, this.#pinned);
     this.#pinDir = dir.path;
     return pinSocketGroup({ program: this.#loaded.program, executors: this.#executors, maps: this.#maps, group: this.#group.info }, dir, this.#pinned, this.#sys ?? this.#group.sys);

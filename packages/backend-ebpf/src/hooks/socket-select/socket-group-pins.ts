@@ -1,11 +1,12 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { RestoreError, type JsonValue, type PersistedAttachment, type PinDirectory, type PinnedObjectRecord, type RestoreRequest } from '@syrup/core';
+import { RestoreError, type JsonValue, type PersistedAttachment, type PersistenceLocation, type RestoreRequest } from '@syrup/core';
 import { isSyscallError } from '../../errors/syscall-error.js';
 import type { Fd } from '../../fd.js';
 import { unpin } from '../../pin/pin.js';
-import { distrust, expectRecorded, openRecordedDataMaps, mkdirMode, openRecorded, pinAt, recordOf, unpinEvery } from '../../pin/pinned-objects.js';
+import { distrust, expectProgramMaps, expectRecorded, openRecordedDataMaps, mkdirMode, openRecorded, pinAt, recordOf, unpinEvery } from '../../pin/pinned-objects.js';
 import { pinPath } from '../../pin/pin-path.js';
+import { fromObjectRecord, pinDirectoriesOf, toObjectRecord, type PinDirectories, type PinnedObject } from '../../pin/pinned-object.js';
 import { KernelDataMapStore } from '../../maps/kernel-data-map-store.js';
 import { KernelMap } from '../../maps/kernel-map.js';
 import { ReuseportSockArray } from '../../maps/system/reuseport-sock-array.js';
@@ -37,9 +38,9 @@ export interface SocketGroupObjects {
  * over the old pin, so the path always names a whole object; data-map pins no longer used are
  * removed. Data-map pins go to the tenant with mode 0600, everything else stays root's, 0600.
  */
-export function pinSocketGroup(objects: SocketGroupObjects, dir: PinDirectory, pinned: Map<string, number>, sys: Syscalls): PersistedAttachment {
+export function pinSocketGroup(objects: SocketGroupObjects, dir: PinDirectories, pinned: Map<string, number>, sys: Syscalls): PersistedAttachment {
   mkdirMode(join(dir.path, MAPS_DIR), DIR_MODE);
-  const records: PinnedObjectRecord[] = [];
+  const records: PinnedObject[] = [];
   const programInfo = objects.program.info();
   pinAt(objects.program.fd, dir.path, PROGRAM_PIN, programInfo.id, pinned, sys);
   records.push({ pin: PROGRAM_PIN, kind: 'prog', role: 'program', id: programInfo.id, tag: programInfo.tag });
@@ -62,7 +63,7 @@ export function pinSocketGroup(objects: SocketGroupObjects, dir: PinDirectory, p
   }
   const { protocol, family, address, port, pid, inodes } = objects.group;
   const data: Record<string, JsonValue> = { protocol, family, address, port, pid, inodes: [...inodes] };
-  return { backend: 'ebpf', hook: HOOK, pid, objects: records, data };
+  return { backend: 'ebpf', hook: HOOK, pid, objects: records.map(toObjectRecord), data };
 }
 
 /** Removes every pin in `pinned` (a deployment ending); the directories are the runtime's. */
@@ -86,18 +87,20 @@ export interface OpenedSocketGroup extends Disposable {
  * stays open.
  */
 export function openSocketGroupPins(request: RestoreRequest, sys: Syscalls): OpenedSocketGroup {
-  const { record, dir } = request;
+  const { record } = request;
+  const dir = pinDirectoriesOf(request.location, HOOK);
   const info = groupInfoOf(record);
+  const objects = record.objects.map((o) => fromObjectRecord(o, HOOK));
   const opened: Disposable[] = [];
   try {
-    const programRecord = recordOf(record.objects, 'program', 'prog', 'socket-select');
+    const programRecord = recordOf(objects, 'program', 'prog', 'socket-select');
     const program = Program.fromFd(openRecorded(dir.path, programRecord, sys), { sys });
     opened.push(program);
     const programInfo = program.info({ mapIds: true });
     expectRecorded(programRecord, programInfo.id, programInfo.tag);
     if (programInfo.type !== ProgType.SK_REUSEPORT) distrust(programRecord, `is program type ${programInfo.type}, not SK_REUSEPORT`);
 
-    const executorsRecord = recordOf(record.objects, 'executors', 'map', 'socket-select');
+    const executorsRecord = recordOf(objects, 'executors', 'map', 'socket-select');
     const executorsMap = KernelMap.fromFd(openRecorded(dir.path, executorsRecord, sys), { sys });
     opened.push(executorsMap);
     expectRecorded(executorsRecord, executorsMap.info().id);
@@ -106,12 +109,9 @@ export function openSocketGroupPins(request: RestoreRequest, sys: Syscalls): Ope
     const executors = ReuseportSockArray.fromKernelMap(executorsMap);
     opened.push(executors);
 
-    const maps = openRecordedDataMaps(dir.path, record.objects, sys, opened);
-    const used = new Set(programInfo.mapIds);
-    for (const object of record.objects.filter((o) => o.kind === 'map')) {
-      if (!used.has(object.id)) distrust(object, `is not a map of program ${programInfo.id}`);
-    }
-    const pinned = new Map(record.objects.map((o) => [o.pin, o.id]));
+    const maps = openRecordedDataMaps(dir.path, objects, sys, opened);
+    expectProgramMaps(programRecord, programInfo.mapIds, objects);
+    const pinned = new Map(objects.map((o) => [o.pin, o.id]));
     return {
       program,
       executors,

@@ -9,6 +9,7 @@ import type { EbpfArtifact, HookCompileOptions, NetworkHook } from '../network-h
 import { LocalSocketGroup } from './local-socket-group.js';
 import { ProcessSocketGroup } from './process-socket-group.js';
 import { SocketGroupAttachment } from './socket-group-attachment.js';
+import { pinDirectoriesOf } from '../../pin/pinned-object.js';
 import { openSocketGroupPins, openTargetPidfd } from './socket-group-pins.js';
 import type { SocketGroup } from './socket-group.js';
 import { SocketSelectError } from './socket-select-error.js';
@@ -84,7 +85,7 @@ export class SocketSelectHook implements NetworkHook {
     }
     const group = ProcessSocketGroup.adopt(objects.info, pidfd, sys);
     try {
-      return SocketGroupAttachment.restored(group, objects, request.dir.path, { sys });
+      return SocketGroupAttachment.restored(group, objects, pinDirectoriesOf(request.location, this.spec.id).path, { sys });
     } catch (error) {
       if (error instanceof SocketSelectError && error.code === 'SOCKET_SELECT_GROUP_GONE') {
         throw new RestoreError('RESTORE_TARGET_GONE', error.message, { cause: error });

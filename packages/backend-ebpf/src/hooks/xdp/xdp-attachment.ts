@@ -1,6 +1,6 @@
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import type { DataMapStore } from '@syrup/maps';
-import type { Artifact, Attachment, JsonValue, PersistedAttachment, PinDirectory, PinnedObjectRecord, SharedMaps } from '@syrup/core';
+import type { Artifact, Attachment, JsonValue, PersistedAttachment, PersistenceLocation, SharedMaps } from '@syrup/core';
 import type { ProgramSpec } from '../../codegen/program-spec.js';
 import { SYSTEM_MAP_NAMES } from '../../codegen/epilogues.js';
 import { LinkError } from '../../links/link-error.js';
@@ -14,6 +14,7 @@ import { XskMap } from '../../maps/system/xsk-map.js';
 import { unpin } from '../../pin/pin.js';
 import { pinPath } from '../../pin/pin-path.js';
 import { mkdirMode, pinAt, unpinEvery } from '../../pin/pinned-objects.js';
+import { pinDirectoriesOf, toObjectRecord, type PinnedObject } from '../../pin/pinned-object.js';
 import type { Syscalls } from '../../syscalls/syscalls.js';
 import { XskError } from '../../xsk/xsk-error.js';
 import type { XskSocket } from '../../xsk/xsk-socket.js';
@@ -73,7 +74,7 @@ export class XdpAttachment implements Attachment {
    * pin keeps (they close with it), so such a deployment cannot outlive its process and is not
    * persisted; it ends with the process, and a daemon stopping undeploys it.
    */
-  readonly persist?: (dir: PinDirectory) => PersistedAttachment;
+  readonly persist?: (location: PersistenceLocation) => PersistedAttachment;
   readonly release?: () => Promise<void>;
 
   private constructor(init: {
@@ -278,13 +279,14 @@ export class XdpAttachment implements Attachment {
    * after a replace, so the pins name what runs. The record keeps the route (port and slot),
    * the interface and the dispatcher's objects; no process: the deployment follows its port.
    */
-  #persist(dir: PinDirectory): PersistedAttachment {
+  #persist(location: PersistenceLocation): PersistedAttachment {
     if (this.#closed) throw new XdpHookError('XDP_CLOSED', `the ${this.hook} attachment on '${this.target.ifname}' is closed.`);
+    const dir = pinDirectoriesOf(location, this.hook);
     if (this.#pinDir !== undefined && this.#pinDir !== dir.path) unpinEvery(this.#pinDir, this.#pinned);
     this.#pinDir = dir.path;
     mkdirMode(join(dir.path, MAPS_DIR), 0o755);
     const sys = this.#sys;
-    const objects: PinnedObjectRecord[] = [];
+    const objects: PinnedObject[] = [];
     const program = this.#loaded.program.info();
     pinAt(this.#loaded.program.fd, dir.path, PROGRAM_PIN, program.id, this.#pinned, sys);
     objects.push({ pin: PROGRAM_PIN, kind: 'prog', role: 'program', id: program.id, tag: program.tag });
@@ -306,7 +308,7 @@ export class XdpAttachment implements Attachment {
       }
     }
     const dispatcher = this.#lease.dispatcher;
-    const pins: DispatcherPins = dispatcher.persist(dir.shared ?? join(dirname(dir.path), 'shared'));
+    const pins: DispatcherPins = dispatcher.persist(dir.shared);
     const { ifname, netns, port, cpus, cpuQueueSize } = this.target;
     const data: Record<string, JsonValue> = {
       ifname,
@@ -320,7 +322,7 @@ export class XdpAttachment implements Attachment {
       ...(this.hook === 'cpu-redirect' ? { cpuQueueSize, ...(cpus === undefined ? {} : { cpus: [...cpus] }) } : {}),
       dispatcher: { dir: pins.dir, objects: pins.objects.map((o) => ({ ...o })) },
     };
-    return { backend: 'ebpf', hook: this.hook, objects, data };
+    return { backend: 'ebpf', hook: this.hook, objects: objects.map(toObjectRecord), data };
   }
 
   /**

@@ -1,6 +1,7 @@
 import { rmdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { RestoreError, type PinnedObjectRecord } from '@syrup/core';
+import { RestoreError } from '@syrup/core';
+import type { PinnedObject } from '../../pin/pinned-object.js';
 import { interfaceIndex } from '../../links/interface-index.js';
 import { LinkError } from '../../links/link-error.js';
 import { networkNamespaceIdentity } from '../../links/network-namespace-identity.js';
@@ -56,7 +57,7 @@ export interface DispatcherLease {
  */
 export interface DispatcherPins {
   readonly dir: string;
-  readonly objects: readonly PinnedObjectRecord[];
+  readonly objects: readonly PinnedObject[];
 }
 
 /** Where a dispatcher is found again: its interface, the mode it runs in and its pins. */
@@ -110,7 +111,7 @@ export class XdpDispatcher {
   #pinDir: string | undefined;
   #sharedDir: string | undefined;
   readonly #pinned = new Map<string, number>();
-  #records: readonly PinnedObjectRecord[] = [];
+  #records: readonly PinnedObject[] = [];
   readonly #routeKey = new Uint8Array(4);
   readonly #routeValue = new Uint8Array(ROUTE_VALUE_SIZE);
 

@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { RestoreError, STANDARD_HOOKS, type AttachRequest, type HookProbe, type HookSpec, type PersistedAttachment, type PinnedObjectRecord, type PolicyIr, type RestoreRequest } from '@syrup/core';
+import { RestoreError, STANDARD_HOOKS, type AttachRequest, type HookProbe, type HookSpec, type PersistedAttachment, type PolicyIr, type RestoreRequest } from '@syrup/core';
 import { generateProgram } from '../../codegen/generate-program.js';
 import { CODEGEN_TARGETS } from '../../codegen/targets/builtin-targets.js';
 import type { ProgramSpec } from '../../codegen/program-spec.js';
@@ -10,7 +10,8 @@ import type { EbpfArtifact, HookCompileOptions, NetworkHook } from '../network-h
 import { KernelMap } from '../../maps/kernel-map.js';
 import { CpuMap } from '../../maps/system/cpu-map.js';
 import { XskMap } from '../../maps/system/xsk-map.js';
-import { distrust, expectRecorded, openRecordedDataMaps, openRecorded, recordOf } from '../../pin/pinned-objects.js';
+import { fromObjectRecord, pinDirectoriesOf, type PinnedObject } from '../../pin/pinned-object.js';
+import { distrust, expectProgramMaps, expectRecorded, openRecordedDataMaps, openRecorded, recordOf } from '../../pin/pinned-objects.js';
 import { Program } from '../../programs/program.js';
 import { MapType, ProgType } from '../../syscalls/bpf-constants.js';
 import { XdpAttachment } from './xdp-attachment.js';
@@ -95,7 +96,8 @@ export class XdpHook implements NetworkHook {
    */
   async restore(request: RestoreRequest): Promise<XdpAttachment> {
     const sys = this.#sys ?? nativeSyscalls();
-    const { record, dir } = request;
+    const { record } = request;
+    const dir = pinDirectoriesOf(request.location, this.id);
     if (record.hook !== this.id) throw new RestoreError('RESTORE_FAILED', `hook '${this.id}' cannot restore a record of hook '${record.hook}'.`);
     const data = recordData(record);
     if (data.executors === 'xsk') {
@@ -110,20 +112,21 @@ export class XdpHook implements NetworkHook {
       netns: data.netns,
       netnsId: data.netnsId,
       mode: data.mode,
-      sharedDir: dir.shared ?? join(dir.path, '..', 'shared'),
+      sharedDir: dir.shared,
       pins: data.dispatcher,
     };
+    const objects = record.objects.map((o) => fromObjectRecord(o, this.id));
     const dispatcher = XdpDispatcher.restore(location, sys);
     const opened: Disposable[] = [];
     try {
-      const programRecord = recordOf(record.objects, 'program', 'prog', this.id);
+      const programRecord = recordOf(objects, 'program', 'prog', this.id);
       const program = Program.fromFd(openRecorded(dir.path, programRecord, sys), { sys });
       opened.push(program);
       const programInfo = program.info({ mapIds: true });
       expectRecorded(programRecord, programInfo.id, programInfo.tag);
       if (programInfo.type !== ProgType.XDP) distrust(programRecord, `is program type ${programInfo.type}, not XDP`);
 
-      const executorsRecord = recordOf(record.objects, 'executors', 'map', this.id);
+      const executorsRecord = recordOf(objects, 'executors', 'map', this.id);
       const executorsMap = KernelMap.fromFd(openRecorded(dir.path, executorsRecord, sys), { sys });
       opened.push(executorsMap);
       expectRecorded(executorsRecord, executorsMap.info().id);
@@ -133,12 +136,9 @@ export class XdpHook implements NetworkHook {
       const executors = data.executors === 'cpu' ? CpuMap.fromKernelMap(executorsMap) : XskMap.fromKernelMap(executorsMap);
       opened.push({ [Symbol.dispose]: () => executors.close() });
 
-      const maps = openRecordedDataMaps(dir.path, record.objects, sys, opened);
+      const maps = openRecordedDataMaps(dir.path, objects, sys, opened);
       // The executors map is the recorded one by id; a policy that only passes or drops never uses it.
-      const used = new Set(programInfo.mapIds);
-      for (const object of record.objects.filter((o: PinnedObjectRecord) => o.role === 'data-map')) {
-        if (!used.has(object.id)) distrust(object, `is not a map of program ${programInfo.id}`);
-      }
+      expectProgramMaps(programRecord, programInfo.mapIds, objects);
       const lease = dispatcher.claim(data.port, data.slot, programInfo.id);
       return XdpAttachment.restored({
         hook: this.id,
@@ -148,7 +148,7 @@ export class XdpHook implements NetworkHook {
         executors,
         maps,
         pinDir: dir.path,
-        pinned: new Map(record.objects.map((o) => [o.pin, o.id])),
+        pinned: new Map(objects.map((o) => [o.pin, o.id])),
         sys,
       });
     } catch (error) {
@@ -205,7 +205,7 @@ function recordData(record: PersistedAttachment): XdpRecordData {
     executors: d['executors'] as 'cpu' | 'none' | 'xsk',
     cpus: d['cpus'] as number[] | undefined,
     cpuQueueSize: (d['cpuQueueSize'] as number | undefined) ?? DEFAULT_CPU_QUEUE_SIZE,
-    dispatcher: { dir: dispatcher.dir as string, objects: dispatcher.objects as PinnedObjectRecord[] },
+    dispatcher: { dir: dispatcher.dir as string, objects: (dispatcher.objects as PinnedObject[]).map((o) => fromObjectRecord(o, `${record.hook} dispatcher`)) },
   };
 }
 

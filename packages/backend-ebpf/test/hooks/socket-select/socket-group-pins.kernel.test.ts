@@ -1,7 +1,10 @@
 import { existsSync, rmSync, statSync } from 'node:fs';
 import { BPFFS_MOUNT_POINT, ensureBpffs } from '../../../src/pin/bpffs.js';
 import { join } from 'node:path';
-import { RestoreError, STANDARD_HOOKS, type DeployTarget, type PersistedAttachment, type PinDirectory, type RestoreRequest } from '@syrup/core';
+import { RestoreError, STANDARD_HOOKS, type DeployTarget, type PersistedAttachment, type PersistenceLocation, type RestoreRequest } from '@syrup/core';
+
+/** A persistence location whose state and pin directories are one test directory (`path`). */
+type PinDirectory = PersistenceLocation & { readonly path: string };
 import { afterEach, expect, it } from 'vitest';
 import { EbpfBackend } from '../../../src/ebpf-backend.js';
 import type { EbpfArtifact } from '../../../src/hooks/network-hook.js';
@@ -39,7 +42,7 @@ describeKernel('socket-select persistence: pins, release, restore', () => {
     cleanup.push(() => rmSync(path, { recursive: true, force: true }));
     const senders = await Senders.open(5);
     cleanup.push(() => senders.close());
-    return { server, target: { port: server.port, pid: server.pid }, dir: { path, tenant: TENANT }, senders };
+    return { server, target: { port: server.port, pid: server.pid }, dir: { path, stateDir: path, pinDir: path, tenant: TENANT }, senders };
   }
 
   async function send(senders: Senders, port: number, from: number, count: number): Promise<void> {
@@ -53,7 +56,7 @@ describeKernel('socket-select persistence: pins, release, restore', () => {
   }
 
   function request(record: PersistedAttachment, dir: PinDirectory, target: DeployTarget, pid: number): RestoreRequest {
-    return { record, dir, target, process: { pid, startTime: processStartTime(pid) as string } };
+    return { record, location: dir, target, process: { pid, startTime: processStartTime(pid) as string } };
   }
 
   it('pins program and socket array root-only and data maps for the tenant, keeps steering after release, and restores maps, replace and close', async () => {
@@ -63,9 +66,9 @@ describeKernel('socket-select persistence: pins, release, restore', () => {
     const record = attachment.persist(dir);
     const info = attachment.program.info();
     expect(record.objects).toEqual([
-      { pin: 'prog', kind: 'prog', role: 'program', id: info.id, tag: info.tag },
-      { pin: 'sockarray', kind: 'map', role: 'executors', id: attachment.executors.kernelMap.info().id },
-      { pin: 'maps/next', kind: 'map', role: 'data-map', id: attachment.maps.get('next')!.kernelMap.info().id, name: 'next' },
+      { kind: 'prog', role: 'program', identity: { pin: 'prog', id: info.id, tag: info.tag } },
+      { kind: 'map', role: 'executors', identity: { pin: 'sockarray', id: attachment.executors.kernelMap.info().id } },
+      { kind: 'map', role: 'data-map', name: 'next', identity: { pin: 'maps/next', id: attachment.maps.get('next')!.kernelMap.info().id } },
     ]);
     expect(record.pid).toBe(server.pid);
     for (const pin of ['prog', 'sockarray']) expect(statSync(join(dir.path, pin))).toMatchObject({ uid: 0, mode: 0o100600 });
@@ -87,9 +90,9 @@ describeKernel('socket-select persistence: pins, release, restore', () => {
     // Replace through the restored attachment: one setsockopt, and the pins follow.
     await restored.replace(await compile('parity-high.ts', target));
     const again = restored.persist(dir);
-    expect(again.objects.find((o) => o.role === 'program')?.id).toBe(restored.program.info().id);
-    expect(again.objects.find((o) => o.role === 'program')?.id).not.toBe(info.id);
-    expect(again.objects.map((o) => o.pin)).toEqual(['prog', 'sockarray', 'maps/seen']);
+    expect(again.objects.find((o) => o.role === 'program')?.identity['id']).toBe(restored.program.info().id);
+    expect(again.objects.find((o) => o.role === 'program')?.identity['id']).not.toBe(info.id);
+    expect(again.objects.map((o) => o.identity['pin'])).toEqual(['prog', 'sockarray', 'maps/seen']);
     expect(existsSync(join(dir.path, 'maps/next'))).toBe(false);
     await server.child.ask('reset');
     await send(senders, server.port, 0, 100);

@@ -1,7 +1,7 @@
 import { existsSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { BPFFS_MOUNT_POINT, ensureBpffs } from '../../../src/pin/bpffs.js';
 import { join } from 'node:path';
-import { RestoreError, type DeployTarget, type PersistedAttachment, type PinDirectory, type RestoreRequest } from '@syrup/core';
+import { RestoreError, type DeployTarget, type PersistedAttachment, type PersistenceLocation, type RestoreRequest } from '@syrup/core';
 import { afterEach, beforeEach, expect, it } from 'vitest';
 import { XdpAttachment } from '../../../src/hooks/xdp/xdp-attachment.js';
 import { XdpDispatcher } from '../../../src/hooks/xdp/xdp-dispatcher.js';
@@ -13,6 +13,9 @@ import { nativeSyscalls } from '../../../src/syscalls/native-syscalls.js';
 import { describeKernel } from '@syrup/test-support/kernel-gate';
 import { createVethPair, uniqueSuffix, xdpAttachment, type VethPair } from '../../support/veth-pair.js';
 import { compileFor, openFds, receiveWaiting, sockaddrIn, udpSocketIn, waitUntil, xdpBackend } from './xdp-test-support.js';
+
+/** A persistence location whose state and pin directories are one test directory (`path`). */
+type PinDirectory = PersistenceLocation & { readonly path: string };
 
 const PORT = 41_600;
 const OTHER_PORT = 41_601;
@@ -44,7 +47,7 @@ describeKernel('XDP persistence: pins, release, restore', () => {
 
   function dirFor(name: string): PinDirectory {
     const path = ensureBpffs(join(root, name));
-    return { path, tenant: TENANT, shared: join(root, 'shared') };
+    return { path, stateDir: path, pinDir: path, tenant: TENANT, sharedPinDir: join(root, 'shared') };
   }
 
   function targetOn(port: number): DeployTarget {
@@ -59,7 +62,7 @@ describeKernel('XDP persistence: pins, release, restore', () => {
   }
 
   async function restore(record: PersistedAttachment, dir: PinDirectory, port: number): Promise<XdpAttachment> {
-    const request: RestoreRequest = { record, dir, target: targetOn(port) };
+    const request: RestoreRequest = { record, location: dir, target: targetOn(port) };
     const attachment = (await backend.restore(request)) as XdpAttachment;
     cleanup.push(() => attachment.close());
     return attachment;
@@ -95,9 +98,9 @@ describeKernel('XDP persistence: pins, release, restore', () => {
     const recordB = second.persist!(dirB);
     const info = first.program.info();
     expect(record.objects).toEqual([
-      { pin: 'prog', kind: 'prog', role: 'program', id: info.id, tag: info.tag },
-      { pin: 'executors', kind: 'map', role: 'executors', id: first.executors.kernelMap.info().id },
-      { pin: 'maps/seen', kind: 'map', role: 'data-map', id: (first.maps.get('seen') as KernelDataMapStore).kernelMap.info().id, name: 'seen' },
+      { kind: 'prog', role: 'program', identity: { pin: 'prog', id: info.id, tag: info.tag } },
+      { kind: 'map', role: 'executors', identity: { pin: 'executors', id: first.executors.kernelMap.info().id } },
+      { kind: 'map', role: 'data-map', name: 'seen', identity: { pin: 'maps/seen', id: (first.maps.get('seen') as KernelDataMapStore).kernelMap.info().id } },
     ]);
     expect(record.pid).toBeUndefined();
     expect(record.data).toMatchObject({ ifname: pair.ifA, ifindex: pair.ifindexA, netns: pair.nsA, port: PORT, slot: first.route.slot, mode: 'skb', executors: 'none' });
@@ -138,8 +141,8 @@ describeKernel('XDP persistence: pins, release, restore', () => {
     // Replace through the restored attachment: the map carries over, the pins follow.
     await a.replace(await compileFor(backend, 'xdp-skb', 'count-ten.ts', targetOn(PORT)));
     const again = a.persist!(dirA);
-    expect(again.objects.find((o) => o.role === 'program')?.id).toBe(a.program.info().id);
-    expect(again.objects.find((o) => o.role === 'program')?.id).not.toBe(info.id);
+    expect(again.objects.find((o) => o.role === 'program')?.identity['id']).toBe(a.program.info().id);
+    expect(again.objects.find((o) => o.role === 'program')?.identity['id']).not.toBe(info.id);
     await send(PORT, 3, counter, 42n);
 
     // The other deployment goes: the dispatcher stays for the first.
@@ -166,7 +169,7 @@ describeKernel('XDP persistence: pins, release, restore', () => {
     unpin(join(dir.path, 'maps/seen'));
     foreign.kernelMap.pin(join(dir.path, 'maps/seen'));
     const before = openFds();
-    const refusal = await backend.restore({ record, dir, target: targetOn(PORT) }).catch((e: unknown) => e);
+    const refusal = await backend.restore({ record, location: dir, target: targetOn(PORT) }).catch((e: unknown) => e);
     expect(refusal).toBeInstanceOf(RestoreError);
     expect(refusal).toMatchObject({ code: 'RESTORE_UNTRUSTED', message: expect.stringContaining(`has id ${foreign.kernelMap.info().id}`) });
     expect(openFds()).toBe(before);
@@ -180,7 +183,7 @@ describeKernel('XDP persistence: pins, release, restore', () => {
     unpin(routes);
     impostor.pin(routes);
     const beforeRoutes = openFds();
-    await expect(backend.restore({ record, dir, target: targetOn(PORT) })).rejects.toMatchObject({
+    await expect(backend.restore({ record, location: dir, target: targetOn(PORT) })).rejects.toMatchObject({
       code: 'RESTORE_UNTRUSTED',
       message: expect.stringContaining(`the routes pinned at 'routes' has id ${impostor.info().id}`),
     });
@@ -194,11 +197,11 @@ describeKernel('XDP persistence: pins, release, restore', () => {
     await attachment.release!();
     const before = openFds();
     for (let cycle = 0; cycle < 5; cycle++) {
-      const restored = (await backend.restore({ record, dir, target: targetOn(PORT) })) as XdpAttachment;
+      const restored = (await backend.restore({ record, location: dir, target: targetOn(PORT) })) as XdpAttachment;
       await restored.release!();
       expect(openFds()).toBe(before);
     }
-    const last = await backend.restore({ record, dir, target: targetOn(PORT) });
+    const last = await backend.restore({ record, location: dir, target: targetOn(PORT) });
     await last.close();
     expect(openFds()).toBe(before);
     expect(existsSync(join(dir.path, 'prog'))).toBe(false);
@@ -220,9 +223,9 @@ describeKernel('XDP persistence: pins, release, restore', () => {
     const other = await deploy(OTHER_PORT, 'count-pass.ts');
     expect(other.route.dispatcher.program.info().id).toBe(dispatcherProg);
     await send(OTHER_PORT, 2, () => (other.maps.get('seen') as KernelDataMapStore).lookup(0)?.[0] ?? -1n, 2n);
-    const restored = (await backend.restore({ record, dir, target })) as XdpAttachment;
+    const restored = (await backend.restore({ record, location: dir, target })) as XdpAttachment;
     cleanup.push(() => restored.close());
-    expect(restored.executors.kernelMap.info().id).toBe(record.objects.find((o) => o.role === 'executors')?.id);
+    expect(restored.executors.kernelMap.info().id).toBe(record.objects.find((o) => o.role === 'executors')?.identity['id']);
     await send(PORT, 4, pinnedCounter(dir), 4n);
     expect(restored.route.dispatcher).toBe(other.route.dispatcher);
     await other.close();
@@ -261,7 +264,7 @@ describeKernel('XDP persistence: pins, release, restore', () => {
     // work), so for a moment the interface, and the link on it, may still be there.
     const deadline = Date.now() + 10_000;
     for (;;) {
-      const outcome = await backend.restore({ record, dir, target: targetOn(PORT) }).then(
+      const outcome = await backend.restore({ record, location: dir, target: targetOn(PORT) }).then(
         (restored) => restored,
         (error: unknown) => error,
       );
@@ -288,6 +291,6 @@ describeKernel('XDP persistence: pins, release, restore', () => {
       objects: [],
       data: { ifname: pair.ifA, ifindex: pair.ifindexA, netnsId: '0:0', port: PORT, slot: 0, mode: 'skb', executors: 'xsk', dispatcher: { dir: 'x', objects: [] } },
     };
-    await expect(backend.restore({ record, dir: dirFor('x'), target })).rejects.toMatchObject({ code: 'RESTORE_UNSUPPORTED', message: expect.stringContaining('AF_XDP executors') });
+    await expect(backend.restore({ record, location: dirFor('x'), target })).rejects.toMatchObject({ code: 'RESTORE_UNSUPPORTED', message: expect.stringContaining('AF_XDP executors') });
   }, 60_000);
 });
