@@ -1,22 +1,25 @@
 import { chmodSync, existsSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import {
-  compilePolicy,
   ManagedDeployment,
+  policyIrToJson,
   RestoreError,
   SyrupError,
   type Attachment,
+  type CompiledPolicy,
   type DeployTarget,
   type HookRegistry,
   type PersistedAttachment,
   type PinDirectory,
+  type PolicyIr,
   type PolicyParams,
   type PolicySource,
+  type PolicyUnit,
 } from '@syrup/core';
 import { PersistenceError } from './persistence-error.js';
 import { processStartTime } from './process-start-time.js';
 import type { PersistenceLog, RuntimePersistenceOptions } from './runtime-persistence-options.js';
-import { paramsFromRecord, paramsToRecord, readStateFile, STATE_FILE_VERSION, writeStateFile, type DeploymentRecord } from './state-file.js';
+import { paramsFromRecord, paramsToRecord, readStateFile, recordedIr, STATE_FILE_VERSION, writeStateFile, type DeploymentRecord } from './state-file.js';
 
 /** Deployment directories: root-owned and traversable, so a tenant reaches its own data-map pins (0600, its uid) and nothing else. */
 const DIR_MODE = 0o755;
@@ -35,6 +38,8 @@ export interface PersistRequest {
   /** The owner; for a replace, undefined keeps the recorded one. */
   readonly owner: DeploymentOwner | undefined;
   readonly source: PolicySource | undefined;
+  /** The IR the front end made for this deploy or replace: recorded so that recovery need not compile again. */
+  readonly ir: PolicyIr;
   readonly params: PolicyParams | undefined;
   /** The maps it shares with its owner's other deployments; for a replace, undefined keeps the recorded ones. */
   readonly sharedMaps?: readonly string[];
@@ -49,6 +54,12 @@ export interface DroppedDeployment {
   readonly pinsRemoved: boolean;
 }
 
+/**
+ * Runs the front end for a record written without an IR (by a daemon before the IR was
+ * recorded): the runtime's compile worker, within the owner's compile-time limit.
+ */
+export type RecoveryCompile = (source: PolicySource, params: PolicyParams | undefined, owner: DeploymentOwner) => Promise<CompiledPolicy>;
+
 export interface RecoveryReport {
   readonly restored: readonly string[];
   readonly dropped: readonly DroppedDeployment[];
@@ -57,8 +68,8 @@ export interface RecoveryReport {
 /**
  * The runtime's memory across restarts: one pin directory per deployment under the pin root
  * (`<root>/<id>/`, filled by the attachment's `persist`) and one JSON state file naming every
- * persisted deployment with its owner, target process (pid + start time), policy source and
- * params, and the pinned objects' ids and tags. The state file is the only thing recovery
+ * persisted deployment with its owner, target process (pid + start time), policy source,
+ * params and IR, and the pinned objects' ids and tags. The state file is the only thing recovery
  * trusts; pins are checked against it.
  */
 export class DeploymentPersistence {
@@ -112,7 +123,12 @@ export class DeploymentPersistence {
       owner: { uid: owner.uid, gid: owner.gid },
       ...(persisted.pid === undefined || startTime === undefined ? {} : { process: { pid: persisted.pid, startTime } }),
       target: jsonTarget(deployment.target),
-      policy: { name: deployment.policy.name, source: { fileName: source.fileName, text: source.text }, ...(params === undefined ? {} : { params }) },
+      policy: {
+        name: deployment.policy.name,
+        source: { fileName: source.fileName, text: source.text },
+        ...(params === undefined ? {} : { params }),
+        ir: policyIrToJson(request.ir),
+      },
       attachment: persisted,
       ...(sharedMaps === undefined || sharedMaps.length === 0 ? {} : { sharedMaps: [...sharedMaps] }),
     };
@@ -136,19 +152,25 @@ export class DeploymentPersistence {
   /**
    * Rebuilds the deployments the state file names. For each: when its target process is gone
    * (no such pid, or a start time that differs: the pid was reused) its pins are removed and
-   * it is dropped; otherwise its backend restores it from the pins, checking every object's
-   * id and tag, and `adopt` receives the running deployment under its old id. A deployment
-   * whose pins do not match is dropped and its directory left alone. The state file is then
-   * rewritten with what survived.
+   * it is dropped; otherwise its policy is taken from the recorded IR (checked when the file was
+   * read), or, for a record without one, compiled once by `compile` (the compile worker, with
+   * the owner's time limit); then its backend restores it from the pins, checking every
+   * object's id and tag, and `adopt` receives the running deployment under its old id. A
+   * deployment whose policy or pins do not check out is dropped and its directory left alone.
+   * The state file is then rewritten with what survived (every record now with its IR).
    */
-  async recover(registry: HookRegistry, adopt: (deployment: ManagedDeployment, owner: DeploymentOwner, record: DeploymentRecord) => void): Promise<RecoveryReport> {
+  async recover(
+    registry: HookRegistry,
+    compile: RecoveryCompile,
+    adopt: (deployment: ManagedDeployment, owner: DeploymentOwner, record: DeploymentRecord) => void,
+  ): Promise<RecoveryReport> {
     const state = readStateFile(this.#options.stateFile);
     const restored: string[] = [];
     const dropped: DroppedDeployment[] = [];
     for (const record of state.deployments) {
       try {
-        const deployment = await this.#restore(registry, record);
-        this.#records.set(record.id, record);
+        const { deployment, ir } = await this.#restore(registry, compile, record);
+        this.#records.set(record.id, { ...record, policy: { ...record.policy, ir: policyIrToJson(ir) } });
         adopt(deployment, record.owner, record);
         restored.push(record.id);
         this.#log('info', 'deployment restored', { deployment: record.id, hook: record.hook, policy: record.policy.name, pid: record.process?.pid });
@@ -167,7 +189,7 @@ export class DeploymentPersistence {
     return { restored, dropped };
   }
 
-  async #restore(registry: HookRegistry, record: DeploymentRecord): Promise<ManagedDeployment> {
+  async #restore(registry: HookRegistry, compile: RecoveryCompile, record: DeploymentRecord): Promise<{ deployment: ManagedDeployment; ir: PolicyIr }> {
     if (record.process !== undefined && processStartTime(record.process.pid) !== record.process.startTime) {
       throw new RestoreError('RESTORE_TARGET_GONE', `process ${record.process.pid} exited while the daemon was down.`);
     }
@@ -175,6 +197,8 @@ export class DeploymentPersistence {
     if (backend.restore === undefined) {
       throw new RestoreError('RESTORE_UNSUPPORTED', `backend '${backend.name}' cannot restore deployments at hook '${record.hook}'.`);
     }
+    // The policy before the pins: a record whose source no longer compiles leaves the kernel objects untouched.
+    const unit = await this.#unitOf(record, compile);
     const target = record.target as DeployTarget;
     const attachment: Attachment = await backend.restore({
       record: record.attachment,
@@ -183,15 +207,20 @@ export class DeploymentPersistence {
       ...(record.process === undefined ? {} : { process: record.process }),
     });
     try {
-      const params = paramsFromRecord(record.policy.params);
-      const source = record.policy.source;
-      const { manifest } = compilePolicy(source, params === undefined ? {} : { params });
-      return await new ManagedDeployment(registry, { manifest, source }, { hook: record.hook, target, id: record.id }).adopt(attachment);
+      const deployment = await new ManagedDeployment(registry, unit, { hook: record.hook, target, id: record.id }).adopt(attachment);
+      return { deployment, ir: unit.ir };
     } catch (error) {
-      // Restored but not adoptable (the recorded source no longer compiles): let go and leave it running.
+      // Restored but not adoptable: let go and leave it running.
       await attachment.release?.();
       throw error;
     }
+  }
+
+  /** The recorded policy: its IR as recorded, or (a record of an older daemon) compiled from its source once. */
+  async #unitOf(record: DeploymentRecord, compile: RecoveryCompile): Promise<PolicyUnit> {
+    const source = record.policy.source;
+    const ir = recordedIr(record) ?? (await compile(source, paramsFromRecord(record.policy.params), record.owner)).ir;
+    return { manifest: ir.manifest, ir, source };
   }
 
   #drop(record: DeploymentRecord, error: unknown): DroppedDeployment {

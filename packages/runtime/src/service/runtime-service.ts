@@ -19,7 +19,7 @@ import { mapMemoryBytes } from './limits/map-memory.js';
 import { SharedMapRegistry } from './shared-maps.js';
 import { TenantAdmission, type TenantUsage } from './limits/tenant-admission.js';
 import { TargetOwnership, type ClaimedTarget } from './ownership/target-ownership.js';
-import { DeploymentPersistence, type RecoveryReport } from '../persistence/deployment-persistence.js';
+import { DeploymentPersistence, type RecoveryCompile, type RecoveryReport } from '../persistence/deployment-persistence.js';
 import { RuntimePersistenceOptions } from '../persistence/runtime-persistence-options.js';
 
 /** Who asks: the peer's credentials over the socket, or root in embedded mode. */
@@ -59,7 +59,8 @@ interface Entry {
 
 /**
  * The deploy service behind `embedded()` and syrupd. It only ever sees policy text (the
- * client reads files), compiles the manifest with core's front end, drives each deployment
+ * client reads files), runs core's front end on it once per deploy or replace (in the compile
+ * worker) and hands the IR to the backend, drives each deployment
  * through the container's hook registry, and remembers who owns it so that another non-root
  * caller cannot replace, undeploy or touch its maps.
  */
@@ -137,7 +138,9 @@ export class RuntimeService implements DeployService {
   async recover(): Promise<RecoveryReport> {
     this.#open();
     if (this.#persistence === undefined) return { restored: [], dropped: [] };
-    return this.#persistence.recover(this.registry, (deployment, owner, record) => {
+    // A record without an IR (written before the IR was recorded) compiles in the worker, with its owner's time limit.
+    const compile: RecoveryCompile = (source, params, owner) => this.compiler.compile(source, params, this.admission.limitsFor(owner.uid).compileTimeoutMs);
+    return this.#persistence.recover(this.registry, compile, (deployment, owner, record) => {
       // Shared maps are joined again by the kernel map ids the state file recorded: two
       // deployments whose pins name the same map share it again, as before the restart.
       const names = record.sharedMaps ?? [];
@@ -157,7 +160,7 @@ export class RuntimeService implements DeployService {
     sharedMaps?: readonly string[],
   ): Promise<void> {
     try {
-      this.#persistence?.persist({ deployment, owner, source: unit.source, params, ...(sharedMaps === undefined || sharedMaps.length === 0 ? {} : { sharedMaps }) });
+      this.#persistence?.persist({ deployment, owner, source: unit.source, ir: unit.ir, params, ...(sharedMaps === undefined || sharedMaps.length === 0 ? {} : { sharedMaps }) });
     } catch (error) {
       await deployment.undeploy();
       throw error;
@@ -301,14 +304,17 @@ export class RuntimeService implements DeployService {
     await deployment.undeploy();
   }
 
-  /** Compiles the manifest in the compile worker, within the caller's compile-time limit. */
+  /**
+   * Runs the front end once, in the compile worker within the caller's compile-time limit: the
+   * unit's IR is what the backend generates code from, so no backend parses the text again.
+   */
   async #unit(policy: string | PolicySource, params: DeployOptions['params'], caller: Caller): Promise<PolicyUnit> {
     if (typeof policy === 'string') {
       // The service may run as root on behalf of others: it never opens a path a caller names.
       throw new RuntimeError('POLICY_PATH_REFUSED', 'the runtime service takes policy text, not a path; read the file on the client side.');
     }
-    const manifest = await this.compiler.compile(policy, params, this.admission.limitsFor(caller.uid).compileTimeoutMs);
-    return { manifest, source: policy };
+    const { ir, manifest } = await this.compiler.compile(policy, params, this.admission.limitsFor(caller.uid).compileTimeoutMs);
+    return { manifest, ir, source: policy };
   }
 
   /** What `uid` holds now (leaving out deployment `except`, which a replace frees). */
