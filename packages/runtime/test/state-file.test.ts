@@ -4,7 +4,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { PersistenceError, processStartTime, readStateFile, STATE_FILE_VERSION, writeStateFile, type DeploymentRecord, type RuntimeState } from '../src/index.js';
-import { paramsFromRecord, paramsToRecord } from '../src/persistence/state-file.js';
+import { compilePolicy, policyIrToJson } from '@syrup/core';
+import { paramsFromRecord, paramsToRecord, recordedIr } from '../src/persistence/state-file.js';
+
+const ROUND_ROBIN = { fileName: 'round-robin.ts', text: readFileSync(new URL('../../policies-std/src/round-robin.ts', import.meta.url), 'utf8') };
 
 const RECORD: DeploymentRecord = {
   id: '0b6c3a1e-3f7d-4a53-9d38-2f1f4c1e9a10',
@@ -73,6 +76,32 @@ describe('the runtime state file', () => {
     const tagless = { ...RECORD, attachment: { ...RECORD.attachment, objects: [{ pin: 'prog', kind: 'prog', role: 'program', id: 1, tag: 'nothex' }] } };
     writeFileSync(path, JSON.stringify({ version: 1, deployments: [tagless] }));
     expect(() => readStateFile(path)).toThrow(/deployments.0.attachment.objects.0.tag/);
+  });
+
+  it('round-trips a record with its IR and reads the IR back checked, bigint immediates exact', () => {
+    const compiled = compilePolicy(ROUND_ROBIN, { params: { SOCKETS: 4 } });
+    const record: DeploymentRecord = { ...RECORD, policy: { ...RECORD.policy, source: ROUND_ROBIN, ir: policyIrToJson(compiled.ir) } };
+    const path = join(tempDir(), 'state.json');
+    writeStateFile(path, { version: STATE_FILE_VERSION, deployments: [record] });
+    const [read] = readStateFile(path).deployments;
+    expect(read).toEqual(record);
+    expect(recordedIr(read!)).toEqual(compiled.ir);
+    // A record of the format before the IR (no `policy.ir`) reads as it did, with no IR.
+    expect(recordedIr(RECORD)).toBeUndefined();
+  });
+
+  it("refuses a file whose IR does not pass core's verifier or is another policy's, naming the record", () => {
+    const path = join(tempDir(), 'state.json');
+    const ir = policyIrToJson(compilePolicy(ROUND_ROBIN, { params: { SOCKETS: 4 } }).ir) as { insns: unknown[] };
+    const truncated = { ...RECORD, policy: { ...RECORD.policy, ir: { ...ir, insns: ir.insns.slice(0, 1) } } };
+    writeFileSync(path, JSON.stringify({ version: 1, deployments: [RECORD, truncated] }));
+    expect(() => readStateFile(path)).toThrow(expect.objectContaining({ code: 'STATE_FILE_INVALID' }));
+    expect(() => readStateFile(path)).toThrow(new RegExp(`^the state file ${path} is invalid at 'deployments\\.1\\.policy\\.ir': instruction 0`));
+    const renamed = { ...RECORD, policy: { ...RECORD.policy, name: 'sita', ir } };
+    writeFileSync(path, JSON.stringify({ version: 1, deployments: [renamed] }));
+    expect(() => readStateFile(path)).toThrow(
+      `the state file ${path} is invalid at 'deployments.0.policy.ir': the recorded IR is of policy 'round-robin', not of the recorded policy 'sita'.`,
+    );
   });
 
   it('keeps u64 params exact as decimal strings', () => {
