@@ -15,7 +15,7 @@ export interface HookProbe {
  * What a backend compiles: the policy's code as core's front end lowered it, never its text.
  * The runtime runs the front end once per deploy or replace (in its compile worker, within the
  * tenant's time limit) and hands the same IR to the backend; a backend generates its code from
- * `ir` and never parses policy text (docs/architecture.md, "Compile once").
+ * `ir` and never parses policy text (core's docs/policy-language.md, "Compile once").
  */
 export interface CompileRequest {
   /** The policy's manifest, with the params its code was compiled with: always `ir.manifest`. */
