@@ -12,8 +12,8 @@ import type { Deployment, DeploymentEvents, DeploymentState, PolicyUnit } from '
 /**
  * Drives one deployment through a backend: probe (through the registry), compile, attach,
  * replace, undeploy, emitting the lifecycle events in order. "Compile" is the backend's code
- * generation from the unit's IR; the front end already ran when the unit was made. Listeners can subscribe before
- * `start()`, so they see every event.
+ * generation from the unit's IR; the front end already ran when the unit was made. Listeners
+ * can subscribe before `start()`, so they see every event.
  */
 export class ManagedDeployment extends EventEmitter<DeploymentEvents> implements Deployment {
   readonly id: string;
@@ -165,8 +165,8 @@ export class ManagedDeployment extends EventEmitter<DeploymentEvents> implements
   }
 
   /**
-   * The target process exited: the deployment ends with it, as the "Deploying" rule of docs/architecture.md
-   * says, and default scheduling resumes for whoever binds the target next. During a replace
+   * The target process exited: the deployment ends with it, as the "Deploying" rule of
+   * docs/architecture.md says, and default scheduling resumes for whoever binds the target next. During a replace
    * the state is not `active`, so it is remembered and handled when the replace ends.
    */
   #targetExited(): void {
