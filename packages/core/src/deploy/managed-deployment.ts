@@ -166,8 +166,9 @@ export class ManagedDeployment extends EventEmitter<DeploymentEvents> implements
 
   /**
    * The target process exited: the deployment ends with it, as the "Deploying" rule of
-   * docs/architecture.md says, and default scheduling resumes for whoever binds the target next. During a replace
-   * the state is not `active`, so it is remembered and handled when the replace ends.
+   * docs/architecture.md says, and default scheduling resumes for whoever binds the target
+   * next. During a replace the state is not `active`, so it is remembered and handled when the
+   * replace ends.
    */
   #targetExited(): void {
     if (this.#state !== 'active') {
