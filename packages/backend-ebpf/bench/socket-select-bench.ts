@@ -498,10 +498,10 @@ function timingLoads(sys: Syscalls, spent: { ns: bigint }): Syscalls {
 
 /** From the policy's text to a live attachment through the backend: manifest, compile, attach. */
 async function deployThroughBackend(backend: EbpfBackend, source: PolicySource, params: Record<string, number>, target: DeployTarget): Promise<Attachment> {
-  // The request carries the manifest, which a client gets by compiling the text (as the
-  // test helpers and the README do); EbpfBackend.compile then compiles it again for the IR.
-  const { manifest } = compilePolicy(source, { params });
-  const artifact = await backend.compile({ policy: manifest, hook: HOOK, source, target });
+  // The request carries the IR, which the runtime gets by running the front end once (as the
+  // test helpers and the README do); EbpfBackend.compile generates code from it.
+  const { ir, manifest } = compilePolicy(source, { params });
+  const artifact = await backend.compile({ policy: manifest, ir, hook: HOOK, source, target });
   return backend.attach({ artifact, target });
 }
 
@@ -620,8 +620,8 @@ async function measureDeploys(receiver: Receiver, sockets: number, cycles: numbe
           parts.push({ ...p, sum: p.frontEnd + p.codegen + p.load + p.attach });
         } else if (kind === 'managedDeployment') {
           start = process.hrtime.bigint();
-          const { manifest } = compilePolicy(roundRobin, { params });
-          const deployment = await new ManagedDeployment(registry, { manifest, source: roundRobin }, { hook: HOOK.id, target: byPid }).start();
+          const { ir, manifest } = compilePolicy(roundRobin, { params });
+          const deployment = await new ManagedDeployment(registry, { manifest, ir, source: roundRobin }, { hook: HOOK.id, target: byPid }).start();
           variants.managedDeployment.push(msSince(start));
           await deployment.undeploy();
         } else {

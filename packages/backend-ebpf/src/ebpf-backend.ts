@@ -1,7 +1,6 @@
 import {
   RestoreError,
   SyrupError,
-  compilePolicy,
   type Artifact,
   type AttachRequest,
   type Attachment,
@@ -17,8 +16,9 @@ import type { EbpfArtifact, NetworkHook } from './hooks/network-hook.js';
 
 /**
  * The eBPF backend: the kernel's network hooks (socket selection, XDP, CPU redirect). It
- * compiles a policy module's text with core's front end, generates the hook's program, and
- * routes attach requests to the hook that made the artifact.
+ * generates the hook's program from the policy IR in the compile request (it never parses
+ * policy text: the runtime ran the front end once) and routes attach requests to the hook
+ * that made the artifact.
  */
 export class EbpfBackend implements Backend {
   readonly name = 'ebpf';
@@ -37,13 +37,14 @@ export class EbpfBackend implements Backend {
     return [...this.#byId.values()].map((hook) => hook.probe(features));
   }
 
+  /** Generates the hook's program from the IR the runtime compiled once; the source text only adds line info. */
   async compile(request: CompileRequest): Promise<EbpfArtifact> {
     const hook = this.#hook(request.hook.id);
-    if (request.source === undefined) {
-      throw new SyrupError('EBPF_NO_SOURCE', `the eBPF backend compiles policy '${request.policy.name}' from its module text, and none was given.`);
-    }
-    const { ir } = compilePolicy(request.source, { params: request.policy.params });
-    const program = hook.compile(ir, { sourceText: request.source.text, ...(request.target?.port === undefined ? {} : { port: request.target.port }) });
+    const { ir } = request;
+    const program = hook.compile(ir, {
+      ...(request.source === undefined ? {} : { sourceText: request.source.text }),
+      ...(request.target?.port === undefined ? {} : { port: request.target.port }),
+    });
     return { backend: 'ebpf', hook: hook.spec.id, policy: ir.manifest, ir, program };
   }
 

@@ -72,10 +72,12 @@ export {
 } from './ir/policy-ir.js';
 export { formatIrInsn, formatPolicyIr } from './ir/format-policy-ir.js';
 export { PolicyIrError, insnRegisters, verifyPolicyIr } from './ir/verify-policy-ir.js';
+export { policyIrFromJson, policyIrToJson } from './ir/policy-ir-json.js';
 export { U64_MASK, evalBinary, evalCompare, evalUnary, isCommutative, negateCompare, swapCompare } from './ir/ir-semantics.js';
 
 // The policy language front end: TypeScript subset -> policy IR.
 export { compilePolicy, type CompilePolicyOptions, type CompiledPolicy } from './compiler/compile-policy.js';
+export { FRONT_END_CHANNEL, type FrontEndRun } from './compiler/front-end-channel.js';
 export { PolicyCompileError } from './compiler/policy-compile-error.js';
 export { POLICY_LIMITS, type PolicyLimits } from './compiler/policy-limits.js';
 

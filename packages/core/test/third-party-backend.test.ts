@@ -6,19 +6,33 @@ import {
   HookRegistry,
   HookUnavailableError,
   ManagedDeployment,
-  definePolicy,
+  compilePolicy,
   registerHookRegistry,
   type DeploymentState,
   type HookRegistry as HookRegistryType,
+  type PolicyUnit,
 } from '../src/index.js';
 import { RecordingBackend, brokenBackendModule, recordedCalls, recordingBackendModule } from './fixtures/recording-backend.js';
 
-const counterPolicy = definePolicy({
-  name: 'counter',
-  input: 'udp',
-  maps: { seen: { kind: 'hash', key: 'u32', value: 'u64', maxEntries: 8 } },
-  schedule: (_pkt, { seen }) => seen.fetchAdd(0, 1) % 2,
+/** A policy as the runtime hands it to a deployment: compiled once by the front end, with its source. */
+function unit(name: string, input: 'udp' | 'packet', schedule: string): PolicyUnit {
+  const source = {
+    fileName: `${name}.ts`,
+    text: `import { definePolicy } from '@syrup/core';
+export default definePolicy({
+  name: '${name}',
+  input: '${input}',
+  maps: ${input === 'udp' ? "{ seen: { kind: 'hash', key: 'u32', value: 'u64', maxEntries: 8 } }" : '{}'},
+  schedule(${schedule},
 });
+`,
+  };
+  const { ir, manifest } = compilePolicy(source);
+  return { manifest, ir, source };
+}
+
+const counterPolicy = unit('counter', 'udp', '_pkt, { seen }) { return seen.fetchAdd(0, 1) % 2; }');
+const counterV2 = (): PolicyUnit => unit('counter-v2', 'udp', ') { return 0; }');
 
 function makeRegistry(): HookRegistryType {
   const container = rootContainer.createChildContainer();
@@ -56,7 +70,7 @@ describe('a third-party backend registered with register(container)', () => {
     const states: DeploymentState[] = [];
     let attachmentClosedAfterScope = false;
     {
-      await using deployment = new ManagedDeployment(registry, { manifest: counterPolicy }, { hook: 'test-queue', target: { port: 9000 } });
+      await using deployment = new ManagedDeployment(registry, counterPolicy, { hook: 'test-queue', target: { port: 9000 } });
       for (const name of ['will-compile', 'compiled', 'will-attach', 'attached', 'will-replace', 'replaced', 'will-undeploy', 'undeployed', 'failed'] as const) {
         deployment.on(name, () => events.push(name));
       }
@@ -66,8 +80,10 @@ describe('a third-party backend registered with register(container)', () => {
       expect(await deployment.maps['seen']?.fetchAdd(3, 5n)).toBe(0n);
       expect(await deployment.maps['seen']?.get(3)).toBe(5n);
 
-      const next = definePolicy({ name: 'counter-v2', input: 'udp', maps: counterPolicy.maps, schedule: () => 0 });
-      await deployment.replace({ manifest: next });
+      const next = counterV2();
+      await deployment.replace(next);
+      // The backend generated from the IR the unit carries: the front end is not run again.
+      expect(RecordingBackend.lastCompile?.ir).toBe(next.ir);
       expect(deployment.policy.name).toBe('counter-v2');
       expect(RecordingBackend.lastAttachment?.closed).toBe(false);
     }
@@ -81,8 +97,8 @@ describe('a third-party backend registered with register(container)', () => {
 
   it('refuses a policy whose input the hook does not accept, emits failed and attaches nothing', async () => {
     const registry = makeRegistry();
-    const packetPolicy = definePolicy({ name: 'raw', input: 'packet', schedule: () => 0 });
-    const deployment = new ManagedDeployment(registry, { manifest: packetPolicy }, { hook: 'test-queue', target: {} });
+    const packetPolicy = unit('raw', 'packet', ') { return 0; }');
+    const deployment = new ManagedDeployment(registry, packetPolicy, { hook: 'test-queue', target: {} });
     const failures: string[] = [];
     deployment.on('failed', (e) => failures.push(e.code));
     await expect(deployment.start()).rejects.toThrow("policy 'raw' takes 'packet' inputs, but hook 'test-queue' accepts only udp.");
@@ -93,7 +109,7 @@ describe('a third-party backend registered with register(container)', () => {
 
   it('undeploys itself when the attachment reports that its target process exited', async () => {
     const registry = makeRegistry();
-    const deployment = await new ManagedDeployment(registry, { manifest: counterPolicy }, { hook: 'test-queue', target: { pid: 4242 } }).start();
+    const deployment = await new ManagedDeployment(registry, counterPolicy, { hook: 'test-queue', target: { pid: 4242 } }).start();
     const events: string[] = [];
     for (const name of ['target-exited', 'will-undeploy', 'undeployed'] as const) deployment.on(name, () => events.push(name));
     const undeployed = new Promise<void>((resolve) => deployment.once('undeployed', () => resolve()));
@@ -109,22 +125,39 @@ describe('a third-party backend registered with register(container)', () => {
 
   it('lets a replace that the target exit interrupts finish, then undeploys', async () => {
     const registry = makeRegistry();
-    const deployment = await new ManagedDeployment(registry, { manifest: counterPolicy }, { hook: 'test-queue', target: { pid: 4242 } }).start();
+    const deployment = await new ManagedDeployment(registry, counterPolicy, { hook: 'test-queue', target: { pid: 4242 } }).start();
     const attachment = RecordingBackend.lastAttachment;
     const events: string[] = [];
     for (const name of ['replaced', 'target-exited', 'undeployed'] as const) deployment.on(name, () => events.push(name));
     if (attachment !== undefined) attachment.duringReplace = () => attachment.exitTarget();
     const undeployed = new Promise<void>((resolve) => deployment.once('undeployed', () => resolve()));
-    await deployment.replace({ manifest: definePolicy({ name: 'counter-v2', input: 'udp', maps: counterPolicy.maps, schedule: () => 0 }) });
+    await deployment.replace(counterV2());
     await undeployed;
     expect(events).toEqual(['replaced', 'target-exited', 'undeployed']);
     expect(deployment.state).toBe('undeployed');
     expect(attachment?.closed).toBe(true);
   });
 
+  it('hands the backend the IR and source of the unit it deploys, and refuses a unit whose IR breaks its contract before the backend compiles', async () => {
+    const registry = makeRegistry();
+    const deployment = await new ManagedDeployment(registry, counterPolicy, { hook: 'test-queue', target: {} }).start();
+    expect(RecordingBackend.lastCompile).toMatchObject({ policy: counterPolicy.manifest, source: counterPolicy.source });
+    expect(RecordingBackend.lastCompile?.ir).toBe(counterPolicy.ir);
+    await deployment.undeploy();
+
+    recordedCalls.length = 0;
+    const broken = { ...counterPolicy, ir: { ...counterPolicy.ir, insns: counterPolicy.ir.insns.slice(0, -1) } };
+    await expect(new ManagedDeployment(registry, broken, { hook: 'test-queue', target: {} }).start()).rejects.toMatchObject({ code: 'POLICY_IR_INVALID' });
+    const stranger = { ...counterPolicy, manifest: counterV2().manifest };
+    await expect(new ManagedDeployment(registry, stranger, { hook: 'test-queue', target: {} }).start()).rejects.toThrow(
+      "policy 'counter-v2' was handed over with a manifest that is not its IR's.",
+    );
+    expect(recordedCalls.filter((c) => c.startsWith('compile') || c.startsWith('attach'))).toEqual([]);
+  });
+
   it('refuses a replace before start with a state error', async () => {
     const registry = makeRegistry();
-    const deployment = new ManagedDeployment(registry, { manifest: counterPolicy }, { hook: 'test-queue', target: {} });
-    await expect(deployment.replace({ manifest: counterPolicy })).rejects.toMatchObject({ code: 'DEPLOYMENT_STATE' });
+    const deployment = new ManagedDeployment(registry, counterPolicy, { hook: 'test-queue', target: {} });
+    await expect(deployment.replace(counterPolicy)).rejects.toMatchObject({ code: 'DEPLOYMENT_STATE' });
   });
 });

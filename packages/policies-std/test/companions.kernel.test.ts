@@ -21,7 +21,8 @@ const SCAN = 1;
 /** A standard policy as the client hands it to the deploy path: its text, compiled with `params`. */
 function unit(name: StandardPolicyName, params: Record<string, number>): PolicyUnit {
   const source = { fileName: `${name}.ts`, text: readFileSync(standardPolicyPath(name), 'utf8') };
-  return { manifest: compilePolicy(source, { params }).manifest, source };
+  const { ir, manifest } = compilePolicy(source, { params });
+  return { manifest, ir, source };
 }
 
 /** Core's deploy path with only the eBPF backend's socket-select hook. */

@@ -5,7 +5,7 @@ import { createConnection } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { registerHookRegistry, type DeployOptions, type PolicySource } from '@syrup/core';
+import { compilePolicy, registerHookRegistry, verifyPolicyIr, type DeployOptions, type PolicySource } from '@syrup/core';
 import { container } from 'tsyringe';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
@@ -132,7 +132,12 @@ describe('the compile worker', () => {
     const compiler = new PolicyCompiler();
     compilers.push(compiler);
     await expect(compiler.compile(source('slow', slowPolicyText()), undefined, 5)).rejects.toThrow('compiling took longer than the 5 ms limit.');
-    await expect(compiler.compile(ROUND_ROBIN, { SOCKETS: 3 }, 10_000)).resolves.toMatchObject({ name: 'round-robin', params: { SOCKETS: 3 } });
+    const compiled = await compiler.compile(ROUND_ROBIN, { SOCKETS: 3 }, 10_000);
+    expect(compiled.manifest).toMatchObject({ name: 'round-robin', params: { SOCKETS: 3 } });
+    // The IR crosses the thread boundary whole, bigint immediates included, and passes core's verifier.
+    expect(compiled.ir.manifest).toBe(compiled.manifest);
+    expect(() => verifyPolicyIr(compiled.ir)).not.toThrow();
+    expect(compiled.ir).toEqual(compilePolicy(ROUND_ROBIN, { params: { SOCKETS: 3 } }).ir);
   });
 
   it('terminates a worker that never answers, whatever its code does', async () => {

@@ -20,7 +20,9 @@ import {
 import { InMemoryDataMapProvider, type DataMapStore } from '@syrup/maps';
 import { container } from 'tsyringe';
 import { afterEach, describe, expect, it } from 'vitest';
-import { RuntimePersistenceOptions, RuntimeService, type PersistenceLog } from '../src/index.js';
+import { PolicyCompiler, RuntimeLimits, RuntimePersistenceOptions, RuntimeService, type PersistenceLog } from '../src/index.js';
+import { frontEndRuns } from './support/front-end-runs.js';
+import { slowPolicyText } from './support/slow-policy.js';
 
 const POLICY = {
   fileName: 'counting.ts',
@@ -113,11 +115,13 @@ describe('RuntimeService persistence and recovery (file pins, no kernel)', () =>
     return { dir, lines, options: { stateRoot: join(dir, 'deployments'), stateFile: join(dir, 'state.json'), log } };
   }
 
-  function service(backend: FilePinBackend, options?: RuntimePersistenceOptions): RuntimeService {
+  function service(backend: FilePinBackend, options?: RuntimePersistenceOptions, extra: { compiler?: PolicyCompiler; limits?: RuntimeLimits } = {}): RuntimeService {
     const child = container.createChildContainer();
     registerHookRegistry(child);
     child.register(Backend, { useValue: backend });
     if (options !== undefined) child.register(RuntimePersistenceOptions, { useValue: options });
+    if (extra.compiler !== undefined) child.register(PolicyCompiler, { useValue: extra.compiler });
+    if (extra.limits !== undefined) child.register(RuntimeLimits, { useValue: extra.limits });
     child.registerSingleton(RuntimeService);
     const s = child.resolve(RuntimeService);
     cleanup.push(() => s.close());
@@ -208,6 +212,68 @@ describe('RuntimeService persistence and recovery (file pins, no kernel)', () =>
     expect(readFileSync(join(options.stateRoot, d.id, 'prog'), 'utf8')).toBe('999');
     expect(lines).toContainEqual(['warn', 'deployment dropped: not restored, pins left alone', expect.objectContaining({ deployment: d.id, code: 'RESTORE_UNTRUSTED' })]);
     expect(JSON.parse(readFileSync(options.stateFile, 'utf8')).deployments).toEqual([]);
+  });
+
+  it('records the IR and restores from it without running the front end; a state file of the format before it restores by compiling once in the worker', async () => {
+    const { options } = setUp();
+    const backend = new FilePinBackend();
+    const app = target();
+    using runs = frontEndRuns();
+    const first = service(backend, options, { compiler: runs.compiler() });
+    await first.recover();
+    const d = await first.deploy(POLICY, { hook: 'socket-select', port: 9999, pid: app.pid as number, params: { SOCKETS: 3 } });
+    expect(runs.worker()).toEqual(['counting.ts']);
+    const written = JSON.parse(readFileSync(options.stateFile, 'utf8'));
+    const ir = written.deployments[0].policy.ir;
+    // JSON-safe: the immediate 3 of `% SOCKETS` is a decimal string, the params a number as deployed.
+    expect(ir).toMatchObject({ version: 1, fileName: 'counting.ts', manifest: { name: 'counting', input: 'udp', params: { SOCKETS: 3 } } });
+    expect(JSON.stringify(ir.insns)).toContain('"3"');
+    await first.close();
+
+    // Recovery takes the recorded IR: no front end anywhere.
+    const second = service(backend, options, { compiler: runs.compiler() });
+    expect(await second.recover()).toEqual({ restored: [d.id], dropped: [] });
+    expect((await second.deployments()).map((i) => [i.id, i.policy, i.maps])).toEqual([[d.id, 'counting', ['seen']]]);
+    expect(runs.worker()).toEqual(['counting.ts']);
+    await second.close();
+
+    // The state file of a daemon before the IR was recorded: the same record, without `policy.ir`.
+    const old = JSON.parse(readFileSync(options.stateFile, 'utf8'));
+    delete old.deployments[0].policy.ir;
+    expect(Object.keys(old.deployments[0].policy).sort()).toEqual(['name', 'params', 'source']);
+    writeFileSync(options.stateFile, JSON.stringify(old, null, 2));
+    const third = service(backend, options, { compiler: runs.compiler() });
+    expect(await third.recover()).toEqual({ restored: [d.id], dropped: [] });
+    expect((await third.deployments()).map((i) => [i.id, i.policy, i.maps])).toEqual([[d.id, 'counting', ['seen']]]);
+    // Compiled once, in the compile worker, with the recorded params; then recorded with its IR.
+    expect(runs.worker()).toEqual(['counting.ts', 'counting.ts']);
+    expect(JSON.parse(readFileSync(options.stateFile, 'utf8')).deployments[0].policy.ir).toEqual(ir);
+    expect(runs.mainThread()).toEqual([]);
+  });
+
+  it("compiles an IR-less record within its owner's compile-time limit, and drops it with the limit's sentence, pins untouched, when it overruns", async () => {
+    const { options, lines } = setUp();
+    const backend = new FilePinBackend();
+    const app = target();
+    const first = service(backend, options);
+    await first.recover();
+    const slow = { fileName: 'slow.ts', text: slowPolicyText() };
+    const d = await first.deploy(slow, { hook: 'socket-select', port: 9999, pid: app.pid as number });
+    await first.close();
+    const old = JSON.parse(readFileSync(options.stateFile, 'utf8'));
+    delete old.deployments[0].policy.ir;
+    writeFileSync(options.stateFile, JSON.stringify(old));
+
+    using runs = frontEndRuns();
+    const second = service(backend, options, { compiler: runs.compiler(), limits: { tenants: { 0: { compileTimeoutMs: 5 } } } });
+    const report = await second.recover();
+    expect(report).toEqual({ restored: [], dropped: [{ id: d.id, code: 'LIMIT_COMPILE_TIME', reason: 'compiling took longer than the 5 ms limit.', pinsRemoved: false }] });
+    // Refused before the backend was asked: its kernel objects (here, files) are as they were.
+    expect(backend.calls.filter((c) => c.startsWith('restore'))).toEqual([]);
+    expect(existsSync(join(options.stateRoot, d.id, 'prog'))).toBe(true);
+    expect(runs.worker()).toEqual(['slow.ts']);
+    expect(runs.mainThread()).toEqual([]);
+    expect(lines).toContainEqual(['error', 'deployment dropped: not restored, pins left alone', expect.objectContaining({ deployment: d.id, code: 'LIMIT_COMPILE_TIME' })]);
   });
 
   it('without persistence options records nothing and close() undeploys, as embedded() always did', async () => {

@@ -5,7 +5,10 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { PersistenceError, processStartTime, readStateFile, STATE_FILE_VERSION, writeStateFile, type DeploymentRecord, type RuntimeState } from '../src/index.js';
-import { paramsFromRecord, paramsToRecord } from '../src/persistence/state-file.js';
+import { compilePolicy, policyIrToJson } from '@syrup/core';
+import { paramsFromRecord, paramsToRecord, recordedIr } from '../src/persistence/state-file.js';
+
+const ROUND_ROBIN = { fileName: 'round-robin.ts', text: readFileSync(new URL('../../policies-std/src/round-robin.ts', import.meta.url), 'utf8') };
 
 const RECORD: DeploymentRecord = {
   id: '0b6c3a1e-3f7d-4a53-9d38-2f1f4c1e9a10',
@@ -105,6 +108,32 @@ describe('the runtime state file', () => {
     writeStateFile(path, state);
     expect(JSON.parse(readFileSync(path, 'utf8')).version).toBe(2);
     expect(readStateFile(path)).toEqual(state);
+  });
+
+  it('round-trips a record with its IR and reads the IR back checked, bigint immediates exact', () => {
+    const compiled = compilePolicy(ROUND_ROBIN, { params: { SOCKETS: 4 } });
+    const record: DeploymentRecord = { ...RECORD, policy: { ...RECORD.policy, source: ROUND_ROBIN, ir: policyIrToJson(compiled.ir) } };
+    const path = join(tempDir(), 'state.json');
+    writeStateFile(path, { version: STATE_FILE_VERSION, deployments: [record] });
+    const [read] = readStateFile(path).deployments;
+    expect(read).toEqual(record);
+    expect(recordedIr(read!)).toEqual(compiled.ir);
+    // A record of the format before the IR (no `policy.ir`) reads as it did, with no IR.
+    expect(recordedIr(RECORD)).toBeUndefined();
+  });
+
+  it("refuses a file whose IR does not pass core's verifier or is another policy's, naming the record", () => {
+    const path = join(tempDir(), 'state.json');
+    const ir = policyIrToJson(compilePolicy(ROUND_ROBIN, { params: { SOCKETS: 4 } }).ir) as { insns: unknown[] };
+    const truncated = { ...RECORD, policy: { ...RECORD.policy, ir: { ...ir, insns: ir.insns.slice(0, 1) } } };
+    writeFileSync(path, JSON.stringify({ version: STATE_FILE_VERSION, deployments: [RECORD, truncated] }));
+    expect(() => readStateFile(path)).toThrow(expect.objectContaining({ code: 'STATE_FILE_INVALID' }));
+    expect(() => readStateFile(path)).toThrow(new RegExp(`^the state file ${path} is invalid at 'deployments\\.1\\.policy\\.ir': instruction 0`));
+    const renamed = { ...RECORD, policy: { ...RECORD.policy, name: 'sita', ir } };
+    writeFileSync(path, JSON.stringify({ version: STATE_FILE_VERSION, deployments: [renamed] }));
+    expect(() => readStateFile(path)).toThrow(
+      `the state file ${path} is invalid at 'deployments.0.policy.ir': the recorded IR is of policy 'round-robin', not of the recorded policy 'sita'.`,
+    );
   });
 
   it('keeps u64 params exact as decimal strings', () => {

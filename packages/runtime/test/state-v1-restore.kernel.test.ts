@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { ebpfBackendModule } from '@syrup/backend-ebpf';
+import { BPFFS_MOUNT_POINT, ensureBpffs } from '@syrup/backend-ebpf/pin';
 import { registerHookRegistry, type PolicySource } from '@syrup/core';
 import { describeKernel } from '@syrup/test-support/kernel-gate';
 import { container } from 'tsyringe';
@@ -52,7 +53,9 @@ function toVersion1(state: { deployments: Json[] }): Json {
         ...(identity.tag === undefined ? {} : { tag: identity.tag }),
         ...(name === undefined ? {} : { name }),
       }));
-      return { ...d, attachment: { ...attachment, objects } };
+      // The daemon before generic records recorded no IR either: recovery compiles such a record once in the worker.
+      const { ir: _ir, ...policy } = d['policy'] as Json;
+      return { ...d, policy, attachment: { ...attachment, objects } };
     }),
   };
 }
@@ -84,7 +87,7 @@ describeKernel('a version 1 state file (written by the daemon before generic rec
   it('restores: migrated on read, pins checked by id and tag, a state directory made, written back as version 2', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'syrup-v1-'));
     cleanup.push(() => rmSync(dir, { recursive: true, force: true }));
-    const pinRoot = `/sys/fs/bpf/syrup-v1-${randomBytes(4).toString('hex')}`;
+    const pinRoot = ensureBpffs(`${BPFFS_MOUNT_POINT}/syrup-v1-${randomBytes(4).toString('hex')}`);
     cleanup.push(() => rmSync(pinRoot, { recursive: true, force: true }));
     const persistence = { pinRoot, stateRoot: join(dir, 'deployments'), stateFile: join(dir, 'state.json') };
     const server = spawn('/usr/bin/python3', [REUSEPORT_SERVER, '2'], { uid: TENANT, gid: TENANT, stdio: ['pipe', 'pipe', 'ignore'] });

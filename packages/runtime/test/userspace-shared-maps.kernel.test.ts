@@ -11,9 +11,9 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { ebpfBackendModule } from '@syrup/backend-ebpf';
 import { KernelDataMapStore } from '@syrup/backend-ebpf/maps';
+import { BPFFS_MOUNT_POINT, ensureBpffs } from '@syrup/backend-ebpf/pin';
 import {
   Backend,
-  compilePolicy,
   PolicyEvaluator,
   registerHookRegistry,
   RestoreError,
@@ -121,9 +121,8 @@ class AgentBackend implements Backend {
   }
 
   async compile(request: CompileRequest): Promise<AgentArtifact> {
-    // The runtime's compile worker already ran the front end; this branch has no IR in the request yet.
-    const { ir } = compilePolicy(request.source as PolicySource, { params: request.policy.params });
-    return { backend: this.name, hook: USERSPACE_HOOK.id, policy: request.policy, ir };
+    // The runtime's compile worker already ran the front end: a backend never parses policy text.
+    return { backend: this.name, hook: USERSPACE_HOOK.id, policy: request.policy, ir: request.ir };
   }
 
   async attach(request: AttachRequest): Promise<AgentAttachment> {
@@ -138,15 +137,10 @@ class AgentBackend implements Backend {
     const stateFile = join(request.location.stateDir, 'agent.json');
     const kept = JSON.parse(readFileSync(stateFile, 'utf8')) as { token: string; runs: number };
     if (kept.token !== identity.token) throw new RestoreError('RESTORE_UNTRUSTED', 'the agent state file is not the recorded one.');
-    const ir = this.#irs.get(request.record.pid as number);
-    if (ir === undefined) throw new RestoreError('RESTORE_FAILED', 'the agent has no policy for this record.');
+    // The policy comes back with the request (the runtime recorded its IR): an agent keeps no code of its own.
+    const ir = request.ir;
+    if (ir === undefined) throw new RestoreError('RESTORE_FAILED', 'the agent was asked to restore without the policy it runs.');
     return new AgentAttachment(ir, this.#maps(ir, request.sharedMaps), request.record.pid as number, kept.runs, { stateFile, token: kept.token });
-  }
-
-  /** The IR of each deployment by target pid, for restore (an agent's own business: a real one would keep it in its state directory). */
-  readonly #irs = new Map<number, PolicyIr>();
-  remember(pid: number, ir: PolicyIr): void {
-    this.#irs.set(pid, ir);
   }
 
   #maps(ir: PolicyIr, shared: SharedMaps | undefined): Map<string, DataMapStore> {
@@ -238,7 +232,6 @@ describeKernel('a map shared between socket-select (kernel) and a userspace hook
     const server = await serverAs(TENANT);
     cleanup.push(() => server.child.kill());
     const tenant: Caller = { uid: TENANT, gid: TENANT, pid: server.pid };
-    agent.remember(server.pid, compilePolicy(AGENT).ir);
     const deploySelect = (): Promise<ManagedDeployment> => service.deploy(SELECT, { hook: 'socket-select', port: server.port, shareMaps: ['seen'] }, tenant);
     const deployAgent = (): Promise<ManagedDeployment> => service.deploy(AGENT, { hook: USERSPACE_HOOK.id, pid: server.pid, shareMaps: ['seen'] }, tenant);
     if (order === 'agent-first') {
@@ -284,7 +277,7 @@ describeKernel('a map shared between socket-select (kernel) and a userspace hook
   it('shares the map again after a restart: the socket-select deployment brings it back from its pins, the userspace one is given it', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'syrup-xl-restart-'));
     cleanup.push(() => rmSync(dir, { recursive: true, force: true }));
-    const pinRoot = `/sys/fs/bpf/syrup-xl-${randomBytes(4).toString('hex')}`;
+    const pinRoot = ensureBpffs(`${BPFFS_MOUNT_POINT}/syrup-xl-${randomBytes(4).toString('hex')}`);
     cleanup.push(() => rmSync(pinRoot, { recursive: true, force: true }));
     const persistence = { pinRoot, stateRoot: join(dir, 'deployments'), stateFile: join(dir, 'state.json') };
     const agent = new AgentBackend();

@@ -1,5 +1,6 @@
 import type { DataMapStore } from '@syrup/maps';
 import type { HookId, HookSpec } from '../hook/hook-spec.js';
+import type { PolicyIr } from '../ir/policy-ir.js';
 import type { PolicyManifest } from '../policy/define-policy.js';
 import type { PersistedAttachment, PersistenceLocation, RestoreRequest } from './persistence.js';
 
@@ -10,11 +11,19 @@ export interface HookProbe {
   readonly reason?: string;
 }
 
-/** What a backend compiles: the policy's manifest and, where the front end produced it, its code. */
+/**
+ * What a backend compiles: the policy's code as core's front end lowered it, never its text.
+ * The runtime runs the front end once per deploy or replace (in its compile worker, within the
+ * tenant's time limit) and hands the same IR to the backend; a backend generates its code from
+ * `ir` and never parses policy text (core's docs/policy-language.md, "Compile once").
+ */
 export interface CompileRequest {
+  /** The policy's manifest, with the params its code was compiled with: always `ir.manifest`. */
   readonly policy: PolicyManifest;
+  /** The policy IR, already checked by `verifyPolicyIr` (the deployment checks it before asking). */
+  readonly ir: PolicyIr;
   readonly hook: HookSpec;
-  /** The policy module's text and file name, for error positions and line info. */
+  /** The policy module's text and file name, for error positions and line info only; absent for IR built without a module. */
   readonly source?: PolicySource;
   /** Where the artifact will attach, for hooks whose code depends on it (an XDP port filter). */
   readonly target?: DeployTarget;

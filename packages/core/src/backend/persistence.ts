@@ -1,4 +1,5 @@
 import type { HookId } from '../hook/hook-spec.js';
+import type { PolicyIr } from '../ir/policy-ir.js';
 import type { DeployTarget, SharedMaps } from './backend.js';
 
 /** A JSON value, so that a persisted record survives `JSON.stringify` / `JSON.parse` unchanged. */
@@ -69,6 +70,14 @@ export interface TargetProcess {
 
 export interface RestoreRequest {
   readonly record: PersistedAttachment;
+  /**
+   * The deployment's policy as the runtime recovered it (the IR its state file recorded, or
+   * compiled once in the worker): what a backend that keeps no code in the kernel (a
+   * userspace agent) runs again. The runtime always sets it; a backend whose code stays pinned
+   * in the kernel ignores it (and checks the pinned program's identity instead), so a test may
+   * restore such a backend from a record alone.
+   */
+  readonly ir?: PolicyIr;
   readonly location: PersistenceLocation;
   readonly target: DeployTarget;
   readonly process?: TargetProcess;

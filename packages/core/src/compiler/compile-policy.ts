@@ -2,6 +2,7 @@ import ts from 'typescript';
 import type { PolicySource } from '../backend/backend.js';
 import { POLICY_IR_VERSION, type PolicyIr } from '../ir/policy-ir.js';
 import type { PolicyManifest } from '../policy/define-policy.js';
+import { publishFrontEndRun } from './front-end-channel.js';
 import { PolicyCompileError } from './policy-compile-error.js';
 import { POLICY_LIMITS, type PolicyLimits } from './policy-limits.js';
 import { readPolicyOptions, scanPolicyModule } from './policy-module.js';
@@ -27,11 +28,13 @@ export interface CompiledPolicy {
  * `definePolicy({...})` call's manifest is read from literals, and `schedule` plus the
  * same-module functions it calls are lowered as described in docs/policy-language.md.
  * Anything outside the policy language throws {@link PolicyCompileError}
- * (`file:line:column: reason`).
+ * (`file:line:column: reason`). Each run is announced on `FRONT_END_CHANNEL`
+ * (front-end-channel.ts), which tests use to count runs.
  */
 export function compilePolicy(source: PolicySource, options: CompilePolicyOptions = {}): CompiledPolicy {
   const limits: PolicyLimits = { ...POLICY_LIMITS, ...options.limits };
   const { fileName, text } = source;
+  publishFrontEndRun({ fileName });
   if (text.length > limits.maxSourceLength) {
     throw new PolicyCompileError(fileName, 1, 1, `the policy source has ${text.length} characters, more than the limit of ${limits.maxSourceLength}`);
   }

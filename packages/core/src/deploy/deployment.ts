@@ -3,6 +3,7 @@ import type { DataMap, PerCpuDataMap } from '@syrup/maps';
 import type { Artifact, DeployTarget, PolicySource } from '../backend/backend.js';
 import type { SyrupError } from '../errors/syrup-error.js';
 import type { HookId } from '../hook/hook-spec.js';
+import type { PolicyIr } from '../ir/policy-ir.js';
 import type { PolicyManifest } from '../policy/define-policy.js';
 
 /**
@@ -30,9 +31,15 @@ export interface DeploymentEvents {
   failed: (error: SyrupError) => void;
 }
 
-/** A policy to deploy: its validated manifest and, when it came from a module, the module's text. */
+/**
+ * A policy to deploy: its compiled IR, its manifest (always `ir.manifest`) and, when it came
+ * from a module, the module's text (for positions and line info). The front end ran once to
+ * make it (`compilePolicy`, or the runtime's compile worker); the deployment hands `ir` to the
+ * backend on start and on replace, so no backend parses the policy again.
+ */
 export interface PolicyUnit {
   readonly manifest: PolicyManifest;
+  readonly ir: PolicyIr;
   readonly source?: PolicySource;
 }
 

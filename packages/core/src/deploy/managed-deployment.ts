@@ -5,13 +5,15 @@ import type { Artifact, Attachment, Backend, DeployTarget, SharedMaps } from '..
 import { DeploymentError, SyrupError } from '../errors/syrup-error.js';
 import type { HookRegistry } from '../hook/hook-registry.js';
 import type { HookId, HookSpec } from '../hook/hook-spec.js';
+import { verifyPolicyIr } from '../ir/verify-policy-ir.js';
 import type { PolicyManifest } from '../policy/define-policy.js';
 import type { Deployment, DeploymentEvents, DeploymentState, PolicyUnit } from './deployment.js';
 
 /**
  * Drives one deployment through a backend: probe (through the registry), compile, attach,
- * replace, undeploy, emitting the lifecycle events in order. Listeners can subscribe before
- * `start()`, so they see every event.
+ * replace, undeploy, emitting the lifecycle events in order. "Compile" is the backend's code
+ * generation from the unit's IR; the front end already ran when the unit was made. Listeners
+ * can subscribe before `start()`, so they see every event.
  */
 export class ManagedDeployment extends EventEmitter<DeploymentEvents> implements Deployment {
   readonly id: string;
@@ -163,9 +165,10 @@ export class ManagedDeployment extends EventEmitter<DeploymentEvents> implements
   }
 
   /**
-   * The target process exited: the deployment ends with it, as DESIGN's "Deploying" rule
-   * says, and default scheduling resumes for whoever binds the target next. During a replace
-   * the state is not `active`, so it is remembered and handled when the replace ends.
+   * The target process exited: the deployment ends with it, as the "Deploying" rule of
+   * docs/architecture.md says, and default scheduling resumes for whoever binds the target
+   * next. During a replace the state is not `active`, so it is remembered and handled when the
+   * replace ends.
    */
   #targetExited(): void {
     if (this.#state !== 'active') {
@@ -191,9 +194,14 @@ export class ManagedDeployment extends EventEmitter<DeploymentEvents> implements
         `policy '${unit.manifest.name}' takes '${unit.manifest.input}' inputs, but hook '${spec.id}' accepts only ${spec.inputs.join(', ')}.`,
       );
     }
+    // The backend gets the IR the front end made, checked here rather than trusted: a unit may come from any caller of core.
+    if (unit.ir.manifest !== unit.manifest) {
+      throw new DeploymentError('DEPLOY_FAILED', `policy '${unit.manifest.name}' was handed over with a manifest that is not its IR's.`);
+    }
+    verifyPolicyIr(unit.ir);
     this.#setState(state);
     if (state === 'compiling') this.emit('will-compile');
-    const artifact = await backend.compile({ policy: unit.manifest, hook: spec, target: this.target, ...(unit.source ? { source: unit.source } : {}) });
+    const artifact = await backend.compile({ policy: unit.manifest, ir: unit.ir, hook: spec, target: this.target, ...(unit.source ? { source: unit.source } : {}) });
     if (state === 'compiling') this.emit('compiled', artifact);
     return artifact;
   }

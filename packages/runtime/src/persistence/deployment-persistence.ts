@@ -1,24 +1,27 @@
 import { chmodSync, existsSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import {
-  compilePolicy,
   ManagedDeployment,
+  policyIrToJson,
   RestoreError,
   SyrupError,
   type Attachment,
+  type CompiledPolicy,
   type DeployTarget,
   type HookRegistry,
   type HookSpec,
   type PersistedAttachment,
   type PersistenceLocation,
+  type PolicyIr,
   type PolicyParams,
   type PolicySource,
+  type PolicyUnit,
   type SharedMaps,
 } from '@syrup/core';
 import { PersistenceError } from './persistence-error.js';
 import { processStartTime } from './process-start-time.js';
 import type { PersistenceLog, RuntimePersistenceOptions } from './runtime-persistence-options.js';
-import { paramsFromRecord, paramsToRecord, readStateFile, STATE_FILE_VERSION, writeStateFile, type DeploymentRecord } from './state-file.js';
+import { paramsFromRecord, paramsToRecord, readStateFile, recordedIr, STATE_FILE_VERSION, writeStateFile, type DeploymentRecord } from './state-file.js';
 
 /** Deployment directories (state and pins): root-owned and traversable, so a tenant reaches the files and pins handed to it (0600, its uid) and nothing else. */
 const DIR_MODE = 0o755;
@@ -38,6 +41,8 @@ export interface PersistRequest {
   readonly owner: DeploymentOwner | undefined;
   readonly source: PolicySource | undefined;
   readonly params: PolicyParams | undefined;
+  /** The IR the front end made for this deploy or replace: recorded so that recovery need not compile again. */
+  readonly ir: PolicyIr;
   /** The maps it shares with its owner's other deployments; for a replace, undefined keeps the recorded ones. */
   readonly sharedMaps?: readonly string[];
 }
@@ -56,10 +61,18 @@ export interface RecoveryReport {
   readonly dropped: readonly DroppedDeployment[];
 }
 
+/**
+ * Runs the front end for a record written without an IR (by a daemon before the IR was
+ * recorded): the runtime's compile worker, within the owner's compile-time limit.
+ */
+export type RecoveryCompile = (source: PolicySource, params: PolicyParams | undefined, owner: DeploymentOwner) => Promise<CompiledPolicy>;
+
 /** What recovery asks of the service for each recorded deployment. */
 export interface RecoveryHooks {
   /** The maps the deployment shares that the service holds again (restored by deployments recovered before it). */
   sharedMapsFor(record: DeploymentRecord): SharedMaps | undefined;
+  /** Compiles a record that carries no IR (see {@link RecoveryCompile}). */
+  compile: RecoveryCompile;
   /** Takes over a restored deployment under its old id. */
   adopt(deployment: ManagedDeployment, owner: DeploymentOwner, record: DeploymentRecord): void;
 }
@@ -69,7 +82,7 @@ export interface RecoveryHooks {
  * root (`<stateRoot>/<id>/`, any backend's files) and, with a pin root, a pin directory on
  * bpffs (`<pinRoot>/<id>/`, for backends that pin), both filled by the attachment's `persist`;
  * and one JSON state file naming every persisted deployment with its owner, target process
- * (pid + start time), policy source and params, and its backend's object records (whose
+ * (pid + start time), policy source, params and IR, and its backend's object records (whose
  * identities the backend checks on restore; the runtime never reads them). The state file is
  * the only thing recovery trusts.
  */
@@ -133,7 +146,12 @@ export class DeploymentPersistence {
       owner: { uid: owner.uid, gid: owner.gid },
       ...(persisted.pid === undefined || startTime === undefined ? {} : { process: { pid: persisted.pid, startTime } }),
       target: jsonTarget(deployment.target),
-      policy: { name: deployment.policy.name, source: { fileName: source.fileName, text: source.text }, ...(params === undefined ? {} : { params }) },
+      policy: {
+        name: deployment.policy.name,
+        source: { fileName: source.fileName, text: source.text },
+        ...(params === undefined ? {} : { params }),
+        ir: policyIrToJson(request.ir),
+      },
       attachment: persisted,
       ...(sharedMaps === undefined || sharedMaps.length === 0 ? {} : { sharedMaps: [...sharedMaps] }),
     };
@@ -157,10 +175,12 @@ export class DeploymentPersistence {
   /**
    * Rebuilds the deployments the state file names. For each: when its target process is gone
    * (no such pid, or a start time that differs: the pid was reused) its directories are
-   * removed and it is dropped; otherwise its backend restores it, checking every object's
-   * identity, and `hooks.adopt` receives the running deployment under its old id. A
-   * deployment whose objects do not match is dropped and its directories left alone. The
-   * state file is then rewritten with what survived.
+   * removed and it is dropped; otherwise its policy is taken from the recorded IR (checked
+   * when the file was read), or, for a record without one, compiled once by `hooks.compile`
+   * (the compile worker, with the owner's time limit); then its backend restores it, checking
+   * every object's identity, and `hooks.adopt` receives the running deployment under its old
+   * id. A deployment whose policy or objects do not check out is dropped and its directories
+   * left alone. The state file is then rewritten with what survived (every record now with its IR).
    *
    * Deployments at hooks whose maps live in the kernel (`HookSpec.mapStore`) come first: they
    * bring their maps back themselves (pinned), shared ones included, and those at userspace
@@ -172,8 +192,8 @@ export class DeploymentPersistence {
     const dropped: DroppedDeployment[] = [];
     for (const record of await kernelHooksFirst(registry, state.deployments)) {
       try {
-        const deployment = await this.#restore(registry, record, hooks.sharedMapsFor(record));
-        this.#records.set(record.id, record);
+        const { deployment, ir } = await this.#restore(registry, hooks.compile, record, hooks.sharedMapsFor(record));
+        this.#records.set(record.id, { ...record, policy: { ...record.policy, ir: policyIrToJson(ir) } });
         hooks.adopt(deployment, record.owner, record);
         restored.push(record.id);
         this.#log('info', 'deployment restored', { deployment: record.id, hook: record.hook, policy: record.policy.name, pid: record.process?.pid });
@@ -193,7 +213,12 @@ export class DeploymentPersistence {
     return { restored, dropped };
   }
 
-  async #restore(registry: HookRegistry, record: DeploymentRecord, sharedMaps: SharedMaps | undefined): Promise<ManagedDeployment> {
+  async #restore(
+    registry: HookRegistry,
+    compile: RecoveryCompile,
+    record: DeploymentRecord,
+    sharedMaps: SharedMaps | undefined,
+  ): Promise<{ deployment: ManagedDeployment; ir: PolicyIr }> {
     if (record.process !== undefined && processStartTime(record.process.pid) !== record.process.startTime) {
       throw new RestoreError('RESTORE_TARGET_GONE', `process ${record.process.pid} exited while the daemon was down.`);
     }
@@ -201,26 +226,34 @@ export class DeploymentPersistence {
     if (backend.restore === undefined) {
       throw new RestoreError('RESTORE_UNSUPPORTED', `backend '${backend.name}' cannot restore deployments at hook '${record.hook}'.`);
     }
+    // The policy before the objects: a record whose source no longer compiles leaves the kernel objects untouched.
+    const unit = await this.#unitOf(record, compile);
     const target = record.target as DeployTarget;
     // A state file of a daemon before state directories names none: it is made now, empty.
     const location = this.#makeLocation(record.id, record.owner);
     const attachment: Attachment = await backend.restore({
       record: record.attachment,
+      ir: unit.ir,
       location,
       target,
       ...(record.process === undefined ? {} : { process: record.process }),
       ...(sharedMaps === undefined || sharedMaps.size === 0 ? {} : { sharedMaps }),
     });
     try {
-      const params = paramsFromRecord(record.policy.params);
-      const source = record.policy.source;
-      const { manifest } = compilePolicy(source, params === undefined ? {} : { params });
-      return await new ManagedDeployment(registry, { manifest, source }, { hook: record.hook, target, id: record.id }).adopt(attachment);
+      const deployment = await new ManagedDeployment(registry, unit, { hook: record.hook, target, id: record.id }).adopt(attachment);
+      return { deployment, ir: unit.ir };
     } catch (error) {
-      // Restored but not adoptable (the recorded source no longer compiles): let go and leave it running.
+      // Restored but not adoptable: let go and leave it running.
       await attachment.release?.();
       throw error;
     }
+  }
+
+  /** The recorded policy: its IR as recorded, or (a record of an older daemon) compiled from its source once. */
+  async #unitOf(record: DeploymentRecord, compile: RecoveryCompile): Promise<PolicyUnit> {
+    const source = record.policy.source;
+    const ir = recordedIr(record) ?? (await compile(source, paramsFromRecord(record.policy.params), record.owner)).ir;
+    return { manifest: ir.manifest, ir, source };
   }
 
   #drop(record: DeploymentRecord, error: unknown): DroppedDeployment {

@@ -1,6 +1,6 @@
 import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
-import type { JsonValue, PersistedAttachment, PersistedObjectRecord, PolicyParams } from '@syrup/core';
+import { PolicyIrError, policyIrFromJson, type JsonValue, type PersistedAttachment, type PersistedObjectRecord, type PolicyIr, type PolicyParams } from '@syrup/core';
 import { z } from 'zod';
 import { PersistenceError } from './persistence-error.js';
 
@@ -58,6 +58,12 @@ function deploymentRecordSchema<O extends z.ZodType>(object: O) {
       source: z.strictObject({ fileName: z.string(), text: z.string() }),
       /** The params the deploy or last replace passed; u64 values beyond 2^53 as decimal strings. */
       params: z.record(z.string(), z.union([z.number(), z.string().regex(/^\d+$/)])).optional(),
+      /**
+       * The policy IR the front end made at deploy or replace (core's `policyIrToJson`), so that
+       * recovery does not run the front end again. Absent in files of daemons before it: recovery
+       * then compiles `source` in the compile worker. Checked with core's IR verifier when read.
+       */
+      ir: z.json().optional(),
     }),
     attachment: persistedAttachmentSchema(object),
     /** The maps it shares by name with its owner's other deployments (`shareMaps`); recovery joins them again. */
@@ -77,7 +83,11 @@ const StateV1Schema = z.strictObject({
   deployments: z.array(deploymentRecordSchema(PinnedObjectV1Schema)),
 });
 
-export type DeploymentRecord = Omit<z.infer<typeof DeploymentRecordSchema>, 'attachment'> & { readonly attachment: PersistedAttachment };
+type RecordShape = z.infer<typeof DeploymentRecordSchema>;
+export type DeploymentRecord = Omit<RecordShape, 'attachment' | 'policy'> & {
+  readonly attachment: PersistedAttachment;
+  readonly policy: Omit<RecordShape['policy'], 'ir'> & { readonly ir?: JsonValue };
+};
 export interface RuntimeState {
   readonly version: typeof STATE_FILE_VERSION;
   readonly deployments: readonly DeploymentRecord[];
@@ -104,8 +114,31 @@ export function readStateFile(path: string): RuntimeState {
     throw new PersistenceError('STATE_FILE_INVALID', `the state file ${path} is not JSON, so it is not one syrupd wrote.`, { cause: error });
   }
   const version = typeof json === 'object' && json !== null ? (json as { version?: unknown }).version : undefined;
-  if (version === 1) return migrateV1(parse(StateV1Schema, json, path));
-  return parse(StateSchema, json, path) as RuntimeState;
+  const state = version === 1 ? migrateV1(parse(StateV1Schema, json, path)) : (parse(StateSchema, json, path) as RuntimeState);
+  // The file is root-owned, but what recovery hands on is still checked: the IR as any IR from outside.
+  state.deployments.forEach((record, index) => {
+    try {
+      recordedIr(record);
+    } catch (error) {
+      if (!(error instanceof PolicyIrError)) throw error;
+      throw new PersistenceError('STATE_FILE_INVALID', `the state file ${path} is invalid at 'deployments.${index}.policy.ir': ${error.message}`, { cause: error });
+    }
+  });
+  return state;
+}
+
+/**
+ * The IR a record carries, read back and checked (core's `policyIrFromJson`: manifest,
+ * immediates, `verifyPolicyIr`), or undefined for a record of a daemon that did not write
+ * one. Throws `PolicyIrError` when it does not check out or names another policy.
+ */
+export function recordedIr(record: DeploymentRecord): PolicyIr | undefined {
+  if (record.policy.ir === undefined) return undefined;
+  const ir = policyIrFromJson(record.policy.ir);
+  if (ir.manifest.name !== record.policy.name) {
+    throw new PolicyIrError(`the recorded IR is of policy '${ir.manifest.name}', not of the recorded policy '${record.policy.name}'.`);
+  }
+  return ir;
 }
 
 function parse<S extends z.ZodType>(schema: S, json: unknown, path: string): z.infer<S> {

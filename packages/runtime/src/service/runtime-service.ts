@@ -59,7 +59,8 @@ interface Entry {
 
 /**
  * The deploy service behind `embedded()` and syrupd. It only ever sees policy text (the
- * client reads files), compiles the manifest with core's front end, drives each deployment
+ * client reads files), runs core's front end on it once per deploy or replace (in the compile
+ * worker) and hands the IR to the backend, drives each deployment
  * through the container's hook registry, and remembers who owns it so that another non-root
  * caller cannot replace, undeploy or touch its maps.
  */
@@ -151,6 +152,8 @@ export class RuntimeService implements DeployService {
     this.#open();
     if (this.#persistence === undefined) return { restored: [], dropped: [] };
     return this.#persistence.recover(this.registry, {
+      // A record without an IR (written before the IR was recorded) compiles in the worker, with its owner's time limit.
+      compile: (source, params, owner) => this.compiler.compile(source, params, this.admission.limitsFor(owner.uid).compileTimeoutMs),
       // Deployments at userspace hooks are restored after those whose maps live in the kernel, with the shared maps those brought back.
       sharedMapsFor: (record) => this.#shared.mapsOf(record.owner.uid, record.sharedMaps ?? []),
       adopt: (deployment, owner, record) => {
@@ -172,7 +175,7 @@ export class RuntimeService implements DeployService {
     sharedMaps?: readonly string[],
   ): Promise<void> {
     try {
-      this.#persistence?.persist({ deployment, owner, source: unit.source, params, ...(sharedMaps === undefined || sharedMaps.length === 0 ? {} : { sharedMaps }) });
+      this.#persistence?.persist({ deployment, owner, source: unit.source, ir: unit.ir, params, ...(sharedMaps === undefined || sharedMaps.length === 0 ? {} : { sharedMaps }) });
     } catch (error) {
       await deployment.undeploy();
       throw error;
@@ -316,14 +319,17 @@ export class RuntimeService implements DeployService {
     await deployment.undeploy();
   }
 
-  /** Compiles the manifest in the compile worker, within the caller's compile-time limit. */
+  /**
+   * Runs the front end once, in the compile worker within the caller's compile-time limit: the
+   * unit's IR is what the backend generates code from, so no backend parses the text again.
+   */
   async #unit(policy: string | PolicySource, params: DeployOptions['params'], caller: Caller): Promise<PolicyUnit> {
     if (typeof policy === 'string') {
       // The service may run as root on behalf of others: it never opens a path a caller names.
       throw new RuntimeError('POLICY_PATH_REFUSED', 'the runtime service takes policy text, not a path; read the file on the client side.');
     }
-    const manifest = await this.compiler.compile(policy, params, this.admission.limitsFor(caller.uid).compileTimeoutMs);
-    return { manifest, source: policy };
+    const { ir, manifest } = await this.compiler.compile(policy, params, this.admission.limitsFor(caller.uid).compileTimeoutMs);
+    return { manifest, ir, source: policy };
   }
 
   /** What `uid` holds now (leaving out deployment `except`, which a replace frees). */

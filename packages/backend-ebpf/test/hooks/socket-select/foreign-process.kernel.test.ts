@@ -75,7 +75,7 @@ describeKernel('socket-select deployed onto the sockets of a process without Syr
     children.push(server.child);
     const backend = new EbpfBackend([new SocketSelectHook()]);
     const unit = policyUnit('std:round-robin', { SOCKETS });
-    const artifact = await backend.compile({ policy: unit.manifest, hook: STANDARD_HOOKS['socket-select'], source: unit.source! });
+    const artifact = await backend.compile({ policy: unit.manifest, ir: unit.ir, hook: STANDARD_HOOKS['socket-select'], source: unit.source! });
     const attachment = (await backend.attach({ artifact, target: { port: server.port, pid: server.pid } })) as SocketGroupAttachment;
     cleanup.push(() => attachment.close());
     expect(attachment.pid).toBe(server.pid);

@@ -32,7 +32,7 @@ describeKernel('socket-select persistence: pins, release, restore', () => {
 
   async function compile(file: string, target: DeployTarget, params?: Record<string, number>): Promise<EbpfArtifact> {
     const unit = policyUnit(file, params);
-    return (await backend.compile({ policy: unit.manifest, hook: STANDARD_HOOKS['socket-select'], source: unit.source!, target })) as EbpfArtifact;
+    return (await backend.compile({ policy: unit.manifest, ir: unit.ir, hook: STANDARD_HOOKS['socket-select'], source: unit.source!, target })) as EbpfArtifact;
   }
 
   async function setUp(): Promise<{ server: { child: PythonChild; port: number; pid: number }; target: DeployTarget; dir: PinDirectory; senders: Senders }> {

@@ -16,12 +16,12 @@ const here = dirname(fileURLToPath(import.meta.url));
 const POLICIES_STD = join(here, '../../../../policies-std/src');
 const FIXTURES = join(here, 'fixtures');
 
-/** A policy module read as the client would: its text, with the manifest of the params it is deployed with. */
+/** A policy module read as the client would and compiled once, as the runtime does: its text, IR and manifest with the params it is deployed with. */
 export function policyUnit(file: string, params?: Readonly<Record<string, number>>): PolicyUnit {
   const path = file.includes('/') ? file : file.startsWith('std:') ? join(POLICIES_STD, `${file.slice(4)}.ts`) : join(FIXTURES, file);
   const source = { fileName: path.split('/').at(-1) as string, text: readFileSync(path, 'utf8') };
-  const { manifest } = compilePolicy(source, params === undefined ? {} : { params });
-  return { manifest, source };
+  const { ir, manifest } = compilePolicy(source, params === undefined ? {} : { params });
+  return { manifest, ir, source };
 }
 
 /** Core's deploy path with only the eBPF backend and its socket-select hook registered. */

@@ -74,7 +74,7 @@ describeKernel('socket-select: the deployment ends when its target process exits
   it('the attachment calls its listener once when the owner exits, and not after close()', async () => {
     const backend = new EbpfBackend([new SocketSelectHook()]);
     const unit = policyUnit('first-socket.ts');
-    const artifact = await backend.compile({ policy: unit.manifest, hook: STANDARD_HOOKS['socket-select'], source: unit.source! });
+    const artifact = await backend.compile({ policy: unit.manifest, ir: unit.ir, hook: STANDARD_HOOKS['socket-select'], source: unit.source! });
 
     const server = await pythonServer(SOCKETS);
     children.push(server.child);

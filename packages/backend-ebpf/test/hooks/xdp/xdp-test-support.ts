@@ -66,8 +66,8 @@ export async function compileFor(
   params: Record<string, number> = {},
 ): Promise<EbpfArtifact> {
   const source = policySource(file);
-  const { manifest } = compilePolicy(source, { params });
-  return backend.compile({ policy: manifest, hook: STANDARD_HOOKS[hook], source, target });
+  const { ir, manifest } = compilePolicy(source, { params });
+  return backend.compile({ policy: manifest, ir, hook: STANDARD_HOOKS[hook], source, target });
 }
 
 /** The payload of datagram `seq`, byte for byte what fixtures/udp-client.mjs sends. */

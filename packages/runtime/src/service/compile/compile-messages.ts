@@ -1,4 +1,4 @@
-import type { PolicyManifest, PolicySource } from '@syrup/core';
+import type { PolicyIr, PolicySource } from '@syrup/core';
 
 /** Messages between PolicyCompiler and its worker (structured clone: plain data and bigints). */
 export interface CompileJob {
@@ -13,7 +13,10 @@ export type WorkerFailure =
   | { readonly kind: 'syrup'; readonly code: string; readonly message: string }
   | { readonly kind: 'other'; readonly message: string };
 
-export type CompileReply = { readonly id: number; readonly ok: true; readonly manifest: PolicyManifest } | { readonly id: number; readonly ok: false; readonly error: WorkerFailure };
+/** A compiled policy crosses back as its IR (whose `manifest` has the params applied): structured clone carries the bigints. */
+export type CompileReply =
+  | { readonly id: number; readonly ok: true; readonly ir: PolicyIr }
+  | { readonly id: number; readonly ok: false; readonly error: WorkerFailure };
 
 /** The worker's first message, once core is loaded: the compile timer starts only after it. */
 export interface WorkerReady {

@@ -1,6 +1,7 @@
 // The compile worker's entry: runs core's policy front end on untrusted source in a worker
 // thread, so that the service can stop a compile that takes too long by terminating the
-// thread (a compile on the main thread could not be interrupted).
+// thread (a compile on the main thread could not be interrupted). It is the only place the
+// runtime runs the front end: the IR it returns is what the backend generates code from.
 import { parentPort } from 'node:worker_threads';
 import { compilePolicy, PolicyCompileError, SyrupError } from '@syrup/core';
 import type { CompileJob, CompileReply, WorkerFailure } from './compile-messages.js';
@@ -11,8 +12,8 @@ if (port === null) throw new Error('compile-worker.ts runs only as a worker thre
 port.on('message', (job: CompileJob) => {
   let reply: CompileReply;
   try {
-    const { manifest } = compilePolicy(job.source, job.params === undefined ? {} : { params: job.params });
-    reply = { id: job.id, ok: true, manifest };
+    const { ir } = compilePolicy(job.source, job.params === undefined ? {} : { params: job.params });
+    reply = { id: job.id, ok: true, ir };
   } catch (error) {
     reply = { id: job.id, ok: false, error: failureOf(error) };
   }

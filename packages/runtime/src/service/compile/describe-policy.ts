@@ -2,7 +2,8 @@ import type { DeployTarget, HookId, HookRegistry, PolicyUnit } from '@syrup/core
 import { RuntimeError } from '../../errors/runtime-error.js';
 
 /**
- * Compiles a policy for a hook with the hook's backend and asks the artifact for a listing
+ * Has the hook's backend generate code from the unit's IR (the front end ran once, in the
+ * compile worker, to make the unit) and asks the artifact for a listing
  * (`Backend.describe`), without loading or attaching anything. The target matters only to
  * hooks whose code depends on it (the XDP port filter).
  */
@@ -14,6 +15,6 @@ export async function describePolicy(registry: HookRegistry, unit: PolicyUnit, h
   if (backend.describe === undefined) {
     throw new RuntimeError('DISASM_UNSUPPORTED', `backend '${backend.name}' of hook '${hook}' cannot list the code it generates.`);
   }
-  const artifact = await backend.compile({ policy: unit.manifest, hook: spec, ...(unit.source !== undefined ? { source: unit.source } : {}), ...(target !== undefined ? { target } : {}) });
+  const artifact = await backend.compile({ policy: unit.manifest, ir: unit.ir, hook: spec, ...(unit.source !== undefined ? { source: unit.source } : {}), ...(target !== undefined ? { target } : {}) });
   return backend.describe(artifact);
 }

@@ -1,5 +1,5 @@
 import { Worker } from 'node:worker_threads';
-import { PolicyCompileError, SyrupError, type PolicyManifest, type PolicySource } from '@syrup/core';
+import { PolicyCompileError, SyrupError, type CompiledPolicy, type PolicySource } from '@syrup/core';
 import { injectable } from 'tsyringe';
 import { LimitError } from '../limits/limit-error.js';
 import type { CompileJob, CompileReply, WorkerFailure, WorkerReady } from './compile-messages.js';
@@ -14,13 +14,14 @@ interface Job {
   readonly source: PolicySource;
   readonly params: Readonly<Record<string, number | bigint>> | undefined;
   readonly timeoutMs: number;
-  resolve(manifest: PolicyManifest): void;
+  resolve(compiled: CompiledPolicy): void;
   reject(error: Error): void;
 }
 
 /**
  * Runs core's `compilePolicy` on untrusted policy text in a worker thread, one policy at a
- * time, each with a timeout. A compile that overruns its timeout has its worker terminated
+ * time, each with a timeout, and returns the IR and manifest it made: the runtime's one run of
+ * the front end per deploy, replace, disasm or recovery without a recorded IR. A compile that overruns its timeout has its worker terminated
  * (the only way to stop a running compile) and is refused with LimitError
  * LIMIT_COMPILE_TIME; the next compile starts a fresh worker. The timer starts when the job
  * reaches a worker that has finished loading, so a worker's start-up is never charged to a
@@ -40,8 +41,8 @@ export class PolicyCompiler {
     this.#entry = entry;
   }
 
-  /** The policy's manifest (params applied) once the front end accepts it; its errors keep their codes and sentences. */
-  compile(source: PolicySource, params: Readonly<Record<string, number | bigint>> | undefined, timeoutMs: number): Promise<PolicyManifest> {
+  /** The policy's IR and manifest (params applied) once the front end accepts it; its errors keep their codes and sentences. */
+  compile(source: PolicySource, params: Readonly<Record<string, number | bigint>> | undefined, timeoutMs: number): Promise<CompiledPolicy> {
     if (this.#closed) return Promise.reject(new SyrupError('COMPILER_CLOSED', 'the policy compiler is shut down.'));
     return new Promise((resolve, reject) => {
       this.#queue.push({ source, params, timeoutMs, resolve, reject });
@@ -91,7 +92,7 @@ export class PolicyCompiler {
       const onMessage = (reply: CompileReply): void => {
         if (reply.id !== id) return;
         finish();
-        if (reply.ok) job.resolve(reply.manifest);
+        if (reply.ok) job.resolve({ ir: reply.ir, manifest: reply.ir.manifest });
         else job.reject(errorOf(reply.error));
       };
       const onError = (error: Error): void => {
