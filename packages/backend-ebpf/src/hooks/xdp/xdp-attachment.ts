@@ -22,6 +22,7 @@ import type { EbpfArtifact } from '../network-hook.js';
 import { onlineCpus } from './online-cpus.js';
 import { XdpDispatcher, type DispatcherLease, type DispatcherMode, type DispatcherPins } from './xdp-dispatcher.js';
 import { XdpHookError } from './xdp-hook-error.js';
+import { takeProcessXskSockets } from './process-xsk-sockets.js';
 import type { XdpHookId, XdpTarget } from './xdp-target.js';
 
 export const PROGRAM_PIN = 'prog';
@@ -195,10 +196,17 @@ export class XdpAttachment implements Attachment {
           undo.push(() => group.close());
           sockets = group.sockets;
         }
-        const xskMap = XskMap.create({ maxEntries: Math.max(1, sockets.length), name: 'syrup_xsks' }, { sys });
-        undo.push(() => xskMap.close());
-        sockets.forEach((socket, k) => xskMap.set(k, socket.fd));
-        executors = xskMap;
+        // A process's sockets (extra.xskPid) are borrowed only while they go into the map, which then holds them.
+        const borrowed = target.xsk.kind === 'process' ? takeProcessXskSockets(target.xsk.pid, where, sys) : [];
+        try {
+          const fds = target.xsk.kind === 'process' ? borrowed : sockets.map((s) => s.fd);
+          const xskMap = XskMap.create({ maxEntries: Math.max(1, fds.length), name: 'syrup_xsks' }, { sys });
+          undo.push(() => xskMap.close());
+          fds.forEach((fd, k) => xskMap.set(k, fd));
+          executors = xskMap;
+        } finally {
+          for (const fd of borrowed) fd.close();
+        }
       }
 
       const owned = new Map<string, KernelDataMapStore>();
