@@ -79,7 +79,7 @@ describeKernel('syrup deploy --target: AF_XDP executors and CPU lists of the XDP
     rmSync(pinRoot, { recursive: true, force: true });
   });
 
-  it("xdp-skb with --target xskPid=P: each datagram reaches the receiver's socket the policy chose, in ascending fd order", async () => {
+  it("xdp-skb with --target xskPid=P: each datagram reaches the receiver's socket the policy chose, in ascending fd order, and the deployment ends with P", async () => {
     if (pair === undefined) throw new Error('no veth pair');
     const { nsA, nsB, ifA, ipA } = pair;
     const require = createRequire(import.meta.url);
@@ -116,8 +116,20 @@ describeKernel('syrup deploy --target: AF_XDP executors and CPU lists of the XDP
       const landed = got.sort((a, b) => a.seq - b.seq).map((g) => byFd.indexOf(g.fd));
       expect(got.map((g) => g.seq)).toEqual(CHOICES.map((_, seq) => seq));
       expect(landed).toEqual(CHOICES);
+
+      // The executors are the receiver's: when it exits, the deployment ends with it.
+      receiver.kill('SIGTERM');
+      await exited;
+      const listed = (): { id: string }[] => JSON.parse(syrup('ls', '--json', '--socket', socketPath).stdout) as { id: string }[];
+      let left = listed();
+      for (let i = 0; i < 50 && left.some((d) => d.id === id); i++) {
+        await new Promise((resolve) => setTimeout(resolve, 100));
+        left = listed();
+      }
+      expect(left.map((d) => d.id)).not.toContain(id);
+      id = undefined;
     } finally {
-      if (id !== undefined) expect(syrup('undeploy', id, '--socket', socketPath).code).toBe(0);
+      if (id !== undefined) syrup('undeploy', id, '--socket', socketPath);
       receiver.kill('SIGTERM');
       await exited;
     }

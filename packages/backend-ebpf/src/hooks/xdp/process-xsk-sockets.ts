@@ -12,13 +12,15 @@ const AF_XDP = 44;
  * The AF_XDP sockets of process `pid`, taken with pidfd_getfd in ascending order of its fd
  * numbers (executor k is the k-th), as socket-select takes a process's sockets: the daemon
  * never opens executors for a tenant, it borrows the tenant's own. The caller owns the
- * returned fds; an XSK map entry holds its socket on its own, so they may be closed once set.
+ * returned fds and the process's pidfd (opened before its fds were read, so it names the
+ * process they came from); an XSK map entry holds its socket on its own, so the socket fds
+ * may be closed once set.
  *
  * The kernel reports no AF_XDP binding here (this kernel has no XDP socket diag), so a socket
  * bound to another interface or queue is not refused: the kernel drops what is redirected to
  * it, which only the tenant's own port on its own queue can reach.
  */
-export function takeProcessXskSockets(pid: number, where: string, sys: Syscalls, procRoot = '/proc'): Fd[] {
+export function takeProcessXskSockets(pid: number, where: string, sys: Syscalls, procRoot = '/proc'): { sockets: Fd[]; pidfd: Fd } {
   let names: number[];
   try {
     names = readdirSync(`${procRoot}/${pid}/fd`)
@@ -59,14 +61,13 @@ export function takeProcessXskSockets(pid: number, where: string, sys: Syscalls,
       if (domainOf(dup, sys) === AF_XDP) taken.push(dup);
       else dup.close();
     }
+    if (taken.length === 0) throw new XdpHookError('XDP_TARGET_INVALID', `process ${pid} (extra.xskPid) holds no AF_XDP socket, so it has no executors for ${where}.`);
+    return { sockets: taken, pidfd };
   } catch (error) {
     for (const fd of taken) fd.close();
-    throw error;
-  } finally {
     pidfd.close();
+    throw error;
   }
-  if (taken.length === 0) throw new XdpHookError('XDP_TARGET_INVALID', `process ${pid} (extra.xskPid) holds no AF_XDP socket, so it has no executors for ${where}.`);
-  return taken;
 }
 
 function domainOf(socket: Fd, sys: Syscalls): number {
