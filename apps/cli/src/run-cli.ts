@@ -3,6 +3,7 @@ import { connect, DEFAULT_SOCKET_PATH, type ClientDeployOptions, type ClientMap,
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { processIo, UsageError, type CliIo } from './cli-io.js';
 import { runDaemon } from './run-daemon.js';
+import { collectTargetWord, deployTarget } from './deploy-target.js';
 import { StageProgress } from './stage-progress.js';
 import { waitForDaemon } from './wait-for-daemon.js';
 
@@ -57,17 +58,15 @@ export async function runCli(argv: readonly string[], io: CliIo = processIo): Pr
     .addOption(new Option('--protocol <p>', 'the target protocol').choices(['udp', 'tcp']))
     .option('--interface <name>', 'the network interface (XDP hooks)')
     .option('--queue <n>', 'the RX queue (XDP hooks)', integer('--queue'))
+    .option('--target <key=value>', 'any target field of the hook (repeatable; lists as cpus=0,1; syrup hooks lists the fields), e.g. netns=box, xskPid=1234', collectTargetWord, [])
     .option('--param <K=V>', 'override a policy param (repeatable)', collectParam, {})
     .option('--share-map <name>', "share the policy's map <name> with your other deployments that share it, at any hook (repeatable)", collectName, [])
     .option('-q, --quiet', 'print only the deployment id (for scripts: ID=$(syrup deploy ... -q))')
-    .action(async (policy: string, o: CommonOptions & { hook: string; port?: number; pid?: number; protocol?: 'udp' | 'tcp'; interface?: string; queue?: number; param: Record<string, bigint>; shareMap: string[]; quiet?: boolean }) => {
+    .action(async (policy: string, o: CommonOptions & { hook: string; port?: number; pid?: number; protocol?: 'udp' | 'tcp'; interface?: string; queue?: number; target: string[]; param: Record<string, bigint>; shareMap: string[]; quiet?: boolean }) => {
+      const aliases = { port: o.port, pid: o.pid, protocol: o.protocol, interface: o.interface, queue: o.queue };
       const options = {
         hook: o.hook,
-        ...(o.port !== undefined ? { port: o.port } : {}),
-        ...(o.pid !== undefined ? { pid: o.pid } : {}),
-        ...(o.protocol !== undefined ? { protocol: o.protocol } : {}),
-        ...(o.interface !== undefined ? { interface: o.interface } : {}),
-        ...(o.queue !== undefined ? { queue: o.queue } : {}),
+        ...deployTarget(o.hook, aliases, o.target),
         ...(Object.keys(o.param).length > 0 ? { params: o.param } : {}),
         ...(o.shareMap.length > 0 ? { shareMaps: o.shareMap } : {}),
       } as ClientDeployOptions;

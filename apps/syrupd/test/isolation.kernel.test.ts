@@ -178,6 +178,11 @@ describeKernel('syrupd isolation between two tenant uids', () => {
         code: 'NOT_OWNER',
         message: `UDP port ${other.xdpServer.ports[1]} on ${where} is bound by uid ${them}, not by uid ${mine}.`,
       });
+      // AF_XDP executors named by process (the CLI's --target xskPid=P): on my own spare port, the other's process.
+      expect(refused(await run({ op: 'deploy', policy: COUNT_UDP, options: xdpTarget(me.xdpServer.ports[1] as number, { xskPid: other.xdpServer.pid }) }))).toEqual({
+        code: 'NOT_OWNER',
+        message: `process ${other.xdpServer.pid} belongs to uid ${them}, so uid ${mine} may not use its AF_XDP sockets.`,
+      });
       // The other's deployments, through forged wire requests (the client API does not even list them).
       expect(refused(await run({ op: 'map.get', id: other.selectId, map: 'next', key: 0 }))).toMatchObject({ code: 'DEPLOYMENT_NOT_FOUND', message: expect.stringContaining(`no deployment has id '${other.selectId}'`) });
       for (const [id, map, policy] of [

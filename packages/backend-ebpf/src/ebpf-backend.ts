@@ -1,14 +1,19 @@
 import {
+  OwnershipError,
   RestoreError,
   SyrupError,
   type Artifact,
   type AttachRequest,
   type Attachment,
+  type Authorization,
+  type AuthorizeRequest,
   type Backend,
   type CompileRequest,
   type HookProbe,
   type HookSpec,
   type RestoreRequest,
+  type TargetClaim,
+  type TargetRequest,
 } from '@syrup/core';
 import { disassemble } from './asm/disasm.js';
 import { probeFeatures, type FeatureReport } from './features/probe-features.js';
@@ -35,6 +40,20 @@ export class EbpfBackend implements Backend {
   async probe(): Promise<readonly HookProbe[]> {
     const features = await this.#probe();
     return [...this.#byId.values()].map((hook) => hook.probe(features));
+  }
+
+  /** The hook's claims on the target (a routed port, an AF_XDP queue, a process). */
+  claims(request: TargetRequest): readonly TargetClaim[] {
+    return this.#hook(request.hook.id).claims?.(request) ?? [];
+  }
+
+  /** The hook's proof that the caller owns the target; the refusals are the hooks' (OwnershipError). */
+  async authorize(request: AuthorizeRequest): Promise<Authorization> {
+    const hook = this.#hook(request.hook.id);
+    if (hook.authorize === undefined) {
+      throw new OwnershipError('TARGET_UNKNOWN', `the runtime cannot tell who owns targets of hook '${hook.spec.id}', so only root may deploy there.`);
+    }
+    return hook.authorize(request);
   }
 
   /** Generates the hook's program from the IR the runtime compiled once; the source text only adds line info. */

@@ -9,6 +9,7 @@ export {
   PolicyHelperError,
   SyrupError,
 } from './errors/syrup-error.js';
+export { OwnershipError, type OwnershipErrorCode } from './errors/ownership-error.js';
 export {
   INPUT_KINDS,
   type Bytes,
@@ -32,6 +33,20 @@ export {
   type ScheduleFn,
 } from './policy/define-policy.js';
 export { STANDARD_HOOKS, STANDARD_HOOK_IDS, type HookId, type HookSpec, type MapStoreKind, type StandardHookId } from './hook/hook-spec.js';
+export { claimRefusal, claimsConflict, type TargetClaim } from './hook/target-claim.js';
+export {
+  WIRE_TARGET_FIELDS,
+  flattenTarget,
+  parseTargetFieldText,
+  targetFieldsOf,
+  targetOfFields,
+  type TargetField,
+  type TargetFieldType,
+  type TargetSchema,
+} from './hook/target-fields.js';
+export { parseTarget } from './hook/parse-target.js';
+export { TargetError } from './hook/target-error.js';
+export { processClaim, processRealUid, requireProcessOwner } from './hook/process-claim.js';
 export {
   HookRegistry,
   HookRegistryImpl,
@@ -43,11 +58,15 @@ export {
   type Artifact,
   type AttachRequest,
   type Attachment,
+  type AuthorizeRequest,
+  type Authorization,
+  type CallerCredentials,
   type CompileRequest,
   type DeployTarget,
   type HookProbe,
   type PolicySource,
   type SharedMaps,
+  type TargetRequest,
 } from './backend/backend.js';
 export type { BackendModule } from './backend/backend-module.js';
 export type { JsonObject, JsonValue, PersistedAttachment, PersistedObjectRecord, PersistenceLocation, RestoreRequest, TargetProcess } from './backend/persistence.js';

@@ -16,6 +16,8 @@ import {
   type PersistedAttachment,
   type PersistenceLocation,
   type RestoreRequest,
+  type TargetClaim,
+  type TargetRequest,
 } from '@syrup/core';
 import { InMemoryDataMapProvider, type DataMapStore } from '@syrup/maps';
 import { container } from 'tsyringe';
@@ -54,6 +56,12 @@ class FilePinBackend implements Backend {
 
   async probe(): Promise<readonly HookProbe[]> {
     return [{ hook: 'socket-select', available: true }];
+  }
+
+  /** A deployment holds its port (no `authorize`: only root deploys here, and tenants meet its claims). */
+  claims(request: TargetRequest): readonly TargetClaim[] {
+    const port = request.target.port;
+    return port === undefined ? [] : [{ kind: 'file-port', key: String(port), exclusive: true, taken: `port ${port} is held by {holder}, so {caller} may not take it.` }];
   }
 
   async compile(request: CompileRequest): Promise<Artifact> {
@@ -173,6 +181,27 @@ describe('RuntimeService persistence and recovery (file pins, no kernel)', () =>
     expect(backend.calls.at(-1)).toMatch(/^close /);
     expect(existsSync(join(options.stateRoot, d.id))).toBe(false);
     expect(JSON.parse(readFileSync(options.stateFile, 'utf8'))).toEqual({ version: 2, deployments: [] });
+  });
+
+  it("a restored deployment holds its target's claims again: another tenant is refused as taken, not as unknown", async () => {
+    const { options } = setUp();
+    const backend = new FilePinBackend();
+    const app = target();
+    const first = service(backend, options);
+    await first.recover();
+    await first.deploy(POLICY, { hook: 'socket-select', port: 9999, pid: app.pid as number });
+    const tenant = { uid: 1001, gid: 1001 };
+    await expect(first.deploy(POLICY, { hook: 'socket-select', port: 9999, pid: app.pid as number }, tenant)).rejects.toMatchObject({ code: 'TARGET_TAKEN' });
+    await first.close();
+
+    const second = service(backend, options);
+    expect((await second.recover()).restored).toHaveLength(1);
+    await expect(second.deploy(POLICY, { hook: 'socket-select', port: 9999, pid: app.pid as number }, tenant)).rejects.toMatchObject({
+      code: 'TARGET_TAKEN',
+      message: 'port 9999 is held by uid 0, so uid 1001 may not take it.',
+    });
+    // Another port is free of claims, and this backend proves nothing for tenants.
+    await expect(second.deploy(POLICY, { hook: 'socket-select', port: 9998, pid: app.pid as number }, tenant)).rejects.toMatchObject({ code: 'TARGET_UNKNOWN' });
   });
 
   it('drops a deployment whose target exited while stopped and removes its pins', async () => {

@@ -1,153 +1,84 @@
-import { linkSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { STANDARD_HOOKS, type DeployTarget, type HookSpec } from '@syrup/core';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { ProcView } from '../src/service/ownership/proc-view.js';
-import { TargetOwnership, type ClaimedTarget } from '../src/service/ownership/target-ownership.js';
+import { OwnershipError, STANDARD_HOOKS, type Authorization, type AuthorizeRequest, type Backend, type HookSpec, type TargetClaim, type TargetRequest } from '@syrup/core';
+import { z } from 'zod';
+import { describe, expect, it } from 'vitest';
+import { TargetOwnership, type HeldClaim } from '../src/service/ownership/target-ownership.js';
 
-/**
- * A fixture procfs: processes with a real uid, socket fds (symlinks to `socket:[inode]`), the
- * UDP table of their namespace, and a namespace file (hard links share one identity, as nsfs does).
- */
-class FakeProc {
-  readonly root = mkdtempSync(join(tmpdir(), 'syrup-fake-proc-'));
-  readonly #namespaces = new Map<string, string>();
+/** A third-party hook: a work queue named by `queue` and owned by whoever `owners` says. */
+const WORK_QUEUE: HookSpec = {
+  id: 'work-queue',
+  layer: 'userspace work queue',
+  inputs: ['thread'],
+  executor: 'core',
+  verdicts: ['pass', 'drop'],
+  target: z.looseObject({ queueName: z.string().describe('the work queue'), workers: z.array(z.number().int()).describe('worker ids').optional() }),
+};
 
-  constructor() {
-    mkdirSync(join(this.root, 'namespaces'));
+function claimOn(name: string): TargetClaim {
+  return { kind: 'work-queue', key: name, exclusive: true, taken: `work queue '${name}' is already scheduled by {holder}, so {caller} may not schedule it.` };
+}
+
+/** Records what the runtime asked; a tenant owns the queues named after its uid. */
+class QueueBackend {
+  readonly asked: string[] = [];
+  readonly name = 'queues';
+  readonly hooks = [WORK_QUEUE];
+  claims(request: TargetRequest): readonly TargetClaim[] {
+    this.asked.push('claims');
+    return [claimOn(String(request.target.extra?.['queueName']))];
   }
-
-  readonly #tables = new Map<string, string[]>();
-
-  /** The UDP table of a namespace: every process in it shows the same one, as /proc/<pid>/net does. */
-  table(netns: string, rows: string[]): void {
-    this.#tables.set(netns, rows);
-  }
-
-  process(pid: number, uid: number, options: { inodes?: number[]; netns?: string; self?: boolean } = {}): void {
-    const dir = join(this.root, String(pid));
-    mkdirSync(join(dir, 'fd'), { recursive: true });
-    mkdirSync(join(dir, 'net'));
-    mkdirSync(join(dir, 'ns'));
-    writeFileSync(join(dir, 'status'), `Name:\tserver\nUid:\t${uid}\t${uid}\t${uid}\t${uid}\n`);
-    (options.inodes ?? []).forEach((inode, k) => symlinkSync(`socket:[${inode}]`, join(dir, 'fd', String(k + 3))));
-    const header = '  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode ref pointer drops\n';
-    const netns = options.netns ?? 'host';
-    writeFileSync(join(dir, 'net', 'udp'), header + (this.#tables.get(netns) ?? []).join('\n'));
-    if (!this.#namespaces.has(netns)) {
-      const file = join(this.root, 'namespaces', netns);
-      writeFileSync(file, '');
-      this.#namespaces.set(netns, file);
-    }
-    linkSync(this.#namespaces.get(netns) as string, join(dir, 'ns', 'net'));
-    if (options.self === true) symlinkSync(String(pid), join(this.root, 'self'));
-  }
-
-  /** The path an `extra.netns` names for a fixture namespace. */
-  namespacePath(netns: string): string {
-    return this.#namespaces.get(netns) as string;
-  }
-
-  remove(): void {
-    rmSync(this.root, { recursive: true, force: true });
+  async authorize(request: AuthorizeRequest): Promise<Authorization> {
+    this.asked.push('authorize');
+    const name = String(request.target.extra?.['queueName']);
+    if (!name.startsWith(`q${request.caller.uid}`)) throw new OwnershipError('NOT_OWNER', `work queue '${name}' is not uid ${request.caller.uid}'s.`);
+    return { target: { ...request.target, pid: 7 }, claims: [claimOn(name), { kind: 'process', key: '7', exclusive: false, taken: 'unused' }] };
   }
 }
 
-/** A /proc/net/udp row: a bound (state 07) socket on 127.0.0.1:`port`. */
-function udpRow(port: number, uid: number, inode: number, state = '07'): string {
-  return `   0: 0100007F:${port.toString(16).toUpperCase().padStart(4, '0')} 00000000:0000 ${state} 00000000:00000000 00:00000000 00000000 ${uid} 0 ${inode} 2 0000000000000000 0`;
-}
+const backendOf = (b: QueueBackend | Partial<Backend>): Backend => b as unknown as Backend;
+const ask = (backend: QueueBackend | Partial<Backend>, target: Record<string, unknown>, uid: number, held: HeldClaim[] = [], hook: HookSpec = WORK_QUEUE) =>
+  new TargetOwnership().authorize({ hook, target: { extra: target }, input: 'thread', caller: { uid } }, backendOf(backend), held);
 
-const SELECT: HookSpec = STANDARD_HOOKS['socket-select'];
-const XDP: HookSpec = STANDARD_HOOKS['xdp-skb'];
-const CPU: HookSpec = STANDARD_HOOKS['cpu-redirect'];
-
-describe('target ownership', () => {
-  let proc: FakeProc;
-  let ownership: TargetOwnership;
-  const ask = (hook: HookSpec, target: DeployTarget, uid: number, deployments: ClaimedTarget[] = []) =>
-    ownership.authorize({ hook, target, input: 'udp', caller: { uid } }, deployments);
-
-  beforeEach(() => {
-    proc = new FakeProc();
-    ownership = new TargetOwnership(new ProcView(proc.root));
-    // The daemon itself (root), whose namespace is the one `self` tables show.
-    proc.table('host', [udpRow(9000, 1001, 500), udpRow(9000, 1001, 501), udpRow(9100, 1002, 600), udpRow(9200, 1001, 700, '01')]);
-    proc.table('box', [udpRow(9000, 1002, 800)]);
-    proc.process(1, 0, { self: true });
-    proc.process(40, 1001, { inodes: [500, 501] });
-    proc.process(41, 1001, { inodes: [500, 501] });
-    proc.process(50, 1002, { inodes: [600] });
-  });
-  afterEach(() => proc.remove());
-
-  describe('socket-select', () => {
-    it('finds the owner process of a port alone, pins it into the target, and refuses another uid naming the owner', () => {
-      expect(ask(SELECT, { port: 9000 }, 1001)).toEqual({ port: 9000, pid: 40 });
-      expect(() => ask(SELECT, { port: 9000 }, 1002)).toThrow('port 9000 is bound by uid 1001, not by uid 1002.');
-      expect(() => ask(SELECT, { port: 9300 }, 1002)).toThrow('no udp socket is bound to port 9300, so uid 1002 owns no socket group there.');
-      // A connected socket (state 01) is no group member.
-      expect(() => ask(SELECT, { port: 9200 }, 1001)).toThrow('no udp socket is bound to port 9200');
-    });
-
-    it('with pid: the process must be the caller\'s and hold a socket of the group on the port', () => {
-      expect(ask(SELECT, { port: 9000, pid: 41 }, 1001)).toEqual({ port: 9000, pid: 41 });
-      expect(() => ask(SELECT, { port: 9000, pid: 40 }, 1002)).toThrow('process 40 belongs to uid 1001, so uid 1002 may not deploy on its sockets.');
-      proc.process(60, 1002);
-      expect(() => ask(SELECT, { port: 9000, pid: 60 }, 1002)).toThrow('process 60 holds none of the sockets on udp port 9000 (uid 1001 bound them), so the group there is not its.');
-      expect(() => ask(SELECT, { port: 9000, pid: 99 }, 1002)).toThrow('no process has pid 99.');
-    });
-
-    it('lets root deploy anywhere, as given', () => {
-      expect(ask(SELECT, { port: 9000 }, 0)).toEqual({ port: 9000 });
-      expect(ask(SELECT, { port: 4 }, 0)).toEqual({ port: 4 });
-    });
+describe('the runtime\'s target ownership, for any backend', () => {
+  it('checks the target against the hook\'s schema first, naming the field', async () => {
+    const backend = new QueueBackend();
+    await expect(ask(backend, { queueName: 5 }, 1001)).rejects.toThrow("target field 'queueName' of hook 'work-queue' must be a string (the work queue), not 5.");
+    await expect(ask(backend, { queueName: 'q1001', workers: '0,1' }, 1001)).rejects.toMatchObject({ code: 'TARGET_INVALID', message: "target field 'workers' of hook 'work-queue' must be an integer list (worker ids), not \"0,1\"." });
+    expect(backend.asked).toEqual([]);
+    // Today's wire fields are checked where they stand too (the standard hooks' schemas).
+    await expect(ask(backend, { cpus: [0, 'one'] }, 0, [], STANDARD_HOOKS['cpu-redirect'])).rejects.toThrow("target field 'cpus' of hook 'cpu-redirect' must be an integer list");
   });
 
-  describe('the XDP hooks', () => {
-    const iface = (port: number, extra: Record<string, unknown> = {}, queue?: number): DeployTarget => ({ interface: 'veth0', port, extra, ...(queue === undefined ? {} : { queue }) });
-
-    it('takes a bound UDP socket of the caller on the port, in the namespace of the interface, as proof', () => {
-      expect(ask(XDP, iface(9000), 1001)).toEqual(iface(9000));
-      expect(() => ask(XDP, iface(9000), 1002)).toThrow("UDP port 9000 on 'veth0' is bound by uid 1001, not by uid 1002.");
-      expect(() => ask(CPU, iface(9300), 1002)).toThrow("no UDP socket is bound to port 9300 in the network namespace of 'veth0'; uid 1002 proves it owns the port by holding one there.");
-      // The same port bound in another namespace proves nothing about this one, and the reverse.
-      proc.process(70, 1002, { netns: 'box', inodes: [800] });
-      const box = proc.namespacePath('box');
-      expect(ask(XDP, iface(9000, { netns: box }), 1002)).toEqual(iface(9000, { netns: box }));
-      expect(() => ask(XDP, iface(9000, { netns: box }), 1001)).toThrow(`UDP port 9000 on 'veth0' in network namespace '${box}' is bound by uid 1002, not by uid 1001.`);
-      expect(() => ask(XDP, iface(9000, { netns: join(proc.root, 'nowhere') }), 1001)).toThrow('there is no network namespace');
-    });
-
-    it("refuses a port another tenant routes on the interface, naming it, whatever the hook; root is the hook's business", () => {
-      const routed: ClaimedTarget[] = [{ hook: 'cpu-redirect', target: iface(9000), owner: 1001 }];
-      proc.process(51, 1002, { inodes: [900] });
-      expect(() => ask(XDP, iface(9000), 1002, routed)).toThrow("UDP port 9000 on 'veth0' is already routed to a policy of uid 1001, so uid 1002 may not route it.");
-      // Its owner, another interface, and root are not refused here.
-      expect(ask(XDP, iface(9000), 1001, routed)).toEqual(iface(9000));
-      expect(() => ask(XDP, { ...iface(9000), interface: 'veth1' }, 1002, routed)).toThrow('is bound by uid 1001');
-      expect(ask(XDP, iface(9000), 0, routed)).toEqual(iface(9000));
-    });
-
-    it('gives the AF_XDP executors of one queue to one tenant; PASS/DROP policies and other queues stay open', () => {
-      const xsk: ClaimedTarget[] = [{ hook: 'xdp-skb', target: iface(9000, { xskCount: 2 }, 0), owner: 1001 }];
-      expect(() => ask(XDP, iface(9100, { xskCount: 1 }, 0), 1002, xsk)).toThrow(
-        "queue 0 of 'veth0' already has AF_XDP executors of uid 1001, and one queue serves one tenant's AF_XDP executors (one UMEM), so uid 1002 may not add its own there.",
-      );
-      expect(ask(XDP, iface(9100), 1002, xsk)).toEqual(iface(9100));
-      expect(ask(XDP, iface(9100, { xskCount: 1 }, 1), 1002, xsk)).toEqual(iface(9100, { xskCount: 1 }, 1));
-      // Its owner may add executors on its own queue (the hook decides whether the UMEM can be shared).
-      expect(ask(XDP, iface(9000, { xskCount: 1 }, 0), 1001, [])).toEqual(iface(9000, { xskCount: 1 }, 0));
-    });
+  it('grants a tenant what the backend authorizes, with its filled-in target and claims', async () => {
+    const backend = new QueueBackend();
+    const granted = await ask(backend, { queueName: 'q1001-a' }, 1001);
+    expect(granted.target).toEqual({ pid: 7, extra: { queueName: 'q1001-a' } });
+    expect(granted.claims.map((c) => c.kind)).toEqual(['work-queue', 'process']);
+    expect(backend.asked).toEqual(['claims', 'authorize']);
+    await expect(ask(backend, { queueName: 'q1001-a' }, 1002)).rejects.toThrow("work queue 'q1001-a' is not uid 1002's.");
   });
 
-  it('thread: the named process must be the caller\'s; unknown executor kinds are root-only', () => {
-    const thread = STANDARD_HOOKS.thread;
-    expect(ask(thread, { pid: 50 }, 1002)).toEqual({ pid: 50 });
-    expect(() => ask(thread, { pid: 50 }, 1001)).toThrow('process 50 belongs to uid 1002, so uid 1001 may not schedule its threads.');
-    const storage = { ...SELECT, id: 'io-queue', executor: 'io-queue' } as unknown as HookSpec;
-    expect(() => ask(storage, { port: 9000 }, 1001)).toThrow("the runtime cannot tell who owns targets of hook 'io-queue', so only root may deploy there.");
-    expect(ask(storage, { port: 9000 }, 0)).toEqual({ port: 9000 });
+  it("refuses a claim another tenant holds with the claim's sentence, before any proof; its owner and root pass", async () => {
+    const backend = new QueueBackend();
+    const held: HeldClaim[] = [{ claim: claimOn('q1002-x'), owner: 1001 }];
+    await expect(ask(backend, { queueName: 'q1002-x' }, 1002, held)).rejects.toMatchObject({
+      code: 'TARGET_TAKEN',
+      message: "work queue 'q1002-x' is already scheduled by uid 1001, so uid 1002 may not schedule it.",
+    });
+    expect(backend.asked).toEqual(['claims']);
+    // A non-exclusive claim held elsewhere does not conflict with a non-exclusive one.
+    const shared: HeldClaim[] = [{ claim: { kind: 'process', key: '7', exclusive: false, taken: 'x' }, owner: 1003 }];
+    await expect(ask(backend, { queueName: 'q1002-y' }, 1002, shared)).resolves.toMatchObject({ target: { pid: 7 } });
+    // Root deploys anywhere, and its claims are recorded.
+    const root = await ask(backend, { queueName: 'q1002-x' }, 0, held);
+    expect(root).toEqual({ target: { extra: { queueName: 'q1002-x' } }, claims: [claimOn('q1002-x')] });
+  });
+
+  it('serves only root at a backend without authorize, and a backend without claims claims nothing', async () => {
+    const bare: Partial<Backend> = { name: 'bare', hooks: [WORK_QUEUE] };
+    await expect(ask(bare, { queueName: 'q1001' }, 1001)).rejects.toMatchObject({
+      code: 'TARGET_UNKNOWN',
+      message: "the runtime cannot tell who owns targets of hook 'work-queue', so only root may deploy there.",
+    });
+    expect(await ask(bare, { queueName: 'q1001' }, 0)).toEqual({ target: { extra: { queueName: 'q1001' } }, claims: [] });
   });
 });

@@ -1,4 +1,4 @@
-import type { AttachRequest, Attachment, HookProbe, HookSpec, PolicyIr, RestoreRequest } from '@syrup/core';
+import type { AttachRequest, Attachment, Authorization, AuthorizeRequest, HookProbe, HookSpec, PolicyIr, RestoreRequest, TargetClaim, TargetRequest } from '@syrup/core';
 import type { ProgramSpec } from '../codegen/program-spec.js';
 import type { FeatureReport } from '../features/probe-features.js';
 
@@ -29,6 +29,10 @@ export interface NetworkHook {
   probe(features: FeatureReport): HookProbe;
   compile(ir: PolicyIr, options: HookCompileOptions): ProgramSpec;
   attach(request: AttachRequest<EbpfArtifact>): Promise<Attachment>;
+  /** What a deployment on the target holds (`Backend.claims`); none when absent. */
+  claims?(request: TargetRequest): readonly TargetClaim[];
+  /** Proves a non-root caller may use the target (`Backend.authorize`); without it the hook is root-only. */
+  authorize?(request: AuthorizeRequest): Authorization;
   /** Rebuilds an attachment from its pins (optional: hooks without it refuse restores). */
   restore?(request: RestoreRequest): Promise<Attachment>;
 }

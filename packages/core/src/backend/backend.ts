@@ -1,6 +1,8 @@
 import type { DataMapStore } from '@syrup/maps';
 import type { HookId, HookSpec } from '../hook/hook-spec.js';
 import type { PolicyIr } from '../ir/policy-ir.js';
+import type { TargetClaim } from '../hook/target-claim.js';
+import type { InputKind } from '../policy/inputs.js';
 import type { PolicyManifest } from '../policy/define-policy.js';
 import type { PersistedAttachment, PersistenceLocation, RestoreRequest } from './persistence.js';
 
@@ -43,9 +45,11 @@ export interface Artifact {
 }
 
 /**
- * Where to attach. Which fields matter depends on the hook: a socket group is named by
- * `port` (and `protocol`, `pid`), an XDP hook by `interface` (and `queue`, `port`), the thread
- * hook by `pid`. Backends validate what they need and refuse the rest with one sentence.
+ * Where to attach. Which fields matter depends on the hook (its `HookSpec.target` schema): a
+ * socket group is named by `port` (and `protocol`, `pid`), an XDP hook by `interface` (and
+ * `queue`, `port`, `extra.netns`...), the thread hook by `pid`. The five fields below travel at
+ * the top level of the wire protocol; every other field of a hook's schema travels in `extra`.
+ * Backends validate what they need and refuse the rest with one sentence.
  */
 export interface DeployTarget {
   readonly port?: number;
@@ -55,6 +59,32 @@ export interface DeployTarget {
   readonly queue?: number;
   /** Backend-specific extras (explicit socket fds, CPU lists...). */
   readonly extra?: Readonly<Record<string, unknown>>;
+}
+
+/** Who asks for a deployment: the peer's credentials over the daemon's socket (uid 0 for an embedded runtime). */
+export interface CallerCredentials {
+  readonly uid: number;
+  readonly gid?: number;
+  readonly pid?: number;
+}
+
+/** A target for one hook, checked against the hook's schema, and the policy's input kind. */
+export interface TargetRequest {
+  readonly hook: HookSpec;
+  readonly target: DeployTarget;
+  /** The policy's input kind (socket-select's protocol when the target names none). */
+  readonly input: InputKind;
+}
+
+/** What `authorize` is asked: may this caller deploy on this target? */
+export interface AuthorizeRequest extends TargetRequest {
+  readonly caller: CallerCredentials;
+}
+
+/** A granted target: what to deploy on (fields the proof found filled in) and what it claims. */
+export interface Authorization {
+  readonly target: DeployTarget;
+  readonly claims: readonly TargetClaim[];
 }
 
 /** Data maps a deployment shares with others by name (cross-layer communication). */
@@ -112,6 +142,20 @@ export interface Backend {
   readonly hooks: readonly HookSpec[];
   /** Says per hook whether this machine can run it; throwing marks every hook unavailable. */
   probe(): Promise<readonly HookProbe[]>;
+  /**
+   * Optional: the resources a deployment on this target would hold (see `TargetClaim`),
+   * without any proof. The runtime asks it for every caller, root included, before
+   * `authorize` (so a resource another tenant holds is refused as taken, whoever the caller
+   * proves to be) and again for deployments it recovers after a restart. None when absent.
+   */
+  claims?(request: TargetRequest): readonly TargetClaim[];
+  /**
+   * Optional: proves that a non-root caller may use the target (it owns the port, the
+   * process...), reading only what the caller cannot forge, and answers the target to deploy
+   * on and its claims; throws the refusal (an `OwnershipError`, one sentence). Without it only
+   * root deploys at this backend's hooks. Root is never asked: it may deploy anywhere.
+   */
+  authorize?(request: AuthorizeRequest): Promise<Authorization>;
   compile(request: CompileRequest): Promise<Artifact>;
   attach(request: AttachRequest): Promise<Attachment>;
   /**

@@ -1,5 +1,7 @@
 import type { InputKind } from '../policy/inputs.js';
 import type { ExecutorKind } from '../policy/verdict.js';
+import { STANDARD_TARGETS } from './standard-targets.js';
+import type { TargetSchema } from './target-fields.js';
 
 /** The hooks of the design's table. Backends may declare others: core never names a backend. */
 export const STANDARD_HOOK_IDS = ['socket-select', 'xdp-skb', 'xdp-drv', 'cpu-redirect', 'xdp-offload', 'thread'] as const;
@@ -24,6 +26,18 @@ export interface HookSpec {
    * The runtime chooses a shared map's store for the set of hooks that share it.
    */
   readonly mapStore?: MapStoreKind;
+  /**
+   * The target's fields (zod, flat: fields other than the wire's own travel in `extra`), which
+   * the runtime checks before any backend sees the target; `targetFieldsOf` lists them for
+   * people and the CLI. A hook without one takes any target and its backend validates it.
+   */
+  readonly target?: TargetSchema;
+  /**
+   * Target fields only an embedded caller can pass (live sockets, programs: descriptors of the
+   * process that runs the runtime), each with the one sentence that refuses it from a remote
+   * caller, for whom it would name the daemon's descriptors.
+   */
+  readonly localOnly?: Readonly<Record<string, string>>;
 }
 
 /** Where a data map lives: a kernel map, or memory of a process. */
@@ -31,12 +45,21 @@ export type MapStoreKind = 'kernel' | 'userspace';
 
 const BOTH = ['pass', 'drop'] as const;
 
-/** The standard hooks as docs/architecture.md lists them; backends declare these specs for the hooks they provide. */
+/** The standard hooks (docs/architecture.md); backends declare these specs for the hooks they provide. */
 export const STANDARD_HOOKS: Readonly<Record<StandardHookId, HookSpec>> = Object.freeze({
-  'socket-select': { id: 'socket-select', layer: 'kernel socket layer', inputs: ['udp', 'tcp'], executor: 'socket', verdicts: BOTH, mapStore: 'kernel' },
-  'xdp-skb': { id: 'xdp-skb', layer: 'kernel, generic XDP', inputs: ['packet', 'udp'], executor: 'xsk', verdicts: BOTH, mapStore: 'kernel' },
-  'xdp-drv': { id: 'xdp-drv', layer: 'driver XDP', inputs: ['packet', 'udp'], executor: 'xsk', verdicts: BOTH, mapStore: 'kernel' },
-  'cpu-redirect': { id: 'cpu-redirect', layer: 'driver/generic XDP', inputs: ['packet', 'udp'], executor: 'cpu', verdicts: BOTH, mapStore: 'kernel' },
-  'xdp-offload': { id: 'xdp-offload', layer: 'SmartNIC (Netronome NFP)', inputs: ['packet', 'udp'], executor: 'nic-queue', verdicts: BOTH, mapStore: 'kernel' },
-  thread: { id: 'thread', layer: 'thread scheduler', inputs: ['thread'], executor: 'core', verdicts: BOTH, mapStore: 'kernel' },
+  'socket-select': {
+    id: 'socket-select',
+    layer: 'kernel socket layer',
+    inputs: ['udp', 'tcp'],
+    executor: 'socket',
+    verdicts: BOTH,
+    mapStore: 'kernel',
+    target: STANDARD_TARGETS['socket-select'],
+    localOnly: { sockets: 'extra.sockets works only in embedded mode; name the target by port and pid instead.' },
+  },
+  'xdp-skb': { id: 'xdp-skb', layer: 'kernel, generic XDP', inputs: ['packet', 'udp'], executor: 'xsk', verdicts: BOTH, mapStore: 'kernel', target: STANDARD_TARGETS['xdp-skb'] },
+  'xdp-drv': { id: 'xdp-drv', layer: 'driver XDP', inputs: ['packet', 'udp'], executor: 'xsk', verdicts: BOTH, mapStore: 'kernel', target: STANDARD_TARGETS['xdp-drv'] },
+  'cpu-redirect': { id: 'cpu-redirect', layer: 'driver/generic XDP', inputs: ['packet', 'udp'], executor: 'cpu', verdicts: BOTH, mapStore: 'kernel', target: STANDARD_TARGETS['cpu-redirect'] },
+  'xdp-offload': { id: 'xdp-offload', layer: 'SmartNIC (Netronome NFP)', inputs: ['packet', 'udp'], executor: 'nic-queue', verdicts: BOTH, mapStore: 'kernel', target: STANDARD_TARGETS['xdp-offload'] },
+  thread: { id: 'thread', layer: 'thread scheduler', inputs: ['thread'], executor: 'core', verdicts: BOTH, mapStore: 'kernel', target: STANDARD_TARGETS['thread'] },
 } satisfies Record<StandardHookId, HookSpec>);

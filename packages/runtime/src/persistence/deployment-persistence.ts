@@ -301,8 +301,8 @@ export class DeploymentPersistence {
 
 /**
  * The target as JSON: `extra` may hold live objects (sockets, programs: embedded), so only its
- * plain values survive (an address, an XDP target's `netns`, `cpus`, `mode`...), which claims
- * on shared hooks and listings still need after a restart.
+ * plain values survive (text, numbers, lists of numbers: whatever a hook's schema names), which
+ * claims on shared hooks and listings still need after a restart.
  */
 function jsonTarget(target: DeployTarget): DeploymentRecord['target'] {
   const { extra, ...rest } = target;

@@ -1,7 +1,7 @@
 import { chmodSync, mkdirSync, rmSync, statSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
 import { dirname } from 'node:path';
-import { SyrupError, type DeployOptions, type HookId } from '@syrup/core';
+import { SyrupError, type DeployOptions, type DeployTarget, type HookId } from '@syrup/core';
 import { MapError } from '@syrup/maps';
 import { inject, injectable } from 'tsyringe';
 import { RuntimeError } from '../errors/runtime-error.js';
@@ -216,14 +216,19 @@ export class ProtocolServer {
     }
   }
 
+  /** Fields that hold live descriptors (the hook's `localOnly`) would name this daemon's own, not the caller's. */
+  async #refuseLocalOnly(hook: string, target: DeployTarget): Promise<void> {
+    const spec = (await this.service.hooks()).find((h) => h.hook.id === hook)?.hook;
+    for (const [field, refusal] of Object.entries(spec?.localOnly ?? {})) {
+      if (Object.hasOwn(target, field) || (target.extra !== undefined && Object.hasOwn(target.extra, field))) throw new RuntimeError('INVALID_ARGUMENT', refusal);
+    }
+  }
+
   async #perform(request: Request, peer: PeerIdentity, connection: Connection, onStage: ((stage: ServiceStage) => void) | undefined): Promise<unknown> {
     const caller: Caller = peer;
     switch (request.op) {
       case 'deploy': {
-        if (request.target.extra !== undefined && Object.hasOwn(request.target.extra, 'sockets')) {
-          // Socket fds name this daemon's descriptors, not the caller's: name the target by port and pid.
-          throw new RuntimeError('INVALID_ARGUMENT', 'extra.sockets works only in embedded mode; name the target by port and pid instead.');
-        }
+        await this.#refuseLocalOnly(request.hook, request.target);
         const options: DeployOptions = {
           ...request.target,
           hook: request.hook as HookId,

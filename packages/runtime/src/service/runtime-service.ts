@@ -8,6 +8,7 @@ import {
   type HookAvailability,
   type PolicySource,
   type PolicyUnit,
+  type TargetClaim,
 } from '@syrup/core';
 import { DataMapProvider, InMemoryDataMapProvider, type DataMap, type DataMapSpec, type PerCpuDataMap } from '@syrup/maps';
 import { inject, injectable, injectAll } from 'tsyringe';
@@ -18,7 +19,7 @@ import { PolicyCompiler } from './compile/policy-compiler.js';
 import { mapMemoryBytes } from './limits/map-memory.js';
 import { chooseSharedMapProvider, SharedMapRegistry } from './shared-maps.js';
 import { TenantAdmission, type TenantUsage } from './limits/tenant-admission.js';
-import { TargetOwnership, type ClaimedTarget } from './ownership/target-ownership.js';
+import { TargetOwnership, type HeldClaim } from './ownership/target-ownership.js';
 import { DeploymentPersistence, type RecoveryReport } from '../persistence/deployment-persistence.js';
 import { RuntimePersistenceOptions } from '../persistence/runtime-persistence-options.js';
 
@@ -55,6 +56,8 @@ interface Entry {
   readonly owner: number;
   /** Names of the maps it shares with its owner's other deployments. */
   readonly shared: readonly string[];
+  /** What its target holds (ownership/target-ownership.ts); filled in after recovery for a recovered one. */
+  claims: readonly TargetClaim[];
 }
 
 /**
@@ -108,9 +111,9 @@ export class RuntimeService implements DeployService {
     // Reserved until this call ends, by which time the deployment is registered or has failed.
     using _admission = this.admission.admit(caller.uid, { name: unit.manifest.name, maps: without(unit.manifest.maps, plan.borrowed.keys()) }, this.#usage(caller.uid), 'deploy');
     // Asking the registry first gives NoBackendError's sentence before any ownership check.
-    const { spec } = await this.registry.backendFor(options.hook);
-    // A tenant deploys only on targets it owns (ownership/target-ownership.ts); a port alone gets its owner's pid pinned.
-    const target = this.#ownership.authorize({ hook: spec, target: targetOf(options), input: unit.manifest.input, caller }, [...this.#entries.values()].map(claimOf));
+    const { spec, backend } = await this.registry.backendFor(options.hook);
+    // A tenant deploys only on targets it owns (ownership/target-ownership.ts); the backend may fill the target in (a port's owner pid).
+    const { target, claims } = await this.#ownership.authorize({ hook: spec, target: targetOf(options), input: unit.manifest.input, caller }, backend, this.#heldClaims());
     // Every deployment sharing a map gets it from the registry, the first one too: one provider, whatever the deploy order.
     const sharedMaps = plan.create(this.#sharedMapProvider);
     const managed = new ManagedDeployment(this.registry, unit, { hook: options.hook, target, ...(sharedMaps.size === 0 ? {} : { sharedMaps }) });
@@ -128,14 +131,14 @@ export class RuntimeService implements DeployService {
       await deployment.undeploy();
       throw error;
     }
-    this.#adopted(deployment, caller.uid, shareMaps);
+    this.#adopted(deployment, caller.uid, shareMaps, claims);
     await this.#persist(deployment, { uid: caller.uid, gid: caller.gid ?? 0 }, unit, options.params, shareMaps);
     return deployment;
   }
 
   /** Registers a running deployment; when it ends (undeploy, target exit) it leaves the registry, the state file and its shared maps. */
-  #adopted(deployment: ManagedDeployment, owner: number, shared: readonly string[]): void {
-    this.#entries.set(deployment.id, { deployment, owner, shared });
+  #adopted(deployment: ManagedDeployment, owner: number, shared: readonly string[], claims: readonly TargetClaim[]): void {
+    this.#entries.set(deployment.id, { deployment, owner, shared, claims });
     deployment.once('undeployed', () => {
       this.#entries.delete(deployment.id);
       this.#shared.release(owner, deployment.id, shared);
@@ -151,7 +154,7 @@ export class RuntimeService implements DeployService {
   async recover(): Promise<RecoveryReport> {
     this.#open();
     if (this.#persistence === undefined) return { restored: [], dropped: [] };
-    return this.#persistence.recover(this.registry, {
+    const report = await this.#persistence.recover(this.registry, {
       // A record without an IR (written before the IR was recorded) compiles in the worker, with its owner's time limit.
       compile: (source, params, owner) => this.compiler.compile(source, params, this.admission.limitsFor(owner.uid).compileTimeoutMs),
       // Deployments at userspace hooks are restored after those whose maps live in the kernel, with the shared maps those brought back.
@@ -161,9 +164,25 @@ export class RuntimeService implements DeployService {
         // deployments whose restored maps are the same map share it again, as before the restart.
         const names = record.sharedMaps ?? [];
         const diverged = this.#shared.register(owner.uid, deployment.id, names, deployment.attachment?.maps ?? new Map());
-        this.#adopted(deployment, owner.uid, names.filter((n) => !diverged.includes(n)));
+        this.#adopted(deployment, owner.uid, names.filter((n) => !diverged.includes(n)), []);
       },
     });
+    // The claims of a recovered deployment are its target's again, as its backend describes them now.
+    for (const entry of this.#entries.values()) {
+      const { deployment } = entry;
+      try {
+        const { backend, spec } = await this.registry.backendFor(deployment.hook);
+        entry.claims = backend.claims?.({ hook: spec, target: deployment.target, input: deployment.policy.input }) ?? [];
+      } catch {
+        // Its backend is gone or unavailable: the deployment is restored already, and holds nothing new.
+      }
+    }
+    return report;
+  }
+
+  /** Every claim of a live deployment, with its owner. */
+  #heldClaims(): HeldClaim[] {
+    return [...this.#entries.values()].flatMap((entry) => entry.claims.map((claim) => ({ claim, owner: entry.owner })));
   }
 
   /** Pins and records a deployment (after deploy and replace); one that cannot be recorded is undeployed and the error thrown. */
@@ -401,8 +420,4 @@ function infoOf(entry: Entry): RuntimeDeploymentInfo {
     mapSpecs,
     ...(entry.shared.length === 0 ? {} : { sharedMaps: [...entry.shared] }),
   };
-}
-
-function claimOf(entry: Entry): ClaimedTarget {
-  return { hook: entry.deployment.hook, target: entry.deployment.target, owner: entry.owner };
 }

@@ -1,11 +1,32 @@
-import { Backend, STANDARD_HOOKS, type Artifact, type AttachRequest, type Attachment, type BackendModule, type CompileRequest, type HookProbe } from '@syrup/core';
+import { SocketSelectHook } from '@syrup/backend-ebpf/hooks';
+import {
+  Backend,
+  STANDARD_HOOKS,
+  type Artifact,
+  type AttachRequest,
+  type Attachment,
+  type Authorization,
+  type AuthorizeRequest,
+  type BackendModule,
+  type CompileRequest,
+  type HookProbe,
+} from '@syrup/core';
 import { InMemoryDataMapProvider, type DataMapStore } from '@syrup/maps';
 
-/** A backend for unprivileged tests: provides socket-select with in-memory maps and attaches nothing. */
+/**
+ * A backend for unprivileged tests: provides socket-select with in-memory maps and attaches
+ * nothing. Tenants prove ownership by the eBPF socket-select hook's own rules (reading /proc),
+ * so the runtime's tests of tenants see the refusals syrupd's tenants see.
+ */
 export class MemoryBackend implements Backend {
   readonly name = 'memory';
   readonly hooks = [STANDARD_HOOKS['socket-select']];
   readonly #provider = new InMemoryDataMapProvider();
+  readonly #socketSelect = new SocketSelectHook();
+
+  async authorize(request: AuthorizeRequest): Promise<Authorization> {
+    return this.#socketSelect.authorize(request);
+  }
 
   async probe(): Promise<readonly HookProbe[]> {
     return [{ hook: 'socket-select', available: true }];

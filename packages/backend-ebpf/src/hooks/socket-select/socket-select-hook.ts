@@ -1,4 +1,4 @@
-import { RestoreError, STANDARD_HOOKS, type AttachRequest, type DeployTarget, type HookProbe, type HookSpec, type PolicyIr, type RestoreRequest } from '@syrup/core';
+import { RestoreError, STANDARD_HOOKS, type AttachRequest, type Authorization, type AuthorizeRequest, type DeployTarget, type TargetClaim, type TargetRequest, processClaim, type HookProbe, type HookSpec, type PolicyIr, type RestoreRequest } from '@syrup/core';
 import { generateProgram } from '../../codegen/generate-program.js';
 import { SOCKET_SELECT_TARGET } from '../../codegen/targets/socket-select-target.js';
 import type { ProgramSpec } from '../../codegen/program-spec.js';
@@ -6,6 +6,8 @@ import type { FeatureReport } from '../../features/probe-features.js';
 import { nativeSyscalls } from '../../syscalls/native-syscalls.js';
 import type { Syscalls } from '../../syscalls/syscalls.js';
 import type { EbpfArtifact, HookCompileOptions, NetworkHook } from '../network-hook.js';
+import { ProcView } from '../proc-view.js';
+import { authorizeSocketGroup } from './socket-group-ownership.js';
 import { LocalSocketGroup } from './local-socket-group.js';
 import { ProcessSocketGroup } from './process-socket-group.js';
 import { SocketGroupAttachment } from './socket-group-attachment.js';
@@ -17,6 +19,8 @@ import type { SocketProtocol } from './socket-table.js';
 
 export interface SocketSelectHookOptions {
   readonly sys?: Syscalls;
+  /** Where ownership proofs read procfs (a fixture tree in unit tests). */
+  readonly proc?: ProcView;
 }
 
 /**
@@ -37,9 +41,22 @@ export interface SocketSelectHookOptions {
 export class SocketSelectHook implements NetworkHook {
   readonly spec: HookSpec = STANDARD_HOOKS['socket-select'];
   readonly #sys: Syscalls | undefined;
+  readonly #proc: ProcView;
 
   constructor(options: SocketSelectHookOptions = {}) {
     this.#sys = options.sys;
+    this.#proc = options.proc ?? new ProcView();
+  }
+
+  /** The process holding the group, when the target names it (found from the port, it is named by `authorize`). */
+  claims(request: TargetRequest): readonly TargetClaim[] {
+    return request.target.pid === undefined ? [] : [processClaim(request.target.pid)];
+  }
+
+  /** A tenant's socket group is one of its processes' (see authorizeSocketGroup); a port alone gets its owner's pid filled in. */
+  authorize(request: AuthorizeRequest): Authorization {
+    const protocol = request.target.protocol ?? (request.input === 'tcp' ? 'tcp' : 'udp');
+    return authorizeSocketGroup(this.#proc, request.target, protocol, request.caller.uid);
   }
 
   probe(features: FeatureReport): HookProbe {

@@ -15,6 +15,7 @@ import { unpin } from '../../pin/pin.js';
 import { pinPath } from '../../pin/pin-path.js';
 import { mkdirMode, pinAt, unpinEvery } from '../../pin/pinned-objects.js';
 import { pinDirectoriesOf, toObjectRecord, type PinnedObject } from '../../pin/pinned-object.js';
+import type { Fd } from '../../fd.js';
 import type { Syscalls } from '../../syscalls/syscalls.js';
 import { XskError } from '../../xsk/xsk-error.js';
 import type { XskSocket } from '../../xsk/xsk-socket.js';
@@ -23,6 +24,8 @@ import type { EbpfArtifact } from '../network-hook.js';
 import { onlineCpus } from './online-cpus.js';
 import { XdpDispatcher, type DispatcherLease, type DispatcherMode, type DispatcherPins } from './xdp-dispatcher.js';
 import { XdpHookError } from './xdp-hook-error.js';
+import { takeProcessXskSockets } from './process-xsk-sockets.js';
+import { TargetProcessWatch } from '../target-process-watch.js';
 import type { XdpHookId, XdpTarget } from './xdp-target.js';
 
 export const PROGRAM_PIN = 'prog';
@@ -66,6 +69,8 @@ export class XdpAttachment implements Attachment {
   #dataMaps: ReadonlyMap<string, KernelDataMapStore>;
   #closed = false;
   readonly #sys: Syscalls;
+  /** The process whose AF_XDP sockets are the executors (`extra.xskPid`), followed until it exits or this closes. */
+  readonly #xskProcess: TargetProcessWatch | undefined;
   /** Where `persist` pinned this attachment's objects, and what (relative pin -> object id). */
   #pinDir: string | undefined;
   readonly #pinned = new Map<string, number>();
@@ -83,6 +88,7 @@ export class XdpAttachment implements Attachment {
     ifindex: number;
     sockets: readonly XskSocket[];
     xskGroup: XskSocketGroup | undefined;
+    xskProcess?: TargetProcessWatch | undefined;
     executors: XskMap | CpuMap;
     lease: DispatcherLease;
     shared: ReadonlyMap<string, KernelDataMapStore>;
@@ -91,6 +97,7 @@ export class XdpAttachment implements Attachment {
     owned: Map<string, KernelDataMapStore>;
     sys: Syscalls;
   }) {
+    this.#xskProcess = init.xskProcess;
     this.hook = init.hook;
     this.target = init.target;
     this.ifindex = init.ifindex;
@@ -171,6 +178,7 @@ export class XdpAttachment implements Attachment {
       undo.push(() => lease.release());
       let sockets: readonly XskSocket[] = [];
       let xskGroup: XskSocketGroup | undefined;
+      let xskProcess: TargetProcessWatch | undefined;
       let executors: XskMap | CpuMap;
       if (hook === 'cpu-redirect') {
         const cpuMap = CpuMap.create({ name: 'syrup_cpus' }, { sys });
@@ -196,10 +204,25 @@ export class XdpAttachment implements Attachment {
           undo.push(() => group.close());
           sockets = group.sockets;
         }
-        const xskMap = XskMap.create({ maxEntries: Math.max(1, sockets.length), name: 'syrup_xsks' }, { sys });
-        undo.push(() => xskMap.close());
-        sockets.forEach((socket, k) => xskMap.set(k, socket.fd));
-        executors = xskMap;
+        // A process's sockets (extra.xskPid) are borrowed only while they go into the map, which then holds them;
+        // its pidfd is kept, so the deployment can end with the process.
+        let borrowed: Fd[] = [];
+        if (target.xsk.kind === 'process') {
+          const taken = takeProcessXskSockets(target.xsk.pid, where, sys);
+          borrowed = taken.sockets;
+          const watch = new TargetProcessWatch(taken.pidfd, sys);
+          undo.push(() => watch.close());
+          xskProcess = watch;
+        }
+        try {
+          const fds = target.xsk.kind === 'process' ? borrowed : sockets.map((s) => s.fd);
+          const xskMap = XskMap.create({ maxEntries: Math.max(1, fds.length), name: 'syrup_xsks' }, { sys });
+          undo.push(() => xskMap.close());
+          fds.forEach((fd, k) => xskMap.set(k, fd));
+          executors = xskMap;
+        } finally {
+          for (const fd of borrowed) fd.close();
+        }
       }
 
       const owned = new Map<string, KernelDataMapStore>();
@@ -210,7 +233,7 @@ export class XdpAttachment implements Attachment {
       undo.push(() => loaded.close());
 
       lease.install(loaded.program);
-      return new XdpAttachment({ hook, target, ifindex, sockets, xskGroup, executors, lease, shared, loaded, spec: artifact.program, owned, sys });
+      return new XdpAttachment({ hook, target, ifindex, sockets, xskGroup, xskProcess, executors, lease, shared, loaded, spec: artifact.program, owned, sys });
     } catch (error) {
       for (const step of undo.reverse()) step();
       throw error;
@@ -342,10 +365,21 @@ export class XdpAttachment implements Attachment {
   }
 
   /** Unroutes the port, then frees the program, its maps and the executors it created, and removes its pins. Harmless twice. */
+  /**
+   * With `extra.xskPid`: calls `listener` once when that process exits, whose sockets are the
+   * executors (the XSK map would otherwise keep them, and their UMEM, alive). Otherwise the
+   * executors are this process's own or none, and nothing is reported.
+   */
+  onTargetExit(listener: () => void): void {
+    if (this.#closed) return;
+    this.#xskProcess?.onExit(listener);
+  }
+
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
     const steps: (() => void)[] = [
+      () => this.#xskProcess?.close(),
       () => this.#lease.release(),
       () => this.#loaded.close(),
       () => {

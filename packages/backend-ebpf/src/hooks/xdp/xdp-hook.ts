@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { RestoreError, STANDARD_HOOKS, type AttachRequest, type HookProbe, type HookSpec, type PersistedAttachment, type PolicyIr, type RestoreRequest } from '@syrup/core';
+import { RestoreError, STANDARD_HOOKS, type AttachRequest, type Authorization, type AuthorizeRequest, type HookProbe, type HookSpec, type PersistedAttachment, type PolicyIr, type RestoreRequest, type TargetClaim, type TargetRequest } from '@syrup/core';
 import { generateProgram } from '../../codegen/generate-program.js';
 import { CODEGEN_TARGETS } from '../../codegen/targets/builtin-targets.js';
 import type { ProgramSpec } from '../../codegen/program-spec.js';
@@ -7,6 +7,8 @@ import type { FeatureName, FeatureReport } from '../../features/probe-features.j
 import { nativeSyscalls } from '../../syscalls/native-syscalls.js';
 import type { Syscalls } from '../../syscalls/syscalls.js';
 import type { EbpfArtifact, HookCompileOptions, NetworkHook } from '../network-hook.js';
+import { ProcView } from '../proc-view.js';
+import { XdpOwnership } from './xdp-ownership.js';
 import { KernelMap } from '../../maps/kernel-map.js';
 import { CpuMap } from '../../maps/system/cpu-map.js';
 import { XskMap } from '../../maps/system/xsk-map.js';
@@ -23,6 +25,8 @@ export const XDP_HOOK_IDS: readonly XdpHookId[] = ['xdp-skb', 'xdp-drv', 'cpu-re
 
 export interface XdpHookOptions {
   readonly sys?: Syscalls;
+  /** Where ownership proofs read procfs (a fixture tree in unit tests). */
+  readonly proc?: ProcView;
 }
 
 /**
@@ -39,12 +43,23 @@ export class XdpHook implements NetworkHook {
   readonly id: XdpHookId;
   readonly spec: HookSpec;
   readonly #sys: Syscalls | undefined;
+  readonly #ownership: XdpOwnership;
 
   constructor(id: XdpHookId, options: XdpHookOptions = {}) {
     if (!XDP_HOOK_IDS.includes(id)) throw new XdpHookError('XDP_TARGET_INVALID', `'${String(id)}' is not an XDP hook; use ${XDP_HOOK_IDS.join(', ')}.`);
     this.id = id;
     this.spec = STANDARD_HOOKS[id];
     this.#sys = options.sys;
+    this.#ownership = new XdpOwnership(options.proc ?? new ProcView());
+  }
+
+  /** A routed port on the interface, and the RX queue when the policy has AF_XDP executors (see XdpOwnership). */
+  claims(request: TargetRequest): readonly TargetClaim[] {
+    return this.#ownership.claims(this.id, request.target);
+  }
+
+  authorize(request: AuthorizeRequest): Authorization {
+    return this.#ownership.authorize(this.id, request.target, request.caller.uid);
   }
 
   probe(features: FeatureReport): HookProbe {

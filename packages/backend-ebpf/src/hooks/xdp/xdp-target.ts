@@ -13,7 +13,9 @@ export type XskExecutors =
   /** The application's sockets: executor k is `sockets[k]`; the hook never closes them. */
   | { readonly kind: 'given'; readonly sockets: readonly XskSocket[] }
   /** The hook opens `count` sockets sharing one UMEM and closes them when the attachment closes. */
-  | { readonly kind: 'create'; readonly count: number; readonly umem: XskUmemOptions };
+  | { readonly kind: 'create'; readonly count: number; readonly umem: XskUmemOptions }
+  /** The AF_XDP sockets of process `pid` (a daemon's tenant), taken with pidfd_getfd: executor k is its k-th in ascending fd order. */
+  | { readonly kind: 'process'; readonly pid: number };
 
 /** A deploy target of an XDP hook, checked. */
 export interface XdpTarget {
@@ -33,7 +35,7 @@ export interface XdpTarget {
 
 export const DEFAULT_CPU_QUEUE_SIZE = 2048;
 
-const XSK_EXTRAS = ['xskSockets', 'xskCount', 'xskFrameSize', 'xskFrameCount'] as const;
+const XSK_EXTRAS = ['xskSockets', 'xskCount', 'xskPid', 'xskFrameSize', 'xskFrameCount'] as const;
 const CPU_EXTRAS = ['cpus', 'cpuQueueSize', 'cpuProgram', 'mode'] as const;
 const COMMON_EXTRAS = ['netns'] as const;
 
@@ -46,8 +48,10 @@ const COMMON_EXTRAS = ['netns'] as const;
  * - `queue` (default 0): the RX queue the AF_XDP executors are bound to;
  * - xdp-skb / xdp-drv: `extra.xskSockets` (an `XskSocketGroup` or `XskSocket[]` the
  *   application opened on that interface and queue), or `extra.xskCount` (the hook opens that
- *   many sockets sharing one UMEM, with `extra.xskFrameSize`/`xskFrameCount`), or neither (a
- *   policy answering only PASS or DROP);
+ *   many sockets sharing one UMEM, with `extra.xskFrameSize`/`xskFrameCount`), or
+ *   `extra.xskPid` (the AF_XDP sockets of that process, which the CLI names: taken with
+ *   pidfd_getfd in ascending fd order, as socket-select takes a process's sockets), or none of
+ *   them (a policy answering only PASS or DROP);
  * - cpu-redirect: `extra.cpus` (CPU numbers; every online CPU by default), `extra.cpuQueueSize`
  *   (default 2048 frames), `extra.cpuProgram` (an XDP program loaded for XDP_CPUMAP, run on
  *   the target CPU) and `extra.mode` ('skb' or 'drv'; by default the interface's running
@@ -78,8 +82,13 @@ export function parseXdpTarget(hook: XdpHookId, target: DeployTarget): XdpTarget
   if (hook !== 'cpu-redirect') {
     const given = extra['xskSockets'];
     const count = extra['xskCount'];
+    const pid = extra['xskPid'];
     if (given !== undefined && count !== undefined) fail('give either extra.xskSockets (your sockets) or extra.xskCount (the hook opens them), not both.');
-    if (given !== undefined) {
+    if (pid !== undefined && (given !== undefined || count !== undefined)) fail('extra.xskPid names the process whose AF_XDP sockets are the executors, so it takes neither extra.xskSockets nor extra.xskCount.');
+    if (pid !== undefined) {
+      if (typeof pid !== 'number' || !Number.isInteger(pid) || pid < 1) fail('extra.xskPid must be a process id.');
+      xsk = { kind: 'process', pid: pid as number };
+    } else if (given !== undefined) {
       const sockets = given instanceof XskSocketGroup ? given.sockets : Array.isArray(given) ? (given as unknown[]) : undefined;
       if (sockets === undefined || sockets.length === 0 || !sockets.every((s) => s instanceof XskSocket)) {
         fail('extra.xskSockets must be an XskSocketGroup or a non-empty array of XskSocket.');

@@ -1,5 +1,6 @@
 import { readdirSync, readFileSync, readlinkSync, statSync } from 'node:fs';
 import { endianness } from 'node:os';
+import { processRealUid } from '@syrup/core';
 
 export type SocketProtocol = 'udp' | 'tcp';
 
@@ -21,9 +22,8 @@ const UDP_UNCONNECTED = 7;
 const TCP_LISTEN = 10;
 
 /**
- * What ownership decisions read from procfs: socket tables with their uid column, processes'
- * real uids, their socket fds and their network namespaces. The runtime may depend only on
- * core and maps, so it reads /proc itself rather than through backend-ebpf's socket table;
+ * What the eBPF hooks' ownership proofs (`authorize`) read from procfs: socket tables with
+ * their uid column, processes' real uids, their socket fds and their network namespaces.
  * `root` is configurable so that unit tests can hand it a fixture tree.
  */
 export class ProcView {
@@ -73,12 +73,7 @@ export class ProcView {
 
   /** The real uid of `pid` (the first Uid field), or undefined when there is no such process. */
   realUid(pid: number): number | undefined {
-    try {
-      const match = /^Uid:\s+(\d+)/m.exec(readFileSync(`${this.root}/${pid}/status`, 'utf8'));
-      return match?.[1] === undefined ? undefined : Number(match[1]);
-    } catch {
-      return undefined;
-    }
+    return processRealUid(pid, this.root);
   }
 
   /** Inodes of the sockets in the fd table of `pid`; undefined when it is gone or unreadable. */

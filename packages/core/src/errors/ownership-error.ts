@@ -1,4 +1,4 @@
-import { SyrupError } from '@syrup/core';
+import { SyrupError } from './syrup-error.js';
 
 /**
  * Codes of target-ownership refusals:
@@ -6,6 +6,9 @@ import { SyrupError } from '@syrup/core';
  * - TARGET_NOT_FOUND: nothing is bound where the target points, so nobody owns it yet;
  * - TARGET_TAKEN: another tenant already holds that part of a shared hook (a routed port, an AF_XDP queue);
  * - TARGET_UNKNOWN: the runtime cannot tell who owns targets of that hook, so only root deploys there.
+ *
+ * A backend's `authorize` throws them (its proof of ownership); the runtime throws TARGET_TAKEN
+ * for a claim another tenant holds, and TARGET_UNKNOWN for a backend without `authorize`.
  */
 export type OwnershipErrorCode = 'NOT_OWNER' | 'TARGET_NOT_FOUND' | 'TARGET_TAKEN' | 'TARGET_UNKNOWN';
 
