@@ -32,10 +32,13 @@ export {
   type ScheduleFn,
 } from './policy/define-policy.js';
 export { STANDARD_HOOKS, STANDARD_HOOK_IDS, type HookId, type HookSpec, type StandardHookId } from './hook/hook-spec.js';
+export { BackendRefusedError } from './hook/backend-refused-error.js';
+export { hookTargetFields } from './hook/hook-target-fields.js';
 export {
   HookRegistry,
   HookRegistryImpl,
   registerHookRegistry,
+  type BackendRegistration,
   type HookAvailability,
 } from './hook/hook-registry.js';
 export {

@@ -17,6 +17,8 @@ export interface HookSpec {
   readonly executor: ExecutorKind;
   /** Whether a policy may answer PASS/DROP here (every standard hook allows both). */
   readonly verdicts: readonly ('pass' | 'drop')[];
+  /** Optional: the names of the target fields this hook takes, for listings (see hookTargetFields). */
+  readonly targetFields?: readonly string[];
 }
 
 const BOTH = ['pass', 'drop'] as const;
