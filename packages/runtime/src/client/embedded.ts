@@ -2,6 +2,7 @@ import 'reflect-metadata';
 import { registerHookRegistry, type BackendModule, type PolicySource } from '@syrup/core';
 import { container as rootContainer, type DependencyContainer } from 'tsyringe';
 import { PROTOCOL_VERSION, type ServiceStage, type WireDeploymentInfo, type WireHookInfo, type WireStatus } from '../protocol/protocol-schema.js';
+import { wireHookInfo } from '../protocol/wire-hook-info.js';
 import { EMBEDDED_CALLER, RuntimeService, type RuntimeDeploymentInfo } from '../service/runtime-service.js';
 import { BaseClient } from './base-client.js';
 import type { ClientTransport } from './client-transport.js';
@@ -97,7 +98,7 @@ class EmbeddedTransport implements ClientTransport {
   }
 
   async hooks(): Promise<WireHookInfo[]> {
-    return (await this.service.hooks()).map((h) => ({ hook: h.hook.id, backend: h.backend, available: h.available, ...(h.reason !== undefined ? { reason: h.reason } : {}) }));
+    return (await this.service.hooks()).map(wireHookInfo);
   }
 
   async status(): Promise<WireStatus> {
