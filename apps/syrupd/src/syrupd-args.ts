@@ -8,6 +8,8 @@ export interface SyrupdArgs {
   readonly stateFile: string;
   /** Per-tenant limits from the flags given; absent flags keep the runtime's defaults. */
   readonly limits?: RuntimeLimits;
+  /** `--backend` packages (names or directory paths) in order; empty means the project's own installed ones. */
+  readonly backends: readonly string[];
 }
 
 /** The limit flags and the RuntimeLimits field each sets (see the runtime's service/limits). */
@@ -18,12 +20,15 @@ const LIMIT_FLAGS = {
   'compile-timeout-ms': 'compileTimeoutMs',
 } as const satisfies Record<string, keyof RuntimeLimits>;
 
-/** `--socket` / `--pin-root` / `--state-file`, falling back to $SYRUP_SOCKET / $SYRUP_PIN_ROOT / $SYRUP_STATE_FILE, then the defaults. */
+/**
+ * `--backend <name-or-path>` (repeatable) and `--socket` / `--pin-root` / `--state-file`, the last three falling back to $SYRUP_SOCKET / $SYRUP_PIN_ROOT / $SYRUP_STATE_FILE, then the defaults.
+ */
 export function parseSyrupdArgs(argv: readonly string[], env: NodeJS.ProcessEnv = process.env): SyrupdArgs {
   const { values } = parseArgs({
     args: [...argv],
     options: {
       socket: { type: 'string' },
+      backend: { type: 'string', multiple: true },
       'pin-root': { type: 'string' },
       'state-file': { type: 'string' },
       'max-deployments': { type: 'string' },
@@ -47,5 +52,6 @@ export function parseSyrupdArgs(argv: readonly string[], env: NodeJS.ProcessEnv 
     socketPath: values.socket ?? env['SYRUP_SOCKET'] ?? DEFAULT_SOCKET_PATH,
     pinRoot: values['pin-root'] ?? env['SYRUP_PIN_ROOT'] ?? DEFAULT_PIN_ROOT,
     stateFile: values['state-file'] ?? env['SYRUP_STATE_FILE'] ?? DEFAULT_STATE_FILE,
+    backends: values.backend ?? [],
   };
 }

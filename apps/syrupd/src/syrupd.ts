@@ -1,13 +1,25 @@
 import 'reflect-metadata';
-import { ensureBpffs, register as registerEbpfBackend } from '@syrup/backend-ebpf';
-import { registerHookRegistry } from '@syrup/core';
-import { DEFAULT_SOCKET_PATH, PeerCredentials, ProtocolServer, ProtocolServerOptions, RuntimeLimits, RuntimePersistenceOptions, RuntimeService } from '@syrup/runtime';
+import { fileURLToPath } from 'node:url';
+import { HookRegistry, registerHookRegistry } from '@syrup/core';
+import {
+  DaemonBackends,
+  DEFAULT_SOCKET_PATH,
+  PeerCredentials,
+  ProtocolServer,
+  ProtocolServerOptions,
+  RuntimeLimits,
+  RuntimePersistenceOptions,
+  RuntimeService,
+} from '@syrup/runtime';
 import { pino, type Logger } from 'pino';
 import { container as rootContainer, type DependencyContainer } from 'tsyringe';
+import { accountBackends, loadBackends } from './backends/load-backends.js';
 import { SoPeerCredCredentials } from './so-peercred-credentials.js';
 
-/** Where deployments' pins live: root-owned directories on bpffs, one per deployment. */
+/** Where deployments' pins live: root-owned directories on bpffs, one per deployment (backends that pin prepare it). */
 export const DEFAULT_PIN_ROOT = '/sys/fs/bpf/syrup';
+/** syrupd's own package directory (this file is in src/ or dist/): backend names resolve from here after the working directory. */
+const INSTALL_DIR = fileURLToPath(new URL('..', import.meta.url));
 /** The daemon's record of its deployments, the only thing recovery trusts (pins are checked against it). */
 export const DEFAULT_STATE_FILE = '/var/lib/syrup/state.json';
 
@@ -17,6 +29,13 @@ export interface SyrupdOptions {
   readonly stateFile?: string;
   /** Per-tenant limits (deployments, map memory, request size, compile time); the runtime's defaults otherwise. */
   readonly limits?: RuntimeLimits;
+  /**
+   * Backend packages to load, by name or directory path, in order (`--backend`); the project's
+   * own installed ones (`@syrup/backend-ebpf`, `-ghost`, `-nfp`) when empty or absent.
+   */
+  readonly backends?: readonly string[];
+  /** Where names and relative paths of `backends` resolve first; the process's working directory by default. */
+  readonly cwd?: string;
   readonly logger?: Logger;
 }
 
@@ -33,17 +52,31 @@ export interface Syrupd {
 }
 
 /**
- * The composition root: the hook registry, the eBPF backend, the runtime service, SO_PEERCRED
- * identities and the protocol server on the Unix socket.
+ * The composition root: the hook registry, the backend packages (each by its
+ * `register(container)`), the runtime service, SO_PEERCRED identities and the protocol server
+ * on the Unix socket. A backend package that does not load, or that the registry refuses, is
+ * reported (log, `status`, `hooks`) and the daemon serves with the others.
  */
 export async function startSyrupd(options: SyrupdOptions = {}): Promise<Syrupd> {
   const logger = options.logger ?? pino({ name: 'syrupd' });
   const socketPath = options.socketPath ?? DEFAULT_SOCKET_PATH;
-  const pinRoot = ensureBpffs(options.pinRoot ?? DEFAULT_PIN_ROOT);
+  const pinRoot = options.pinRoot ?? DEFAULT_PIN_ROOT;
   const stateFile = options.stateFile ?? DEFAULT_STATE_FILE;
   const container = rootContainer.createChildContainer();
   registerHookRegistry(container);
-  registerEbpfBackend(container);
+  const outcomes = await loadBackends(options.backends ?? [], container, { cwd: options.cwd ?? process.cwd(), installDir: INSTALL_DIR });
+  const registry = container.resolve<HookRegistry>(HookRegistry);
+  const account = await accountBackends(outcomes, registry);
+  for (const p of account.packages) {
+    if (p.state === 'loaded') logger.info({ package: p.package, path: p.path, backends: p.backends }, 'backend loaded');
+    else logger.warn({ package: p.package, state: p.state, reason: p.reason }, 'backend not loaded');
+  }
+  container.register(DaemonBackends, { useValue: account });
+  // Pins are the backends' business (the eBPF backend mounts bpffs): each backend that can run here prepares the root before recovery reads it.
+  const hooks = await registry.hooks();
+  for (const { backend, refused } of registry.backends()) {
+    if (refused === undefined && hooks.some((h) => h.backend === backend.name && h.available)) await backend.preparePinRoot?.(pinRoot);
+  }
   container.registerSingleton(RuntimeService);
   container.register(PeerCredentials, { useValue: new SoPeerCredCredentials() });
   container.register(ProtocolServerOptions, { useValue: { socketPath } });
@@ -57,7 +90,6 @@ export async function startSyrupd(options: SyrupdOptions = {}): Promise<Syrupd> 
   logger.info({ restored: recovery.restored.length, dropped: recovery.dropped.length, stateFile }, 'recovery done');
   const server = container.resolve(ProtocolServer);
   await server.listen();
-  const hooks = await service.hooks();
   logger.info(
     { socketPath, pinRoot, stateFile, hooks: hooks.map((h) => (h.available ? h.hook.id : `${h.hook.id} (unavailable: ${h.reason ?? '?'})`)) },
     'syrupd listening',
