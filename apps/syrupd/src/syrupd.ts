@@ -67,9 +67,11 @@ export async function startSyrupd(options: SyrupdOptions = {}): Promise<Syrupd> 
   const outcomes = await loadBackends(options.backends ?? [], container, { cwd: options.cwd ?? process.cwd(), installDir: INSTALL_DIR });
   const registry = container.resolve<HookRegistry>(HookRegistry);
   const account = await accountBackends(outcomes, registry);
+  // A default package that is absent or a placeholder is expected; anything asked for that did not load, or failed, is a warning.
+  const asked = (options.backends ?? []).length > 0;
   for (const p of account.packages) {
     if (p.state === 'loaded') logger.info({ package: p.package, path: p.path, backends: p.backends }, 'backend loaded');
-    else logger.warn({ package: p.package, state: p.state, reason: p.reason }, 'backend not loaded');
+    else logger[asked || p.state === 'failed' || p.state === 'refused' ? 'warn' : 'info']({ package: p.package, state: p.state, reason: p.reason }, 'backend not loaded');
   }
   container.register(DaemonBackends, { useValue: account });
   // Pins are the backends' business (the eBPF backend mounts bpffs): each backend that can run here prepares the root before recovery reads it.
