@@ -14,6 +14,7 @@ import {
 import { pino, type Logger } from 'pino';
 import { container as rootContainer, type DependencyContainer } from 'tsyringe';
 import { accountBackends, loadBackends } from './backends/load-backends.js';
+import { preparePinRoots } from './backends/prepare-pin-roots.js';
 import { SoPeerCredCredentials } from './so-peercred-credentials.js';
 
 /** Where deployments' pins live: root-owned directories on bpffs, one per deployment (backends that pin prepare it). */
@@ -75,10 +76,8 @@ export async function startSyrupd(options: SyrupdOptions = {}): Promise<Syrupd> 
   }
   container.register(DaemonBackends, { useValue: account });
   // Pins are the backends' business (the eBPF backend mounts bpffs): each backend that can run here prepares the root before recovery reads it.
+  await preparePinRoots(registry, pinRoot);
   const hooks = await registry.hooks();
-  for (const { backend, refused } of registry.backends()) {
-    if (refused === undefined && hooks.some((h) => h.backend === backend.name && h.available)) await backend.preparePinRoot?.(pinRoot);
-  }
   container.registerSingleton(RuntimeService);
   container.register(PeerCredentials, { useValue: new SoPeerCredCredentials() });
   container.register(ProtocolServerOptions, { useValue: { socketPath } });
