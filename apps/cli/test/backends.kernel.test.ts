@@ -100,7 +100,7 @@ describeKernel('syrup daemon --backend: backends by package, their failures in s
     const backends = (JSON.parse(status.stdout) as { backends: unknown[] }).backends;
     expect(backends).toEqual([
       { package: '@syrup/backend-ebpf', state: 'loaded', path: join(REPO, 'packages/backend-ebpf'), backends: ['ebpf'] },
-      { package: broken, state: 'failed', reason: `importing '@acme/backend-broken' (${join(broken, 'index.js')}) threw: the acme device is missing.` },
+      { package: broken, state: 'failed', path: broken, reason: `importing '@acme/backend-broken' (${join(broken, 'index.js')}) threw: the acme device is missing.` },
       { package: clash, state: 'refused', path: clash, reason: "backend 'clash' is refused: it declares hook 'socket-select', which backend 'ebpf' already provides.", backends: [] },
       { package: queue, state: 'loaded', path: queue, backends: ['queue'] },
     ]);

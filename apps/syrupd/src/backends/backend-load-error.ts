@@ -13,9 +13,12 @@ export class BackendLoadError extends SyrupError {
   declare readonly code: BackendLoadErrorCode;
   /** The reason alone, without the package's name and place (`it exports no register(container) function`), for listings that name the package already. */
   readonly detail: string;
+  /** The package, once found: its package.json name and its directory. */
+  readonly found: { readonly name: string; readonly dir: string } | undefined;
 
-  constructor(code: BackendLoadErrorCode, message: string, options?: { cause?: unknown; detail?: string }) {
+  constructor(code: BackendLoadErrorCode, message: string, options?: { cause?: unknown; detail?: string; found?: { name: string; dir: string } }) {
     super(code, message, options);
     this.detail = options?.detail ?? message.replace(/\.$/, '');
+    this.found = options?.found;
   }
 }

@@ -33,25 +33,28 @@ export interface LoadOptions extends FindOptions {
 export async function loadBackendPackage(spec: string, container: DependencyContainer, options: LoadOptions): Promise<LoadedBackendPackage> {
   const { dir, manifest } = findBackendPackage(spec, options);
   const name = typeof manifest.name === 'string' ? manifest.name : spec;
+  const found = { name, dir };
   const entry = packageEntry(dir, manifest, options.conditions ?? activeConditions());
   if (entry === undefined) {
     throw new BackendLoadError('BACKEND_NO_REGISTER', `'${name}' (${dir}) is not a backend yet: it has no entry module to import.`, {
       detail: 'it has no entry module to import',
+      found,
     });
   }
   if (!existsSync(entry)) {
-    throw new BackendLoadError('BACKEND_IMPORT_FAILED', `'${name}' (${dir}) cannot be imported: its entry ${relative(dir, entry)} does not exist (is the package built?).`);
+    throw new BackendLoadError('BACKEND_IMPORT_FAILED', `'${name}' (${dir}) cannot be imported: its entry ${relative(dir, entry)} does not exist (is the package built?).`, { found });
   }
   let module: Record<string, unknown>;
   try {
     module = (await import(pathToFileURL(entry).href)) as Record<string, unknown>;
   } catch (error) {
-    throw new BackendLoadError('BACKEND_IMPORT_FAILED', `importing '${name}' (${entry}) threw: ${firstLine(error)}`, { cause: error });
+    throw new BackendLoadError('BACKEND_IMPORT_FAILED', `importing '${name}' (${entry}) threw: ${firstLine(error)}`, { cause: error, found });
   }
   const register = registerOf(module);
   if (register === undefined) {
     throw new BackendLoadError('BACKEND_NO_REGISTER', `'${name}' (${dir}) is not a backend yet: it exports no register(container) function.`, {
       detail: 'it exports no register(container) function',
+      found,
     });
   }
   const recording = new RecordingContainer(container);
@@ -63,7 +66,7 @@ export async function loadBackendPackage(spec: string, container: DependencyCont
       throw new Error('it returned a promise, and register(container) must register synchronously');
     }
   } catch (error) {
-    throw new BackendLoadError('BACKEND_REGISTER_FAILED', `the register(container) of '${name}' threw: ${firstLine(error)}`, { cause: error });
+    throw new BackendLoadError('BACKEND_REGISTER_FAILED', `the register(container) of '${name}' threw: ${firstLine(error)}`, { cause: error, found });
   }
   const backendCount = recording.count(Backend);
   recording.commit();

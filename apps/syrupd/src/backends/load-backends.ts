@@ -12,7 +12,7 @@ export interface BackendLoadOutcome {
   readonly reason?: string;
   /** The reason without the package's name and place, for a hook listing that names the package already. */
   readonly detail?: string;
-  /** Its package.json name, when it loaded. */
+  /** Its package.json name and directory, once found. */
   readonly name?: string;
   readonly path?: string;
   readonly backendCount?: number;
@@ -38,7 +38,14 @@ export async function loadBackends(specs: readonly string[], container: Dependen
     } catch (error) {
       const code = error instanceof SyrupError ? error.code : '';
       const reason = error instanceof Error ? error.message : String(error);
-      outcomes.push({ spec, state: STATE_OF_CODE[code] ?? 'failed', reason, detail: error instanceof BackendLoadError ? error.detail : reason.replace(/\.$/, '') });
+      const found = error instanceof BackendLoadError ? error.found : undefined;
+      outcomes.push({
+        spec,
+        state: STATE_OF_CODE[code] ?? 'failed',
+        reason,
+        detail: error instanceof BackendLoadError ? error.detail : reason.replace(/\.$/, ''),
+        ...(found !== undefined ? { name: found.name, path: found.dir } : {}),
+      });
     }
   }
   return outcomes;

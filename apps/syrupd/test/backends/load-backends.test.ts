@@ -34,7 +34,7 @@ describe('loadBackends and accountBackends', () => {
     const { registry, account } = await load(['@acme/queue', './broken', '@acme/missing', '@acme/queue']);
     expect(account.packages).toEqual([
       { package: '@acme/queue', state: 'loaded', path: join(dir, 'node_modules/@acme/queue'), backends: ['queue'] },
-      { package: './broken', state: 'failed', reason: `importing 'broken' (${join(dir, 'broken/index.js')}) threw: boom.` },
+      { package: './broken', state: 'failed', reason: `importing 'broken' (${join(dir, 'broken/index.js')}) threw: boom.`, path: join(dir, 'broken') },
       { package: '@acme/missing', state: 'not-found', reason: expect.stringMatching(/^backend package '@acme\/missing' is not installed: /) },
     ]);
     expect((await registry.backendFor('work-queue')).backend.name).toBe('queue');
@@ -80,6 +80,12 @@ describe('loadBackends and accountBackends', () => {
       "it would come from '@syrup/backend-nfp', which is not a backend yet (it has no entry module to import).",
       "it would come from '@syrup/backend-ghost', which is not a backend yet (it has no entry module to import).",
     ]);
+  });
+
+  it('knows a project package given by its directory path by its package name', async () => {
+    const { account } = await load([join(INSTALL_DIR, '../../packages/backend-ghost')]);
+    expect(account.packages[0]).toMatchObject({ state: 'not-a-backend', path: realpathSync(join(INSTALL_DIR, '../../packages/backend-ghost')) });
+    expect(account.unprovidedHooks.find((h) => h.hook.id === 'thread')?.reason).toBe("it would come from '@syrup/backend-ghost', which is not a backend yet (it has no entry module to import).");
   });
 
   it('names a project package that is not installed as such', async () => {
