@@ -1,5 +1,5 @@
 import { SyrupError } from '@syrup/core';
-import { connect, DEFAULT_SOCKET_PATH, type ClientDeployOptions, type ClientMap, type SyrupClient, type WireDeploymentInfo } from '@syrup/runtime';
+import { connect, DEFAULT_SOCKET_PATH, type ClientDeployOptions, type ClientMap, type SyrupClient, type WireBackendPackage, type WireDeploymentInfo } from '@syrup/runtime';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { processIo, UsageError, type CliIo } from './cli-io.js';
 import { runDaemon } from './run-daemon.js';
@@ -188,18 +188,44 @@ export async function runCli(argv: readonly string[], io: CliIo = processIo): Pr
           [
             `syrupd pid ${status.pid}, protocol v${status.version}, up ${Math.round(status.uptimeMs / 1000)} s, ${status.deployments} deployment(s)`,
             ...hooks.map((h) => `  ${h.hook} (${h.backend}): ${h.available ? 'available' : `unavailable: ${h.reason ?? ''}`}`),
+            ...(status.backends === undefined ? [] : ['backends:', ...status.backends.map(describeBackendPackage)]),
           ].join('\n'),
         );
+      });
+    });
+
+  common(program.command('hooks'))
+    .description('list every hook: the standard ones and those of the loaded backends, with layer, backend, availability and target fields')
+    .action(async (o: CommonOptions) => {
+      await withClient(o, async (client) => {
+        const [hooks, status] = await Promise.all([client.hooks(), client.status()]);
+        const rows = hooks.map((h) => ({
+          hook: h.hook,
+          layer: h.layer ?? '',
+          backend: h.backend,
+          available: h.available,
+          reason: h.reason ?? null,
+          targetFields: h.targetFields ?? [],
+        }));
+        // Packages that did not load declare no hook syrupd knows of; the human listing says so after the hooks.
+        const notLoaded = (status.backends ?? []).filter((b) => b.state !== 'loaded');
+        print(o, rows, [...rows.map(describeHook), ...notLoaded.map((b) => `not loaded: ${describeBackendPackage(b).trim()}`)].join('\n'));
       });
     });
 
   common(program.command('daemon'))
     .description("run syrupd in the foreground; syrupd's own options (--state-file, --max-deployments, ...) pass through")
     .option('--pin-root <path>', 'bpffs directory for pins')
+    .option('--backend <name-or-path>', "a backend package to load, by name or directory path (repeatable; default: the project's own that are installed)", collectName, [])
     .allowUnknownOption()
     .allowExcessArguments()
-    .action(async (o: CommonOptions & { pinRoot?: string }, command: Command) => {
-      const args = [...(o.socket !== undefined ? ['--socket', o.socket] : []), ...(o.pinRoot !== undefined ? ['--pin-root', o.pinRoot] : []), ...command.args];
+    .action(async (o: CommonOptions & { pinRoot?: string; backend: string[] }, command: Command) => {
+      const args = [
+        ...(o.socket !== undefined ? ['--socket', o.socket] : []),
+        ...(o.pinRoot !== undefined ? ['--pin-root', o.pinRoot] : []),
+        ...o.backend.flatMap((b) => ['--backend', b]),
+        ...command.args,
+      ];
       exitCode = await runDaemon(args, socketOf(o), StageProgress.forCommand(io, o, ['start', 'listen']));
     });
 
@@ -290,6 +316,16 @@ function describeDeployment(d: WireDeploymentInfo): string {
     .join(' ');
   const shared = d.sharedMaps === undefined || d.sharedMaps.length === 0 ? '' : `  shares ${d.sharedMaps.join(', ')}`;
   return `${d.id}  ${d.policy}  ${d.hook}  ${d.state}  ${target}  uid ${d.owner}${shared}`;
+}
+
+function describeHook(h: { hook: string; layer: string; backend: string; available: boolean; reason: string | null; targetFields: readonly string[] }): string {
+  const fields = h.targetFields.length > 0 ? `  target: ${h.targetFields.join(', ')}` : '';
+  return `${h.hook}  ${h.layer}  ${h.backend}  ${h.available ? 'available' : `unavailable: ${h.reason ?? ''}`}${fields}`;
+}
+
+function describeBackendPackage(b: WireBackendPackage): string {
+  const what = b.state === 'loaded' ? `loaded${b.backends !== undefined && b.backends.length > 0 ? ` (${b.backends.join(', ')})` : ''}` : `${b.state}: ${b.reason ?? ''}`;
+  return `  ${b.package}: ${what}`;
 }
 
 function bigintAsString(_key: string, value: unknown): unknown {

@@ -9,6 +9,8 @@ export interface SyrupdArgs {
   readonly stateDir: string;
   /** Per-tenant limits from the flags given; absent flags keep the runtime's defaults. */
   readonly limits?: RuntimeLimits;
+  /** `--backend` packages (names or directory paths) in order; empty means the project's own installed ones. */
+  readonly backends: readonly string[];
 }
 
 /** The limit flags and the RuntimeLimits field each sets (see the runtime's service/limits). */
@@ -19,12 +21,16 @@ const LIMIT_FLAGS = {
   'compile-timeout-ms': 'compileTimeoutMs',
 } as const satisfies Record<string, keyof RuntimeLimits>;
 
-/** `--socket` / `--pin-root` / `--state-file` / `--state-dir`, falling back to $SYRUP_SOCKET / $SYRUP_PIN_ROOT / $SYRUP_STATE_FILE / $SYRUP_STATE_DIR, then the defaults. */
+/**
+ * `--backend <name-or-path>` (repeatable) and `--socket` / `--pin-root` / `--state-file` / `--state-dir`, the last four
+ * falling back to $SYRUP_SOCKET / $SYRUP_PIN_ROOT / $SYRUP_STATE_FILE / $SYRUP_STATE_DIR, then the defaults.
+ */
 export function parseSyrupdArgs(argv: readonly string[], env: NodeJS.ProcessEnv = process.env): SyrupdArgs {
   const { values } = parseArgs({
     args: [...argv],
     options: {
       socket: { type: 'string' },
+      backend: { type: 'string', multiple: true },
       'pin-root': { type: 'string' },
       'state-file': { type: 'string' },
       'state-dir': { type: 'string' },
@@ -50,5 +56,6 @@ export function parseSyrupdArgs(argv: readonly string[], env: NodeJS.ProcessEnv 
     pinRoot: values['pin-root'] ?? env['SYRUP_PIN_ROOT'] ?? DEFAULT_PIN_ROOT,
     stateFile: values['state-file'] ?? env['SYRUP_STATE_FILE'] ?? DEFAULT_STATE_FILE,
     stateDir: values['state-dir'] ?? env['SYRUP_STATE_DIR'] ?? DEFAULT_STATE_DIR,
+    backends: values.backend ?? [],
   };
 }

@@ -1,14 +1,26 @@
 import 'reflect-metadata';
-import { register as registerEbpfBackend } from '@syrup/backend-ebpf';
-import { ensureBpffs } from '@syrup/backend-ebpf/pin';
-import { registerHookRegistry } from '@syrup/core';
-import { DEFAULT_SOCKET_PATH, PeerCredentials, ProtocolServer, ProtocolServerOptions, RuntimeLimits, RuntimePersistenceOptions, RuntimeService } from '@syrup/runtime';
+import { fileURLToPath } from 'node:url';
+import { HookRegistry, registerHookRegistry } from '@syrup/core';
+import {
+  DaemonBackends,
+  DEFAULT_SOCKET_PATH,
+  PeerCredentials,
+  ProtocolServer,
+  ProtocolServerOptions,
+  RuntimeLimits,
+  RuntimePersistenceOptions,
+  RuntimeService,
+} from '@syrup/runtime';
 import { pino, type Logger } from 'pino';
 import { container as rootContainer, type DependencyContainer } from 'tsyringe';
+import { accountBackends, loadBackends } from './backends/load-backends.js';
+import { preparePinRoots } from './backends/prepare-pin-roots.js';
 import { SoPeerCredCredentials } from './so-peercred-credentials.js';
 
-/** Where deployments' pins live: root-owned directories on bpffs, one per deployment. */
+/** Where deployments' pins live: root-owned directories on bpffs, one per deployment (backends that pin prepare it). */
 export const DEFAULT_PIN_ROOT = '/sys/fs/bpf/syrup';
+/** syrupd's own package directory (this file is in src/ or dist/): backend names resolve from here after the working directory. */
+const INSTALL_DIR = fileURLToPath(new URL('..', import.meta.url));
 /** The daemon's record of its deployments, the only thing recovery trusts (pins are checked against it). */
 export const DEFAULT_STATE_FILE = '/var/lib/syrup/state.json';
 /** Where each deployment's state directory is made (`<dir>/<id>/`, root's, 0755): files any backend keeps, on an ordinary file system. */
@@ -22,6 +34,13 @@ export interface SyrupdOptions {
   readonly stateDir?: string;
   /** Per-tenant limits (deployments, map memory, request size, compile time); the runtime's defaults otherwise. */
   readonly limits?: RuntimeLimits;
+  /**
+   * Backend packages to load, by name or directory path, in order (`--backend`); the project's
+   * own installed ones (`@syrup/backend-ebpf`, `-ghost`, `-nfp`) when empty or absent.
+   */
+  readonly backends?: readonly string[];
+  /** Where names and relative paths of `backends` resolve first; the process's working directory by default. */
+  readonly cwd?: string;
   readonly logger?: Logger;
 }
 
@@ -38,18 +57,32 @@ export interface Syrupd {
 }
 
 /**
- * The composition root: the hook registry, the eBPF backend, the runtime service, SO_PEERCRED
- * identities and the protocol server on the Unix socket.
+ * The composition root: the hook registry, the backend packages (each by its
+ * `register(container)`), the runtime service, SO_PEERCRED identities and the protocol server
+ * on the Unix socket. A backend package that does not load, or that the registry refuses, is
+ * reported (log, `status`, `hooks`) and the daemon serves with the others.
  */
 export async function startSyrupd(options: SyrupdOptions = {}): Promise<Syrupd> {
   const logger = options.logger ?? pino({ name: 'syrupd' });
   const socketPath = options.socketPath ?? DEFAULT_SOCKET_PATH;
-  const pinRoot = ensureBpffs(options.pinRoot ?? DEFAULT_PIN_ROOT);
+  const pinRoot = options.pinRoot ?? DEFAULT_PIN_ROOT;
   const stateFile = options.stateFile ?? DEFAULT_STATE_FILE;
   const stateRoot = options.stateDir ?? DEFAULT_STATE_DIR;
   const container = rootContainer.createChildContainer();
   registerHookRegistry(container);
-  registerEbpfBackend(container);
+  const outcomes = await loadBackends(options.backends ?? [], container, { cwd: options.cwd ?? process.cwd(), installDir: INSTALL_DIR });
+  const registry = container.resolve<HookRegistry>(HookRegistry);
+  const account = await accountBackends(outcomes, registry);
+  // A default package that is absent or a placeholder is expected; anything asked for that did not load, or failed, is a warning.
+  const asked = (options.backends ?? []).length > 0;
+  for (const p of account.packages) {
+    if (p.state === 'loaded') logger.info({ package: p.package, path: p.path, backends: p.backends }, 'backend loaded');
+    else logger[asked || p.state === 'failed' || p.state === 'refused' ? 'warn' : 'info']({ package: p.package, state: p.state, reason: p.reason }, 'backend not loaded');
+  }
+  container.register(DaemonBackends, { useValue: account });
+  // Pins are the backends' business (the eBPF backend mounts bpffs): each backend that can run here prepares the root before recovery reads it.
+  await preparePinRoots(registry, pinRoot);
+  const hooks = await registry.hooks();
   container.registerSingleton(RuntimeService);
   container.register(PeerCredentials, { useValue: new SoPeerCredCredentials() });
   container.register(ProtocolServerOptions, { useValue: { socketPath } });
@@ -63,7 +96,6 @@ export async function startSyrupd(options: SyrupdOptions = {}): Promise<Syrupd> 
   logger.info({ restored: recovery.restored.length, dropped: recovery.dropped.length, stateFile }, 'recovery done');
   const server = container.resolve(ProtocolServer);
   await server.listen();
-  const hooks = await service.hooks();
   logger.info(
     { socketPath, pinRoot, stateFile, hooks: hooks.map((h) => (h.available ? h.hook.id : `${h.hook.id} (unavailable: ${h.reason ?? '?'})`)) },
     'syrupd listening',

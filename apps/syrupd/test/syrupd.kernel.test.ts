@@ -13,25 +13,30 @@ const here = dirname(fileURLToPath(import.meta.url));
 const ROUND_ROBIN = join(here, '../../../packages/policies-std/src/round-robin.ts');
 
 describe('syrupd arguments', () => {
-  it('takes --socket, --pin-root, --state-file and --state-dir, then the environment, then the defaults', () => {
+  it('takes --socket, --pin-root, --state-file and --state-dir, then the environment, then the defaults, and --backend in order', () => {
     expect(parseSyrupdArgs(['--socket', '/tmp/s.sock', '--pin-root', '/sys/fs/bpf/x', '--state-file', '/tmp/state.json', '--state-dir', '/tmp/deployments'], {})).toEqual({
       socketPath: '/tmp/s.sock',
       pinRoot: '/sys/fs/bpf/x',
       stateFile: '/tmp/state.json',
       stateDir: '/tmp/deployments',
+      backends: [],
     });
     expect(parseSyrupdArgs([], { SYRUP_SOCKET: '/tmp/e.sock', SYRUP_STATE_FILE: '/tmp/e.json', SYRUP_STATE_DIR: '/tmp/e.d' })).toEqual({
       socketPath: '/tmp/e.sock',
       pinRoot: '/sys/fs/bpf/syrup',
       stateFile: '/tmp/e.json',
       stateDir: '/tmp/e.d',
+      backends: [],
     });
     expect(parseSyrupdArgs([], {})).toEqual({
       socketPath: '/run/syrup/syrupd.sock',
       pinRoot: '/sys/fs/bpf/syrup',
       stateFile: '/var/lib/syrup/state.json',
       stateDir: '/var/lib/syrup/deployments',
+      backends: [],
     });
+    // --backend is repeatable and keeps its order (names, or directory paths).
+    expect(parseSyrupdArgs(['--backend', '@syrup/backend-ebpf', '--backend', './my-backend'], {}).backends).toEqual(['@syrup/backend-ebpf', './my-backend']);
     expect(() => parseSyrupdArgs(['--nope'], {})).toThrow("Unknown option '--nope'");
   });
 });
@@ -72,7 +77,14 @@ describeKernel('the syrupd process', () => {
     const status = await client.status();
     expect(status).toMatchObject({ version: 1, pid: expect.any(Number), deployments: 0 });
     const hooks = await client.hooks();
-    expect(hooks.find((h) => h.hook === 'socket-select')).toEqual({ hook: 'socket-select', backend: 'ebpf', available: true });
+    expect(hooks.find((h) => h.hook === 'socket-select')).toEqual({ hook: 'socket-select', layer: 'kernel socket layer', backend: 'ebpf', available: true, targetFields: ['port', 'protocol', 'pid'] });
+    // Without --backend: the project's own packages, the eBPF backend loaded, the placeholders listed as not backends yet.
+    expect(status.backends?.map((b) => [b.package, b.state, b.backends])).toEqual([
+      ['@syrup/backend-ebpf', 'loaded', ['ebpf']],
+      ['@syrup/backend-ghost', 'not-a-backend', undefined],
+      ['@syrup/backend-nfp', 'not-a-backend', undefined],
+    ]);
+    expect(hooks.find((h) => h.hook === 'thread')).toMatchObject({ backend: '@syrup/backend-ghost', available: false, reason: "it would come from '@syrup/backend-ghost', which is not a backend yet (it has no entry module to import)." });
 
     // A UDP group of this test process, found by port (and our pid).
     const { createSocket } = await import('node:dgram');

@@ -47,10 +47,13 @@ export {
 export { parseTarget } from './hook/parse-target.js';
 export { TargetError } from './hook/target-error.js';
 export { processClaim, processRealUid, requireProcessOwner } from './hook/process-claim.js';
+export { BackendRefusedError } from './hook/backend-refused-error.js';
+export { hookTargetFields } from './hook/hook-target-fields.js';
 export {
   HookRegistry,
   HookRegistryImpl,
   registerHookRegistry,
+  type BackendRegistration,
   type HookAvailability,
 } from './hook/hook-registry.js';
 export {

@@ -4,6 +4,7 @@ import 'reflect-metadata';
 export { ProtocolError, RemoteError, RuntimeError, type ProtocolErrorCode, type RuntimeErrorCode } from './errors/runtime-error.js';
 export { EMBEDDED_CALLER, RuntimeService, type Caller, type MapValue, type RuntimeDeploymentInfo } from './service/runtime-service.js';
 export {
+  BackendPackageSchema,
   DEFAULT_SOCKET_PATH,
   DeploymentInfoSchema,
   HookInfoSchema,
@@ -20,12 +21,15 @@ export {
   type Request,
   type RequestOp,
   type Response,
+  type WireBackendPackage,
   type WireDeploymentInfo,
   type WireHookInfo,
   type WireStatus,
 } from './protocol/protocol-schema.js';
 export { PeerCredentials, ProtocolServerOptions, type PeerIdentity } from './protocol/peer-credentials.js';
 export { ProtocolServer } from './protocol/protocol-server.js';
+export { DaemonBackends, type BackendPackageState, type BackendPackageStatus } from './protocol/daemon-backends.js';
+export { wireHookInfo } from './protocol/wire-hook-info.js';
 export { readPolicy } from './client/read-policy.js';
 export type { ClientDeployOptions, ClientDeployment, ClientDeploymentEvents, ClientMap, PolicyRef, SyrupClient } from './client/syrup-client.js';
 export { embedded, type EmbeddedOptions, type EmbeddedSyrup } from './client/embedded.js';

@@ -169,6 +169,13 @@ export interface Backend {
    * with a `RestoreError`.
    */
   restore?(request: RestoreRequest): Promise<Attachment>;
+  /**
+   * Optional: makes the daemon's pin root usable for this backend's pins before anything is
+   * created under it or read from it (the eBPF backend mounts bpffs there). The daemon calls it
+   * once at start, before recovery, for each backend with an available hook; a throw stops the
+   * start, since deployments could neither be pinned nor recovered.
+   */
+  preparePinRoot?(root: string): void | Promise<void>;
 }
 
 /** The tsyringe token under which backends register (`container.register(Backend, { useClass })`). */

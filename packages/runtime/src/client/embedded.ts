@@ -1,7 +1,8 @@
 import 'reflect-metadata';
-import { registerHookRegistry, type BackendModule, type PolicySource } from '@syrup/core';
+import { HookRegistry, registerHookRegistry, type BackendModule, type PolicySource } from '@syrup/core';
 import { container as rootContainer, type DependencyContainer } from 'tsyringe';
 import { PROTOCOL_VERSION, type ServiceStage, type WireDeploymentInfo, type WireHookInfo, type WireStatus } from '../protocol/protocol-schema.js';
+import { wireHookInfo } from '../protocol/wire-hook-info.js';
 import { EMBEDDED_CALLER, RuntimeService, type RuntimeDeploymentInfo } from '../service/runtime-service.js';
 import { BaseClient } from './base-client.js';
 import type { ClientTransport } from './client-transport.js';
@@ -30,6 +31,9 @@ export async function embedded(options: EmbeddedOptions = {}): Promise<EmbeddedS
   const container = (options.container ?? rootContainer).createChildContainer();
   registerHookRegistry(container);
   for (const backend of options.backends ?? []) backend.register(container);
+  // The embedding program chose these modules: one whose hook or name another already has is its mistake, refused at once.
+  const refused = container.resolve<HookRegistry>(HookRegistry).backends().find((r) => r.refused !== undefined)?.refused;
+  if (refused !== undefined) throw refused;
   container.registerSingleton(RuntimeService);
   const service = container.resolve(RuntimeService);
   const client = new BaseClient(new EmbeddedTransport(service), options.cwd ?? process.cwd()) as BaseClient & { container: DependencyContainer; service: RuntimeService };
@@ -97,7 +101,7 @@ class EmbeddedTransport implements ClientTransport {
   }
 
   async hooks(): Promise<WireHookInfo[]> {
-    return (await this.service.hooks()).map((h) => ({ hook: h.hook.id, backend: h.backend, available: h.available, ...(h.reason !== undefined ? { reason: h.reason } : {}) }));
+    return (await this.service.hooks()).map(wireHookInfo);
   }
 
   async status(): Promise<WireStatus> {

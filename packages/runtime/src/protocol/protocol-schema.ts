@@ -99,10 +99,39 @@ export const DeploymentInfoSchema = z.object({
 });
 export type WireDeploymentInfo = z.infer<typeof DeploymentInfoSchema>;
 
-export const HookInfoSchema = z.object({ hook: z.string(), backend: z.string(), available: z.boolean(), reason: z.string().optional() });
+/**
+ * One hook: who provides it (for a hook no loaded backend provides, the package that would),
+ * whether it runs here and why not. `layer` and `targetFields` (the target's field names,
+ * `extra.*` for fields under `target.extra`) are newer: optional, so older daemons still parse.
+ */
+export const HookInfoSchema = z.object({
+  hook: z.string(),
+  layer: z.string().optional(),
+  backend: z.string(),
+  available: z.boolean(),
+  reason: z.string().optional(),
+  targetFields: z.array(z.string()).optional(),
+});
 export type WireHookInfo = z.infer<typeof HookInfoSchema>;
 
-export const StatusSchema = z.object({ version: z.number().int(), pid: z.number().int(), uptimeMs: z.number(), deployments: z.number().int() });
+/** One backend package the daemon tried to load (see DaemonBackends); `state` is open to newer values. */
+export const BackendPackageSchema = z.object({
+  package: z.string(),
+  state: z.string(),
+  reason: z.string().optional(),
+  path: z.string().optional(),
+  backends: z.array(z.string()).optional(),
+});
+export type WireBackendPackage = z.infer<typeof BackendPackageSchema>;
+
+/** `backends` is newer and optional: a daemon without a backend account (embedded) leaves it out. */
+export const StatusSchema = z.object({
+  version: z.number().int(),
+  pid: z.number().int(),
+  uptimeMs: z.number(),
+  deployments: z.number().int(),
+  backends: z.array(BackendPackageSchema).optional(),
+});
 export type WireStatus = z.infer<typeof StatusSchema>;
 
 /** A response echoes the request id (null when the request had none readable). */

@@ -7,6 +7,7 @@ import { inject, injectable } from 'tsyringe';
 import { RuntimeError } from '../errors/runtime-error.js';
 import { RuntimeLimits, tenantLimits } from '../service/limits/runtime-limits.js';
 import { RuntimeService, type Caller, type RuntimeDeploymentInfo } from '../service/runtime-service.js';
+import { DaemonBackends } from './daemon-backends.js';
 import { PeerCredentials, ProtocolServerOptions, type PeerIdentity } from './peer-credentials.js';
 import {
   DEFAULT_SOCKET_PATH,
@@ -23,6 +24,7 @@ import {
   type ServiceStage,
   type WireDeploymentInfo,
 } from './protocol-schema.js';
+import { wireHookInfo } from './wire-hook-info.js';
 
 type RequestId = string | number | null;
 
@@ -56,6 +58,8 @@ export class ProtocolServer {
     @inject(ProtocolServerOptions) options: ProtocolServerOptions,
     // Per-tenant request size (service/limits/runtime-limits.ts); without it every tenant gets options.maxRequestBytes.
     @inject(RuntimeLimits, { isOptional: true }) limits?: RuntimeLimits,
+    // The daemon's account of its backend packages, for `status` and `hooks`; none when embedded in a test.
+    @inject(DaemonBackends, { isOptional: true }) private readonly daemonBackends?: DaemonBackends,
   ) {
     this.#socketPath = options.socketPath ?? DEFAULT_SOCKET_PATH;
     this.#maxRequestBytes = options.maxRequestBytes ?? MAX_REQUEST_BYTES;
@@ -276,14 +280,15 @@ export class ProtocolServer {
         return { watching: id };
       }
       case 'hooks':
-        return (await this.service.hooks()).map((h) => ({
-          hook: h.hook.id,
-          backend: h.backend,
-          available: h.available,
-          ...(h.reason !== undefined ? { reason: h.reason } : {}),
-        }));
+        return [...(await this.service.hooks()), ...(this.daemonBackends?.unprovidedHooks ?? [])].map(wireHookInfo);
       case 'status':
-        return { version: PROTOCOL_VERSION, pid: process.pid, uptimeMs: Date.now() - this.#started, deployments: (await this.service.deployments(caller)).length };
+        return {
+          version: PROTOCOL_VERSION,
+          pid: process.pid,
+          uptimeMs: Date.now() - this.#started,
+          deployments: (await this.service.deployments(caller)).length,
+          ...(this.daemonBackends !== undefined ? { backends: this.daemonBackends.packages.map((p) => ({ ...p, ...(p.backends !== undefined ? { backends: [...p.backends] } : {}) })) } : {}),
+        };
       case 'disasm': {
         const target = request.target === undefined ? undefined : { ...request.target };
         const lines = await this.service.disasm(
