@@ -7,6 +7,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { registerHookRegistry } from '@syrup/core';
 import { container } from 'tsyringe';
+import { describeAsRoot } from '@syrup/test-support/kernel-gate';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { connect, EventLineSchema, PeerCredentials, ProtocolServer, ProtocolServerOptions, RuntimeService, type PeerIdentity, type SyrupClient } from '../src/index.js';
 import { memoryBackendModule } from './support/memory-backend.js';
@@ -182,46 +183,48 @@ describe('the protocol server', () => {
   });
 
   // Starting a process of another uid needs root.
-  it.skipIf(process.getuid?.() !== 0)('refuses another non-root uid replace, undeploy and map access, and lets root do them', async () => {
-    // The server reads the identity when it accepts; a round trip makes sure it has before the next one.
-    const connectAs = async (peer: PeerIdentity): Promise<SyrupClient> => {
-      nextPeer = peer;
-      const client = await connect({ socketPath });
-      clients.push(client);
-      await client.status();
-      return client;
-    };
-    const owner = await connectAs({ uid: 1000, gid: 1000, pid: 1 });
-    const other = await connectAs({ uid: 1001, gid: 1001, pid: 2 });
-    const root = await connectAs({ uid: 0, gid: 0, pid: 3 });
+  describeAsRoot('between two non-root uids', () => {
+    it('refuses another non-root uid replace, undeploy and map access, and lets root do them', async () => {
+      // The server reads the identity when it accepts; a round trip makes sure it has before the next one.
+      const connectAs = async (peer: PeerIdentity): Promise<SyrupClient> => {
+        nextPeer = peer;
+        const client = await connect({ socketPath });
+        clients.push(client);
+        await client.status();
+        return client;
+      };
+      const owner = await connectAs({ uid: 1000, gid: 1000, pid: 1 });
+      const other = await connectAs({ uid: 1001, gid: 1001, pid: 2 });
+      const root = await connectAs({ uid: 0, gid: 0, pid: 3 });
 
-    // A tenant deploys only on a socket group of its own uid: named by pid, or found by port.
-    const tenantProcess = spawn('python3', [REUSEPORT_SERVER, '1'], { uid: 1000, gid: 1000, stdio: ['pipe', 'pipe', 'ignore'] });
-    clientsCleanup.push(() => tenantProcess.kill());
-    const hello = await new Promise<{ port: number; pid: number }>((resolve) => tenantProcess.stdout.once('data', (d: Buffer) => resolve(JSON.parse(d.toString()))));
-    await expect(owner.deploy(ROUND_ROBIN, { hook: 'socket-select', port: hello.port, pid: process.pid })).rejects.toThrow(
-      `process ${process.pid} belongs to uid 0, so uid 1000 may not deploy on its sockets.`,
-    );
-    await expect(other.deploy(ROUND_ROBIN, { hook: 'socket-select', port: hello.port })).rejects.toThrow(`port ${hello.port} is bound by uid 1000, not by uid 1001.`);
-    await expect(other.deploy(ROUND_ROBIN, { hook: 'socket-select', port: hello.port, pid: hello.pid })).rejects.toThrow(
-      `process ${hello.pid} belongs to uid 1000, so uid 1001 may not deploy on its sockets.`,
-    );
-    const d = await owner.deploy(ROUND_ROBIN, { hook: 'socket-select', port: hello.port });
-    // Found by port, the owner process is pinned into the target.
-    expect((await owner.deployments()).map((i) => [i.owner, i.target])).toEqual([[1000, { port: hello.port, pid: hello.pid }]]);
-    expect(await other.deployments()).toEqual([]);
-    await expect(other.deployment(d.id)).rejects.toThrow(`no deployment has id '${d.id}'`);
+      // A tenant deploys only on a socket group of its own uid: named by pid, or found by port.
+      const tenantProcess = spawn('python3', [REUSEPORT_SERVER, '1'], { uid: 1000, gid: 1000, stdio: ['pipe', 'pipe', 'ignore'] });
+      clientsCleanup.push(() => tenantProcess.kill());
+      const hello = await new Promise<{ port: number; pid: number }>((resolve) => tenantProcess.stdout.once('data', (d: Buffer) => resolve(JSON.parse(d.toString()))));
+      await expect(owner.deploy(ROUND_ROBIN, { hook: 'socket-select', port: hello.port, pid: process.pid })).rejects.toThrow(
+        `process ${process.pid} belongs to uid 0, so uid 1000 may not deploy on its sockets.`,
+      );
+      await expect(other.deploy(ROUND_ROBIN, { hook: 'socket-select', port: hello.port })).rejects.toThrow(`port ${hello.port} is bound by uid 1000, not by uid 1001.`);
+      await expect(other.deploy(ROUND_ROBIN, { hook: 'socket-select', port: hello.port, pid: hello.pid })).rejects.toThrow(
+        `process ${hello.pid} belongs to uid 1000, so uid 1001 may not deploy on its sockets.`,
+      );
+      const d = await owner.deploy(ROUND_ROBIN, { hook: 'socket-select', port: hello.port });
+      // Found by port, the owner process is pinned into the target.
+      expect((await owner.deployments()).map((i) => [i.owner, i.target])).toEqual([[1000, { port: hello.port, pid: hello.pid }]]);
+      expect(await other.deployments()).toEqual([]);
+      await expect(other.deployment(d.id)).rejects.toThrow(`no deployment has id '${d.id}'`);
 
-    // A handle forged from the owner's info still goes through the server's ownership check.
-    nextPeer = { uid: 1001, gid: 1001, pid: 2 };
-    const rawOther = await raw();
-    for (const op of ['undeploy', 'map.get', 'replace']) {
-      rawOther.send(`${JSON.stringify({ v: 1, id: op, op, deployment: d.id, map: 'next', key: 0, policy: { fileName: 'rr.ts', text: readFileSync(ROUND_ROBIN, 'utf8') } })}\n`);
-      expect(await rawOther.next()).toMatchObject({ ok: false, error: { code: 'NOT_OWNER', message: expect.stringContaining('belongs to uid 1000') } });
-    }
-    expect((await root.deployments()).map((i) => i.id)).toEqual([d.id]);
-    expect(await (await root.deployment(d.id)).maps['next']?.get(0)).toBe(0n);
-    await d.undeploy();
+      // A handle forged from the owner's info still goes through the server's ownership check.
+      nextPeer = { uid: 1001, gid: 1001, pid: 2 };
+      const rawOther = await raw();
+      for (const op of ['undeploy', 'map.get', 'replace']) {
+        rawOther.send(`${JSON.stringify({ v: 1, id: op, op, deployment: d.id, map: 'next', key: 0, policy: { fileName: 'rr.ts', text: readFileSync(ROUND_ROBIN, 'utf8') } })}\n`);
+        expect(await rawOther.next()).toMatchObject({ ok: false, error: { code: 'NOT_OWNER', message: expect.stringContaining('belongs to uid 1000') } });
+      }
+      expect((await root.deployments()).map((i) => i.id)).toEqual([d.id]);
+      expect(await (await root.deployment(d.id)).maps['next']?.get(0)).toBe(0n);
+      await d.undeploy();
+    });
   });
 
   it('refuses extra.sockets over the wire: fd numbers mean nothing in the daemon', async () => {

@@ -32,14 +32,27 @@ export const kernelRequired = process.env['SYRUP_REQUIRE_KERNEL'] === '1';
  * one-line reason; under SYRUP_REQUIRE_KERNEL=1 it fails with that reason instead.
  */
 export function describeKernel(name: string, body: () => void): void {
-  const reason = kernelUnavailableReason();
+  describeGated(name, kernelUnavailableReason(), body);
+}
+
+/** Why this process cannot act as root (start processes of other uids), or undefined when it can. */
+export function rootUnavailableReason(): string | undefined {
+  return process.getuid?.() === 0 ? undefined : 'this suite needs root, to start processes of other uids';
+}
+
+/** `describe` for suites that need root itself (processes of other uids); skips and fails like {@link describeKernel}. */
+export function describeAsRoot(name: string, body: () => void): void {
+  describeGated(name, rootUnavailableReason(), body);
+}
+
+function describeGated(name: string, reason: string | undefined, body: () => void): void {
   if (reason === undefined) {
     describe(name, body);
     return;
   }
   if (kernelRequired) {
     describe(name, () => {
-      it('runs against the kernel', () => {
+      it('runs with the privileges it needs', () => {
         throw new Error(`SYRUP_REQUIRE_KERNEL=1 but ${reason}`);
       });
     });
