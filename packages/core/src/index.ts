@@ -20,7 +20,7 @@ export {
   type ThreadInput,
   type UdpInput,
 } from './policy/inputs.js';
-export { DROP, EXECUTOR_KINDS, PASS, type Drop, type ExecutorKey, type ExecutorKind, type Pass, type Verdict } from './policy/verdict.js';
+export { DROP, EXECUTOR_KINDS, PASS, type Drop, type ExecutorKey, type ExecutorKind, type Pass, type StandardExecutorKind, type Verdict } from './policy/verdict.js';
 export { cpu, now, random } from './policy/helpers.js';
 export { flowHash, foldIpv6Address, ipv4Address } from './policy/flow-hash.js';
 export type { PolicyMap, PolicyMapsOf, PolicyParams } from './policy/policy-maps.js';

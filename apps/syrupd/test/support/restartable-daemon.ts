@@ -45,8 +45,9 @@ export interface DaemonRun {
   kill(signal: NodeJS.Signals): Promise<number | null>;
 }
 
-export async function runDaemon(files: DaemonFiles): Promise<DaemonRun> {
-  const child = spawn(REPO_NODE, [SYRUPD_BIN, '--socket', files.socketPath, '--pin-root', files.pinRoot, '--state-file', files.stateFile, '--state-dir', files.stateDir], {
+/** `extraArgs` go to syrupd after the files' flags (`--backend ...`). */
+export async function runDaemon(files: DaemonFiles, extraArgs: readonly string[] = []): Promise<DaemonRun> {
+  const child = spawn(REPO_NODE, [SYRUPD_BIN, '--socket', files.socketPath, '--pin-root', files.pinRoot, '--state-file', files.stateFile, '--state-dir', files.stateDir, ...extraArgs], {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';

@@ -12,6 +12,11 @@ export type ExecutorKey = number;
 /** What `schedule` returns. */
 export type Verdict = ExecutorKey | Pass | Drop;
 
-/** The kind of executor a hook chooses among. */
+/** The kinds of executor the standard hooks choose among. */
 export const EXECUTOR_KINDS = ['socket', 'xsk', 'cpu', 'nic-queue', 'core'] as const;
-export type ExecutorKind = (typeof EXECUTOR_KINDS)[number];
+export type StandardExecutorKind = (typeof EXECUTOR_KINDS)[number];
+/**
+ * The kind of executor a hook chooses among: a standard one, or one a third-party backend
+ * names for its own hook (a storage queue, a switch port). Core only reports it to people.
+ */
+export type ExecutorKind = StandardExecutorKind | (string & {});
