@@ -52,7 +52,7 @@ describe("the protocol server with the daemon's account of its backends", () => 
     ]);
     const hooks = await client.hooks();
     expect(hooks).toEqual([
-      { hook: 'socket-select', layer: 'kernel socket layer', backend: 'memory', available: true, targetFields: ['port', 'protocol', 'pid'] },
+      { hook: 'socket-select', layer: 'kernel socket layer', backend: 'memory', available: true, targetFields: ['port', 'protocol', 'pid', 'address'] },
       { hook: 'thread', layer: 'thread scheduler', backend: '@acme/backend-threads', available: false, reason: "it would come from '@acme/backend-threads', which is not installed.", targetFields: ['pid'] },
     ]);
   });

@@ -17,7 +17,12 @@ import {
   PolicyEvaluator,
   registerHookRegistry,
   RestoreError,
+  OwnershipError,
+  processClaim,
+  requireProcessOwner,
   type Artifact,
+  type Authorization,
+  type AuthorizeRequest,
   type AttachRequest,
   type Attachment,
   type CompileRequest,
@@ -118,6 +123,14 @@ class AgentBackend implements Backend {
 
   async probe(): Promise<readonly HookProbe[]> {
     return [{ hook: USERSPACE_HOOK.id, available: true }];
+  }
+
+  /** The agent schedules a process of the caller's, named by pid (core's generic process rule). */
+  async authorize(request: AuthorizeRequest): Promise<Authorization> {
+    const pid = request.target.pid;
+    if (pid === undefined) throw new OwnershipError('NOT_OWNER', `hook '${USERSPACE_HOOK.id}' needs the pid of one of uid ${request.caller.uid}'s processes.`);
+    requireProcessOwner(pid, request.caller.uid, 'hand its inputs to this agent');
+    return { target: request.target, claims: [processClaim(pid)] };
   }
 
   async compile(request: CompileRequest): Promise<AgentArtifact> {
