@@ -2,7 +2,7 @@ import { readFileSync, readdirSync, existsSync } from 'node:fs';
 import { join, relative } from 'node:path';
 
 /**
- * DESIGN.md's package table, "may depend on" column, for production dependencies
+ * The package table of docs/architecture.md ("may depend on" column), for production dependencies
  * (`dependencies`, `peerDependencies`, `optionalDependencies`). Dev-only edges are free.
  * The apps are composition roots and clients, so besides the table's entries they may use
  * the two foundation packages every other package builds on (core, maps).
@@ -55,7 +55,7 @@ export function dependencyViolations(manifests: readonly PackageManifest[]): str
   for (const manifest of manifests) {
     const allowed = ALLOWED_PRODUCTION_EDGES[manifest.name];
     if (allowed === undefined) {
-      violations.push(`${manifest.path}: package '${manifest.name}' is not in DESIGN.md's package table.`);
+      violations.push(`${manifest.path}: package '${manifest.name}' is not in the package table of docs/architecture.md.`);
       continue;
     }
     for (const field of PRODUCTION_FIELDS) {
@@ -63,7 +63,7 @@ export function dependencyViolations(manifests: readonly PackageManifest[]): str
         if (!dependency.startsWith('@syrup/')) continue;
         if (allowed.includes('*') || allowed.includes(dependency)) continue;
         violations.push(
-          `${manifest.path}: '${manifest.name}' may not depend on '${dependency}' in ${field} (DESIGN.md allows: ${allowed.join(', ') || 'nothing of ours'}).`,
+          `${manifest.path}: '${manifest.name}' may not depend on '${dependency}' in ${field} (docs/architecture.md allows: ${allowed.join(', ') || 'nothing of ours'}).`,
         );
       }
     }

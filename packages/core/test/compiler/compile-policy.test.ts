@@ -25,7 +25,7 @@ export default definePolicy({
 const returned = (ir: PolicyIr): IrInsn | undefined => ir.insns.find((insn) => insn.op === 'return');
 
 describe('compilePolicy', () => {
-  it('lowers the DESIGN.md SITA policy', () => {
+  it('lowers the README\'s SITA policy', () => {
     const { ir, manifest } = compilePolicy({ fileName: 'sita.ts', text: SITA });
     expect(manifest).toEqual({
       name: 'sita',

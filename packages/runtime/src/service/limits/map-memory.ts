@@ -1,7 +1,7 @@
 import { availableParallelism } from 'node:os';
 import { isPerCpuKind, type DataMapSpec } from '@syrup/maps';
 
-/** Data maps have u32 keys and u64 values (DESIGN.md "The policy language"). */
+/** Data maps have u32 keys and u64 values (docs/architecture.md; the policy language reference in packages/core/docs/policy-language.md). */
 const KEY_BYTES = 4;
 const VALUE_BYTES = 8;
 
