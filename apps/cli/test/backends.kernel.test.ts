@@ -36,7 +36,7 @@ const hooks = ${JSON.stringify(hooks)};
 export function register(container) {
   container.register(Backend, { useValue: {
     name: ${JSON.stringify(name)},
-    hooks: hooks.map((id) => ({ id, layer: 'userspace work queue', inputs: ['udp'], executor: 'socket', verdicts: ['pass', 'drop'], targetFields: ['queueName'] })),
+    hooks: hooks.map((id) => ({ id, layer: 'userspace work queue', inputs: ['udp'], executor: 'socket', verdicts: ['pass', 'drop'] })),
     probe: async () => hooks.map((hook) => ({ hook, available: true })),
     compile: async () => { throw new Error('not used'); },
     attach: async () => { throw new Error('not used'); },
@@ -115,8 +115,9 @@ describeKernel('syrup daemon --backend: backends by package, their failures in s
     for (const row of rows) expect(Object.keys(row).sort()).toEqual(['available', 'backend', 'hook', 'layer', 'reason', 'targetFields']);
     expect(rows.map((r) => r.hook).sort()).toEqual(['cpu-redirect', 'socket-select', 'thread', 'work-queue', 'xdp-drv', 'xdp-offload', 'xdp-skb']);
     const byHook = new Map(rows.map((r) => [r.hook, r]));
-    expect(byHook.get('socket-select')).toEqual({ hook: 'socket-select', layer: 'kernel socket layer', backend: 'ebpf', available: true, reason: null, targetFields: ['port', 'protocol', 'pid'] });
-    expect(byHook.get('work-queue')).toEqual({ hook: 'work-queue', layer: 'userspace work queue', backend: 'queue', available: true, reason: null, targetFields: ['queueName'] });
+    expect(byHook.get('socket-select')).toEqual({ hook: 'socket-select', layer: 'kernel socket layer', backend: 'ebpf', available: true, reason: null, targetFields: ['port', 'protocol', 'pid', 'address'] });
+    // A hook that declares no target schema lists no fields: its backend validates what it is given.
+    expect(byHook.get('work-queue')).toEqual({ hook: 'work-queue', layer: 'userspace work queue', backend: 'queue', available: true, reason: null, targetFields: [] });
     expect(byHook.get('thread')).toEqual({
       hook: 'thread',
       layer: 'thread scheduler',

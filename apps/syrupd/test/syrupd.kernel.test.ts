@@ -77,7 +77,7 @@ describeKernel('the syrupd process', () => {
     const status = await client.status();
     expect(status).toMatchObject({ version: 1, pid: expect.any(Number), deployments: 0 });
     const hooks = await client.hooks();
-    expect(hooks.find((h) => h.hook === 'socket-select')).toEqual({ hook: 'socket-select', layer: 'kernel socket layer', backend: 'ebpf', available: true, targetFields: ['port', 'protocol', 'pid'] });
+    expect(hooks.find((h) => h.hook === 'socket-select')).toEqual({ hook: 'socket-select', layer: 'kernel socket layer', backend: 'ebpf', available: true, targetFields: ['port', 'protocol', 'pid', 'address'] });
     // Without --backend: the project's own packages, the eBPF backend loaded, the placeholders listed as not backends yet.
     expect(status.backends?.map((b) => [b.package, b.state, b.backends])).toEqual([
       ['@syrup/backend-ebpf', 'loaded', ['ebpf']],
