@@ -1,8 +1,8 @@
-import { readdirSync, readFileSync, readlinkSync, statSync } from 'node:fs';
-import { endianness } from 'node:os';
+import { readdirSync, readlinkSync, statSync } from 'node:fs';
 import { processRealUid } from '@syrup/core';
+import { canonicalAddress as canonicalProcAddress, isSelectable, readSocketTable, type SocketProtocol } from './socket-select/socket-table.js';
 
-export type SocketProtocol = 'udp' | 'tcp';
+export type { SocketProtocol };
 
 /** One row of /proc/<pid>/net/{udp,udp6,tcp,tcp6}, with the uid that created the socket. */
 export interface ProcSocket {
@@ -17,10 +17,6 @@ export interface ProcSocket {
   readonly bound: boolean;
 }
 
-/** TCP_CLOSE, as /proc/net/udp shows a bound, unconnected UDP socket. */
-const UDP_UNCONNECTED = 7;
-const TCP_LISTEN = 10;
-
 /**
  * What the eBPF hooks' ownership proofs (`authorize`) read from procfs: socket tables with
  * their uid column, processes' real uids, their socket fds and their network namespaces.
@@ -31,33 +27,15 @@ export class ProcView {
 
   /** Sockets of `protocol` (IPv4 and IPv6) in the network namespace of `pid` ('self': this process's). */
   sockets(protocol: SocketProtocol, pid: number | 'self' = 'self'): ProcSocket[] {
-    const out: ProcSocket[] = [];
-    for (const family of [4, 6] as const) {
-      let text: string;
-      try {
-        text = readFileSync(`${this.root}/${pid}/net/${protocol}${family === 6 ? '6' : ''}`, 'utf8');
-      } catch {
-        // No IPv6 here, or the process exited meanwhile: nothing to list.
-        continue;
-      }
-      for (const line of text.split('\n').slice(1)) {
-        const fields = line.trim().split(/\s+/);
-        const [addressHex, portHex] = (fields[1] ?? '').split(':');
-        if (addressHex === undefined || portHex === undefined || fields[9] === undefined || fields[7] === undefined || fields[3] === undefined) continue;
-        const port = Number.parseInt(portHex, 16);
-        const state = Number.parseInt(fields[3], 16);
-        out.push({
-          inode: Number.parseInt(fields[9], 10),
-          protocol,
-          family,
-          address: decodeAddress(addressHex),
-          port,
-          uid: Number.parseInt(fields[7], 10),
-          bound: port !== 0 && (protocol === 'udp' ? state === UDP_UNCONNECTED : state === TCP_LISTEN),
-        });
-      }
-    }
-    return out;
+    return readSocketTable(protocol, pid, this.root).map((entry) => ({
+      inode: entry.inode,
+      protocol,
+      family: entry.family,
+      address: entry.address,
+      port: entry.port,
+      uid: entry.uid,
+      bound: entry.port !== 0 && isSelectable(entry),
+    }));
   }
 
   /** Every process id visible here. */
@@ -112,27 +90,7 @@ export function fileIdentity(path: string): string | undefined {
   }
 }
 
-/** The kernel prints addresses as 32-bit words in host byte order; IPv6 comes back in full groups, zeros compressed. */
-function decodeAddress(hex: string): string {
-  const words = hex.length / 8;
-  const bytes = Buffer.alloc(words * 4);
-  for (let i = 0; i < words; i++) {
-    const word = Number.parseInt(hex.slice(i * 8, i * 8 + 8), 16);
-    if (endianness() === 'LE') bytes.writeUInt32LE(word, i * 4);
-    else bytes.writeUInt32BE(word, i * 4);
-  }
-  if (words === 1) return [...bytes].join('.');
-  const groups: string[] = [];
-  for (let i = 0; i < 16; i += 2) groups.push(bytes.readUInt16BE(i).toString(16));
-  return canonicalAddress(groups.join(':'));
-}
-
-/** An address in the form `sockets()` prints, so a caller's text compares equal to the kernel's. */
+/** An address in the form `sockets()` prints, so a caller's text compares equal to the kernel's (as given when it is no address). */
 export function canonicalAddress(address: string): string {
-  try {
-    const host = new URL(`http://${address.includes(':') ? `[${address}]` : address}/`).hostname;
-    return host.startsWith('[') ? host.slice(1, -1) : host;
-  } catch {
-    return address;
-  }
+  return canonicalProcAddress(address) ?? address;
 }

@@ -15,6 +15,8 @@ export interface SocketTableEntry {
   readonly state: number;
   /** Datagrams dropped on this socket (UDP tables only). */
   readonly drops: number | undefined;
+  /** The uid that created the socket (the table's uid column). */
+  readonly uid: number;
 }
 
 /** TCP_CLOSE: what /proc/net/udp shows for a bound, unconnected UDP socket. */
@@ -28,13 +30,16 @@ const TCP_LISTENING = 10;
  */
 export type NetSource = number | 'self';
 
-/** Every socket of `protocol` (IPv4 and IPv6) in the network namespace of `source`. */
-export function readSocketTable(protocol: SocketProtocol, source: NetSource = 'self'): SocketTableEntry[] {
+/**
+ * Every socket of `protocol` (IPv4 and IPv6) in the network namespace of `source`; `procRoot`
+ * is procfs's mount point (a fixture tree in unit tests).
+ */
+export function readSocketTable(protocol: SocketProtocol, source: NetSource = 'self', procRoot = '/proc'): SocketTableEntry[] {
   const entries: SocketTableEntry[] = [];
   for (const family of [4, 6] as const) {
     let text: string;
     try {
-      text = readFileSync(`/proc/${source}/net/${protocol}${family === 6 ? '6' : ''}`, 'utf8');
+      text = readFileSync(`${procRoot}/${source}/net/${protocol}${family === 6 ? '6' : ''}`, 'utf8');
     } catch {
       // No IPv6 in this kernel, or the process exited meanwhile: nothing to list.
       continue;
@@ -44,7 +49,8 @@ export function readSocketTable(protocol: SocketProtocol, source: NetSource = 's
       const local = fields[1];
       const state = fields[3];
       const inode = fields[9];
-      if (local === undefined || state === undefined || inode === undefined) continue;
+      const uid = fields[7];
+      if (local === undefined || state === undefined || inode === undefined || uid === undefined) continue;
       const [addressHex, portHex] = local.split(':');
       if (addressHex === undefined || portHex === undefined) continue;
       const drops = protocol === 'udp' && fields[12] !== undefined ? Number.parseInt(fields[12], 10) : undefined;
@@ -56,6 +62,7 @@ export function readSocketTable(protocol: SocketProtocol, source: NetSource = 's
         port: Number.parseInt(portHex, 16),
         state: Number.parseInt(state, 16),
         drops,
+        uid: Number.parseInt(uid, 10),
       });
     }
   }
