@@ -93,13 +93,13 @@ export class EbpfBackend implements Backend {
     return hook.restore(request);
   }
 
-  /** The program's instructions as the kernel's disassembler prints them, each with its policy source position where it has one. */
   /** Pins live on bpffs: mounts it at /sys/fs/bpf when needed and creates `root` (0755, root-owned); a PinError otherwise. */
   preparePinRoot(root: string): void {
     ensureBpffs(root);
   }
 
-    describe(artifact: Artifact): readonly string[] {
+  /** The program's instructions as the kernel's disassembler prints them, each with its policy source position where it has one. */
+  describe(artifact: Artifact): readonly string[] {
     const program = (artifact as Artifact & Partial<EbpfArtifact>).program;
     if (artifact.backend !== 'ebpf' || program === undefined) {
       throw new SyrupError('EBPF_FOREIGN_ARTIFACT', `the eBPF backend cannot describe an artifact compiled by backend '${artifact.backend}'.`);

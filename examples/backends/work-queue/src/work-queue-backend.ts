@@ -1,5 +1,4 @@
 import {
-  OwnershipError,
   RestoreError,
   SyrupError,
   type AttachRequest,
@@ -43,10 +42,12 @@ export class WorkQueueBackend implements Backend {
     return [{ kind: 'work-queue', key: queueName, exclusive: true, taken: `job queue '${queueName}' is served by a policy of {holder}, so {caller} may not deploy on it.` }];
   }
 
-  /** Any tenant may open a queue under a free name; the runtime refuses a name another tenant holds (the claim). */
+  /**
+   * Any tenant may open a queue under a free name: the proof is the claim itself, which the
+   * runtime refuses while another tenant holds the name. (The hook's schema has already
+   * checked the name and the worker count.)
+   */
   async authorize(request: AuthorizeRequest): Promise<Authorization> {
-    const target = workQueueTarget(request.target);
-    if (target.workers < 1) throw new OwnershipError('TARGET_NOT_FOUND', `job queue '${target.queueName}' needs at least one worker.`);
     return { target: request.target, claims: this.claims(request) };
   }
 

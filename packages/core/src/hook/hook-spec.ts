@@ -23,7 +23,9 @@ export interface HookSpec {
    * Where the hook's code reads its data maps: `kernel` (a program in the kernel: its maps
    * must be kernel maps) or `userspace` (a backend evaluating in a process: any
    * `DataMapStore` serves, a kernel map included). Absent means `kernel`, the safe reading.
-   * The runtime chooses a shared map's store for the set of hooks that share it.
+   * A map shared by name is a kernel map whenever a kernel map provider is registered, so that
+   * any hook can join it later whatever the deploy order; the runtime also restores deployments
+   * at `kernel` hooks first, since they bring shared maps back from their pins.
    */
   readonly mapStore?: MapStoreKind;
   /**
@@ -61,5 +63,5 @@ export const STANDARD_HOOKS: Readonly<Record<StandardHookId, HookSpec>> = Object
   'xdp-drv': { id: 'xdp-drv', layer: 'driver XDP', inputs: ['packet', 'udp'], executor: 'xsk', verdicts: BOTH, mapStore: 'kernel', target: STANDARD_TARGETS['xdp-drv'] },
   'cpu-redirect': { id: 'cpu-redirect', layer: 'driver/generic XDP', inputs: ['packet', 'udp'], executor: 'cpu', verdicts: BOTH, mapStore: 'kernel', target: STANDARD_TARGETS['cpu-redirect'] },
   'xdp-offload': { id: 'xdp-offload', layer: 'SmartNIC (Netronome NFP)', inputs: ['packet', 'udp'], executor: 'nic-queue', verdicts: BOTH, mapStore: 'kernel', target: STANDARD_TARGETS['xdp-offload'] },
-  thread: { id: 'thread', layer: 'thread scheduler', inputs: ['thread'], executor: 'core', verdicts: BOTH, mapStore: 'kernel', target: STANDARD_TARGETS['thread'] },
+  thread: { id: 'thread', layer: 'thread scheduler', inputs: ['thread'], executor: 'core', verdicts: BOTH, mapStore: 'userspace', target: STANDARD_TARGETS['thread'] },
 } satisfies Record<StandardHookId, HookSpec>);

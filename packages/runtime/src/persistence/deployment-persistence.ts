@@ -1,5 +1,5 @@
 import { chmodSync, existsSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import {
   ManagedDeployment,
   policyIrToJson,
@@ -312,12 +312,16 @@ function jsonTarget(target: DeployTarget): DeploymentRecord['target'] {
   return { ...rest, ...(plain.length === 0 ? {} : { extra: Object.fromEntries(plain) as Record<string, string | number | boolean | number[]> }) };
 }
 
-/** `<root>/<id>`, made root's with exactly mode 0755 (mkdir's mode passes through the umask). */
+/**
+ * `<root>/<id>`, made root's with exactly mode 0755 (mkdir's mode passes through the umask), and
+ * so is every missing parent made on the way: a tenant must be able to traverse to the files
+ * its deployment's directory hands it (a job socket, a data-map pin).
+ */
 function makeDir(root: string, id: string, code: 'STATE_DIRECTORY_FAILED' | 'PIN_DIRECTORY_FAILED', what: string): string {
   const path = join(root, id);
   try {
-    mkdirSync(root, { recursive: true, mode: DIR_MODE });
-    if (mkdirSync(path, { recursive: true, mode: DIR_MODE }) !== undefined) chmodSync(path, DIR_MODE);
+    const first = mkdirSync(path, { recursive: true, mode: DIR_MODE });
+    if (first !== undefined) for (let dir = path; dir.length >= first.length; dir = dirname(dir)) chmodSync(dir, DIR_MODE);
   } catch (error) {
     throw new PersistenceError(code, `cannot create the ${what} directory ${path}: ${(error as Error).message}`, { cause: error });
   }

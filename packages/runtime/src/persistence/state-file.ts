@@ -1,4 +1,4 @@
-import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { chmodSync, closeSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { PolicyIrError, policyIrFromJson, type JsonValue, type PersistedAttachment, type PersistedObjectRecord, type PolicyIr, type PolicyParams } from '@syrup/core';
 import { z } from 'zod';
@@ -180,7 +180,10 @@ function migrateV1(state: z.infer<typeof StateV1Schema>): RuntimeState {
 export function writeStateFile(path: string, state: RuntimeState): void {
   const temporary = join(dirname(path), `.${basename(path)}.${process.pid}.tmp`);
   try {
-    mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+    // The directory is traversable (a state directory root may live beside the file, see
+    // DeploymentPersistence); the file itself is root's alone (0600).
+    const first = mkdirSync(dirname(path), { recursive: true, mode: 0o755 });
+    if (first !== undefined) for (let dir = dirname(path); dir.length >= first.length; dir = dirname(dir)) chmodSync(dir, 0o755);
     const fd = openSync(temporary, 'w', 0o600);
     try {
       writeSync(fd, `${JSON.stringify(state, null, 2)}\n`);
