@@ -366,6 +366,19 @@ describe('the protocol server under fuzzed lines', () => {
     expect(await answer(c)).toEqual({ v: 1, id: 6, ok: false, error: { code: 'PROTOCOL_MALFORMED', message: "field 'value' is invalid: a u64 is at most 2^64-1." } });
   });
 
+  it('answers a deploy of a policy nested too deeply with one POLICY_TOO_DEEP sentence at the policy\'s line, through the compile worker', async () => {
+    const c = await connection();
+    const terms = Array.from({ length: 9000 }, () => 'a').join(' || ');
+    const text = `import { definePolicy } from '@syrup/core';\nexport default definePolicy({\n  name: 'deep',\n  input: 'udp',\n  schedule(pkt) {\n    const a = pkt.len;\n    if (${terms}) return 1;\n    return 0;\n  },\n});\n`;
+    c.send(`${JSON.stringify({ v: 1, id: 'deep-policy', op: 'deploy', hook: 'socket-select', policy: { fileName: 'deep.ts', text }, target: { port: 9 } })}\n`);
+    expect(await answer(c)).toEqual({
+      v: 1,
+      id: 'deep-policy',
+      ok: false,
+      error: { code: 'POLICY_TOO_DEEP', message: 'deep.ts:7:9: code is nested more than 200 levels deep (statements, expressions and inlined calls)' },
+    });
+  });
+
   it('answers the issue\'s 2,000-level target.extra deploy with the nesting refusal, and the next request on the connection', async () => {
     const c = await connection();
     const request = `{"v":1,"id":41,"op":"deploy","hook":"socket-select","policy":{"fileName":"p.ts","text":""},"target":{"extra":{"a":${nested(2000, 'array')}}}}`;
