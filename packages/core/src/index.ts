@@ -100,7 +100,7 @@ export { U64_MASK, evalBinary, evalCompare, evalUnary, isCommutative, negateComp
 // The policy language front end: TypeScript subset -> policy IR.
 export { compilePolicy, type CompilePolicyOptions, type CompiledPolicy } from './compiler/compile-policy.js';
 export { FRONT_END_CHANNEL, type FrontEndRun } from './compiler/front-end-channel.js';
-export { PolicyCompileError } from './compiler/policy-compile-error.js';
+export { PolicyCompileError, type PolicyCompileErrorCode } from './compiler/policy-compile-error.js';
 export { POLICY_LIMITS, type PolicyLimits } from './compiler/policy-limits.js';
 
 // The userspace evaluator: runs the IR with the exact integer and map semantics of every target.

@@ -109,7 +109,8 @@ function build(ir: PolicyIr, target: CodegenTarget, options: { port?: number; ma
     registers: ALLOCATABLE,
     insnCount: insns.length,
     clobbers: (index) => clobbers[index] ?? [],
-    newSlot: () => layout.reserve('spill', 8),
+    // A spill too many is refused at the policy construct whose value needed the slot.
+    newSlot: (interval) => layout.reserve('spill', 8, sourceAt(ir, insns, interval.start)),
     hints: moveHints(insns),
   });
 
@@ -179,6 +180,18 @@ function build(ir: PolicyIr, target: CodegenTarget, options: { port?: number; ma
     origins,
     btf: buildProgramBtf({ functionName: kernelName(ir.manifest.name), fileName: ir.fileName, anchors }),
   } satisfies ProgramSpec);
+}
+
+/**
+ * The policy position of the instruction at a liveness point (instruction i has points 2i+1
+ * and 2i+2; point 0 is the entry), or of the nearest one before it that has a position.
+ */
+function sourceAt(ir: PolicyIr, insns: readonly IrInsn[], point: number): { file: string; line: number; column: number } | undefined {
+  for (let i = Math.min(insns.length - 1, Math.max(0, Math.ceil(point / 2) - 1)); i >= 0; i--) {
+    const pos = insns[i]?.pos;
+    if (pos !== undefined) return { file: ir.fileName, line: pos.line, column: pos.column };
+  }
+  return undefined;
 }
 
 function checkOptions(target: CodegenTarget, input: InputKind, options: { port?: number; maxExecutors?: number }): void {

@@ -19,8 +19,8 @@ export interface AllocationOptions {
    * last, or the result it writes, can (the lowering reads operands first and writes last).
    */
   readonly clobbers: (index: number) => readonly Register[];
-  /** Hands out a fresh 8-byte stack slot (its negative offset) when a spill needs one. */
-  readonly newSlot: () => number;
+  /** Hands out a fresh 8-byte stack slot (its negative offset) when a spill needs one, for `interval` (whose start is where all the slots are live at once). */
+  readonly newSlot: (interval: LiveInterval) => number;
   /** Virtual registers whose register a value would like to reuse (the source of a move). */
   readonly hints?: ReadonlyMap<VReg, readonly VReg[]>;
 }
@@ -126,7 +126,7 @@ function countClobbers(options: AllocationOptions): Map<Register, Int32Array> {
   return counts;
 }
 
-function assignSlots(spilled: readonly LiveInterval[], locations: Map<VReg, Location>, newSlot: () => number): number[] {
+function assignSlots(spilled: readonly LiveInterval[], locations: Map<VReg, Location>, newSlot: (interval: LiveInterval) => number): number[] {
   const order = [...spilled].sort((a, b) => a.start - b.start || a.vreg - b.vreg);
   const slots: number[] = [];
   const freeSlots: number[] = [];
@@ -140,7 +140,7 @@ function assignSlots(spilled: readonly LiveInterval[], locations: Map<VReg, Loca
     busy = stillBusy;
     let offset = freeSlots.shift();
     if (offset === undefined) {
-      offset = newSlot();
+      offset = newSlot(interval);
       slots.push(offset);
     }
     busy.push({ end: interval.end, offset });

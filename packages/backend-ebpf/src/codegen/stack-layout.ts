@@ -1,4 +1,4 @@
-import { CodegenError } from './codegen-error.js';
+import { CodegenError, type CodegenErrorLocation } from './codegen-error.js';
 
 /** The eBPF stack: 512 bytes below the frame pointer r10. */
 export const MAX_STACK_SIZE = 512;
@@ -11,14 +11,20 @@ export class StackLayout {
   #size = 0;
   readonly #regions: { readonly name: string; readonly offset: number; readonly bytes: number }[] = [];
 
-  /** Reserves `bytes` (rounded up to 8) and returns the offset of its lowest byte, negative from r10. */
-  reserve(name: string, bytes: number): number {
+  /**
+   * Reserves `bytes` (rounded up to 8) and returns the offset of its lowest byte, negative from
+   * r10. `location` is the policy construct that needs the region (a spill: the value that must
+   * live on the stack while the others do); a refusal names it, as `file:line:column:`.
+   */
+  reserve(name: string, bytes: number, location?: CodegenErrorLocation): number {
     const rounded = Math.ceil(bytes / 8) * 8;
     this.#size += rounded;
     if (this.#size > MAX_STACK_SIZE) {
+      const where = location === undefined ? '' : `${location.file}:${location.line}:${location.column}: `;
       throw new CodegenError(
         'CODEGEN_STACK_OVERFLOW',
-        `the program needs more than the ${MAX_STACK_SIZE} bytes of eBPF stack (at ${name}); the policy keeps too many values alive at once.`,
+        `${where}the program needs more than the ${MAX_STACK_SIZE} bytes of eBPF stack (at ${name}); the policy keeps too many values alive at once.`,
+        location === undefined ? undefined : { location },
       );
     }
     const offset = -this.#size;

@@ -8,6 +8,7 @@ import { POLICY_LIMITS, type PolicyLimits } from './policy-limits.js';
 import { readPolicyOptions, scanPolicyModule } from './policy-module.js';
 import { ScheduleLowerer } from './schedule-lowerer.js';
 import { SourceContext } from './source-context.js';
+import { deepestNode, isStackOverflow, whereParserOverflows } from './stack-overflow.js';
 
 export interface CompilePolicyOptions {
   /** Deploy-time values for params the policy declares; they replace the declared defaults. */
@@ -41,17 +42,16 @@ export function compilePolicy(source: PolicySource, options: CompilePolicyOption
   const tooDeep = firstBracketDeeperThan(text, limits.maxNestingDepth);
   if (tooDeep !== undefined) {
     // Checked before parsing: the parser recurses per level and would exhaust the stack.
-    const lines = text.slice(0, tooDeep).split(/\r\n|[\r\n\u2028\u2029]/);
-    const column = (lines.at(-1) ?? '').length + 1;
-    throw new PolicyCompileError(fileName, lines.length, column, `brackets are nested more than ${limits.maxNestingDepth} levels deep`);
+    throw new PolicyCompileError(fileName, ...lineAndColumn(text, tooDeep), `brackets are nested more than ${limits.maxNestingDepth} levels deep`, { code: 'POLICY_TOO_DEEP' });
   }
   let sourceFile: ts.SourceFile;
   try {
-    sourceFile = ts.createSourceFile(fileName, text, ts.ScriptTarget.Latest, false, ts.ScriptKind.TS);
+    sourceFile = parse(fileName, text);
   } catch (error) {
-    // The parser recurses per nesting level; a pathological source exhausts the stack.
-    if (error instanceof RangeError) throw new PolicyCompileError(fileName, 1, 1, 'the policy is nested too deeply to parse', { cause: error });
-    throw error;
+    // The parser recurses per statement and operator too (if (x) if (x)..., !!!x, a<a<a...), which no bracket count sees.
+    if (!isStackOverflow(error)) throw error;
+    const at = whereParserOverflows(fileName, text, parse);
+    throw new PolicyCompileError(fileName, ...lineAndColumn(text, at), 'the policy is nested too deeply to parse', { cause: error, code: 'POLICY_TOO_DEEP' });
   }
   const ctx = new SourceContext(fileName, sourceFile);
   // parseDiagnostics is not in the public typings, but it is what the syntactic-diagnostics API returns for a file.
@@ -59,13 +59,29 @@ export function compilePolicy(source: PolicySource, options: CompilePolicyOption
   const first = syntaxErrors[0];
   if (first) ctx.fail(ctx.posAt(first.start ?? 0), ts.flattenDiagnosticMessageText(first.messageText, ' '));
 
-  const module = scanPolicyModule(ctx);
-  const lowerer = new ScheduleLowerer(ctx, module, limits);
-  lowerer.checkModuleConstants();
-  const { manifest, schedule } = readPolicyOptions(ctx, module, (name, at) => lowerer.moduleConstantOrUndefined(name, at), options.params);
-  const { insns, registerCount } = lowerer.lower(schedule, manifest);
-  const ir: PolicyIr = { version: POLICY_IR_VERSION, manifest, fileName, registerCount, insns };
-  return { ir, manifest };
+  try {
+    const module = scanPolicyModule(ctx);
+    const lowerer = new ScheduleLowerer(ctx, module, limits);
+    lowerer.checkModuleConstants();
+    const { manifest, schedule } = readPolicyOptions(ctx, module, (name, at) => lowerer.moduleConstantOrUndefined(name, at), options.params);
+    const { insns, registerCount } = lowerer.lower(schedule, manifest);
+    const ir: PolicyIr = { version: POLICY_IR_VERSION, manifest, fileName, registerCount, insns };
+    return { ir, manifest };
+  } catch (error) {
+    // The lowerer stops at maxNestingDepth itself; a walk that recursed deeper first still gets a sentence at the deepest construct.
+    if (!isStackOverflow(error)) throw error;
+    return ctx.fail(deepestNode(sourceFile), `the policy is nested too deeply to compile (the front end follows at most ${limits.maxNestingDepth} levels)`, error, 'POLICY_TOO_DEEP');
+  }
+}
+
+function parse(fileName: string, text: string): ts.SourceFile {
+  return ts.createSourceFile(fileName, text, ts.ScriptTarget.Latest, false, ts.ScriptKind.TS);
+}
+
+/** 1-based line and column of a text offset, counting the line breaks the TypeScript scanner counts. */
+function lineAndColumn(text: string, offset: number): [number, number] {
+  const lines = text.slice(0, offset).split(/\r\n|[\r\n\u2028\u2029]/);
+  return [lines.length, (lines.at(-1) ?? '').length + 1];
 }
 
 /**

@@ -206,7 +206,7 @@ export class ScheduleLowerer {
 
   #enter(node: ts.Node): void {
     if (++this.#depth > this.limits.maxNestingDepth) {
-      this.ctx.fail(node, `code is nested more than ${this.limits.maxNestingDepth} levels deep (statements, expressions and inlined calls)`);
+      this.ctx.fail(node, `code is nested more than ${this.limits.maxNestingDepth} levels deep (statements, expressions and inlined calls)`, undefined, 'POLICY_TOO_DEEP');
     }
     if (++this.#steps > this.limits.maxLoweringSteps) {
       this.ctx.fail(node, `the policy is too large: lowering it after inlining calls and unrolling loops takes more than ${this.limits.maxLoweringSteps} steps`);
@@ -263,12 +263,16 @@ export class ScheduleLowerer {
       const e = unwrapExpression(node);
       if (ts.isIdentifier(e)) names.add(e.text);
     };
-    const visit = (node: ts.Node): void => {
+    // An explicit stack, not recursion: this walk runs before lowering checks the nesting
+    // depth, and a long operator chain (a||a||...) is a tree thousands of levels deep.
+    const pending: ts.Node[] = fn.node.body ? [fn.node.body] : [];
+    for (let node = pending.pop(); node !== undefined; node = pending.pop()) {
       if (ts.isBinaryExpression(node) && isAssignmentOperator(node.operatorToken.kind)) target(node.left);
       if ((ts.isPrefixUnaryExpression(node) || ts.isPostfixUnaryExpression(node)) && isIncrement(node.operator)) target(node.operand);
-      ts.forEachChild(node, visit);
-    };
-    if (fn.node.body) visit(fn.node.body);
+      ts.forEachChild(node, (child) => {
+        pending.push(child);
+      });
+    }
     this.#assigned.set(fn.node, names);
     return names;
   }

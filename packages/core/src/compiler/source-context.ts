@@ -1,6 +1,6 @@
 import ts from 'typescript';
 import type { SourcePosition } from '../ir/policy-ir.js';
-import { PolicyCompileError } from './policy-compile-error.js';
+import { PolicyCompileError, type PolicyCompileErrorCode } from './policy-compile-error.js';
 
 /** The parsed module plus the two things every compiler step needs from it: positions and errors. */
 export class SourceContext {
@@ -24,13 +24,13 @@ export class SourceContext {
     return this.sourceFile.text.slice(node.getStart(this.sourceFile), node.end);
   }
 
-  error(node: ts.Node | SourcePosition, reason: string, cause?: unknown): PolicyCompileError {
+  error(node: ts.Node | SourcePosition, reason: string, cause?: unknown, code?: PolicyCompileErrorCode): PolicyCompileError {
     const { line, column } = 'line' in node ? node : this.pos(node);
-    return new PolicyCompileError(this.fileName, line, column, reason, cause === undefined ? undefined : { cause });
+    return new PolicyCompileError(this.fileName, line, column, reason, { ...(cause === undefined ? {} : { cause }), ...(code === undefined ? {} : { code }) });
   }
 
-  fail(node: ts.Node | SourcePosition, reason: string, cause?: unknown): never {
-    throw this.error(node, reason, cause);
+  fail(node: ts.Node | SourcePosition, reason: string, cause?: unknown, code?: PolicyCompileErrorCode): never {
+    throw this.error(node, reason, cause, code);
   }
 }
 

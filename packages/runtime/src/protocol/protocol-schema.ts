@@ -10,8 +10,16 @@ export const MAX_REQUEST_BYTES = 1 << 20;
 /** Where syrupd listens unless told otherwise. */
 export const DEFAULT_SOCKET_PATH = '/run/syrup/syrupd.sock';
 
-/** A u64 on the wire: a decimal string, because JSON numbers lose precision beyond 2^53. */
-const u64 = z.string().regex(/^\d{1,20}$/, 'a u64 is a decimal string').refine((s) => BigInt(s) <= 0xffff_ffff_ffff_ffffn, 'a u64 is at most 2^64-1');
+/**
+ * A u64 on the wire: a decimal string, because JSON numbers lose precision beyond 2^53. The
+ * range check runs even when the pattern failed (zod goes on after a failed check), so it
+ * must not throw on a string BigInt cannot read.
+ */
+const U64_TEXT = /^\d{1,20}$/;
+const u64 = z
+  .string()
+  .regex(U64_TEXT, 'a u64 is a decimal string')
+  .refine((s) => !U64_TEXT.test(s) || BigInt(s) <= 0xffff_ffff_ffff_ffffn, 'a u64 is at most 2^64-1');
 const mapValue = z.union([u64, z.array(u64)]);
 const u32 = z.number().int().min(0).max(0xffff_ffff);
 const deploymentId = z.string().min(1).max(128);

@@ -24,6 +24,7 @@ import {
   type ServiceStage,
   type WireDeploymentInfo,
 } from './protocol-schema.js';
+import { MAX_REQUEST_NESTING, scanRequestNesting } from './request-nesting.js';
 import { wireHookInfo } from './wire-hook-info.js';
 
 type RequestId = string | number | null;
@@ -40,7 +41,8 @@ interface Connection {
  * Serves a {@link RuntimeService} over newline-delimited JSON on a Unix stream socket. Every
  * line is one request and gets one response line, in order. A line that is not a valid
  * request is answered with a one-sentence refusal and the connection goes on; a line longer
- * than the limit is refused and skipped up to its newline, so the next request still parses.
+ * than the limit is refused and skipped up to its newline, so the next request still parses;
+ * a line nesting deeper than MAX_REQUEST_NESTING is refused before it is parsed.
  */
 @injectable()
 export class ProtocolServer {
@@ -136,7 +138,7 @@ export class ProtocolServer {
           const response = await this.#handle(text, peer, connection, (progress) => {
             if (!socket.destroyed) socket.write(`${JSON.stringify(progress)}\n`);
           });
-          if (!socket.destroyed) socket.write(line(response));
+          if (!socket.destroyed) socket.write(encoded(response));
         })
         // #handle answers every failure itself; this only keeps one broken write from stalling the queue.
         .catch(() => {
@@ -182,32 +184,41 @@ export class ProtocolServer {
     });
   }
 
+  /**
+   * The one response to one request line. Invariant: it never throws or rejects, whatever the
+   * line holds: every failure, validation included, is a one-sentence refusal carrying the
+   * line's id when it has a readable one (null otherwise), so the connection goes on.
+   */
   async #handle(text: string, peer: PeerIdentity, connection: Connection, sendProgress: (line: ProgressLine) => void): Promise<Response> {
-    if (text.trim() === '') return refusal(null, 'PROTOCOL_MALFORMED', 'the request is an empty line.');
-    let raw: unknown;
+    let id: RequestId = null;
     try {
-      raw = JSON.parse(text);
-    } catch {
-      return refusal(null, 'PROTOCOL_MALFORMED', 'the request is not valid JSON.');
-    }
-    if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
-      return refusal(null, 'PROTOCOL_MALFORMED', 'the request is not a JSON object.');
-    }
-    const record = raw as Record<string, unknown>;
-    const id: RequestId = typeof record['id'] === 'string' || typeof record['id'] === 'number' ? record['id'] : null;
-    if (record['v'] !== PROTOCOL_VERSION) {
-      return refusal(id, 'PROTOCOL_VERSION', `protocol version ${JSON.stringify(record['v'] ?? null)} is not supported; this server speaks version ${PROTOCOL_VERSION}.`);
-    }
-    if (typeof record['op'] !== 'string' || !(REQUEST_OPS as readonly string[]).includes(record['op'])) {
-      return refusal(id, 'PROTOCOL_UNKNOWN_OP', `unknown op ${JSON.stringify(record['op'] ?? null)}; known ops are ${REQUEST_OPS.join(', ')}.`);
-    }
-    const parsed = RequestSchema.safeParse(raw);
-    if (!parsed.success) {
-      const issue = parsed.error.issues[0];
-      const where = issue === undefined || issue.path.length === 0 ? 'the request' : `field '${issue.path.join('.')}'`;
-      return refusal(id, 'PROTOCOL_MALFORMED', `${where} is invalid: ${issue?.message ?? 'it does not match the schema'}.`);
-    }
-    try {
+      if (text.trim() === '') return refusal(null, 'PROTOCOL_MALFORMED', 'the request is an empty line.');
+      // Before anything that recurses per level (zod's z.json() for target.extra): a few KB of brackets would exhaust the stack.
+      const nesting = scanRequestNesting(text, MAX_REQUEST_NESTING);
+      if (nesting.tooDeep) return refusal(nesting.id, 'PROTOCOL_MALFORMED', `the request nests deeper than ${MAX_REQUEST_NESTING} levels.`);
+      let raw: unknown;
+      try {
+        raw = JSON.parse(text);
+      } catch {
+        return refusal(null, 'PROTOCOL_MALFORMED', 'the request is not valid JSON.');
+      }
+      if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
+        return refusal(null, 'PROTOCOL_MALFORMED', 'the request is not a JSON object.');
+      }
+      const record = raw as Record<string, unknown>;
+      id = typeof record['id'] === 'string' || typeof record['id'] === 'number' ? record['id'] : null;
+      if (record['v'] !== PROTOCOL_VERSION) {
+        return refusal(id, 'PROTOCOL_VERSION', `protocol version ${JSON.stringify(record['v'] ?? null)} is not supported; this server speaks version ${PROTOCOL_VERSION}.`);
+      }
+      if (typeof record['op'] !== 'string' || !(REQUEST_OPS as readonly string[]).includes(record['op'])) {
+        return refusal(id, 'PROTOCOL_UNKNOWN_OP', `unknown op ${JSON.stringify(record['op'] ?? null)}; known ops are ${REQUEST_OPS.join(', ')}.`);
+      }
+      const parsed = RequestSchema.safeParse(raw);
+      if (!parsed.success) {
+        const issue = parsed.error.issues[0];
+        const where = issue === undefined || issue.path.length === 0 ? 'the request' : `field '${issue.path.join('.')}'`;
+        return refusal(id, 'PROTOCOL_MALFORMED', `${where} is invalid: ${issue?.message ?? 'it does not match the schema'}.`);
+      }
       const request = parsed.data;
       const onStage =
         (request.op === 'deploy' || request.op === 'replace') && request.progress === true
@@ -334,6 +345,15 @@ function refusal(id: RequestId, code: string, message: string): Response {
 
 function line(response: Response): string {
   return `${JSON.stringify(response)}\n`;
+}
+
+/** The response's line; a result JSON cannot carry (a bug, not a request's fault) still answers its request. */
+function encoded(response: Response): string {
+  try {
+    return line(response);
+  } catch (error) {
+    return line(refusal(response.id, 'INTERNAL', `the server could not encode its answer: ${messageOf(error)}`));
+  }
 }
 
 /** A refusal is one line of text: never a stack trace. */

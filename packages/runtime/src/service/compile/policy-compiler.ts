@@ -167,7 +167,8 @@ export class PolicyCompiler {
 function errorOf(failure: WorkerFailure): Error {
   switch (failure.kind) {
     case 'compile':
-      return new PolicyCompileError(failure.fileName, failure.line, failure.column, failure.reason);
+      // The worker's code is one of core's PolicyCompileErrorCodes: the refusal keeps it (POLICY_TOO_DEEP too).
+      return new PolicyCompileError(failure.fileName, failure.line, failure.column, failure.reason, { code: failure.code === 'POLICY_TOO_DEEP' ? 'POLICY_TOO_DEEP' : 'POLICY_COMPILE' });
     case 'syrup':
       return new SyrupError(failure.code, failure.message);
     case 'other':
