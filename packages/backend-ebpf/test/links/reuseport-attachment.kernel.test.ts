@@ -9,15 +9,7 @@ import { loadReuseport, selectByFirstByte, SK_PASS } from '../support/reuseport-
 import { boundPort, collect, reuseportUdpSocket, sendDatagrams } from '../support/sockets.js';
 import { loadXdp, returning } from '../support/xdp-programs.js';
 import { Mov, R0, exit } from '../../src/asm/index.js';
-
-function caught(action: () => unknown): unknown {
-  try {
-    action();
-  } catch (error) {
-    return error;
-  }
-  throw new Error('expected an error');
-}
+import { caught } from '../support/caught.js';
 
 describeKernel('reuseport group attachments', () => {
   const sys = nativeSyscalls();

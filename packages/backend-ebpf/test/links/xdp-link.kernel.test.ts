@@ -13,18 +13,10 @@ import { openFdCount, removePinRoot, uniquePinRoot } from '../support/pin-root.j
 import { runTsScript } from '../support/ts-process.js';
 import { createVethPair, sendUdp, xdpAttachment, type VethPair } from '../support/veth-pair.js';
 import { countingUdp, loadXdp, returning, XDP_DROP, XDP_PASS } from '../support/xdp-programs.js';
+import { caught } from '../support/caught.js';
 
 const PORT = 40_123;
 const fixture = (name: string): string => fileURLToPath(new URL(`./fixtures/${name}`, import.meta.url));
-
-function caught(action: () => unknown): unknown {
-  try {
-    action();
-  } catch (error) {
-    return error;
-  }
-  throw new Error('expected an error');
-}
 
 describeKernel('XDP links on a veth pair in private namespaces', () => {
   let pair: VethPair | undefined;

@@ -10,20 +10,12 @@ import { KernelMap } from '../../src/maps/kernel-map.js';
 import { Program } from '../../src/programs/program.js';
 import { ProgramError } from '../../src/programs/program-error.js';
 import { MapType, ProgType } from '../../src/syscalls/bpf-constants.js';
+import { caught } from '../support/caught.js';
 
 const XDP_PASS = 2;
 
 function openFdCount(): number {
   return readdirSync('/proc/self/fd').length;
-}
-
-function caught(action: () => unknown): unknown {
-  try {
-    action();
-  } catch (error) {
-    return error;
-  }
-  throw new Error('expected an error');
 }
 
 /**

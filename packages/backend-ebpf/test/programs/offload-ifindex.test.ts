@@ -10,6 +10,7 @@ import { ProgramError } from '../../src/programs/program-error.js';
 import { MapType, ProgType } from '../../src/syscalls/bpf-constants.js';
 import { FakeSyscalls } from '../../src/syscalls/fake-syscalls.js';
 import { policyIr } from '../codegen/support.js';
+import { caught } from '../support/caught.js';
 
 const XDP_PASS = 2;
 const returnPass = { name: 'offloaded', type: ProgType.XDP, license: 'GPL', instructions: [Mov.imm(R0, XDP_PASS), exit()] };
@@ -21,15 +22,6 @@ function kernelWithDevices(): FakeSyscalls {
   sys.interfaces.set('veth0', 6);
   sys.offloadDevices.add(5);
   return sys;
-}
-
-function caught(action: () => unknown): unknown {
-  try {
-    action();
-  } catch (error) {
-    return error;
-  }
-  throw new Error('expected an error');
 }
 
 describe('offload ifindex through program and map loading (fake kernel)', () => {

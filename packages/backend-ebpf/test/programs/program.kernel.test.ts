@@ -10,15 +10,7 @@ import { ProgType } from '../../src/syscalls/bpf-constants.js';
 import { describeKernel } from '@syrup/test-support/kernel-gate';
 import { removePinRoot, uniquePinRoot } from '../support/pin-root.js';
 import { frame, loadXdp, returning, XDP_DROP, XDP_PASS } from '../support/xdp-programs.js';
-
-function caught(action: () => unknown): unknown {
-  try {
-    action();
-  } catch (error) {
-    return error;
-  }
-  throw new Error('expected an error');
-}
+import { caught } from '../support/caught.js';
 
 /** A BTF blob with one `int` type and `strings`; returns the blob and each string's offset. */
 function btfWithStrings(strings: readonly string[]): { blob: Uint8Array; offsets: number[] } {

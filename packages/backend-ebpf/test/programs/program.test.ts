@@ -8,15 +8,7 @@ import { VerifierError } from '../../src/programs/verifier-error.js';
 import { parseVerifierLog } from '../../src/programs/verifier-log.js';
 import { ProgType } from '../../src/syscalls/bpf-constants.js';
 import { FakeSyscalls } from '../../src/syscalls/fake-syscalls.js';
-
-function caught(action: () => unknown): unknown {
-  try {
-    action();
-  } catch (error) {
-    return error;
-  }
-  throw new Error('expected an error');
-}
+import { caught } from '../support/caught.js';
 
 const REJECTION = [
   '0: R1=ctx() R10=fp0',

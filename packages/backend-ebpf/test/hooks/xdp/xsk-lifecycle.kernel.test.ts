@@ -7,15 +7,7 @@ import { XskUmem } from '../../../src/xsk/xsk-umem.js';
 import { describeKernel } from '@syrup/test-support/kernel-gate';
 import { createVethPair, xdpAttachment, type VethPair } from '../../support/veth-pair.js';
 import { compileFor, openFds, xdpBackend } from './xdp-test-support.js';
-
-function caught(action: () => unknown): unknown {
-  try {
-    action();
-  } catch (error) {
-    return error;
-  }
-  throw new Error('expected an error');
-}
+import { caught } from '../../support/caught.js';
 
 describeKernel('AF_XDP sockets and their UMEM over their lifetime', () => {
   let pair: VethPair | undefined;

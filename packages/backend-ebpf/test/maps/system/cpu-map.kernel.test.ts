@@ -9,17 +9,9 @@ import { nativeSyscalls } from '../../../src/syscalls/native-syscalls.js';
 import { describeKernel } from '@syrup/test-support/kernel-gate';
 import { createVethPair, sendUdp, type VethPair } from '../../support/veth-pair.js';
 import { frame, loadXdp, returning, UDP_DST_PORT_OFFSET, UDP_PAYLOAD_OFFSET, XDP_PASS, XDP_REDIRECT } from '../../support/xdp-programs.js';
+import { caught } from '../../support/caught.js';
 
 const PORT = 40_321;
-
-function caught(action: () => unknown): unknown {
-  try {
-    action();
-  } catch (error) {
-    return error;
-  }
-  throw new Error('expected an error');
-}
 
 /** redirect_map(cpus, key, XDP_PASS) where the key is packet[14] (test runs) or the constant `cpu` for UDP to PORT (traffic). */
 function redirectByByte(): ReturnType<typeof returning> {

@@ -7,17 +7,9 @@ import { MapType, ProgType } from '../../../src/syscalls/bpf-constants.js';
 import { KernelMap } from '../../../src/maps/kernel-map.js';
 import { describeKernel } from '@syrup/test-support/kernel-gate';
 import { frame, loadXdp, returning, XDP_DROP, XDP_PASS } from '../../support/xdp-programs.js';
+import { caught } from '../../support/caught.js';
 
 const XDP_TX = 3;
-
-function caught(action: () => unknown): unknown {
-  try {
-    action();
-  } catch (error) {
-    return error;
-  }
-  throw new Error('expected an error');
-}
 
 /** tail_call(ctx, programs, packet[14]); XDP_PASS when the slot is empty or the packet too short. */
 function dispatcher(): ReturnType<typeof returning> {

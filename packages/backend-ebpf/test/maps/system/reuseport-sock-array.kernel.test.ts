@@ -4,15 +4,7 @@ import type { SystemMapError } from '../../../src/maps/system/system-map-error.j
 import { nativeSyscalls } from '../../../src/syscalls/native-syscalls.js';
 import { describeKernel } from '@syrup/test-support/kernel-gate';
 import { boundPort, reuseportUdpSocket, socketCookie } from '../../support/sockets.js';
-
-function caught(action: () => unknown): unknown {
-  try {
-    action();
-  } catch (error) {
-    return error;
-  }
-  throw new Error('expected an error');
-}
+import { caught } from '../../support/caught.js';
 
 // Steering datagrams through the array is tested with the group attachment (test/links).
 describeKernel('reuseport socket arrays', () => {

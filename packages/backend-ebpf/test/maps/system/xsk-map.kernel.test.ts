@@ -13,17 +13,9 @@ import { describeKernel } from '@syrup/test-support/kernel-gate';
 import { reuseportUdpSocket } from '../../support/sockets.js';
 import { createVethPair, sendUdp, type VethPair } from '../../support/veth-pair.js';
 import { loadXdp, UDP_DST_PORT_OFFSET, UDP_PAYLOAD_OFFSET, XDP_PASS } from '../../support/xdp-programs.js';
+import { caught } from '../../support/caught.js';
 
 const PORT = 40_456;
-
-function caught(action: () => unknown): unknown {
-  try {
-    action();
-  } catch (error) {
-    return error;
-  }
-  throw new Error('expected an error');
-}
 
 /** UDP to PORT goes to xsks[rx_queue_index] (XDP_PASS when the queue has no socket); the rest passes. */
 function redirectUdpToXsk(): Parameters<typeof loadXdp>[1] {
