@@ -108,6 +108,6 @@ describe('hookTargetFields', () => {
 
   it('lists none for a hook that declares no schema (its backend validates whatever it is given)', () => {
     const { target: _target, ...schemaless } = STANDARD_HOOKS.thread;
-    expect(hookTargetFields({ ...schemaless, id: 'work-queue' })).toEqual([]);
+    expect(hookTargetFields({ ...schemaless, id: 'test-queue' })).toEqual([]);
   });
 });

@@ -5,7 +5,7 @@ import { TargetOwnership, type HeldClaim } from '../src/service/ownership/target
 
 /** A third-party hook: a work queue named by `queue` and owned by whoever `owners` says. */
 const WORK_QUEUE: HookSpec = {
-  id: 'work-queue',
+  id: 'test-queue',
   layer: 'userspace work queue',
   inputs: ['thread'],
   executor: 'core',
@@ -14,7 +14,7 @@ const WORK_QUEUE: HookSpec = {
 };
 
 function claimOn(name: string): TargetClaim {
-  return { kind: 'work-queue', key: name, exclusive: true, taken: `work queue '${name}' is already scheduled by {holder}, so {caller} may not schedule it.` };
+  return { kind: 'test-queue', key: name, exclusive: true, taken: `work queue '${name}' is already scheduled by {holder}, so {caller} may not schedule it.` };
 }
 
 /** Records what the runtime asked; a tenant owns the queues named after its uid. */
@@ -41,8 +41,8 @@ const ask = (backend: QueueBackend | Partial<Backend>, target: Record<string, un
 describe('the runtime\'s target ownership, for any backend', () => {
   it('checks the target against the hook\'s schema first, naming the field', async () => {
     const backend = new QueueBackend();
-    await expect(ask(backend, { queueName: 5 }, 1001)).rejects.toThrow("target field 'queueName' of hook 'work-queue' must be a string (the work queue), not 5.");
-    await expect(ask(backend, { queueName: 'q1001', workers: '0,1' }, 1001)).rejects.toMatchObject({ code: 'TARGET_INVALID', message: "target field 'workers' of hook 'work-queue' must be an integer list (worker ids), not \"0,1\"." });
+    await expect(ask(backend, { queueName: 5 }, 1001)).rejects.toThrow("target field 'queueName' of hook 'test-queue' must be a string (the work queue), not 5.");
+    await expect(ask(backend, { queueName: 'q1001', workers: '0,1' }, 1001)).rejects.toMatchObject({ code: 'TARGET_INVALID', message: "target field 'workers' of hook 'test-queue' must be an integer list (worker ids), not \"0,1\"." });
     expect(backend.asked).toEqual([]);
     // Today's wire fields are checked where they stand too (the standard hooks' schemas).
     await expect(ask(backend, { cpus: [0, 'one'] }, 0, [], STANDARD_HOOKS['cpu-redirect'])).rejects.toThrow("target field 'cpus' of hook 'cpu-redirect' must be an integer list");
@@ -52,7 +52,7 @@ describe('the runtime\'s target ownership, for any backend', () => {
     const backend = new QueueBackend();
     const granted = await ask(backend, { queueName: 'q1001-a' }, 1001);
     expect(granted.target).toEqual({ pid: 7, extra: { queueName: 'q1001-a' } });
-    expect(granted.claims.map((c) => c.kind)).toEqual(['work-queue', 'process']);
+    expect(granted.claims.map((c) => c.kind)).toEqual(['test-queue', 'process']);
     expect(backend.asked).toEqual(['claims', 'authorize']);
     await expect(ask(backend, { queueName: 'q1001-a' }, 1002)).rejects.toThrow("work queue 'q1001-a' is not uid 1002's.");
   });
@@ -77,7 +77,7 @@ describe('the runtime\'s target ownership, for any backend', () => {
     const bare: Partial<Backend> = { name: 'bare', hooks: [WORK_QUEUE] };
     await expect(ask(bare, { queueName: 'q1001' }, 1001)).rejects.toMatchObject({
       code: 'TARGET_UNKNOWN',
-      message: "the runtime cannot tell who owns targets of hook 'work-queue', so only root may deploy there.",
+      message: "the runtime cannot tell who owns targets of hook 'test-queue', so only root may deploy there.",
     });
     expect(await ask(bare, { queueName: 'q1001' }, 0)).toEqual({ target: { extra: { queueName: 'q1001' } }, claims: [] });
   });
