@@ -14,7 +14,8 @@ export const POLICY_LIMITS = Object.freeze({
   maxLoopIterations: 1024,
   /**
    * Statements and expressions the compiler may walk after inlining and unrolling, dead code
-   * included: it bounds compile time for sources built to explode (calls that double at every level).
+   * and constant folding included: it bounds compile time for sources built to explode (calls
+   * that double at every level, a big constant folded in every unrolled iteration).
    */
   maxLoweringSteps: 250_000,
 });

@@ -208,6 +208,16 @@ export class ScheduleLowerer {
     if (++this.#depth > this.limits.maxNestingDepth) {
       this.ctx.fail(node, `code is nested more than ${this.limits.maxNestingDepth} levels deep (statements, expressions and inlined calls)`, undefined, 'POLICY_TOO_DEEP');
     }
+    this.#step(node);
+  }
+
+  /**
+   * Charges one node visited to the step budget, refusing the policy at `node` once it is
+   * spent. Every walk of the lowerer that can repeat per unrolled iteration or inlined call
+   * charges it (lowering through #enter, constant folding directly): a walk left out is one a
+   * source can make as slow as it likes within the other limits.
+   */
+  #step(node: ts.Node): void {
     if (++this.#steps > this.limits.maxLoweringSteps) {
       this.ctx.fail(node, `the policy is too large: lowering it after inlining calls and unrolling loops takes more than ${this.limits.maxLoweringSteps} steps`);
     }
@@ -788,6 +798,8 @@ export class ScheduleLowerer {
    */
   #fold(expression: ts.Expression, scope: Scope): bigint | undefined {
     const e = expression;
+    // Folding emits nothing but is not free: a big constant condition folded in every iteration of an unrolled loop took seconds (issue #15).
+    this.#step(e);
     if (isTypeWrapper(e)) return this.#fold(e.expression, scope);
     if (ts.isNumericLiteral(e) || ts.isBigIntLiteral(e)) return parseIntegerLiteral(this.ctx.text(e)).value;
     if (e.kind === ts.SyntaxKind.TrueKeyword) return 1n;

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { compilePolicy } from '../../src/compiler/compile-policy.js';
+import { PolicyCompileError } from '../../src/compiler/policy-compile-error.js';
 import { POLICY_LIMITS } from '../../src/compiler/policy-limits.js';
 import { formatPolicyIr } from '../../src/ir/format-policy-ir.js';
 import { insnRegisters } from '../../src/ir/verify-policy-ir.js';
@@ -282,6 +283,30 @@ function pick(pkt: UdpInput, n: number) {
     expect(compileError(udpPolicy('    return g299();', { top: chain }))).toMatch(
       /^test\.ts:\d+:\d+: code is nested more than 200 levels deep \(statements, expressions and inlined calls\)$/,
     );
+  });
+
+  it('charges constant folding to the step budget: a big constant condition folded in every unrolled iteration is refused at its line', () => {
+    // Issue #15's folding bomb: 20 480 unrolled iterations lower in about 164 000 steps, under
+    // the budget, but each folds a 4 000-term condition. Before folding counted, this policy
+    // compiled, after more than a minute of folding; now the folding crosses the budget.
+    const condition = Array.from({ length: 4000 }, () => '1').join(' + ');
+    const bomb = (outer: number, inner: number): string =>
+      udpPolicy(`    let n = 0;\n    for (let i = 0; i < ${outer}; i++) {\n      for (let j = 0; j < ${inner}; j++) {\n        const x = (${condition}) ? 1 : 2;\n      }\n    }\n    return n;`);
+    let refusal: unknown;
+    try {
+      compilePolicy({ fileName: 'bomb.ts', text: bomb(1024, 20) });
+    } catch (error) {
+      refusal = error;
+    }
+    expect(refusal).toBeInstanceOf(PolicyCompileError);
+    expect(refusal).toMatchObject({
+      code: 'POLICY_COMPILE',
+      fileName: 'bomb.ts',
+      line: 13,
+      reason: `the policy is too large: lowering it after inlining calls and unrolling loops takes more than ${POLICY_LIMITS.maxLoweringSteps} steps`,
+    });
+    // Positive control: the same shape with a few iterations compiles.
+    expect(compileError(bomb(4, 2), undefined, 'bomb.ts')).toBeUndefined();
   });
 
   it('compiles a warm policy in well under 10 ms', () => {
