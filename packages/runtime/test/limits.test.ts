@@ -51,14 +51,14 @@ async function refusal(promise: Promise<unknown>): Promise<{ code: string; messa
 }
 
 describe('tenant limits', () => {
-  it('default to 16 deployments, 64 MiB of maps, 1 MiB requests and 2000 ms compiles per non-root uid; root has no deployment or map limit', () => {
-    expect(DEFAULT_TENANT_LIMITS).toEqual({ maxDeployments: 16, maxMapBytes: 64 * 1024 * 1024, maxRequestBytes: 1 << 20, compileTimeoutMs: 2000 });
+  it('default to 16 deployments, 64 MiB of maps, 1 MiB requests, 2000 ms compiles and 16 queued compiles per non-root uid; root has no deployment, map or queue limit', () => {
+    expect(DEFAULT_TENANT_LIMITS).toEqual({ maxDeployments: 16, maxMapBytes: 64 * 1024 * 1024, maxRequestBytes: 1 << 20, compileTimeoutMs: 2000, maxQueuedCompiles: 16 });
     expect(tenantLimits(undefined, 1000)).toEqual(DEFAULT_TENANT_LIMITS);
-    expect(tenantLimits(undefined, 0)).toEqual({ ...DEFAULT_TENANT_LIMITS, maxDeployments: Infinity, maxMapBytes: Infinity });
+    expect(tenantLimits(undefined, 0)).toEqual({ ...DEFAULT_TENANT_LIMITS, maxDeployments: Infinity, maxMapBytes: Infinity, maxQueuedCompiles: Infinity });
     const configured: RuntimeLimits = { maxDeployments: 4, compileTimeoutMs: 500, tenants: { 1000: { maxDeployments: 1 }, 0: { maxMapBytes: 10 } } };
     expect(tenantLimits(configured, 1000)).toMatchObject({ maxDeployments: 1, compileTimeoutMs: 500 });
     expect(tenantLimits(configured, 1001)).toMatchObject({ maxDeployments: 4, compileTimeoutMs: 500 });
-    expect(tenantLimits(configured, 0)).toEqual({ ...DEFAULT_TENANT_LIMITS, maxDeployments: Infinity, maxMapBytes: 10, compileTimeoutMs: 500 });
+    expect(tenantLimits(configured, 0)).toEqual({ ...DEFAULT_TENANT_LIMITS, maxDeployments: Infinity, maxMapBytes: 10, compileTimeoutMs: 500, maxQueuedCompiles: Infinity });
   });
 
   it('count map memory as maxEntries x (4-byte key + 8-byte value), a per-CPU value once per CPU', () => {
@@ -132,8 +132,8 @@ describe('the compile worker', () => {
   it('is replaced after a timeout: the next compile runs in a fresh worker', async () => {
     const compiler = new PolicyCompiler();
     compilers.push(compiler);
-    await expect(compiler.compile(source('slow', slowPolicyText()), undefined, 5)).rejects.toThrow('compiling took longer than the 5 ms limit.');
-    const compiled = await compiler.compile(ROUND_ROBIN, { SOCKETS: 3 }, 10_000);
+    await expect(compiler.compile(source('slow', slowPolicyText()), undefined, { uid: 0, timeoutMs: 5 })).rejects.toThrow('compiling took longer than the 5 ms limit.');
+    const compiled = await compiler.compile(ROUND_ROBIN, { SOCKETS: 3 }, { uid: 0, timeoutMs: 10_000 });
     expect(compiled.manifest).toMatchObject({ name: 'round-robin', params: { SOCKETS: 3 } });
     // The IR crosses the thread boundary whole, bigint immediates included, and passes core's verifier.
     expect(compiled.ir.manifest).toBe(compiled.manifest);
@@ -146,15 +146,15 @@ describe('the compile worker', () => {
     const spinning = new URL(`data:text/javascript,${encodeURIComponent("import { parentPort } from 'node:worker_threads'; parentPort.postMessage({ ready: true }); parentPort.on('message', () => { for (;;) {} });")}`);
     const compiler = new PolicyCompiler({ url: spinning });
     compilers.push(compiler);
-    await expect(compiler.compile(ROUND_ROBIN, undefined, 50)).rejects.toMatchObject({ code: 'LIMIT_COMPILE_TIME', message: 'compiling took longer than the 50 ms limit.' });
-    await expect(compiler.compile(ROUND_ROBIN, undefined, 50)).rejects.toMatchObject({ code: 'LIMIT_COMPILE_TIME' });
+    await expect(compiler.compile(ROUND_ROBIN, undefined, { uid: 0, timeoutMs: 50 })).rejects.toMatchObject({ code: 'LIMIT_COMPILE_TIME', message: 'compiling took longer than the 50 ms limit.' });
+    await expect(compiler.compile(ROUND_ROBIN, undefined, { uid: 0, timeoutMs: 50 })).rejects.toMatchObject({ code: 'LIMIT_COMPILE_TIME' });
   });
 
   it('passes compile errors through with their code and file:line:column sentence', async () => {
     const compiler = new PolicyCompiler();
     compilers.push(compiler);
     const text = "import { definePolicy } from '@syrup/core';\nexport default definePolicy({ name: 'f', input: 'udp', schedule(pkt) { return 1.5; } });\n";
-    await expect(compiler.compile(source('float', text), undefined, 10_000)).rejects.toMatchObject({ code: 'POLICY_COMPILE', message: expect.stringMatching(/^float\.ts:2:\d+: /) });
+    await expect(compiler.compile(source('float', text), undefined, { uid: 0, timeoutMs: 10_000 })).rejects.toMatchObject({ code: 'POLICY_COMPILE', message: expect.stringMatching(/^float\.ts:2:\d+: /) });
   });
 });
 

@@ -11,7 +11,8 @@ export type RuntimeErrorCode =
   | 'SERVICE_CLOSED'
   | 'DISASM_UNSUPPORTED'
   | 'SHARED_MAP_MISMATCH'
-  | 'SHARED_MAP_UNSUPPORTED';
+  | 'SHARED_MAP_UNSUPPORTED'
+  | 'REQUEST_CANCELLED';
 
 /** A request the runtime service refuses: the message is one sentence a user can act on. */
 export class RuntimeError extends SyrupError {

@@ -35,6 +35,8 @@ interface Connection {
   /** Writes a pushed line (an event) unless the connection is gone. */
   push(line: EventLine): void;
   readonly closed: boolean;
+  /** Aborted when the connection closes: compiles still queued or running for it are withdrawn (issue #15). */
+  readonly signal: AbortSignal;
 }
 
 /**
@@ -42,7 +44,9 @@ interface Connection {
  * line is one request and gets one response line, in order. A line that is not a valid
  * request is answered with a one-sentence refusal and the connection goes on; a line longer
  * than the limit is refused and skipped up to its newline, so the next request still parses;
- * a line nesting deeper than MAX_REQUEST_NESTING is refused before it is parsed.
+ * a line nesting deeper than MAX_REQUEST_NESTING is refused before it is parsed. Work for a
+ * connection ends with it: requests it pipelined and not yet started are dropped, and its
+ * compile in the service's queue or worker is withdrawn.
  */
 @injectable()
 export class ProtocolServer {
@@ -102,7 +106,9 @@ export class ProtocolServer {
 
   #accept(socket: Socket): void {
     this.#connections.add(socket);
+    const gone = new AbortController();
     const connection: Connection = {
+      signal: gone.signal,
       watches: new Map(),
       push: (event) => {
         if (!socket.destroyed) socket.write(`${JSON.stringify(event)}\n`);
@@ -113,6 +119,7 @@ export class ProtocolServer {
     };
     socket.on('close', () => {
       this.#connections.delete(socket);
+      gone.abort();
       // The watches end with the connection: nobody is left to hear them.
       for (const stop of connection.watches.values()) stop();
       connection.watches.clear();
@@ -135,6 +142,8 @@ export class ProtocolServer {
     const enqueue = (text: string): void => {
       queue = queue
         .then(async () => {
+          // Pipelined behind requests that outlived the connection: nobody is left to answer.
+          if (connection.closed) return;
           const response = await this.#handle(text, peer, connection, (progress) => {
             if (!socket.destroyed) socket.write(`${JSON.stringify(progress)}\n`);
           });
@@ -250,11 +259,11 @@ export class ProtocolServer {
           ...(request.params !== undefined ? { params: paramsOf(request.params) } : {}),
           ...(request.shareMaps !== undefined && request.shareMaps.length > 0 ? { shareMaps: request.shareMaps } : {}),
         };
-        const deployment = await this.service.deploy(request.policy, options, caller, onStage);
+        const deployment = await this.service.deploy(request.policy, options, caller, onStage, connection.signal);
         return wireInfo(this.service.info(deployment.id, caller));
       }
       case 'replace':
-        return wireInfo(await this.service.replace(request.deployment, request.policy, caller, request.params && paramsOf(request.params), onStage));
+        return wireInfo(await this.service.replace(request.deployment, request.policy, caller, request.params && paramsOf(request.params), onStage, connection.signal));
       case 'undeploy':
         await this.service.undeploy(request.deployment, caller);
         return { undeployed: request.deployment };
@@ -307,6 +316,7 @@ export class ProtocolServer {
           request.hook as HookId,
           { ...(request.params !== undefined ? { params: paramsOf(request.params) } : {}), ...(target !== undefined ? { target } : {}) },
           caller,
+          connection.signal,
         );
         return { lines: [...lines] };
       }

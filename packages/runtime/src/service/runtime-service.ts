@@ -15,7 +15,7 @@ import { inject, injectable, injectAll } from 'tsyringe';
 import { RuntimeError } from '../errors/runtime-error.js';
 import type { ServiceStage } from '../protocol/protocol-schema.js';
 import { describePolicy } from './compile/describe-policy.js';
-import { PolicyCompiler } from './compile/policy-compiler.js';
+import { PolicyCompiler, type CompileRequest } from './compile/policy-compiler.js';
 import { mapMemoryBytes } from './limits/map-memory.js';
 import { chooseSharedMapProvider, SharedMapRegistry } from './shared-maps.js';
 import { TenantAdmission, type TenantUsage } from './limits/tenant-admission.js';
@@ -93,11 +93,21 @@ export class RuntimeService implements DeployService {
     this.#sharedMapProvider = chooseSharedMapProvider(providers ?? []) ?? new InMemoryDataMapProvider();
   }
 
-  /** `onStage` hears each stage as it starts (the CLI's progress display, through the protocol). */
-  async deploy(policy: string | PolicySource, options: DeployOptions, caller: Caller = EMBEDDED_CALLER, onStage?: (stage: ServiceStage) => void): Promise<ManagedDeployment> {
+  /**
+   * `onStage` hears each stage as it starts (the CLI's progress display, through the protocol).
+   * Aborting `signal` (the protocol server does when the connection closes) withdraws the
+   * deploy until its policy has compiled: nothing is attached for a client that went away.
+   */
+  async deploy(
+    policy: string | PolicySource,
+    options: DeployOptions,
+    caller: Caller = EMBEDDED_CALLER,
+    onStage?: (stage: ServiceStage) => void,
+    signal?: AbortSignal,
+  ): Promise<ManagedDeployment> {
     this.#open();
     onStage?.('compile');
-    const unit = await this.#unit(policy, options.params, caller);
+    const unit = await this.#unit(policy, options.params, caller, signal);
     const shareMaps = [...new Set(options.shareMaps ?? [])];
     // Deploys that share maps run one at a time per tenant: looking up, creating and registering a shared map is one step.
     if (shareMaps.length === 0) return this.#deployUnit(unit, options, [], caller, onStage);
@@ -156,7 +166,7 @@ export class RuntimeService implements DeployService {
     if (this.#persistence === undefined) return { restored: [], dropped: [] };
     const report = await this.#persistence.recover(this.registry, {
       // A record without an IR (written before the IR was recorded) compiles in the worker, with its owner's time limit.
-      compile: (source, params, owner) => this.compiler.compile(source, params, this.admission.limitsFor(owner.uid).compileTimeoutMs),
+      compile: (source, params, owner) => this.compiler.compile(source, params, { uid: owner.uid, timeoutMs: this.admission.limitsFor(owner.uid).compileTimeoutMs }),
       // Deployments at userspace hooks are restored after those whose maps live in the kernel, with the shared maps those brought back.
       sharedMapsFor: (record) => this.#shared.mapsOf(record.owner.uid, record.sharedMaps ?? []),
       adopt: (deployment, owner, record) => {
@@ -226,10 +236,12 @@ export class RuntimeService implements DeployService {
     caller: Caller = EMBEDDED_CALLER,
     params?: DeployOptions['params'],
     onStage?: (stage: ServiceStage) => void,
+    // As for deploy: withdraws the replace until the new policy has compiled.
+    signal?: AbortSignal,
   ): Promise<RuntimeDeploymentInfo> {
     const entry = this.#owned(id, caller, 'replace');
     onStage?.('compile');
-    const unit = await this.#unit(policy, params, caller);
+    const unit = await this.#unit(policy, params, caller, signal);
     this.#shared.checkReplace(entry.owner, id, unit.manifest, entry.shared);
     using _admission = this.admission.admit(caller.uid, { name: unit.manifest.name, maps: without(unit.manifest.maps, entry.shared) }, this.#usage(caller.uid, id), 'replace');
     onStage?.('swap');
@@ -310,11 +322,18 @@ export class RuntimeService implements DeployService {
 
   /**
    * The code `hook`'s backend generates for a policy, as text lines (the `disasm` op): the
-   * policy is compiled with the caller's limits, nothing is loaded or attached.
+   * policy is compiled with the caller's limits, nothing is loaded or attached. Aborting
+   * `signal` withdraws it, as for deploy.
    */
-  async disasm(policy: string | PolicySource, hook: DeployOptions['hook'], options: { params?: DeployOptions['params']; target?: DeployTarget } = {}, caller: Caller = EMBEDDED_CALLER): Promise<readonly string[]> {
+  async disasm(
+    policy: string | PolicySource,
+    hook: DeployOptions['hook'],
+    options: { params?: DeployOptions['params']; target?: DeployTarget } = {},
+    caller: Caller = EMBEDDED_CALLER,
+    signal?: AbortSignal,
+  ): Promise<readonly string[]> {
     this.#open();
-    const unit = await this.#unit(policy, options.params, caller);
+    const unit = await this.#unit(policy, options.params, caller, signal);
     return describePolicy(this.registry, unit, hook, options.target);
   }
 
@@ -339,15 +358,20 @@ export class RuntimeService implements DeployService {
   }
 
   /**
-   * Runs the front end once, in the compile worker within the caller's compile-time limit: the
-   * unit's IR is what the backend generates code from, so no backend parses the text again.
+   * Runs the front end once, in the compile worker within the caller's compile-time and
+   * queued-compile limits, in the caller's turn: the unit's IR is what the backend generates
+   * code from, so no backend parses the text again. A `signal` aborted by the time the compile
+   * ends withdraws the request here too, before any backend work (code generation, the verifier).
    */
-  async #unit(policy: string | PolicySource, params: DeployOptions['params'], caller: Caller): Promise<PolicyUnit> {
+  async #unit(policy: string | PolicySource, params: DeployOptions['params'], caller: Caller, signal: AbortSignal | undefined): Promise<PolicyUnit> {
     if (typeof policy === 'string') {
       // The service may run as root on behalf of others: it never opens a path a caller names.
       throw new RuntimeError('POLICY_PATH_REFUSED', 'the runtime service takes policy text, not a path; read the file on the client side.');
     }
-    const { ir, manifest } = await this.compiler.compile(policy, params, this.admission.limitsFor(caller.uid).compileTimeoutMs);
+    const limits = this.admission.limitsFor(caller.uid);
+    const request: CompileRequest = { uid: caller.uid, timeoutMs: limits.compileTimeoutMs, maxQueued: limits.maxQueuedCompiles, ...(signal !== undefined ? { signal } : {}) };
+    const { ir, manifest } = await this.compiler.compile(policy, params, request);
+    if (signal?.aborted === true) throw new RuntimeError('REQUEST_CANCELLED', 'the request was cancelled before its policy was used.', { cause: signal.reason });
     return { manifest, ir, source: policy };
   }
 

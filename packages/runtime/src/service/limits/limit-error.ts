@@ -1,7 +1,7 @@
 import { SyrupError } from '@syrup/core';
 
 /** Stable codes of the per-tenant limits, one per limit. */
-export type LimitErrorCode = 'LIMIT_DEPLOYMENTS' | 'LIMIT_MAP_MEMORY' | 'LIMIT_COMPILE_TIME';
+export type LimitErrorCode = 'LIMIT_DEPLOYMENTS' | 'LIMIT_MAP_MEMORY' | 'LIMIT_COMPILE_TIME' | 'LIMIT_QUEUED_COMPILES';
 
 /**
  * A request refused because it would take a tenant over one of its limits. The message is
@@ -15,7 +15,7 @@ export class LimitError extends SyrupError {
   constructor(
     code: LimitErrorCode,
     message: string,
-    /** The limit's value, in its unit (deployments, bytes, milliseconds). */
+    /** The limit's value, in its unit (deployments, bytes, milliseconds, compiles). */
     readonly limit: number,
     options?: { cause?: unknown },
   ) {
