@@ -1,27 +1,28 @@
 /**
- * FIFO queues, one per uid, served round robin: `shift` takes the oldest item of the uid
- * whose turn it is, and that uid goes to the back of the rotation. A uid that queues many
- * items therefore waits its turn like one that queues one, however early it queued them: one
- * tenant's burst cannot push another tenant's work back (issue #15). Invariant: a uid is in
- * the rotation exactly when its queue is not empty.
+ * FIFO queues, one per uid, served round robin: `shift` takes the oldest item of the waiting
+ * uid served longest ago (a uid never served first, then in the order uids started waiting).
+ * A uid that queues many items therefore waits its turn like one that queues one, however
+ * early it queued them, and a uid that starts waiting while another's item is being served
+ * goes before that uid's next one: one tenant's burst cannot push another tenant's work back
+ * (issue #15). Invariant: `#queues` holds exactly the uids with items waiting.
  */
 export class RoundRobinQueue<T> {
-  /** Rotation order is the Map's insertion order: the first key is the next uid served. */
+  /** Waiting items by uid, in the order the uids started waiting (which breaks ties). */
   readonly #queues = new Map<number, T[]>();
-
-  /** Items waiting, over every uid. */
-  get size(): number {
-    let total = 0;
-    for (const items of this.#queues.values()) total += items.length;
-    return total;
-  }
+  /**
+   * When each uid was last served, as a count of items served: one number per uid that ever
+   * queued (few: they are the machine's users), kept after its queue empties, so that a uid
+   * whose queue fills again does not jump the turn.
+   */
+  readonly #served = new Map<number, number>();
+  #serves = 0;
 
   /** Items `uid` has waiting. */
   sizeOf(uid: number): number {
     return this.#queues.get(uid)?.length ?? 0;
   }
 
-  /** Queues `item` behind `uid`'s others; a uid not in the rotation joins it at the back. */
+  /** Queues `item` behind `uid`'s others. */
   push(uid: number, item: T): void {
     const items = this.#queues.get(uid);
     if (items === undefined) this.#queues.set(uid, [item]);
@@ -30,14 +31,21 @@ export class RoundRobinQueue<T> {
 
   /** The oldest item of the uid whose turn it is, or undefined when nothing waits. */
   shift(): T | undefined {
-    for (const [uid, items] of this.#queues) {
-      const item = items.shift();
-      // Served: to the back of the rotation, or out of it when it has nothing left.
-      this.#queues.delete(uid);
-      if (items.length > 0) this.#queues.set(uid, items);
-      return item;
+    let next: number | undefined;
+    let nextServed = Infinity;
+    for (const uid of this.#queues.keys()) {
+      const served = this.#served.get(uid) ?? 0;
+      if (served < nextServed) {
+        next = uid;
+        nextServed = served;
+      }
     }
-    return undefined;
+    if (next === undefined) return undefined;
+    const items = this.#queues.get(next) as T[];
+    const item = items.shift();
+    if (items.length === 0) this.#queues.delete(next);
+    this.#served.set(next, ++this.#serves);
+    return item;
   }
 
   /** Takes `item` out of `uid`'s queue; false when it is not waiting there (already served or removed). */
@@ -54,6 +62,7 @@ export class RoundRobinQueue<T> {
   drain(): T[] {
     const all = [...this.#queues.values()].flat();
     this.#queues.clear();
+    this.#served.clear();
     return all;
   }
 }

@@ -1,0 +1,197 @@
+import 'reflect-metadata';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Backend, registerHookRegistry, type Artifact, type CompiledPolicy, type PolicySource } from '@syrup/core';
+import { container } from 'tsyringe';
+import { afterEach, describe, expect, it } from 'vitest';
+import { LimitError, PeerCredentials, PolicyCompiler, ProtocolServer, ProtocolServerOptions, RuntimeService, type PeerIdentity } from '../src/index.js';
+import { gatedCompiles, type GatedCompiles } from './support/gated-compiles.js';
+import { lineConnection, type LineConnection } from './support/line-connection.js';
+import { MemoryBackend } from './support/memory-backend.js';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const ROUND_ROBIN_TEXT = readFileSync(join(here, '../../policies-std/src/round-robin.ts'), 'utf8');
+/** Generous: a gated compile waits for the test, and only a hung test should ever see this limit. */
+const TIMEOUT_MS = 60_000;
+const A = 1000;
+const B = 1001;
+
+/** Round robin's text under its own file name: the name is how the gated worker tells compiles apart. */
+function policy(fileName: string): PolicySource {
+  return { fileName, text: ROUND_ROBIN_TEXT };
+}
+
+/** Settles a compile into what the test asserts: the policy's name, or the refusal's code. */
+function outcome(compile: Promise<CompiledPolicy>): Promise<{ compiled: string } | { refused: string }> {
+  return compile.then(
+    (compiled) => ({ compiled: compiled.manifest.name }),
+    (error: unknown) => ({ refused: (error as { code?: string }).code ?? String(error) }),
+  );
+}
+
+describe('the policy compiler under several tenants (issue #15)', () => {
+  let gate: GatedCompiles | undefined;
+  let compiler: PolicyCompiler | undefined;
+  afterEach(async () => {
+    await compiler?.close();
+    gate?.[Symbol.dispose]();
+    compiler = undefined;
+    gate = undefined;
+  });
+
+  const start = (): { gate: GatedCompiles; compiler: PolicyCompiler } => {
+    gate = gatedCompiles();
+    compiler = gate.compiler();
+    return { gate, compiler };
+  };
+
+  it("serves uids round robin: A's one compile starts before B's second, though B queued first", async () => {
+    const { gate, compiler } = start();
+    const b = ['b1.ts', 'b2.ts', 'b3.ts'].map((name) => outcome(compiler.compile(policy(name), undefined, { uid: B, timeoutMs: TIMEOUT_MS, maxQueued: 16 })));
+    expect(await gate.nextStart()).toBe('b1.ts');
+    const a = outcome(compiler.compile(policy('a1.ts'), undefined, { uid: A, timeoutMs: TIMEOUT_MS, maxQueued: 16 }));
+    gate.release('b1.ts');
+    expect(await gate.nextStart()).toBe('a1.ts');
+    gate.release('a1.ts');
+    expect(await gate.nextStart()).toBe('b2.ts');
+    gate.release('b2.ts');
+    expect(await gate.nextStart()).toBe('b3.ts');
+    gate.release('b3.ts');
+    // Each compile's answer is its own, real one.
+    expect(await Promise.all([a, ...b])).toEqual(Array.from({ length: 4 }, () => ({ compiled: 'round-robin' })));
+    expect(gate.started()).toEqual(['b1.ts', 'a1.ts', 'b2.ts', 'b3.ts']);
+  });
+
+  it("withdraws B's compiles when B's signal aborts: the running one's worker is stopped, the queued ones never start", async () => {
+    const { gate, compiler } = start();
+    const gone = new AbortController();
+    const b = ['b1.ts', 'b2.ts', 'b3.ts'].map((name) => outcome(compiler.compile(policy(name), undefined, { uid: B, timeoutMs: TIMEOUT_MS, signal: gone.signal })));
+    expect(await gate.nextStart()).toBe('b1.ts');
+    const a = outcome(compiler.compile(policy('a1.ts'), undefined, { uid: A, timeoutMs: TIMEOUT_MS }));
+    // b1 is held in the worker: only terminating the worker ends it.
+    gone.abort();
+    expect(await Promise.all(b)).toEqual([{ refused: 'REQUEST_CANCELLED' }, { refused: 'REQUEST_CANCELLED' }, { refused: 'REQUEST_CANCELLED' }]);
+    expect(await gate.nextStart()).toBe('a1.ts');
+    gate.release('a1.ts');
+    expect(await a).toEqual({ compiled: 'round-robin' });
+    // Nothing of B's is left in any queue: the next compile queued is the next one started.
+    const next = outcome(compiler.compile(policy('a2.ts'), undefined, { uid: A, timeoutMs: TIMEOUT_MS }));
+    expect(await gate.nextStart()).toBe('a2.ts');
+    gate.release('a2.ts');
+    expect(await next).toEqual({ compiled: 'round-robin' });
+    expect(gate.started()).toEqual(['b1.ts', 'a1.ts', 'a2.ts']);
+    // A signal aborted already refuses at once, queueing nothing.
+    await expect(compiler.compile(policy('b4.ts'), undefined, { uid: B, timeoutMs: TIMEOUT_MS, signal: gone.signal })).rejects.toMatchObject({
+      code: 'REQUEST_CANCELLED',
+      message: 'the compile was cancelled before it finished.',
+    });
+  });
+
+  it("refuses a uid's 17th compile under the limit of 16, naming the limit, while another uid's is taken", async () => {
+    const { gate, compiler } = start();
+    const request = { uid: B, timeoutMs: TIMEOUT_MS, maxQueued: 16 };
+    const b = Array.from({ length: 16 }, (_, i) => outcome(compiler.compile(policy(`b${i + 1}.ts`), undefined, request)));
+    expect(await gate.nextStart()).toBe('b1.ts');
+    // One running and 15 waiting: 16 held.
+    const refused = await compiler.compile(policy('b17.ts'), undefined, request).then(
+      () => undefined,
+      (error: unknown) => error,
+    );
+    expect(refused).toBeInstanceOf(LimitError);
+    expect(refused).toMatchObject({ code: 'LIMIT_QUEUED_COMPILES', message: 'uid 1001 already has 16 compiles queued, the --max-queued-compiles limit.', limit: 16 });
+    const a = outcome(compiler.compile(policy('a1.ts'), undefined, { uid: A, timeoutMs: TIMEOUT_MS, maxQueued: 16 }));
+    // Once one of B's compiles has ended, B may queue another.
+    gate.release('b1.ts');
+    expect(await b[0]).toEqual({ compiled: 'round-robin' });
+    const again = outcome(compiler.compile(policy('b17.ts'), undefined, request));
+    expect(await gate.nextStart()).toBe('a1.ts');
+    gate.release('a1.ts');
+    expect(await a).toEqual({ compiled: 'round-robin' });
+    await compiler.close();
+    expect(await again).toEqual({ refused: 'COMPILER_CLOSED' });
+  });
+});
+
+/** The memory backend with a listing, so `disasm` answers once its policy has compiled. */
+class DescribingBackend extends MemoryBackend {
+  describe(artifact: Artifact): readonly string[] {
+    return [`policy ${artifact.policy.name} at ${artifact.hook}`];
+  }
+}
+
+describe('syrupd with tenants on many connections (issue #15)', () => {
+  let dir: string | undefined;
+  let gate: GatedCompiles | undefined;
+  let server: ProtocolServer | undefined;
+  let service: RuntimeService | undefined;
+  const connections: LineConnection[] = [];
+  afterEach(async () => {
+    for (const connection of connections.splice(0)) connection.socket.destroy();
+    await server?.close();
+    await service?.close();
+    gate?.[Symbol.dispose]();
+    if (dir !== undefined) rmSync(dir, { recursive: true, force: true });
+    server = undefined;
+    service = undefined;
+    gate = undefined;
+    dir = undefined;
+  });
+
+  it("starts tenant A's compile before B's next one, and drops B's queued work when B's connections close", async () => {
+    dir = mkdtempSync(join(tmpdir(), 'syrup-fairness-'));
+    const socketPath = join(dir, 'syrupd.sock');
+    gate = gatedCompiles();
+    // Each accepted connection takes the next identity: connections are opened one at a time below.
+    const identities: PeerIdentity[] = [];
+    const child = container.createChildContainer();
+    registerHookRegistry(child);
+    child.register(Backend, { useValue: new DescribingBackend() });
+    child.register(PolicyCompiler, { useValue: gate.compiler() });
+    child.registerSingleton(RuntimeService);
+    child.register(PeerCredentials, { useValue: { of: () => identities.shift() ?? { uid: 65534, gid: 65534, pid: 1 } } });
+    child.register(ProtocolServerOptions, { useValue: { socketPath } });
+    service = child.resolve(RuntimeService);
+    server = child.resolve(ProtocolServer);
+    await server.listen();
+
+    const open = async (uid: number): Promise<LineConnection> => {
+      identities.push({ uid, gid: uid, pid: process.pid });
+      const connection = await lineConnection(socketPath);
+      connections.push(connection);
+      // Answered only once the server has accepted it, so the next connection gets the next identity.
+      connection.send(`${JSON.stringify({ v: 1, id: 'hello', op: 'status' })}\n`);
+      expect(await connection.next()).toMatchObject({ id: 'hello', ok: true });
+      return connection;
+    };
+    const disasm = (id: string): string => `${JSON.stringify({ v: 1, id, op: 'disasm', hook: 'socket-select', policy: policy(`${id}.ts`) })}\n`;
+
+    // B: one connection with three requests pipelined, and two more with one each.
+    const b1 = await open(B);
+    b1.send(disasm('b1') + disasm('b1-second') + disasm('b1-third'));
+    expect(await gate.nextStart()).toBe('b1.ts');
+    const b2 = await open(B);
+    b2.send(disasm('b2'));
+    const b3 = await open(B);
+    b3.send(disasm('b3'));
+    const a = await open(A);
+    a.send(disasm('a'));
+    // b2 and b3 queued before A, yet A goes next.
+    gate.release('b1.ts');
+    expect(await b1.next()).toEqual({ v: 1, id: 'b1', ok: true, result: { lines: ['policy round-robin at socket-select'] } });
+    // b1's connection sent its second request once the first was answered, behind b2, b3 and A.
+    expect(await gate.nextStart()).toBe('a.ts');
+    // B leaves while A compiles: its queued compiles (b2, b3, b1-second) are withdrawn, its pipelined b1-third never read.
+    for (const connection of [b1, b2, b3]) connection.socket.destroy();
+    await Promise.all([b1, b2, b3].map((c) => new Promise<void>((resolve) => (c.closed ? resolve() : c.socket.once('close', () => resolve())))));
+    gate.release('a.ts');
+    expect(await a.next()).toEqual({ v: 1, id: 'a', ok: true, result: { lines: ['policy round-robin at socket-select'] } });
+    // Nothing of B's is left: A's next compile is the next one to start.
+    a.send(disasm('a-again'));
+    expect(await gate.nextStart()).toBe('a-again.ts');
+    gate.release('a-again.ts');
+    expect(await a.next()).toMatchObject({ id: 'a-again', ok: true });
+    expect(gate.started()).toEqual(['b1.ts', 'a.ts', 'a-again.ts']);
+  });
+});
