@@ -19,6 +19,7 @@ const LIMIT_FLAGS = {
   'max-map-bytes': 'maxMapBytes',
   'max-request-bytes': 'maxRequestBytes',
   'compile-timeout-ms': 'compileTimeoutMs',
+  'max-queued-compiles': 'maxQueuedCompiles',
 } as const satisfies Record<string, keyof RuntimeLimits>;
 
 /**
@@ -38,6 +39,7 @@ export function parseSyrupdArgs(argv: readonly string[], env: NodeJS.ProcessEnv 
       'max-map-bytes': { type: 'string' },
       'max-request-bytes': { type: 'string' },
       'compile-timeout-ms': { type: 'string' },
+      'max-queued-compiles': { type: 'string' },
     },
     strict: true,
     allowPositionals: false,

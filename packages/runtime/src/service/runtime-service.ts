@@ -15,7 +15,7 @@ import { inject, injectable, injectAll } from 'tsyringe';
 import { RuntimeError } from '../errors/runtime-error.js';
 import type { ServiceStage } from '../protocol/protocol-schema.js';
 import { describePolicy } from './compile/describe-policy.js';
-import { PolicyCompiler, type CompileRequest } from './compile/policy-compiler.js';
+import { PolicyCompiler, type CompileOptions } from './compile/policy-compiler.js';
 import { mapMemoryBytes } from './limits/map-memory.js';
 import { chooseSharedMapProvider, SharedMapRegistry } from './shared-maps.js';
 import { TenantAdmission, type TenantUsage } from './limits/tenant-admission.js';
@@ -369,8 +369,8 @@ export class RuntimeService implements DeployService {
       throw new RuntimeError('POLICY_PATH_REFUSED', 'the runtime service takes policy text, not a path; read the file on the client side.');
     }
     const limits = this.admission.limitsFor(caller.uid);
-    const request: CompileRequest = { uid: caller.uid, timeoutMs: limits.compileTimeoutMs, maxQueued: limits.maxQueuedCompiles, ...(signal !== undefined ? { signal } : {}) };
-    const { ir, manifest } = await this.compiler.compile(policy, params, request);
+    const options: CompileOptions = { uid: caller.uid, timeoutMs: limits.compileTimeoutMs, maxQueued: limits.maxQueuedCompiles, ...(signal !== undefined ? { signal } : {}) };
+    const { ir, manifest } = await this.compiler.compile(policy, params, options);
     if (signal?.aborted === true) throw new RuntimeError('REQUEST_CANCELLED', 'the request was cancelled before its policy was used.', { cause: signal.reason });
     return { manifest, ir, source: policy };
   }

@@ -13,7 +13,7 @@ const WORKER_HEAP_MB = 512;
 const WORKER_START_TIMEOUT_MS = 60_000;
 
 /** Who a compile is for and how far it may go. */
-export interface CompileRequest {
+export interface CompileOptions {
   /** Whose queue the compile waits in: the queues of different uids are served round robin. */
   readonly uid: number;
   /** Milliseconds the front end may run once the compile has reached a loaded worker. */
@@ -30,7 +30,7 @@ export interface CompileRequest {
 interface Job {
   readonly source: PolicySource;
   readonly params: Readonly<Record<string, number | bigint>> | undefined;
-  readonly request: CompileRequest;
+  readonly options: CompileOptions;
   resolve(compiled: CompiledPolicy): void;
   reject(error: Error): void;
 }
@@ -66,11 +66,11 @@ export class PolicyCompiler {
   }
 
   /** The policy's IR and manifest (params applied) once the front end accepts it; its errors keep their codes and sentences. */
-  compile(source: PolicySource, params: Readonly<Record<string, number | bigint>> | undefined, request: CompileRequest): Promise<CompiledPolicy> {
+  compile(source: PolicySource, params: Readonly<Record<string, number | bigint>> | undefined, options: CompileOptions): Promise<CompiledPolicy> {
     if (this.#closed) return Promise.reject(new SyrupError('COMPILER_CLOSED', 'the policy compiler is shut down.'));
-    const { uid, maxQueued, signal } = request;
+    const { uid, maxQueued, signal } = options;
     if (signal?.aborted === true) return Promise.reject(cancelled(signal));
-    const held = this.#queue.sizeOf(uid) + (this.#running?.request.uid === uid ? 1 : 0);
+    const held = this.#queue.sizeOf(uid) + (this.#running?.options.uid === uid ? 1 : 0);
     if (maxQueued !== undefined && held >= maxQueued) {
       return Promise.reject(new LimitError('LIMIT_QUEUED_COMPILES', `uid ${uid} already has ${held} compiles queued, the --max-queued-compiles limit.`, maxQueued));
     }
@@ -83,7 +83,7 @@ export class PolicyCompiler {
       const job: Job = {
         source,
         params,
-        request,
+        options,
         resolve: (compiled) => {
           settled();
           resolve(compiled);
@@ -121,7 +121,7 @@ export class PolicyCompiler {
   }
 
   async #run(job: Job): Promise<void> {
-    const { signal, timeoutMs } = job.request;
+    const { signal, timeoutMs } = job.options;
     let worker: Worker;
     try {
       worker = await this.#start();
