@@ -139,11 +139,12 @@ describe('syrupd with tenants on many connections (issue #15)', () => {
     dir = undefined;
   });
 
-  it("starts tenant A's compile before B's next one, and drops B's queued work when B's connections close", async () => {
+  /** A daemon over the describing memory backend whose compiles are gated; `open(uid)` connects as that uid. */
+  const daemon = async (): Promise<{ gate: GatedCompiles; open(uid: number): Promise<LineConnection> }> => {
     dir = mkdtempSync(join(tmpdir(), 'syrup-fairness-'));
     const socketPath = join(dir, 'syrupd.sock');
     gate = gatedCompiles();
-    // Each accepted connection takes the next identity: connections are opened one at a time below.
+    // Each accepted connection takes the next identity: open() connects one at a time.
     const identities: PeerIdentity[] = [];
     const child = container.createChildContainer();
     registerHookRegistry(child);
@@ -155,7 +156,6 @@ describe('syrupd with tenants on many connections (issue #15)', () => {
     service = child.resolve(RuntimeService);
     server = child.resolve(ProtocolServer);
     await server.listen();
-
     const open = async (uid: number): Promise<LineConnection> => {
       identities.push({ uid, gid: uid, pid: process.pid });
       const connection = await lineConnection(socketPath);
@@ -165,33 +165,85 @@ describe('syrupd with tenants on many connections (issue #15)', () => {
       expect(await connection.next()).toMatchObject({ id: 'hello', ok: true });
       return connection;
     };
-    const disasm = (id: string): string => `${JSON.stringify({ v: 1, id, op: 'disasm', hook: 'socket-select', policy: policy(`${id}.ts`) })}\n`;
+    return { gate, open };
+  };
+  const disasm = (id: string): string => `${JSON.stringify({ v: 1, id, op: 'disasm', hook: 'socket-select', policy: policy(`${id}.ts`) })}\n`;
+  /** A deploy with progress: its `compile` progress line is written just before its compile is queued, in the same turn. */
+  const deploy = (id: string): string =>
+    `${JSON.stringify({ v: 1, id, op: 'deploy', hook: 'socket-select', policy: policy(`${id}.ts`), target: { port: 9999, pid: process.pid }, progress: true })}\n`;
+  const queued = async (connection: LineConnection, id: string): Promise<void> => {
+    expect(await connection.next()).toEqual({ v: 1, id, progress: 'compile' });
+  };
 
-    // B: one connection with three requests pipelined, and two more with one each.
+  it("starts tenant A's compile before B's next one, and drops B's queued work when B's connections close", async () => {
+    const { gate, open } = await daemon();
+    // B: one connection with three requests pipelined, and two more with one each, all queued before A's.
     const b1 = await open(B);
-    b1.send(disasm('b1') + disasm('b1-second') + disasm('b1-third'));
+    b1.send(deploy('b1') + deploy('b1-second') + deploy('b1-third'));
+    await queued(b1, 'b1');
     expect(await gate.nextStart()).toBe('b1.ts');
     const b2 = await open(B);
-    b2.send(disasm('b2'));
+    b2.send(deploy('b2'));
+    await queued(b2, 'b2');
     const b3 = await open(B);
-    b3.send(disasm('b3'));
+    b3.send(deploy('b3'));
+    await queued(b3, 'b3');
     const a = await open(A);
-    a.send(disasm('a'));
-    // b2 and b3 queued before A, yet A goes next.
+    a.send(deploy('a'));
+    await queued(a, 'a');
     gate.release('b1.ts');
-    expect(await b1.next()).toEqual({ v: 1, id: 'b1', ok: true, result: { lines: ['policy round-robin at socket-select'] } });
-    // b1's connection sent its second request once the first was answered, behind b2, b3 and A.
+    // Compiled, then refused by the ownership check that follows the compile: this test's process is root's, not B's.
+    expect(await b1.next()).toMatchObject({ id: 'b1', ok: false, error: { code: 'NOT_OWNER' } });
+    // b1's connection goes on with its second request, queued behind b2, b3 and A.
+    await queued(b1, 'b1-second');
+    // b2 and b3 waited longer, yet A goes next: B was served last.
     expect(await gate.nextStart()).toBe('a.ts');
     // B leaves while A compiles: its queued compiles (b2, b3, b1-second) are withdrawn, its pipelined b1-third never read.
     for (const connection of [b1, b2, b3]) connection.socket.destroy();
     await Promise.all([b1, b2, b3].map((c) => new Promise<void>((resolve) => (c.closed ? resolve() : c.socket.once('close', () => resolve())))));
     gate.release('a.ts');
-    expect(await a.next()).toEqual({ v: 1, id: 'a', ok: true, result: { lines: ['policy round-robin at socket-select'] } });
+    expect(await a.next()).toMatchObject({ id: 'a', ok: false, error: { code: 'NOT_OWNER' } });
     // Nothing of B's is left: A's next compile is the next one to start.
     a.send(disasm('a-again'));
     expect(await gate.nextStart()).toBe('a-again.ts');
     gate.release('a-again.ts');
-    expect(await a.next()).toMatchObject({ id: 'a-again', ok: true });
+    expect(await a.next()).toEqual({ v: 1, id: 'a-again', ok: true, result: { lines: ['policy round-robin at socket-select'] } });
     expect(gate.started()).toEqual(['b1.ts', 'a.ts', 'a-again.ts']);
+  });
+
+  it('admits a whole deployment quota pipelined on one connection, and refuses the 17th compile queued over many with the limit named', async () => {
+    const { gate, open } = await daemon();
+    // One connection's requests are served one after another: however many it pipelines, one compile of it waits at a time.
+    const pipelined = await open(B);
+    const ids = Array.from({ length: 17 }, (_, i) => `p${i + 1}`);
+    pipelined.send(ids.map(disasm).join(''));
+    for (const id of ids) {
+      expect(await gate.nextStart()).toBe(`${id}.ts`);
+      gate.release(`${id}.ts`);
+      expect(await pipelined.next()).toEqual({ v: 1, id, ok: true, result: { lines: ['policy round-robin at socket-select'] } });
+    }
+    // Sixteen connections hold one compile each: one running (held), fifteen waiting.
+    for (let i = 1; i <= 16; i++) {
+      const connection = await open(B);
+      connection.send(deploy(`q${i}`));
+      await queued(connection, `q${i}`);
+    }
+    expect(await gate.nextStart()).toBe('q1.ts');
+    const seventeenth = await open(B);
+    seventeenth.send(deploy('q17'));
+    await queued(seventeenth, 'q17');
+    expect(await seventeenth.next()).toEqual({
+      v: 1,
+      id: 'q17',
+      ok: false,
+      error: { code: 'LIMIT_QUEUED_COMPILES', message: 'uid 1001 already has 16 compiles queued, the --max-queued-compiles limit.' },
+    });
+    // Another tenant is not affected by B's limit.
+    const a = await open(A);
+    a.send(disasm('a'));
+    gate.release('q1.ts');
+    expect(await gate.nextStart()).toBe('a.ts');
+    gate.release('a.ts');
+    expect(await a.next()).toMatchObject({ id: 'a', ok: true });
   });
 });
