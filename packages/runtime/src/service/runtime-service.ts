@@ -96,7 +96,8 @@ export class RuntimeService implements DeployService {
   /**
    * `onStage` hears each stage as it starts (the CLI's progress display, through the protocol).
    * Aborting `signal` (the protocol server does when the connection closes) withdraws the
-   * deploy until its policy has compiled: nothing is attached for a client that went away.
+   * deploy if its policy has not finished compiling by then: a client that leaves that early
+   * gets nothing attached, and its compile stops taking the worker's time.
    */
   async deploy(
     policy: string | PolicySource,
