@@ -52,6 +52,8 @@ class WireTransport implements ClientTransport {
   #nextId = 1;
   #buffer = '';
   #closedReason: string | undefined;
+  /** A refusal the server sent when no request was waiting (the connection was refused or closed for idleness): why later calls fail. */
+  #farewell: RemoteError | undefined;
 
   private constructor(
     private readonly socket: Socket,
@@ -180,7 +182,7 @@ class WireTransport implements ClientTransport {
 
   #call<Op extends RequestOp>(op: Op, fields: Record<string, unknown>, progress?: (stage: ServiceStage) => void): Promise<z.infer<(typeof ResultSchemas)[Op]>> {
     if (this.#closedReason !== undefined) {
-      return Promise.reject(new ProtocolError('PROTOCOL_CONNECTION', `${this.#closedReason}.`));
+      return Promise.reject(this.#farewell ?? new ProtocolError('PROTOCOL_CONNECTION', `${this.#closedReason}.`));
     }
     const id = this.#nextId++;
     return new Promise((resolve, reject) => {
@@ -227,6 +229,7 @@ class WireTransport implements ClientTransport {
       // answers lines in order, so it belongs to the oldest request still waiting.
       const key = typeof response.id === 'number' ? response.id : response.id === null && !response.ok ? this.#pending.keys().next().value : undefined;
       const pending = key === undefined ? undefined : this.#pending.get(key);
+      if (!response.ok && response.id === null && pending === undefined) this.#farewell = new RemoteError(response.error.code, response.error.message);
       if (pending === undefined || key === undefined) continue;
       this.#pending.delete(key);
       if (response.ok) pending.resolve(response.result);
@@ -247,7 +250,7 @@ class WireTransport implements ClientTransport {
 
   #fail(reason: string): void {
     this.#closedReason ??= reason;
-    for (const pending of this.#pending.values()) pending.reject(new ProtocolError('PROTOCOL_CONNECTION', `${reason}.`));
+    for (const pending of this.#pending.values()) pending.reject(this.#farewell ?? new ProtocolError('PROTOCOL_CONNECTION', `${reason}.`));
     this.#pending.clear();
   }
 }

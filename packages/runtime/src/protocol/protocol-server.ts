@@ -98,7 +98,7 @@ export class ProtocolServer {
     }
     await new Promise<void>((resolve, reject) => {
       this.#server.once('error', reject);
-      this.#server.listen(this.#socketPath, () => {
+      this.#server.listen({ path: this.#socketPath, backlog: LISTEN_BACKLOG }, () => {
         this.#server.off('error', reject);
         resolve();
       });
@@ -433,6 +433,14 @@ function encoded(response: Response): string {
     return line(refusal(response.id, 'INTERNAL', `the server could not encode its answer: ${messageOf(error)}`));
   }
 }
+
+/**
+ * Connections the kernel queues before the server accepts them (capped by net.core.somaxconn).
+ * Node's default, 511, fills within one burst of a flooding tenant, and then everyone's connect
+ * fails with EAGAIN until the server catches up; a deeper queue absorbs the burst while the
+ * server accepts and refuses the flood.
+ */
+const LISTEN_BACKLOG = 4096;
 
 /** How long a refused or expired connection's last line may wait for the client to read it. */
 const HANG_UP_GRACE_MS = 1000;
