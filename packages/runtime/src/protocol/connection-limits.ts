@@ -28,12 +28,16 @@ export const DEFAULT_CONNECTION_LIMITS: ConnectionLimits = Object.freeze({
   maxUnreadReplyBytes: 1 << 20,
 });
 
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
 /** The limits in force: the configured ones over the defaults; a value that is not a positive number is refused (INVALID_ARGUMENT). */
 export function connectionLimits(configured: Partial<ConnectionLimits> | undefined): ConnectionLimits {
   const limits: ConnectionLimits = { ...DEFAULT_CONNECTION_LIMITS, ...Object.fromEntries(Object.entries(configured ?? {}).filter(([, v]) => v !== undefined)) };
   for (const [name, value] of Object.entries(limits)) {
     if (!(typeof value === 'number' && value > 0)) throw new RuntimeError('INVALID_ARGUMENT', `the connection limit ${name} must be a positive number, not ${String(value)}.`);
   }
+  // Node's timers take at most 2^31 - 1 ms and fire at once beyond it: an idle timeout that large would close everything.
+  if (limits.idleTimeoutMs > MAX_TIMER_MS) throw new RuntimeError('INVALID_ARGUMENT', `the connection limit idleTimeoutMs must be at most ${MAX_TIMER_MS} ms, not ${limits.idleTimeoutMs}.`);
   return limits;
 }
 
