@@ -182,8 +182,10 @@ export class ProtocolServer {
       if (wake !== undefined && !unreadFull()) wake();
       take();
     };
+    // Once the server has hung up (idle), nothing more is written or taken.
+    const over = (): boolean => socket.destroyed || socket.writableEnded;
     const write = (text: string): void => {
-      if (!socket.destroyed) socket.write(text, flushed);
+      if (!over()) socket.write(text, flushed);
     };
     const idle = setTimeout(function expire() {
       // A running request or an open watch is business, however long it lasts.
@@ -207,7 +209,7 @@ export class ProtocolServer {
             });
           }
           wake = undefined;
-          if (socket.destroyed) return;
+          if (over()) return;
           performing = true;
           let response: Response;
           try {
@@ -230,7 +232,7 @@ export class ProtocolServer {
     const tooLarge = (): Promise<Response> => Promise.resolve(refusal(null, 'PROTOCOL_TOO_LARGE', `the request is larger than the limit of ${maxRequestBytes} bytes.`));
     /** Takes the lines there is room for, then reads on only if everything received was looked at and there is room for more. */
     const take = (): void => {
-      if (socket.destroyed) return;
+      if (over()) return;
       while (!blocked()) {
         const next = lines.next();
         if (next === undefined) break;
