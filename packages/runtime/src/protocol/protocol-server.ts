@@ -259,6 +259,8 @@ export class ProtocolServer {
       connection.watches.clear();
     });
     socket.on('data', (chunk: Buffer) => {
+      // After the hang-up nothing more is answered, so nothing more is kept.
+      if (over()) return;
       lines.push(chunk);
       take();
     });
