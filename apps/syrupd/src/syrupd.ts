@@ -10,6 +10,7 @@ import {
   RuntimeLimits,
   RuntimePersistenceOptions,
   RuntimeService,
+  type ConnectionLimits,
 } from '@syrup/runtime';
 import { pino, type Logger } from 'pino';
 import { container as rootContainer, type DependencyContainer } from 'tsyringe';
@@ -34,6 +35,8 @@ export interface SyrupdOptions {
   readonly stateDir?: string;
   /** Per-tenant limits (deployments, map memory, request size, compile time); the runtime's defaults otherwise. */
   readonly limits?: RuntimeLimits;
+  /** Bounds on each client connection (per-uid cap, idle timeout, pipelined requests, unread answers); the runtime's defaults otherwise. */
+  readonly connectionLimits?: Partial<ConnectionLimits>;
   /**
    * Backend packages to load, by name or directory path, in order (`--backend`); the project's
    * own installed ones (`@syrup/backend-ebpf`, `-ghost`, `-nfp`) when empty or absent.
@@ -85,7 +88,7 @@ export async function startSyrupd(options: SyrupdOptions = {}): Promise<Syrupd> 
   const hooks = await registry.hooks();
   container.registerSingleton(RuntimeService);
   container.register(PeerCredentials, { useValue: new SoPeerCredCredentials() });
-  container.register(ProtocolServerOptions, { useValue: { socketPath } });
+  container.register(ProtocolServerOptions, { useValue: { socketPath, ...(options.connectionLimits !== undefined ? { connectionLimits: options.connectionLimits } : {}) } });
   if (options.limits !== undefined) container.register(RuntimeLimits, { useValue: options.limits });
   container.register(RuntimePersistenceOptions, {
     useValue: { pinRoot, stateRoot, stateFile, log: (level: 'info' | 'warn' | 'error', message: string, fields: Readonly<Record<string, unknown>>) => logger[level](fields, message) },

@@ -15,3 +15,22 @@ describe('syrupd limit flags', () => {
     expect(() => parseSyrupdArgs(['--max-queued-compiles', '0'], {})).toThrow("--max-queued-compiles takes a positive integer, not '0'.");
   });
 });
+
+describe('syrupd connection flags', () => {
+  it('set the connection limits they name, apart from the per-tenant ones, and leave the defaults when absent', () => {
+    const args = parseSyrupdArgs(['--max-connections', '8', '--idle-timeout-ms', '60000', '--max-pipelined-requests', '32', '--max-unread-reply-bytes', '65536'], {});
+    expect(args.connectionLimits).toEqual({ maxConnections: 8, idleTimeoutMs: 60_000, maxPipelinedRequests: 32, maxUnreadReplyBytes: 65_536 });
+    expect(args.limits).toBeUndefined();
+    const mixed = parseSyrupdArgs(['--max-connections', '4', '--max-deployments', '2'], {});
+    expect(mixed.connectionLimits).toEqual({ maxConnections: 4 });
+    expect(mixed.limits).toEqual({ maxDeployments: 2 });
+    expect(parseSyrupdArgs([], {}).connectionLimits).toBeUndefined();
+  });
+
+  it('refuse a value that is not a positive integer, or a timeout Node cannot time, naming the flag', () => {
+    expect(() => parseSyrupdArgs(['--max-connections', '0'], {})).toThrow("--max-connections takes a positive integer, not '0'.");
+    expect(() => parseSyrupdArgs(['--max-unread-reply-bytes', '1MiB'], {})).toThrow("--max-unread-reply-bytes takes a positive integer, not '1MiB'.");
+    expect(() => parseSyrupdArgs(['--idle-timeout-ms', '2147483648'], {})).toThrow("--idle-timeout-ms takes at most 2147483647 ms, not '2147483648'.");
+    expect(parseSyrupdArgs(['--idle-timeout-ms', '2147483647'], {}).connectionLimits).toEqual({ idleTimeoutMs: 2_147_483_647 });
+  });
+});

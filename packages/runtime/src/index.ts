@@ -28,6 +28,7 @@ export {
 } from './protocol/protocol-schema.js';
 export { PeerCredentials, ProtocolServerOptions, type PeerIdentity } from './protocol/peer-credentials.js';
 export { ProtocolServer } from './protocol/protocol-server.js';
+export { DEFAULT_CONNECTION_LIMITS, type ConnectionLimits, type ConnectionLoad } from './protocol/connection-limits.js';
 export { MAX_REQUEST_NESTING } from './protocol/request-nesting.js';
 export { DaemonBackends, type BackendPackageState, type BackendPackageStatus } from './protocol/daemon-backends.js';
 export { wireHookInfo } from './protocol/wire-hook-info.js';

@@ -26,6 +26,8 @@ export interface DaemonChildOptions {
   readonly stateFile?: string;
   /** The root of the deployments' state directories; `<dir>/deployments` by default. */
   readonly stateDir?: string;
+  /** More syrupd flags (limits, say), after the ones above. */
+  readonly args?: readonly string[];
 }
 
 /** Starts syrupd's bin in a child process on a unique temp socket and waits until it listens. */
@@ -37,7 +39,7 @@ export async function startDaemonChild(options: DaemonChildOptions = {}): Promis
   const ownPinRoot = options.pinRoot === undefined ? join('/sys/fs/bpf', basename(dir)) : undefined;
   const pinRoot = options.pinRoot ?? (ownPinRoot as string);
   const stateFile = options.stateFile ?? join(dir, 'state.json');
-  const child = spawn(REPO_NODE, [SYRUPD_BIN, '--socket', socketPath, '--pin-root', pinRoot, '--state-file', stateFile, '--state-dir', options.stateDir ?? join(dir, 'deployments')], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(REPO_NODE, [SYRUPD_BIN, '--socket', socketPath, '--pin-root', pinRoot, '--state-file', stateFile, '--state-dir', options.stateDir ?? join(dir, 'deployments'), ...(options.args ?? [])], { stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   child.stdout?.on('data', (d: Buffer) => (output += d.toString()));
   child.stderr?.on('data', (d: Buffer) => (output += d.toString()));

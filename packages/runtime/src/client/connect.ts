@@ -35,6 +35,9 @@ export async function connect(options: ConnectOptions = {}): Promise<SyrupClient
   return new BaseClient(transport, options.cwd ?? process.cwd());
 }
 
+/** How long connect() keeps retrying while syrupd's listen queue is full. */
+const BUSY_RETRY_MS = 5000;
+
 interface Pending {
   resolve(result: unknown): void;
   reject(error: Error): void;
@@ -52,6 +55,8 @@ class WireTransport implements ClientTransport {
   #nextId = 1;
   #buffer = '';
   #closedReason: string | undefined;
+  /** A refusal the server sent when no request was waiting (the connection was refused or closed for idleness): why later calls fail. */
+  #farewell: RemoteError | undefined;
 
   private constructor(
     private readonly socket: Socket,
@@ -63,17 +68,40 @@ class WireTransport implements ClientTransport {
     socket.on('close', () => this.#fail(`syrupd at ${socketPath} closed the connection`));
   }
 
-  static open(socketPath: string): Promise<WireTransport> {
+  /**
+   * Connects, retrying for up to BUSY_RETRY_MS while the kernel answers EAGAIN: syrupd's listen
+   * queue is full for a moment (a burst of connections, perhaps another tenant's flood that
+   * syrupd is busy refusing), which a Unix socket reports at once instead of waiting.
+   */
+  static async open(socketPath: string): Promise<WireTransport> {
+    const deadline = Date.now() + BUSY_RETRY_MS;
+    for (let delay = 5; ; delay = Math.min(delay * 2, 100)) {
+      try {
+        return await WireTransport.#openOnce(socketPath);
+      } catch (error) {
+        const code = (error as NodeJS.ErrnoException).code;
+        if (code !== 'EAGAIN' || Date.now() + delay > deadline) {
+          const hint =
+            code === 'ENOENT' || code === 'ECONNREFUSED'
+              ? 'is it running? Start it with `syrup daemon`'
+              : code === 'EAGAIN'
+                ? `its connection queue stayed full for ${BUSY_RETRY_MS} ms`
+                : (error as Error).message;
+          throw new ProtocolError('PROTOCOL_CONNECTION', `cannot reach syrupd at ${socketPath}: ${hint}.`, { cause: error });
+        }
+        await new Promise((resolve) => setTimeout(resolve, delay));
+      }
+    }
+  }
+
+  static #openOnce(socketPath: string): Promise<WireTransport> {
     return new Promise((resolve, reject) => {
       const socket = createConnection(socketPath);
       socket.once('connect', () => {
         socket.removeAllListeners('error');
         resolve(new WireTransport(socket, socketPath));
       });
-      socket.once('error', (error: NodeJS.ErrnoException) => {
-        const hint = error.code === 'ENOENT' || error.code === 'ECONNREFUSED' ? 'is it running? Start it with `syrup daemon`' : error.message;
-        reject(new ProtocolError('PROTOCOL_CONNECTION', `cannot reach syrupd at ${socketPath}: ${hint}.`, { cause: error }));
-      });
+      socket.once('error', reject);
     });
   }
 
@@ -180,7 +208,7 @@ class WireTransport implements ClientTransport {
 
   #call<Op extends RequestOp>(op: Op, fields: Record<string, unknown>, progress?: (stage: ServiceStage) => void): Promise<z.infer<(typeof ResultSchemas)[Op]>> {
     if (this.#closedReason !== undefined) {
-      return Promise.reject(new ProtocolError('PROTOCOL_CONNECTION', `${this.#closedReason}.`));
+      return Promise.reject(this.#farewell ?? new ProtocolError('PROTOCOL_CONNECTION', `${this.#closedReason}.`));
     }
     const id = this.#nextId++;
     return new Promise((resolve, reject) => {
@@ -227,6 +255,7 @@ class WireTransport implements ClientTransport {
       // answers lines in order, so it belongs to the oldest request still waiting.
       const key = typeof response.id === 'number' ? response.id : response.id === null && !response.ok ? this.#pending.keys().next().value : undefined;
       const pending = key === undefined ? undefined : this.#pending.get(key);
+      if (!response.ok && response.id === null && pending === undefined) this.#farewell = new RemoteError(response.error.code, response.error.message);
       if (pending === undefined || key === undefined) continue;
       this.#pending.delete(key);
       if (response.ok) pending.resolve(response.result);
@@ -247,7 +276,7 @@ class WireTransport implements ClientTransport {
 
   #fail(reason: string): void {
     this.#closedReason ??= reason;
-    for (const pending of this.#pending.values()) pending.reject(new ProtocolError('PROTOCOL_CONNECTION', `${reason}.`));
+    for (const pending of this.#pending.values()) pending.reject(this.#farewell ?? new ProtocolError('PROTOCOL_CONNECTION', `${reason}.`));
     this.#pending.clear();
   }
 }

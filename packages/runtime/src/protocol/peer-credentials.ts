@@ -1,4 +1,5 @@
 import type { Socket } from 'node:net';
+import type { ConnectionLimits } from './connection-limits.js';
 
 /** Who is at the other end of a Unix socket connection. */
 export interface PeerIdentity {
@@ -26,6 +27,8 @@ export interface ProtocolServerOptions {
   readonly maxRequestBytes?: number;
   /** Permissions of the socket file; 0o666 lets every local user connect (the daemon identifies them). */
   readonly socketMode?: number;
+  /** Bounds on each connection (per-uid cap, idle time, pipelined requests, unread answers); DEFAULT_CONNECTION_LIMITS for those absent. */
+  readonly connectionLimits?: Partial<ConnectionLimits>;
 }
 
 export const ProtocolServerOptions: unique symbol = Symbol.for('@syrup/runtime.ProtocolServerOptions');

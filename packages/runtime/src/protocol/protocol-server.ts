@@ -5,8 +5,10 @@ import { SyrupError, type DeployOptions, type DeployTarget, type HookId } from '
 import { MapError } from '@syrup/maps';
 import { inject, injectable } from 'tsyringe';
 import { RuntimeError } from '../errors/runtime-error.js';
+import { LimitError } from '../service/limits/limit-error.js';
 import { RuntimeLimits, tenantLimits } from '../service/limits/runtime-limits.js';
 import { RuntimeService, type Caller, type RuntimeDeploymentInfo } from '../service/runtime-service.js';
+import { connectionCap, connectionLimits, type ConnectionLimits, type ConnectionLoad } from './connection-limits.js';
 import { DaemonBackends } from './daemon-backends.js';
 import { PeerCredentials, ProtocolServerOptions, type PeerIdentity } from './peer-credentials.js';
 import {
@@ -24,6 +26,7 @@ import {
   type ServiceStage,
   type WireDeploymentInfo,
 } from './protocol-schema.js';
+import { RequestLines } from './request-lines.js';
 import { MAX_REQUEST_NESTING, scanRequestNesting } from './request-nesting.js';
 import { wireHookInfo } from './wire-hook-info.js';
 
@@ -31,12 +34,12 @@ type RequestId = string | number | null;
 
 /** One accepted connection's watches: deployment id -> the function that stops watching it. */
 interface Connection {
+  /** Aborted when the connection closes: compiles still queued or running for it are withdrawn (issue #15). */
+  readonly signal: AbortSignal;
   readonly watches: Map<string, () => void>;
   /** Writes a pushed line (an event) unless the connection is gone. */
   push(line: EventLine): void;
   readonly closed: boolean;
-  /** Aborted when the connection closes: compiles still queued or running for it are withdrawn (issue #15). */
-  readonly signal: AbortSignal;
 }
 
 /**
@@ -47,11 +50,21 @@ interface Connection {
  * a line nesting deeper than MAX_REQUEST_NESTING is refused before it is parsed. Work for a
  * connection ends with it: requests it pipelined and not yet started are dropped, and its
  * compile in the service's queue or worker is withdrawn.
+ *
+ * Connections are bounded (connection-limits.ts): a uid over its connection cap is refused in
+ * one line and hung up on, an idle connection is closed with a last line saying so, and a
+ * client that pipelines without reading its answers is paused, not buffered for.
  */
 @injectable()
 export class ProtocolServer {
   readonly #server: Server;
-  readonly #connections = new Set<Socket>();
+  /** Every accepted socket, refused ones until they are closed too: close() ends them all. */
+  readonly #sockets = new Set<Socket>();
+  /** The served connections' loads. */
+  readonly #loads = new Map<Socket, () => ConnectionLoad>();
+  /** Open served connections by uid, against the per-uid cap. */
+  readonly #openByUid = new Map<number, number>();
+  readonly #connectionLimits: ConnectionLimits;
   readonly #started = Date.now();
   readonly #socketPath: string;
   readonly #maxRequestBytes: number;
@@ -71,6 +84,7 @@ export class ProtocolServer {
     this.#maxRequestBytes = options.maxRequestBytes ?? MAX_REQUEST_BYTES;
     this.#limits = limits;
     this.#socketMode = options.socketMode ?? 0o666;
+    this.#connectionLimits = connectionLimits(options.connectionLimits);
     this.#server = createServer((socket) => this.#accept(socket));
   }
 
@@ -88,7 +102,7 @@ export class ProtocolServer {
     }
     await new Promise<void>((resolve, reject) => {
       this.#server.once('error', reject);
-      this.#server.listen(this.#socketPath, () => {
+      this.#server.listen({ path: this.#socketPath, backlog: LISTEN_BACKLOG }, () => {
         this.#server.off('error', reject);
         resolve();
       });
@@ -98,98 +112,164 @@ export class ProtocolServer {
 
   /** Stops accepting, ends open connections and removes the socket file. Deployments stay (the service owns them). */
   async close(): Promise<void> {
-    for (const socket of this.#connections) socket.destroy();
-    this.#connections.clear();
+    for (const socket of this.#sockets) socket.destroy();
+    this.#sockets.clear();
     await new Promise<void>((resolve) => this.#server.close(() => resolve()));
     rmSync(this.#socketPath, { force: true });
   }
 
+  /** The load of every served connection now: what each holds against its bounds (for tests and diagnostics). */
+  connectionLoads(): ConnectionLoad[] {
+    return [...this.#loads.values()].map((load) => load());
+  }
+
+  /** Identifies the caller and admits the connection under its uid's cap, or refuses it in one line and hangs up. */
   #accept(socket: Socket): void {
-    this.#connections.add(socket);
-    const gone = new AbortController();
-    const connection: Connection = {
-      signal: gone.signal,
-      watches: new Map(),
-      push: (event) => {
-        if (!socket.destroyed) socket.write(`${JSON.stringify(event)}\n`);
-      },
-      get closed() {
-        return socket.destroyed;
-      },
-    };
-    socket.on('close', () => {
-      this.#connections.delete(socket);
-      gone.abort();
-      // The watches end with the connection: nobody is left to hear them.
-      for (const stop of connection.watches.values()) stop();
-      connection.watches.clear();
-    });
+    this.#sockets.add(socket);
+    socket.on('close', () => this.#sockets.delete(socket));
     socket.on('error', () => socket.destroy());
     let peer: PeerIdentity;
     try {
       peer = this.credentials.of(socket);
     } catch (error) {
       // Without knowing who asks, nothing can be authorised: refuse and hang up.
-      socket.end(line(refusal(null, 'PEER_UNKNOWN', `the server could not identify the caller: ${messageOf(error)}`)));
+      hangUp(socket, line(refusal(null, 'PEER_UNKNOWN', `the server could not identify the caller: ${messageOf(error)}`)));
       return;
     }
+    const cap = connectionCap(this.#connectionLimits, peer.uid);
+    const open = this.#openByUid.get(peer.uid) ?? 0;
+    if (open >= cap) {
+      // Refused before anything is read or allocated for it, and closed at once: a descriptor is what a flood takes.
+      const error = new LimitError('LIMIT_CONNECTIONS', `uid ${peer.uid} already has ${open} connections open, the --max-connections limit.`, cap);
+      hangUp(socket, line(refusal(null, error.code, error.message)));
+      return;
+    }
+    this.#openByUid.set(peer.uid, open + 1);
+    socket.on('close', () => {
+      const left = (this.#openByUid.get(peer.uid) ?? 1) - 1;
+      if (left > 0) this.#openByUid.set(peer.uid, left);
+      else this.#openByUid.delete(peer.uid);
+    });
+    this.#serve(socket, peer);
+  }
+
+  /**
+   * Reads requests and answers them in order. Invariant: the connection holds at most
+   * maxPipelinedRequests requests unanswered, and takes no new request while its unread answers
+   * reach maxUnreadReplyBytes; at either bound the socket is paused, so the kernel's buffers fill
+   * and the client's writes block (backpressure; nothing is refused). What it holds beyond that is
+   * one read's worth of unscanned bytes and one unfinished line, itself bounded by the request size.
+   */
+  #serve(socket: Socket, peer: PeerIdentity): void {
+    const limits = this.#connectionLimits;
     // The line limit is the tenant's, known since accept: a tenant cannot make the daemon buffer more.
     const maxRequestBytes = tenantLimits({ ...this.#limits, maxRequestBytes: this.#limits?.maxRequestBytes ?? this.#maxRequestBytes }, peer.uid).maxRequestBytes;
-    let pending: Buffer[] = [];
-    let pendingBytes = 0;
-    let skipping = false;
+    const lines = new RequestLines(maxRequestBytes);
+    /** Requests taken and not yet answered. */
+    let inFlight = 0;
+    /** A request is being performed (not merely waiting for the client to read earlier answers). */
+    let performing = false;
+    /** The queue's wait for the client to read, if it is waiting. */
+    let wake: (() => void) | undefined;
     let queue = Promise.resolve();
-    const enqueue = (text: string): void => {
+    const gone = new AbortController();
+    const connection: Connection = {
+      signal: gone.signal,
+      watches: new Map(),
+      push: (event) => write(`${JSON.stringify(event)}\n`),
+      get closed() {
+        return socket.destroyed;
+      },
+    };
+    const unreadFull = (): boolean => socket.writableLength >= limits.maxUnreadReplyBytes;
+    const blocked = (): boolean => inFlight >= limits.maxPipelinedRequests || unreadFull();
+    // Each write's callback runs once its bytes reached the kernel, i.e. the client made room by reading.
+    const flushed = (): void => {
+      if (wake !== undefined && !unreadFull()) wake();
+      take();
+    };
+    // Once the server has hung up (idle), nothing more is written or taken.
+    const over = (): boolean => socket.destroyed || socket.writableEnded;
+    const write = (text: string): void => {
+      if (!over()) socket.write(text, flushed);
+    };
+    const idle = setTimeout(function expire() {
+      // A running request or an open watch is business, however long it lasts.
+      if (performing || connection.watches.size > 0) {
+        idle.refresh();
+        return;
+      }
+      const error = new LimitError('LIMIT_IDLE', `the connection was idle for ${limits.idleTimeoutMs} ms, the --idle-timeout-ms limit, so the server closed it.`, limits.idleTimeoutMs);
+      hangUp(socket, line(refusal(null, error.code, error.message)));
+    }, limits.idleTimeoutMs);
+    // The server's listening socket keeps the process alive; a connection's timer need not.
+    idle.unref();
+    const answer = (respond: () => Promise<Response>): void => {
+      inFlight++;
       queue = queue
         .then(async () => {
-          // Pipelined behind requests that outlived the connection: nobody is left to answer.
-          if (connection.closed) return;
-          const response = await this.#handle(text, peer, connection, (progress) => {
-            if (!socket.destroyed) socket.write(`${JSON.stringify(progress)}\n`);
-          });
-          if (!socket.destroyed) socket.write(encoded(response));
+          // Answers the client has not read stay in this process: perform nothing more until it reads them (or goes).
+          if (unreadFull()) {
+            await new Promise<void>((resolve) => {
+              wake = resolve;
+            });
+          }
+          wake = undefined;
+          if (over()) return;
+          performing = true;
+          let response: Response;
+          try {
+            response = await respond();
+          } finally {
+            performing = false;
+          }
+          write(encoded(response));
         })
         // #handle answers every failure itself; this only keeps one broken write from stalling the queue.
         .catch(() => {
           socket.destroy();
+        })
+        .then(() => {
+          inFlight--;
+          idle.refresh();
+          take();
         });
     };
-    const refuseTooLarge = (): void => {
-      queue = queue.then(() => {
-        if (!socket.destroyed) {
-          socket.write(line(refusal(null, 'PROTOCOL_TOO_LARGE', `the request is larger than the limit of ${maxRequestBytes} bytes.`)));
-        }
-      });
+    const tooLarge = (): Promise<Response> => Promise.resolve(refusal(null, 'PROTOCOL_TOO_LARGE', `the request is larger than the limit of ${maxRequestBytes} bytes.`));
+    /** Takes the lines there is room for, then reads on only if everything received was looked at and there is room for more. */
+    const take = (): void => {
+      if (over()) return;
+      while (!blocked()) {
+        const next = lines.next();
+        if (next === undefined) break;
+        idle.refresh();
+        if ('tooLarge' in next) answer(tooLarge);
+        else answer(() => this.#handle(next.text, peer, connection, (progress) => write(`${JSON.stringify(progress)}\n`)));
+      }
+      if (lines.scanned && !blocked()) socket.resume();
+      else socket.pause();
     };
+    this.#loads.set(socket, () => ({
+      uid: peer.uid,
+      requestsInFlight: inFlight,
+      unreadReplyBytes: socket.writableLength,
+      heldRequestBytes: socket.readableLength + lines.heldBytes,
+      reading: !socket.isPaused(),
+    }));
+    socket.on('close', () => {
+      clearTimeout(idle);
+      gone.abort();
+      wake?.();
+      this.#loads.delete(socket);
+      // The watches end with the connection: nobody is left to hear them.
+      for (const stop of connection.watches.values()) stop();
+      connection.watches.clear();
+    });
     socket.on('data', (chunk: Buffer) => {
-      let start = 0;
-      for (let nl = chunk.indexOf(10, start); nl !== -1; nl = chunk.indexOf(10, start)) {
-        const piece = chunk.subarray(start, nl);
-        start = nl + 1;
-        if (skipping) {
-          skipping = false;
-          continue;
-        }
-        if (pendingBytes + piece.length > maxRequestBytes) {
-          refuseTooLarge();
-        } else {
-          enqueue(Buffer.concat([...pending, piece]).toString('utf8'));
-        }
-        pending = [];
-        pendingBytes = 0;
-      }
-      const rest = chunk.subarray(start);
-      if (skipping || rest.length === 0) return;
-      if (pendingBytes + rest.length > maxRequestBytes) {
-        // Refuse now and drop the rest of this line as it arrives, rather than buffer it.
-        refuseTooLarge();
-        pending = [];
-        pendingBytes = 0;
-        skipping = true;
-        return;
-      }
-      pending.push(Buffer.from(rest));
-      pendingBytes += rest.length;
+      // After the hang-up nothing more is answered, so nothing more is kept.
+      if (over()) return;
+      lines.push(chunk);
+      take();
     });
   }
 
@@ -364,6 +444,28 @@ function encoded(response: Response): string {
   } catch (error) {
     return line(refusal(response.id, 'INTERNAL', `the server could not encode its answer: ${messageOf(error)}`));
   }
+}
+
+/**
+ * Connections the kernel queues before the server accepts them (capped by net.core.somaxconn).
+ * Node's default, 511, fills within one burst of a flooding tenant, and then everyone's connect
+ * fails with EAGAIN until the server catches up; a deeper queue absorbs the burst while the
+ * server accepts and refuses the flood.
+ */
+const LISTEN_BACKLOG = 4096;
+
+/** How long a refused or expired connection's last line may wait for the client to read it. */
+const HANG_UP_GRACE_MS = 1000;
+
+/**
+ * Sends a last line and closes the connection once it reached the kernel, or after
+ * HANG_UP_GRACE_MS when the client does not read: either way the descriptor is freed, even if
+ * the client never closes its end.
+ */
+function hangUp(socket: Socket, text: string): void {
+  const grace = setTimeout(() => socket.destroy(), HANG_UP_GRACE_MS);
+  socket.once('close', () => clearTimeout(grace));
+  socket.end(text, () => socket.destroy());
 }
 
 /** A refusal is one line of text: never a stack trace. */
