@@ -22,7 +22,7 @@ const PYTHON = '/usr/bin/python3';
 // The flooder: blocking connects, every socket kept open; on 'report' it reads what each got.
 const FLOODER = `
 import json, resource, socket, sys
-path, wanted = sys.argv[1], int(sys.argv[2])
+path, wanted, cap = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
 soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
 resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
 count = min(wanted, hard - 64)
@@ -37,19 +37,30 @@ for i in range(count):
         s.close()
 print(json.dumps({"connected": len(socks), "errors": errors}), flush=True)
 sys.stdin.readline()
-lines, open_ = {}, 0
-for s in socks:
+# The daemon works through its accept queue after connect() returned here: poll (30 s at most)
+# until no more than the cap of connections is still silent, then report.
+import time
+lines, pending = {}, list(socks)
+for s in pending:
     s.setblocking(False)
-    try:
-        data = s.recv(4096)
-    except BlockingIOError:
-        open_ += 1
-        continue
-    except OSError as e:
-        data = e.strerror.encode()
-    key = data.split(b"\\n")[0].decode() if data else "(closed)"
-    lines[key] = lines.get(key, 0) + 1
-print(json.dumps({"open": open_, "lines": lines}), flush=True)
+deadline = time.monotonic() + 30
+while True:
+    silent = []
+    for s in pending:
+        try:
+            data = s.recv(4096)
+        except BlockingIOError:
+            silent.append(s)
+            continue
+        except OSError as e:
+            data = e.strerror.encode()
+        key = data.split(b"\\n")[0].decode() if data else "(closed)"
+        lines[key] = lines.get(key, 0) + 1
+    pending = silent
+    if len(pending) <= cap or time.monotonic() > deadline:
+        break
+    time.sleep(0.2)
+print(json.dumps({"open": len(pending), "lines": lines}), flush=True)
 sys.stdin.readline()
 `;
 
@@ -156,7 +167,7 @@ describeKernel('syrupd under a connection flood from one tenant uid', () => {
     );
     cleanup.push(() => prober.kill());
     expect(await prober.next()).toEqual({ uid: other.uid });
-    const flood = jsonChild(spawn(PYTHON, ['-c', FLOODER, daemon.socketPath, String(CONNECTIONS)], { uid: flooder.uid, gid: flooder.gid, env, stdio: 'pipe' }));
+    const flood = jsonChild(spawn(PYTHON, ['-c', FLOODER, daemon.socketPath, String(CONNECTIONS), String(CAP)], { uid: flooder.uid, gid: flooder.gid, env, stdio: 'pipe' }));
     cleanup.push(() => flood.kill());
     const opened = (await flood.next()) as { connected: number; errors: Record<string, number> };
     expect(opened.errors).toEqual({});
