@@ -1,7 +1,7 @@
 import 'reflect-metadata';
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { createConnection, type Socket } from 'node:net';
+import type { Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -10,40 +10,12 @@ import { container } from 'tsyringe';
 import { describeAsRoot } from '@syrup/test-support/kernel-gate';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { connect, EventLineSchema, PeerCredentials, ProtocolServer, ProtocolServerOptions, RuntimeService, type PeerIdentity, type SyrupClient } from '../src/index.js';
+import { lineConnection } from './support/line-connection.js';
 import { memoryBackendModule } from './support/memory-backend.js';
 import { REUSEPORT_SERVER } from './support/udp.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const ROUND_ROBIN = join(here, '../../policies-std/src/round-robin.ts');
-
-/** A line-oriented raw connection, to send what a well-behaved client never would. */
-async function rawConnection(path: string): Promise<{ socket: Socket; send(text: string | Buffer): void; next(): Promise<Record<string, unknown>> }> {
-  const socket = createConnection(path);
-  await new Promise<void>((resolve, reject) => socket.once('connect', resolve).once('error', reject));
-  const lines: string[] = [];
-  const waiting: ((line: string) => void)[] = [];
-  let buffer = '';
-  socket.setEncoding('utf8');
-  socket.on('data', (chunk: string) => {
-    buffer += chunk;
-    for (let nl = buffer.indexOf('\n'); nl !== -1; nl = buffer.indexOf('\n')) {
-      const line = buffer.slice(0, nl);
-      buffer = buffer.slice(nl + 1);
-      const waiter = waiting.shift();
-      if (waiter) waiter(line);
-      else lines.push(line);
-    }
-  });
-  return {
-    socket,
-    send: (text) => socket.write(text),
-    next: () => {
-      const ready = lines.shift();
-      if (ready !== undefined) return Promise.resolve(JSON.parse(ready));
-      return new Promise((resolve) => waiting.push((line) => resolve(JSON.parse(line))));
-    },
-  };
-}
 
 describe('the protocol server', () => {
   let dir: string;
@@ -82,7 +54,7 @@ describe('the protocol server', () => {
   });
 
   async function raw() {
-    const connection = await rawConnection(socketPath);
+    const connection = await lineConnection(socketPath);
     clients.push(connection.socket);
     return connection;
   }
@@ -124,7 +96,7 @@ describe('the protocol server', () => {
   });
 
   it('pushes a watched deployment\'s events to the owner\'s connection only, as zod-valid event lines, and serves map atomics', async () => {
-    const owner = await rawConnection(socketPath);
+    const owner = await lineConnection(socketPath);
     clients.push(owner.socket);
     const text = readFileSync(ROUND_ROBIN, 'utf8');
     owner.send(`${JSON.stringify({ v: 1, id: 1, op: 'deploy', hook: 'socket-select', policy: { fileName: 'round-robin.ts', text }, target: { port: 9999, pid: 1234 }, params: { SOCKETS: 3 } })}\n`);
@@ -132,7 +104,7 @@ describe('the protocol server', () => {
     const id = (deployed['result'] as { id: string }).id;
     // Another uid may not watch it (as it may not read it); the owner (here root) may.
     nextPeer = { uid: 1000, gid: 1000, pid: 1 };
-    const stranger = await rawConnection(socketPath);
+    const stranger = await lineConnection(socketPath);
     clients.push(stranger.socket);
     stranger.send(`${JSON.stringify({ v: 1, id: 2, op: 'watch', deployment: id })}\n`);
     expect(await stranger.next()).toEqual({ v: 1, id: 2, ok: false, error: { code: 'NOT_OWNER', message: `deployment '${id}' belongs to uid 0, so uid 1000 may not watch it.` } });

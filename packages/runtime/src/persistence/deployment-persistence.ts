@@ -1,5 +1,5 @@
-import { chmodSync, existsSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { existsSync, readdirSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
 import {
   ManagedDeployment,
   policyIrToJson,
@@ -19,12 +19,11 @@ import {
   type SharedMaps,
 } from '@syrup/core';
 import { PersistenceError } from './persistence-error.js';
+import { makeTraversableDirectory } from './traversable-directory.js';
 import { processStartTime } from './process-start-time.js';
 import type { PersistenceLog, RuntimePersistenceOptions } from './runtime-persistence-options.js';
 import { paramsFromRecord, paramsToRecord, readStateFile, recordedIr, STATE_FILE_VERSION, writeStateFile, type DeploymentRecord } from './state-file.js';
 
-/** Deployment directories (state and pins): root-owned and traversable, so a tenant reaches the files and pins handed to it (0600, its uid) and nothing else. */
-const DIR_MODE = 0o755;
 /** The directory under the pin root for objects deployments share (`PersistenceLocation.sharedPinDir`); deployment ids are UUIDs, never this. */
 const SHARED_DIR = 'shared';
 
@@ -312,16 +311,11 @@ function jsonTarget(target: DeployTarget): DeploymentRecord['target'] {
   return { ...rest, ...(plain.length === 0 ? {} : { extra: Object.fromEntries(plain) as Record<string, string | number | boolean | number[]> }) };
 }
 
-/**
- * `<root>/<id>`, made root's with exactly mode 0755 (mkdir's mode passes through the umask), and
- * so is every missing parent made on the way: a tenant must be able to traverse to the files
- * its deployment's directory hands it (a job socket, a data-map pin).
- */
+/** `<root>/<id>` (state or pins), made traversable: a tenant reaches the files and pins handed to it (0600, its uid) and nothing else. */
 function makeDir(root: string, id: string, code: 'STATE_DIRECTORY_FAILED' | 'PIN_DIRECTORY_FAILED', what: string): string {
   const path = join(root, id);
   try {
-    const first = mkdirSync(path, { recursive: true, mode: DIR_MODE });
-    if (first !== undefined) for (let dir = path; dir.length >= first.length; dir = dirname(dir)) chmodSync(dir, DIR_MODE);
+    makeTraversableDirectory(path);
   } catch (error) {
     throw new PersistenceError(code, `cannot create the ${what} directory ${path}: ${(error as Error).message}`, { cause: error });
   }

@@ -1,8 +1,9 @@
-import { chmodSync, closeSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, fsyncSync, openSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { PolicyIrError, policyIrFromJson, type JsonValue, type PersistedAttachment, type PersistedObjectRecord, type PolicyIr, type PolicyParams } from '@syrup/core';
 import { z } from 'zod';
 import { PersistenceError } from './persistence-error.js';
+import { makeTraversableDirectory } from './traversable-directory.js';
 
 /** Version 2 names persisted objects generically (`kind` and `identity` are the backend's); version 1 files are read and migrated. */
 export const STATE_FILE_VERSION = 2;
@@ -182,8 +183,7 @@ export function writeStateFile(path: string, state: RuntimeState): void {
   try {
     // The directory is traversable (a state directory root may live beside the file, see
     // DeploymentPersistence); the file itself is root's alone (0600).
-    const first = mkdirSync(dirname(path), { recursive: true, mode: 0o755 });
-    if (first !== undefined) for (let dir = dirname(path); dir.length >= first.length; dir = dirname(dir)) chmodSync(dir, 0o755);
+    makeTraversableDirectory(dirname(path));
     const fd = openSync(temporary, 'w', 0o600);
     try {
       writeSync(fd, `${JSON.stringify(state, null, 2)}\n`);
