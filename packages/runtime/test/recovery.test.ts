@@ -300,7 +300,10 @@ describe('RuntimeService persistence and recovery (file pins, no kernel)', () =>
     // Refused before the backend was asked: its kernel objects (here, files) are as they were.
     expect(backend.calls.filter((c) => c.startsWith('restore'))).toEqual([]);
     expect(existsSync(join(options.stateRoot, d.id, 'prog'))).toBe(true);
-    expect(runs.worker()).toEqual(['slow.ts']);
+    // The compile went to the worker, never this thread. Whether the worker got as far as starting
+    // the front end before it was terminated depends on the machine's load (5 ms is short), so
+    // its log holds this one compile or nothing; recording the IR is what restores without it.
+    expect([[], ['slow.ts']]).toContainEqual(runs.worker());
     expect(runs.mainThread()).toEqual([]);
     expect(lines).toContainEqual(['error', 'deployment dropped: not restored, pins left alone', expect.objectContaining({ deployment: d.id, code: 'LIMIT_COMPILE_TIME' })]);
   });
