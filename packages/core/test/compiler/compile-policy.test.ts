@@ -308,16 +308,4 @@ function pick(pkt: UdpInput, n: number) {
     // Positive control: the same shape with a few iterations compiles.
     expect(compileError(bomb(4, 2), undefined, 'bomb.ts')).toBeUndefined();
   });
-
-  it('compiles a warm policy in well under 10 ms', () => {
-    for (let i = 0; i < 5; i++) compilePolicy({ fileName: 'sita.ts', text: SITA });
-    const times: number[] = [];
-    for (let i = 0; i < 25; i++) {
-      const start = performance.now();
-      compilePolicy({ fileName: 'sita.ts', text: SITA });
-      times.push(performance.now() - start);
-    }
-    times.sort((a, b) => a - b);
-    expect(times[12]).toBeLessThan(10);
-  });
 });
