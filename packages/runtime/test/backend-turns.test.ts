@@ -23,7 +23,10 @@ function heldWork(): { work(name: string): () => Promise<string>; started: strin
   };
 }
 
-const tick = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+/** A few turns of the event loop: a turn ends, and the next one starts after the loop has polled. */
+const tick = async (): Promise<void> => {
+  for (let i = 0; i < 4; i++) await new Promise((resolve) => setImmediate(resolve));
+};
 
 describe('backend turns (issue #15: one tenant\'s verifier-bound policies cannot hold every turn)', () => {
   it("runs one turn per uid at a time: A's turn starts while B's first runs, B's second waits for B's first", async () => {

@@ -119,7 +119,10 @@ export class BackendTurns {
   #end(uid: number): void {
     this.#active--;
     this.#running.delete(uid);
-    this.#pump();
+    // The next turn starts after the event loop has polled: a turn's code generation runs on
+    // the loop, and turns started back to back from here would keep every other client's
+    // request waiting until the queue is empty.
+    setImmediate(() => this.#pump());
   }
 
   /** Takes a waiting turn out; false once it has started. */
