@@ -1,10 +1,11 @@
 """Tenant B of the fairness bench (tenant-fairness.ts), run as B's own uid.
 
-Usage: python3 tenant-b-flood.py SOCKET WORKERS IDLE, with one JSON line on stdin:
+Usage: python3 tenant-b-flood.py SOCKET WORKERS IDLE MIX, with one JSON line on stdin:
 {"heavy": {fileName, text}, "bomb": {fileName, text}}. B opens two SO_REUSEPORT UDP sockets
 on one loopback port (a target it owns), then WORKERS connections that each send, one after
 the other, a deploy of "heavy" on that port (the verifier works on it for seconds) or a disasm
-of "bomb" (a policy just under the front end's limits: front end and code generation), and
+of "bomb" (a policy just under the front end's limits: front end and code generation), half
+and half with MIX "mixed", only disasms with MIX "disasm", and
 finally IDLE connections it only holds (a connection flood; the daemon keeps its cap of them).
 Prints {"ready": ...} once everything is open; on end of stdin stops and prints what the
 daemon answered, by code.
@@ -16,7 +17,7 @@ import socket
 import sys
 import threading
 
-path, workers, idle = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+path, workers, idle, mix = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4]
 policies = json.loads(sys.stdin.readline())
 soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
 resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
@@ -45,7 +46,7 @@ def worker(index, conn):
     n = 0
     while not stop.is_set():
         n += 1
-        if index % 2 == 0:
+        if mix == "mixed" and index % 2 == 0:
             request = {"v": 1, "id": n, "op": "deploy", "hook": "socket-select", "policy": policies["heavy"], "target": {"port": port, "pid": os.getpid()}}
         else:
             request = {"v": 1, "id": n, "op": "disasm", "hook": "socket-select", "policy": policies["bomb"]}

@@ -7,7 +7,9 @@
  * daemon lets it. A's deploy (round robin on A's own socket group, then undeployed) and A's
  * `status` (on a fresh connection, as `syrup status` does) are timed unloaded, then under B's
  * flood, in the same rounds spread over the same time; the figures are medians and the ratios
- * loaded over unloaded (the target is 2 at most).
+ * loaded over unloaded (the target is 2 at most). $FAIRNESS_B_FLOOD=disasm makes every one of
+ * B's working connections send disasms instead (code generation on the daemon's event loop,
+ * back to back): the case that still slows A down.
  */
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -28,6 +30,8 @@ const ROUND_PAUSE_MS = 1000;
 const B_WORKERS = 8;
 /** B's connection flood; the daemon keeps its --max-connections of them. */
 const B_IDLE_CONNECTIONS = 5000;
+/** `mixed` (verifier-bound deploys and near-limit disasms) or `disasm` (disasms only). */
+const B_FLOOD = process.env['FAIRNESS_B_FLOOD'] === 'disasm' ? 'disasm' : 'mixed';
 /** Time B's flood gets to reach the verifier and the compile worker before A is timed. */
 const B_HEAD_START_MS = 3000;
 
@@ -145,7 +149,7 @@ export async function measureTenantFairness(daemon: DaemonChild): Promise<Tenant
 
     const user = createTenantUser('syrbench');
     cleanup.push(() => user.remove());
-    const flood = spawn(PYTHON, ['-c', readFileSync(join(here, 'tenant-b-flood.py'), 'utf8'), daemon.socketPath, String(B_WORKERS), String(B_IDLE_CONNECTIONS)], {
+    const flood = spawn(PYTHON, ['-c', readFileSync(join(here, 'tenant-b-flood.py'), 'utf8'), daemon.socketPath, String(B_WORKERS), String(B_IDLE_CONNECTIONS), B_FLOOD], {
       uid: user.uid,
       gid: user.gid,
       env: { PATH: '/usr/bin:/bin' },
@@ -165,7 +169,7 @@ export async function measureTenantFairness(daemon: DaemonChild): Promise<Tenant
       statusUnloadedMs: unloaded.statusMs,
       statusLoadedMs: loaded.statusMs,
       statusRatio: Math.round((loaded.statusMs / unloaded.statusMs) * 100) / 100,
-      tenantB: { workers: B_WORKERS, idleConnectionsTried: B_IDLE_CONNECTIONS, ...ready, ...report },
+      tenantB: { flood: B_FLOOD, workers: B_WORKERS, idleConnectionsTried: B_IDLE_CONNECTIONS, ...ready, ...report },
     };
   } finally {
     // The flood first (its processes run as the user), then A's server, then the account.
