@@ -11,13 +11,19 @@
  * "Idle" is the daemon at rest after it served WARM_UP_REQUESTS `list` requests to a client that
  * reads its answers (the RSS before that, `coldMiB`, is printed too).
  *
+ * Then the fairness figures (tenant-fairness.ts): tenant A's deploy and `status` timed alone and
+ * while tenant B, another uid, floods the daemon with verifier-bound deploys, near-limit
+ * disasms and connections; medians, and their ratios loaded over unloaded.
+ *
  * Arguments go on to syrupd (e.g. `-- --max-unread-reply-bytes 1048576`). The last line printed
- * is one JSON object `{idleMiB, peakMiB, afterMiB}`; the lines before it say how far the flood got.
+ * is one JSON object `{idleMiB, peakMiB, afterMiB, deployUnloadedMs, deployLoadedMs, deployRatio,
+ * statusUnloadedMs, statusLoadedMs, statusRatio}`; the lines before it say how far the floods got.
  */
 import { readFileSync } from 'node:fs';
 import { createConnection, type Socket } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { startDaemonChild } from '../test/support/daemon.js';
+import { measureTenantFairness } from './tenant-fairness.js';
 
 const REQUESTS = Number(process.env['FLOOD_REQUESTS'] ?? 1_000_000);
 const FLOOD_LIMIT_MS = 60_000;
@@ -90,7 +96,8 @@ async function main(): Promise<void> {
     process.stderr.write('flood.bench: run it as root: syrupd prepares its pin root on bpffs.\n');
     process.exit(2);
   }
-  const daemon = await startDaemonChild({ args: process.argv.slice(2) });
+  // The socket's directory is searchable by others: tenant B of the fairness part is another uid.
+  const daemon = await startDaemonChild({ dirMode: 0o755, args: process.argv.slice(2) });
   let flood: Socket | undefined;
   try {
     // The bin wrapper runs the daemon in a child of its own: the daemon says which process it is.
@@ -159,7 +166,9 @@ async function main(): Promise<void> {
     process.stdout.write(
       `${JSON.stringify({ coldMiB, warmUpRequests: WARM_UP_REQUESTS, requestsWritten: written, requestsStillInClient: heldByClient, floodMs, blockedByDaemon: stalled, statusProbes: probes, syrupdArgs: process.argv.slice(2) })}\n`,
     );
-    process.stdout.write(`${JSON.stringify({ idleMiB, peakMiB, afterMiB })}\n`);
+    const { tenantB, ...fairness } = await measureTenantFairness(daemon);
+    process.stdout.write(`${JSON.stringify({ tenantB })}\n`);
+    process.stdout.write(`${JSON.stringify({ idleMiB, peakMiB, afterMiB, ...fairness })}\n`);
   } finally {
     flood?.destroy();
     await daemon.stop();

@@ -1,4 +1,5 @@
 import { pino } from 'pino';
+import { lowerPoolPriority } from './lower-pool-priority.js';
 import { parseSyrupdArgs, type SyrupdArgs } from './syrupd-args.js';
 import { startSyrupd } from './syrupd.js';
 
@@ -12,6 +13,9 @@ try {
 }
 try {
   const daemon = await startSyrupd({ ...args, logger });
+  // The verifier runs on the pool threads: below the event loop, which answers every tenant.
+  const lowered = await lowerPoolPriority();
+  logger.info({ threads: lowered.length, nice: 10 }, 'pool threads below the event loop');
   let stopping = false;
   const stop = (signal: string): void => {
     // A terminal's Ctrl-C may arrive twice (to the bin wrapper and to this process): one shutdown.

@@ -3,7 +3,8 @@ import { sourceOfSlot, type ProgramMapSpec, type ProgramSpec } from '../codegen/
 import { KernelMapError } from '../errors/kernel-map-error.js';
 import { KernelDataMapStore } from '../maps/kernel-data-map-store.js';
 import { KernelMap } from '../maps/kernel-map.js';
-import { Program } from '../programs/program.js';
+import { Program, type ProgramLoadOptions } from '../programs/program.js';
+import type { ProgramLoadSpec } from '../programs/program-load-spec.js';
 import type { Syscalls } from '../syscalls/syscalls.js';
 
 export interface LoadProgramSpecOptions {
@@ -71,43 +72,75 @@ export class LoadedProgram implements Disposable {
  */
 export function loadProgramSpec(spec: ProgramSpec, options: LoadProgramSpecOptions = {}): LoadedProgram {
   const owned: Disposable[] = [];
-  const dataMaps = new Map<string, KernelDataMapStore>();
-  const systemMaps = new Map<string, KernelMap>();
-  const fds = new Map<string, KernelMap>();
   try {
-    for (const mapSpec of spec.maps) {
-      if (mapSpec.dataSpec !== undefined) {
-        const store = dataMapFor(mapSpec, mapSpec.dataSpec, options, owned);
-        dataMaps.set(mapSpec.name, store);
-        fds.set(mapSpec.name, store.kernelMap);
-      } else {
-        const map = systemMapFor(mapSpec, options, owned);
-        systemMaps.set(mapSpec.name, map);
-        fds.set(mapSpec.name, map);
-      }
-    }
-    const program = Program.load(
-      {
-        name: spec.name,
-        type: spec.programTypeNumber,
-        ...(spec.expectedAttachTypeNumber === undefined ? {} : { expectedAttachType: spec.expectedAttachTypeNumber }),
-        license: spec.license,
-        instructions: spec.instructions,
-        maps: fds,
-        btf: { blob: spec.btf.blob, lineInfo: spec.btf.lineInfo, funcInfo: spec.btf.funcInfo },
-        sourceOfSlot: (slot) => sourceOfSlot(spec, slot),
-      },
-      {
-        ...(options.logLevel === undefined ? {} : { logLevel: options.logLevel }),
-        ...(options.offloadIfindex === undefined ? {} : { offloadIfindex: options.offloadIfindex }),
-        ...(options.sys ? { sys: options.sys } : {}),
-      },
-    );
-    return new LoadedProgram(program, dataMaps, systemMaps, owned);
+    const maps = createMaps(spec, options, owned);
+    const program = Program.load(programLoadSpec(spec, maps.fds), programLoadOptions(options));
+    return new LoadedProgram(program, maps.dataMaps, maps.systemMaps, owned);
   } catch (error) {
     for (const resource of owned.reverse()) resource[Symbol.dispose]();
     throw error;
   }
+}
+
+/**
+ * `loadProgramSpec` with the verifier run off the event loop (`Program.loadAsync`): the hooks'
+ * deploy and replace of untrusted policies use it, so one tenant's verifier-bound program
+ * does not stall the daemon's other clients. Map creation stays synchronous (bounded work).
+ */
+export async function loadProgramSpecAsync(spec: ProgramSpec, options: LoadProgramSpecOptions = {}): Promise<LoadedProgram> {
+  const owned: Disposable[] = [];
+  try {
+    const maps = createMaps(spec, options, owned);
+    const program = await Program.loadAsync(programLoadSpec(spec, maps.fds), programLoadOptions(options));
+    return new LoadedProgram(program, maps.dataMaps, maps.systemMaps, owned);
+  } catch (error) {
+    for (const resource of owned.reverse()) resource[Symbol.dispose]();
+    throw error;
+  }
+}
+
+/** Creates or borrows every map the spec names; what it creates is pushed on `owned`. */
+function createMaps(
+  spec: ProgramSpec,
+  options: LoadProgramSpecOptions,
+  owned: Disposable[],
+): { dataMaps: Map<string, KernelDataMapStore>; systemMaps: Map<string, KernelMap>; fds: Map<string, KernelMap> } {
+  const dataMaps = new Map<string, KernelDataMapStore>();
+  const systemMaps = new Map<string, KernelMap>();
+  const fds = new Map<string, KernelMap>();
+  for (const mapSpec of spec.maps) {
+    if (mapSpec.dataSpec !== undefined) {
+      const store = dataMapFor(mapSpec, mapSpec.dataSpec, options, owned);
+      dataMaps.set(mapSpec.name, store);
+      fds.set(mapSpec.name, store.kernelMap);
+    } else {
+      const map = systemMapFor(mapSpec, options, owned);
+      systemMaps.set(mapSpec.name, map);
+      fds.set(mapSpec.name, map);
+    }
+  }
+  return { dataMaps, systemMaps, fds };
+}
+
+function programLoadSpec(spec: ProgramSpec, fds: ReadonlyMap<string, KernelMap>): ProgramLoadSpec {
+  return {
+    name: spec.name,
+    type: spec.programTypeNumber,
+    ...(spec.expectedAttachTypeNumber === undefined ? {} : { expectedAttachType: spec.expectedAttachTypeNumber }),
+    license: spec.license,
+    instructions: spec.instructions,
+    maps: fds,
+    btf: { blob: spec.btf.blob, lineInfo: spec.btf.lineInfo, funcInfo: spec.btf.funcInfo },
+    sourceOfSlot: (slot) => sourceOfSlot(spec, slot),
+  };
+}
+
+function programLoadOptions(options: LoadProgramSpecOptions): ProgramLoadOptions {
+  return {
+    ...(options.logLevel === undefined ? {} : { logLevel: options.logLevel }),
+    ...(options.offloadIfindex === undefined ? {} : { offloadIfindex: options.offloadIfindex }),
+    ...(options.sys ? { sys: options.sys } : {}),
+  };
 }
 
 function dataMapFor(

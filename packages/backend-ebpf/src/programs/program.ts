@@ -85,27 +85,11 @@ export class Program implements Disposable {
    * (without one: privileges, limits, attributes). Nothing stays open on failure.
    */
   static load(spec: ProgramLoadSpec, options: ProgramLoadOptions = {}): Program {
-    const sys = options.sys ?? nativeSyscalls();
-    const name = sanitizeObjectName(spec.name);
-    if (options.offloadIfindex !== undefined && !isIfindex(options.offloadIfindex)) {
-      throw new ProgramError('PROGRAM_SPEC_INVALID', `program '${name}': offload ifindex ${String(options.offloadIfindex)} is not a positive 32-bit integer.`);
-    }
-    const encoded = encode(spec, name);
+    const { sys, name, encoded } = prepare(spec, options);
     let btf: Fd | undefined;
     try {
       if (spec.btf !== undefined) btf = loadBtf(sys, spec.btf.blob, name);
-      const attr: ProgLoadAttr = {
-        progType: spec.type,
-        insns: encoded.bytes,
-        license: spec.license,
-        name,
-        ...(options.offloadIfindex === undefined ? {} : { ifindex: options.offloadIfindex }),
-        ...(spec.expectedAttachType === undefined ? {} : { expectedAttachType: spec.expectedAttachType }),
-        ...(spec.flags === undefined ? {} : { progFlags: spec.flags }),
-        ...(btf === undefined ? {} : { progBtf: btf }),
-        ...(spec.btf?.lineInfo === undefined ? {} : { lineInfo: spec.btf.lineInfo }),
-        ...(spec.btf?.funcInfo === undefined ? {} : { funcInfo: spec.btf.funcInfo }),
-      };
+      const attr = loadAttr(spec, name, encoded, btf, options);
       if (options.logLevel === undefined) {
         try {
           return new Program(sys.progLoad(attr), name, spec.type, sys);
@@ -117,6 +101,32 @@ export class Program implements Disposable {
       return new Program(loaded.fd, name, spec.type, sys, options.logLevel === undefined ? undefined : loaded.log);
     } finally {
       // The program holds its own reference to the BTF once loaded.
+      btf?.close();
+    }
+  }
+
+  /**
+   * `load` with every BPF_PROG_LOAD off the event loop (`Syscalls.progLoadAsync`): what a
+   * daemon loading untrusted policies uses, since the verifier may work for seconds on one
+   * program. Same attempts, errors and cleanup as `load`; the BTF load, which is bounded by
+   * the size of the blob and not by the program's paths, stays synchronous.
+   */
+  static async loadAsync(spec: ProgramLoadSpec, options: ProgramLoadOptions = {}): Promise<Program> {
+    const { sys, name, encoded } = prepare(spec, options);
+    let btf: Fd | undefined;
+    try {
+      if (spec.btf !== undefined) btf = loadBtf(sys, spec.btf.blob, name);
+      const attr = loadAttr(spec, name, encoded, btf, options);
+      if (options.logLevel === undefined) {
+        try {
+          return new Program(await sys.progLoadAsync(attr), name, spec.type, sys);
+        } catch (error) {
+          if (!(error instanceof SyscallError)) throw error;
+        }
+      }
+      const loaded = await loadWithLogAsync(sys, attr, spec, encoded, options);
+      return new Program(loaded.fd, name, spec.type, sys, options.logLevel === undefined ? undefined : loaded.log);
+    } finally {
       btf?.close();
     }
   }
@@ -195,6 +205,31 @@ export class Program implements Disposable {
   }
 }
 
+/** The syscalls, the sanitized name and the encoded instructions, after checking the options. */
+function prepare(spec: ProgramLoadSpec, options: ProgramLoadOptions): { sys: Syscalls; name: string; encoded: Encoded } {
+  const sys = options.sys ?? nativeSyscalls();
+  const name = sanitizeObjectName(spec.name);
+  if (options.offloadIfindex !== undefined && !isIfindex(options.offloadIfindex)) {
+    throw new ProgramError('PROGRAM_SPEC_INVALID', `program '${name}': offload ifindex ${String(options.offloadIfindex)} is not a positive 32-bit integer.`);
+  }
+  return { sys, name, encoded: encode(spec, name) };
+}
+
+function loadAttr(spec: ProgramLoadSpec, name: string, encoded: Encoded, btf: Fd | undefined, options: ProgramLoadOptions): ProgLoadAttr {
+  return {
+    progType: spec.type,
+    insns: encoded.bytes,
+    license: spec.license,
+    name,
+    ...(options.offloadIfindex === undefined ? {} : { ifindex: options.offloadIfindex }),
+    ...(spec.expectedAttachType === undefined ? {} : { expectedAttachType: spec.expectedAttachType }),
+    ...(spec.flags === undefined ? {} : { progFlags: spec.flags }),
+    ...(btf === undefined ? {} : { progBtf: btf }),
+    ...(spec.btf?.lineInfo === undefined ? {} : { lineInfo: spec.btf.lineInfo }),
+    ...(spec.btf?.funcInfo === undefined ? {} : { funcInfo: spec.btf.funcInfo }),
+  };
+}
+
 function fdOf(reference: MapReference): Fd {
   return reference instanceof Fd ? reference : reference.fd;
 }
@@ -264,6 +299,34 @@ function loadBtf(sys: Syscalls, blob: Uint8Array, name: string): Fd {
   }
 }
 
+/**
+ * One attempt of a load with a log: the fd and the log, or `grow` with the size to try next
+ * (the kernel said ENOSPC), or the error to throw. Shared by the synchronous and the
+ * asynchronous loop, which differ only in how they call BPF_PROG_LOAD.
+ */
+type LogAttempt = { fd: Fd; log: string } | { grow: number } | { error: Error };
+
+function logAttemptOf(
+  outcome: { fd: Fd } | { error: unknown },
+  log: Uint8Array,
+  output: LoadOutput,
+  size: number,
+  maxLogSize: number,
+  attr: ProgLoadAttr,
+  spec: ProgramLoadSpec,
+  encoded: Encoded,
+  sys: Syscalls,
+): LogAttempt {
+  if ('fd' in outcome) return { fd: outcome.fd, log: logText(log) };
+  const { error } = outcome;
+  if (!(error instanceof SyscallError)) return { error: error as Error };
+  if (error.code === 'ENOSPC' && size < maxLogSize) {
+    // 6.4+ says how much it needs; older kernels only that it was not enough.
+    return { grow: Math.min(maxLogSize, output.logTrueSize > size ? output.logTrueSize : size * LOG_GROWTH) };
+  }
+  return { error: failure(error, logText(log), spec, encoded, attr.name ?? spec.name, attr.ifindex === undefined ? undefined : { sys, ifindex: attr.ifindex }) };
+}
+
 function loadWithLog(
   sys: Syscalls,
   attr: ProgLoadAttr,
@@ -277,18 +340,42 @@ function loadWithLog(
   for (;;) {
     const log = new Uint8Array(size);
     const output: LoadOutput = { logTrueSize: 0 };
+    let outcome: { fd: Fd } | { error: unknown };
     try {
-      const fd = sys.progLoad({ ...attr, logLevel, logBuffer: log }, output);
-      return { fd, log: logText(log) };
+      outcome = { fd: sys.progLoad({ ...attr, logLevel, logBuffer: log }, output) };
     } catch (error) {
-      if (!(error instanceof SyscallError)) throw error;
-      if (error.code === 'ENOSPC' && size < maxLogSize) {
-        // 6.4+ says how much it needs; older kernels only that it was not enough.
-        size = Math.min(maxLogSize, output.logTrueSize > size ? output.logTrueSize : size * LOG_GROWTH);
-        continue;
-      }
-      throw failure(error, logText(log), spec, encoded, attr.name ?? spec.name, attr.ifindex === undefined ? undefined : { sys, ifindex: attr.ifindex });
+      outcome = { error };
     }
+    const attempt = logAttemptOf(outcome, log, output, size, maxLogSize, attr, spec, encoded, sys);
+    if ('error' in attempt) throw attempt.error;
+    if ('grow' in attempt) size = attempt.grow;
+    else return attempt;
+  }
+}
+
+async function loadWithLogAsync(
+  sys: Syscalls,
+  attr: ProgLoadAttr,
+  spec: ProgramLoadSpec,
+  encoded: Encoded,
+  options: ProgramLoadOptions,
+): Promise<{ fd: Fd; log: string }> {
+  const maxLogSize = options.maxLogSize ?? MAX_LOG_SIZE;
+  const logLevel = options.logLevel ?? 1;
+  let size = Math.min(FIRST_LOG_SIZE, maxLogSize);
+  for (;;) {
+    const log = new Uint8Array(size);
+    const output: LoadOutput = { logTrueSize: 0 };
+    let outcome: { fd: Fd } | { error: unknown };
+    try {
+      outcome = { fd: await sys.progLoadAsync({ ...attr, logLevel, logBuffer: log }, output) };
+    } catch (error) {
+      outcome = { error };
+    }
+    const attempt = logAttemptOf(outcome, log, output, size, maxLogSize, attr, spec, encoded, sys);
+    if ('error' in attempt) throw attempt.error;
+    if ('grow' in attempt) size = attempt.grow;
+    else return attempt;
   }
 }
 

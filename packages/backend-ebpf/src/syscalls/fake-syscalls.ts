@@ -115,6 +115,12 @@ export class FakeSyscalls extends SyscallsBase {
   readonly unsupportedSocketDomains = new Set<number>();
   /** How PROG_LOAD answers; success by default. */
   onProgLoad: ((prog: FakeProg) => FakeProgLoadAnswer | undefined) | undefined;
+  /**
+   * Awaited before an asynchronous PROG_LOAD (`progLoadAsync`) reaches the model, which
+   * otherwise answers on the next turn of the event loop: a test holds a load in flight, as
+   * the verifier would, by returning a promise it settles later.
+   */
+  progLoadGate: (() => Promise<void>) | undefined;
   /** How PROG_TEST_RUN answers; retval 0 by default. */
   onTestRun: ((prog: FakeProg, dataIn: Uint8Array) => FakeTestRunAnswer) | undefined;
   readonly #memory = new FakeMemory();
@@ -195,6 +201,13 @@ export class FakeSyscalls extends SyscallsBase {
       for (const address of this.#transient) this.#memory.unregister(address);
       this.#transient = [];
     }
+  }
+
+  protected async bpfAsync(command: number, attr: SyscallBuffer, encode: () => void): Promise<number> {
+    await (this.progLoadGate?.() ?? new Promise<void>((resolve) => setImmediate(resolve)));
+    // Encoded only now: the model's transient memory lives for one synchronous call.
+    encode();
+    return this.bpf(command, attr);
   }
 
   objectKind(object: Fd): BpfObjectKind | undefined {

@@ -37,6 +37,8 @@ const OBJECT_KINDS: Readonly<Record<string, BpfObjectKind>> = {
 };
 
 type Call = (...args: unknown[]) => number;
+/** A koffi function that can also run on a libuv pool thread, its callback called back on this one. */
+type AsyncCapableCall = Call & { async: (...args: unknown[]) => void };
 type PointerCall = (...args: unknown[]) => bigint | null;
 
 /**
@@ -52,7 +54,7 @@ export class NativeSyscalls extends SyscallsBase {
   readonly #numbers: { bpf: number; pidfdOpen: number; pidfdGetfd: number };
   /** bpf(2)'s number, kept apart from the table so the hot path reads one field. */
   readonly #bpfNumber: number;
-  readonly #bpfCall: Call;
+  readonly #bpfCall: AsyncCapableCall;
   readonly #syscall3: Call;
   readonly #close: Call;
   readonly #fcntl: Call;
@@ -89,7 +91,7 @@ export class NativeSyscalls extends SyscallsBase {
     this.#numbers = numbers;
     this.#bpfNumber = numbers.bpf;
     const libc = koffi.load('libc.so.6');
-    this.#bpfCall = libc.func('long syscall(long number, long cmd, void *attr, unsigned long size)') as Call;
+    this.#bpfCall = libc.func('long syscall(long number, long cmd, void *attr, unsigned long size)') as AsyncCapableCall;
     this.#syscall3 = libc.func('syscall', 'long', ['long', 'long', 'long', 'long']) as Call;
     this.#close = libc.func('int close(int fd)') as Call;
     this.#fcntl = libc.func('int fcntl(int fd, int cmd, int arg)') as Call;
@@ -134,6 +136,18 @@ export class NativeSyscalls extends SyscallsBase {
     const r = this.#bpfCall(this.#bpfNumber, command, attr.address, BPF_ATTR_SIZE);
     // errno is read only on failure: koffi keeps it per call, so success costs nothing extra.
     return r < 0 ? -koffi.errno() : r;
+  }
+
+  protected bpfAsync(command: number, attr: SyscallBuffer, encode: () => void): Promise<number> {
+    encode();
+    return new Promise((resolve, reject) => {
+      // koffi runs the call on a libuv pool thread and sets errno on this thread, to the pool
+      // thread's value after the call, for as long as the callback runs.
+      this.#bpfCall.async(this.#bpfNumber, command, attr.address, BPF_ATTR_SIZE, (error: unknown, r: number) => {
+        if (error !== null && error !== undefined) reject(error instanceof Error ? error : new Error(String(error)));
+        else resolve(r < 0 ? -koffi.errno() : r);
+      });
+    });
   }
 
   protected addressOfBytes(bytes: Uint8Array): bigint {

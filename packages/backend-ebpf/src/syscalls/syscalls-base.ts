@@ -74,9 +74,17 @@ export abstract class SyscallsBase implements Syscalls {
    * about to read.
    */
   readonly #retained: Uint8Array[] = [];
+  /** The same for asynchronous calls, one list per call in flight, until it settles. */
+  readonly #retainedAsync = new Set<Uint8Array[]>();
 
   /** bpf(2): the result, or the negated errno. */
   protected abstract bpf(command: number, attr: SyscallBuffer): number;
+  /**
+   * bpf(2) off the calling thread: runs `encode` (which fills `attr`) right before the call is
+   * issued, then resolves with the result or the negated errno. Encoding is left to the
+   * implementation so that the fake can register its memory in the same turn as it reads it.
+   */
+  protected abstract bpfAsync(command: number, attr: SyscallBuffer, encode: () => void): Promise<number>;
   /** The address of `bytes[0]`, valid while `bytes` is reachable. */
   protected abstract addressOfBytes(bytes: Uint8Array): bigint;
 
@@ -168,6 +176,35 @@ export abstract class SyscallsBase implements Syscalls {
       }
     } finally {
       this.#release();
+    }
+    if (r < 0) {
+      throw new SyscallError('BPF_PROG_LOAD', -r, { subject: attr.name === undefined ? undefined : `program '${attr.name}'` });
+    }
+    return this.adopt(r);
+  }
+
+  async progLoadAsync(attr: ProgLoadAttr, output?: LoadOutput): Promise<Fd> {
+    // Its own attr: the shared one is rewritten by every synchronous call made while this one waits.
+    const buffer = this.allocBuffer(BPF_ATTR_SIZE);
+    const retained: Uint8Array[] = [buffer.bytes];
+    const addressOf: AddressOf = (bytes) => {
+      if (bytes === undefined || bytes.length === 0) return 0n;
+      retained.push(bytes);
+      return this.addressOfBytes(bytes);
+    };
+    this.#retainedAsync.add(retained);
+    let r = 0;
+    try {
+      for (let attempt = 0; attempt <= PROG_LOAD_EAGAIN_RETRIES; attempt++) {
+        r = await this.bpfAsync(BpfCommand.PROG_LOAD, buffer, () => {
+          buffer.bytes.fill(0);
+          encodeProgLoad(buffer.view, attr, addressOf);
+        });
+        if (output) output.logTrueSize = buffer.view.getUint32(ProgLoadOffset.log_true_size, true);
+        if (r !== -ERRNO.EAGAIN) break;
+      }
+    } finally {
+      this.#retainedAsync.delete(retained);
     }
     if (r < 0) {
       throw new SyscallError('BPF_PROG_LOAD', -r, { subject: attr.name === undefined ? undefined : `program '${attr.name}'` });

@@ -178,6 +178,13 @@ export interface Syscalls {
   mapUpdateBatch(map: Fd, attr: MapUpdateBatchAttr): number;
 
   progLoad(attr: ProgLoadAttr, output?: LoadOutput): Fd;
+  /**
+   * `progLoad` off the calling thread: the verifier can work for seconds on one program, and
+   * a daemon serving several tenants must keep answering meanwhile (issue #15). The native
+   * implementation runs bpf() on a libuv pool thread; `attr` and its arrays must not change
+   * until the promise settles.
+   */
+  progLoadAsync(attr: ProgLoadAttr, output?: LoadOutput): Promise<Fd>;
   progTestRun(attr: ProgTestRunAttr): ProgTestRunResult;
   btfLoad(attr: BtfLoadAttr, output?: LoadOutput): Fd;
 

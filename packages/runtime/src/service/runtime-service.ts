@@ -14,6 +14,7 @@ import { DataMapProvider, InMemoryDataMapProvider, type DataMap, type DataMapSpe
 import { inject, injectable, injectAll } from 'tsyringe';
 import { RuntimeError } from '../errors/runtime-error.js';
 import type { ServiceStage } from '../protocol/protocol-schema.js';
+import { BackendTurns } from './compile/backend-turns.js';
 import { describePolicy } from './compile/describe-policy.js';
 import { PolicyCompiler, type CompileOptions } from './compile/policy-compiler.js';
 import { mapMemoryBytes } from './limits/map-memory.js';
@@ -77,6 +78,12 @@ export class RuntimeService implements DeployService {
   readonly #persistence: DeploymentPersistence | undefined;
   /** Where shared maps come from (see `chooseSharedMapProvider`); memory when the container registers none. */
   readonly #sharedMapProvider: DataMapProvider;
+  /**
+   * Turns at the backend (code generation, the verifier, the attach), per uid round robin and
+   * a few at once (compile/backend-turns.ts): the backend loads off the event loop, and these
+   * keep one tenant's verifier-bound policies from taking every pool thread or every turn.
+   */
+  readonly #turns = new BackendTurns();
   #closed = false;
 
   constructor(
@@ -111,11 +118,18 @@ export class RuntimeService implements DeployService {
     const unit = await this.#unit(policy, options.params, caller, signal);
     const shareMaps = [...new Set(options.shareMaps ?? [])];
     // Deploys that share maps run one at a time per tenant: looking up, creating and registering a shared map is one step.
-    if (shareMaps.length === 0) return this.#deployUnit(unit, options, [], caller, onStage);
-    return this.#shared.exclusive(caller.uid, () => this.#deployUnit(unit, options, shareMaps, caller, onStage));
+    if (shareMaps.length === 0) return this.#deployUnit(unit, options, [], caller, onStage, signal);
+    return this.#shared.exclusive(caller.uid, () => this.#deployUnit(unit, options, shareMaps, caller, onStage, signal));
   }
 
-  async #deployUnit(unit: PolicyUnit, options: DeployOptions, shareMaps: readonly string[], caller: Caller, onStage?: (stage: ServiceStage) => void): Promise<ManagedDeployment> {
+  async #deployUnit(
+    unit: PolicyUnit,
+    options: DeployOptions,
+    shareMaps: readonly string[],
+    caller: Caller,
+    onStage?: (stage: ServiceStage) => void,
+    signal?: AbortSignal,
+  ): Promise<ManagedDeployment> {
     this.#open();
     // Maps already shared are the tenant's already: refused on a shape mismatch, and not counted again.
     using plan = this.#shared.plan(caller.uid, unit.manifest, shareMaps);
@@ -129,7 +143,7 @@ export class RuntimeService implements DeployService {
     const sharedMaps = plan.create(this.#sharedMapProvider);
     const managed = new ManagedDeployment(this.registry, unit, { hook: options.hook, target, ...(sharedMaps.size === 0 ? {} : { sharedMaps }) });
     if (onStage !== undefined) managed.once('will-attach', () => onStage('attach'));
-    const deployment = await managed.start();
+    const deployment = await this.#turn(caller, () => managed.start(), signal);
     try {
       const diverged = this.#shared.register(caller.uid, deployment.id, shareMaps, deployment.attachment?.maps ?? new Map());
       if (diverged.length > 0) {
@@ -246,7 +260,7 @@ export class RuntimeService implements DeployService {
     this.#shared.checkReplace(entry.owner, id, unit.manifest, entry.shared);
     using _admission = this.admission.admit(caller.uid, { name: unit.manifest.name, maps: without(unit.manifest.maps, entry.shared) }, this.#usage(caller.uid, id), 'replace');
     onStage?.('swap');
-    await entry.deployment.replace(unit);
+    await this.#turn(caller, () => entry.deployment.replace(unit), signal);
     await this.#persist(entry.deployment, undefined, unit, params);
     return infoOf(entry);
   }
@@ -335,7 +349,7 @@ export class RuntimeService implements DeployService {
   ): Promise<readonly string[]> {
     this.#open();
     const unit = await this.#unit(policy, options.params, caller, signal);
-    return describePolicy(this.registry, unit, hook, options.target);
+    return this.#turn(caller, () => describePolicy(this.registry, unit, hook, options.target), signal);
   }
 
   /**
@@ -374,6 +388,16 @@ export class RuntimeService implements DeployService {
     const { ir, manifest } = await this.compiler.compile(policy, params, options);
     if (signal?.aborted === true) throw new RuntimeError('REQUEST_CANCELLED', 'the request was cancelled before its policy was used.', { cause: signal.reason });
     return { manifest, ir, source: policy };
+  }
+
+  /**
+   * Runs the backend's part of a request in the caller's turn (compile/backend-turns.ts), with
+   * the caller's queued-compile limit also bounding its waiting turns; `signal` withdraws it
+   * while it waits.
+   */
+  #turn<T>(caller: Caller, work: () => Promise<T>, signal: AbortSignal | undefined): Promise<T> {
+    const { maxQueuedCompiles } = this.admission.limitsFor(caller.uid);
+    return this.#turns.run(caller.uid, work, { maxQueued: maxQueuedCompiles, ...(signal !== undefined ? { signal } : {}) });
   }
 
   /** What `uid` holds now (leaving out deployment `except`, which a replace frees). */

@@ -3,7 +3,7 @@ import { SYSTEM_MAP_NAMES } from '../../codegen/epilogues.js';
 import { isSyscallError } from '../../errors/syscall-error.js';
 import type { Fd } from '../../fd.js';
 import { ReuseportAttachment } from '../../links/reuseport-attachment.js';
-import { LoadedProgram, loadProgramSpec } from '../../loader/loaded-program.js';
+import { LoadedProgram, loadProgramSpecAsync } from '../../loader/loaded-program.js';
 import type { KernelDataMapStore } from '../../maps/kernel-data-map-store.js';
 import { ReadinessPoller, type ReadinessWatch } from '../../maps/system/readiness-poller.js';
 import { ReuseportSockArray } from '../../maps/system/reuseport-sock-array.js';
@@ -87,7 +87,7 @@ export class SocketGroupAttachment implements Attachment, Disposable {
    * attached, so no input ever meets the program with an empty array. Takes ownership of
    * `group` (closed on failure too); on failure nothing stays loaded or attached.
    */
-  static open(group: SocketGroup, artifact: EbpfArtifact, options: SocketGroupAttachOptions = {}): SocketGroupAttachment {
+  static async open(group: SocketGroup, artifact: EbpfArtifact, options: SocketGroupAttachOptions = {}): Promise<SocketGroupAttachment> {
     const sysOption = options.sys === undefined ? {} : { sys: options.sys };
     const cleanup: Disposable[] = [group];
     try {
@@ -95,11 +95,16 @@ export class SocketGroupAttachment implements Attachment, Disposable {
       if (busy !== undefined) {
         throw new SocketSelectError('SOCKET_SELECT_GROUP_BUSY', `${group.toString()} already runs a policy deployed from this process; replace that deployment instead.`);
       }
+      // Claimed before the verifier runs (off the event loop), so a second deploy to the same
+      // group meanwhile is refused as busy instead of racing this one to the attach.
+      const inodes = [...group.info.inodes];
+      for (const inode of inodes) steered.add(inode);
+      cleanup.push({ [Symbol.dispose]: () => inodes.forEach((inode) => steered.delete(inode)) });
       const executors = ReuseportSockArray.create({ maxEntries: group.size, name: 'executors' }, sysOption);
       cleanup.push({ [Symbol.dispose]: () => releaseSocketArray(executors) });
       const plan = planDataMaps(artifact.program, { ...sysOption, ...(options.sharedMaps === undefined ? {} : { shared: options.sharedMaps }) });
       cleanup.push(...plan.created);
-      const loaded = loadProgramSpec(artifact.program, {
+      const loaded = await loadProgramSpecAsync(artifact.program, {
         dataMaps: plan.maps,
         systemMaps: new Map([[SYSTEM_MAP_NAMES.executors, executors.kernelMap]]),
         ...sysOption,
@@ -108,7 +113,6 @@ export class SocketGroupAttachment implements Attachment, Disposable {
       fillSocketArray(group, executors);
       const link = group.withMember((member) => ReuseportAttachment.attach(member, loaded.program, sysOption));
       if (link === undefined) throw gone(group);
-      for (const inode of group.info.inodes) steered.add(inode);
       return new SocketGroupAttachment(group, executors, loaded, plan.maps, plan.created, link, options);
     } catch (error) {
       for (const resource of cleanup.reverse()) resource[Symbol.dispose]();
@@ -234,11 +238,6 @@ export class SocketGroupAttachment implements Attachment, Disposable {
    * program stays attached and nothing new stays loaded.
    */
   async replace(artifact: Artifact): Promise<void> {
-    this.replaceSync(artifact);
-  }
-
-  /** `replace` without the promise, for callers that are not async. */
-  replaceSync(artifact: Artifact): void {
     this.#check('replace the policy of');
     const next = this.#socketSelectArtifact(artifact);
     const sysOption = this.#sys === undefined ? {} : { sys: this.#sys };
@@ -250,11 +249,14 @@ export class SocketGroupAttachment implements Attachment, Disposable {
     let loaded: LoadedProgram | undefined;
     let link: ReuseportAttachment | undefined;
     try {
-      loaded = loadProgramSpec(next.program, {
+      // The verifier runs off the event loop; the deployment (core's ManagedDeployment) admits
+      // no other replace or undeploy until this one ends, and a close meanwhile is checked below.
+      loaded = await loadProgramSpecAsync(next.program, {
         dataMaps: plan.maps,
         systemMaps: new Map([[SYSTEM_MAP_NAMES.executors, this.#executors.kernelMap]]),
         ...sysOption,
       });
+      this.#check('replace the policy of');
       const program = loaded.program;
       link = this.#group.withMember((member) => {
         const through = this.#link.through(member);

@@ -7,7 +7,7 @@ import { LinkError } from '../../links/link-error.js';
 import { interfaceIndex } from '../../links/interface-index.js';
 import { inNetworkNamespace } from '../../links/network-namespace.js';
 import { networkNamespaceIdentity } from '../../links/network-namespace-identity.js';
-import { LoadedProgram, loadProgramSpec } from '../../loader/loaded-program.js';
+import { LoadedProgram, loadProgramSpecAsync } from '../../loader/loaded-program.js';
 import { KernelDataMapStore } from '../../maps/kernel-data-map-store.js';
 import { CpuMap } from '../../maps/system/cpu-map.js';
 import { XskMap } from '../../maps/system/xsk-map.js';
@@ -229,7 +229,7 @@ export class XdpAttachment implements Attachment {
       undo.push(() => {
         for (const map of owned.values()) map.close();
       });
-      const loaded = loadPolicy(artifact.program, executors, shared, new Map(), owned, sys);
+      const loaded = await loadPolicy(artifact.program, executors, shared, new Map(), owned, sys);
       undo.push(() => loaded.close());
 
       lease.install(loaded.program);
@@ -272,12 +272,14 @@ export class XdpAttachment implements Attachment {
     const owned = new Map<string, KernelDataMapStore>();
     let loaded: LoadedProgram;
     try {
-      loaded = loadPolicy(spec, this.executors, this.#shared, this.#owned, owned, this.#sys);
+      loaded = await loadPolicy(spec, this.executors, this.#shared, this.#owned, owned, this.#sys);
     } catch (error) {
       for (const [name, map] of owned) if (this.#owned.get(name) !== map) map.close();
       throw error;
     }
     try {
+      // Closed while the verifier ran (off the event loop): the slot is no longer this attachment's.
+      if (this.#closed) throw new XdpHookError('XDP_CLOSED', `the ${this.hook} attachment on '${this.target.ifname}' is closed.`);
       this.#lease.install(loaded.program);
     } catch (error) {
       loaded.close();
@@ -473,7 +475,7 @@ function loadPolicy(
   previous: ReadonlyMap<string, KernelDataMapStore>,
   owned: Map<string, KernelDataMapStore>,
   sys: Syscalls,
-): LoadedProgram {
+): Promise<LoadedProgram> {
   const dataMaps = new Map<string, KernelDataMapStore>();
   for (const mapSpec of spec.maps) {
     const declared = mapSpec.dataSpec;
@@ -491,5 +493,6 @@ function loadPolicy(
     owned.set(mapSpec.name, map);
     dataMaps.set(mapSpec.name, map);
   }
-  return loadProgramSpec(spec, { dataMaps, systemMaps: new Map([[SYSTEM_MAP_NAMES.executors, executors.kernelMap]]), sys });
+  // The verifier runs off the event loop: the daemon keeps serving other tenants meanwhile.
+  return loadProgramSpecAsync(spec, { dataMaps, systemMaps: new Map([[SYSTEM_MAP_NAMES.executors, executors.kernelMap]]), sys });
 }

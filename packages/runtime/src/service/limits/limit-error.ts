@@ -6,7 +6,7 @@ import { SyrupError } from '@syrup/core';
  * (LIMIT_CONNECTIONS) and close an idle one (LIMIT_IDLE); its bounds on pipelined requests and
  * unread answers refuse nothing, they stop reading.
  */
-export type LimitErrorCode = 'LIMIT_DEPLOYMENTS' | 'LIMIT_MAP_MEMORY' | 'LIMIT_COMPILE_TIME' | 'LIMIT_QUEUED_COMPILES' | 'LIMIT_CONNECTIONS' | 'LIMIT_IDLE';
+export type LimitErrorCode = 'LIMIT_DEPLOYMENTS' | 'LIMIT_MAP_MEMORY' | 'LIMIT_COMPILE_TIME' | 'LIMIT_QUEUED_COMPILES' | 'LIMIT_QUEUED_LOADS' | 'LIMIT_CONNECTIONS' | 'LIMIT_IDLE';
 
 /**
  * A request refused because it would take a tenant over one of its limits. The message is
