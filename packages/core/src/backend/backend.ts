@@ -133,6 +133,14 @@ export interface Attachment extends AsyncDisposable {
    */
   persist?(location: PersistenceLocation): PersistedAttachment;
   /**
+   * Optional, with `persist`: called once the runtime has recorded what `persist` returned. A
+   * backend whose persist replaces objects it had kept (after a replace) may leave the new ones
+   * beside the old until then, so that a crash before the record still finds what the state
+   * file names; here they take the old ones' places. Its restore settles what a crash between
+   * the record and this call left.
+   */
+  commit?(): void;
+  /**
    * Optional, with `persist`: lets go of this process's handles (fds, watches) and leaves
    * every kernel object attached and pinned, for a daemon that stops but keeps deployments.
    * After it the attachment is closed; `close()` does nothing more.

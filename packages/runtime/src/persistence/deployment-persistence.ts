@@ -222,6 +222,11 @@ export class DeploymentPersistence {
     this.#intents.delete(deployment.id);
     this.#write();
     crashPoint(`${op}-after-record` as const);
+    try {
+      attachment.commit?.();
+    } catch (error) {
+      throw new PersistenceError('PERSIST_FAILED', `cannot pin deployment ${deployment.id}: ${(error as Error).message}`, { cause: error });
+    }
     return true;
   }
 

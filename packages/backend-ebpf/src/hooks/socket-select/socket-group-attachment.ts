@@ -1,5 +1,7 @@
 import { crashPoint, type Artifact, type Attachment, type PersistedAttachment, type PersistenceLocation, type SharedMaps } from '@syrup/core';
+import { join } from 'node:path';
 import { SYSTEM_MAP_NAMES } from '../../codegen/epilogues.js';
+import { unpin } from '../../pin/pin.js';
 import { isSyscallError } from '../../errors/syscall-error.js';
 import type { Fd } from '../../fd.js';
 import { ReuseportAttachment } from '../../links/reuseport-attachment.js';
@@ -13,7 +15,7 @@ import type { Syscalls } from '../../syscalls/syscalls.js';
 import type { EbpfArtifact } from '../network-hook.js';
 import { planDataMaps } from './plan-data-maps.js';
 import { pinDirectoriesOf } from '../../pin/pinned-object.js';
-import { pinAt, unpinEvery } from '../../pin/pinned-objects.js';
+import { commitPins, pinAt, unpinEvery, type PendingPins } from '../../pin/pinned-objects.js';
 import { EXECUTORS_PIN, PROGRAM_PIN, pinSocketGroup, unpinAll, type OpenedSocketGroup } from './socket-group-pins.js';
 import type { SocketGroup, SocketGroupInfo } from './socket-group.js';
 import { SocketSelectError } from './socket-select-error.js';
@@ -69,6 +71,8 @@ export class SocketGroupAttachment implements Attachment, Disposable {
   /** Where `persist` pinned this attachment's objects, and what it pinned (relative pin -> object id). */
   #pinDir: string | undefined;
   readonly #pinned = new Map<string, number>();
+  /** What the last `persist` left for `commit`. */
+  readonly #pending: PendingPins = { renames: [], removals: [] };
 
   private constructor(
     group: SocketGroup,
@@ -183,7 +187,12 @@ export class SocketGroupAttachment implements Attachment, Disposable {
     const dir = pinDirectoriesOf(location, HOOK);
     if (this.#pinDir !== undefined && this.#pinDir !== dir.path) unpinAll(this.#pinDir, this.#pinned);
     this.#pinDir = dir.path;
-    return pinSocketGroup({ program: this.#loaded.program, executors: this.#executors, maps: this.#maps, group: this.#group.info }, dir, this.#pinned, this.#sys ?? this.#group.sys);
+    return pinSocketGroup({ program: this.#loaded.program, executors: this.#executors, maps: this.#maps, group: this.#group.info }, dir, this.#pinned, this.#sys ?? this.#group.sys, this.#pending);
+  }
+
+  /** The runtime recorded what `persist` returned: its pending pins become the pins (see `PendingPins`). */
+  commit(): void {
+    if (this.#pinDir !== undefined) commitPins(this.#pinDir, this.#pending, this.#pinned);
   }
 
   /**
@@ -343,7 +352,10 @@ export class SocketGroupAttachment implements Attachment, Disposable {
       releaseSocketArray(this.#executors);
       this.#group.close();
       // The deployment ends, so do its pins: with them gone the kernel frees what nothing else holds.
-      if (this.#pinDir !== undefined) unpinAll(this.#pinDir, this.#pinned);
+      if (this.#pinDir !== undefined) {
+        for (const pin of this.#pending.renames.splice(0)) unpin(join(this.#pinDir, `${pin}-pending`));
+        unpinAll(this.#pinDir, this.#pinned);
+      }
     }
   }
 

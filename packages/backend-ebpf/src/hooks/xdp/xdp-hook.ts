@@ -13,7 +13,7 @@ import { KernelMap } from '../../maps/kernel-map.js';
 import { CpuMap } from '../../maps/system/cpu-map.js';
 import { XskMap } from '../../maps/system/xsk-map.js';
 import { fromObjectRecord, pinDirectoriesOf, type PinnedObject } from '../../pin/pinned-object.js';
-import { distrust, expectProgramMaps, expectRecorded, openRecordedDataMaps, openRecorded, recordOf } from '../../pin/pinned-objects.js';
+import { distrust, expectProgramMaps, expectRecorded, openRecordedDataMaps, openRecorded, recordOf, settlePendingPins } from '../../pin/pinned-objects.js';
 import { Program } from '../../programs/program.js';
 import { MapType, ProgType } from '../../syscalls/bpf-constants.js';
 import { XdpAttachment } from './xdp-attachment.js';
@@ -150,6 +150,8 @@ export class XdpHook implements NetworkHook {
       pins: data.dispatcher,
     };
     const objects = record.objects.map((o) => fromObjectRecord(o, this.id));
+    // A daemon that died between a replace's pins and its record left pins pending: settled first.
+    settlePendingPins(dir.path, objects, sys);
     const dispatcher = XdpDispatcher.restore(location, sys);
     const opened: Disposable[] = [];
     try {
