@@ -14,7 +14,7 @@ import { createVethNamespaces, type VethNamespaces } from './support/veth-namesp
 const COUNT_UDP = resolve(dirname(fileURLToPath(import.meta.url)), 'fixtures/count-udp.ts');
 const SOCKETS = 4;
 const FLOWS = 6;
-// Two daemon starts per crash point (tsx, a few seconds each) on 2 shared vCPUs.
+// Two daemon starts per crash point (three with an XDP anchor), tsx a few seconds each, on 2 shared vCPUs.
 vi.setConfig({ testTimeout: 120_000 });
 
 /** Datagram `seq` goes to socket `seq % SOCKETS`: which policy (and which params) steers shows in where datagrams land. */
@@ -239,11 +239,16 @@ describeKernel('syrupd SIGKILLed at every step of deploy, replace and undeploy: 
       const net: VethNamespaces = createVethNamespaces({ prefix: 'syrup-crash', subnet: '10.197.0' });
       cleanup.push(() => net.remove());
       const f = files();
-      const first = await daemon(f, point);
-      const c1 = await client(f);
       const target = (port: number) => ({ hook: 'xdp-skb', interface: net.ifA, port, extra: { netns: net.nsA } }) as const;
-      const kept = anchor ? await c1.deploy(COUNT, target(41_801)) : undefined;
-      await crashesDuring(first, c1.deploy(COUNT, target(41_802)));
+      let kept: unknown;
+      if (anchor) {
+        // Deployed before the daemon is armed (the point would fire in this deploy too), and kept through a clean stop.
+        const before = await daemon(f);
+        kept = await (await client(f)).deploy(COUNT, target(41_801));
+        expect(await before.kill('SIGTERM')).toBe(0);
+      }
+      const first = await daemon(f, point);
+      await crashesDuring(first, (await client(f)).deploy(COUNT, target(41_802)));
 
       await daemon(f);
       const c = await client(f);
