@@ -3,7 +3,6 @@ import { join } from 'node:path';
 import { RestoreError, type JsonValue, type PersistedAttachment, type PersistenceLocation, type RestoreRequest } from '@syrup/core';
 import { isSyscallError } from '../../errors/syscall-error.js';
 import type { Fd } from '../../fd.js';
-import { unpin } from '../../pin/pin.js';
 import { distrust, expectProgramMaps, expectRecorded, openRecordedDataMaps, mkdirMode, openRecorded, pinAt, recordOf, settlePendingPins, unpinEvery, type PendingPins } from '../../pin/pinned-objects.js';
 import { pinPath } from '../../pin/pin-path.js';
 import { fromObjectRecord, pinDirectoriesOf, toObjectRecord, type PinDirectories, type PinnedObject } from '../../pin/pinned-object.js';
