@@ -9,7 +9,7 @@ import { describeKernel } from '@syrup/test-support/kernel-gate';
 import { daemonFiles, runDaemon, type DaemonFiles, type DaemonRun } from './support/restartable-daemon.js';
 import { Flows, receivedAll, udpServer, type UdpServer } from './support/udp-flows.js';
 import { xdpProgIds } from './support/isolation-snapshot.js';
-import { createVethNamespaces, type VethNamespaces } from './support/veth-namespaces.js';
+import { createVethNamespaces, sendFrom, type VethNamespaces } from './support/veth-namespaces.js';
 
 const COUNT_UDP = resolve(dirname(fileURLToPath(import.meta.url)), 'fixtures/count-udp.ts');
 const SOCKETS = 4;
@@ -36,6 +36,22 @@ export default definePolicy({
 `,
 };
 const COUNT = { fileName: 'count-udp.ts', text: readFileSync(COUNT_UDP, 'utf8') };
+/** Counts two per datagram in the same map: which of the two policies runs shows in the count. */
+const COUNT_TWICE = {
+  fileName: 'count-twice.ts',
+  text: `import { definePolicy, PASS } from '@syrup/core';
+
+export default definePolicy({
+  name: 'count-twice',
+  input: 'udp',
+  maps: { seen: { kind: 'array', key: 'u32', value: 'u64', maxEntries: 1 } },
+  schedule(_pkt, { seen }) {
+    seen.fetchAdd(0, 2);
+    return PASS;
+  },
+});
+`,
+};
 
 /** The points of each sequence, in the order the daemon reaches them. */
 const SOCKET_DEPLOY: readonly CrashPoint[] = [
@@ -263,6 +279,58 @@ describeKernel('syrupd SIGKILLed at every step of deploy, replace and undeploy: 
 
       // Undeploying what is listed leaves the interface, the pin root and the state file empty.
       for (const d of listed) await (await c.deployment(d.id)).undeploy();
+      expect(xdpProgIds(net.nsA, net.ifA)).toEqual([]);
+      expectPins(f, []);
+      expectState(f, []);
+    });
+
+    const PORT = 41_803;
+    async function deployedOnFreshInterface(point: CrashPoint): Promise<{ net: VethNamespaces; f: DaemonFiles; first: DaemonRun; id: string; replace: () => Promise<unknown>; undeploy: () => Promise<unknown> }> {
+      const net = createVethNamespaces({ prefix: 'syrup-crash', subnet: '10.197.0' });
+      cleanup.push(() => net.remove());
+      const f = files();
+      const first = await daemon(f, point);
+      const d = await (await client(f)).deploy(COUNT, { hook: 'xdp-skb', interface: net.ifA, port: PORT, extra: { netns: net.nsA } });
+      return { net, f, first, id: d.id, replace: () => d.replace(COUNT_TWICE), undeploy: () => d.undeploy() };
+    }
+
+    it.each(REPLACE)('replace, crash at %s', async (point) => {
+      const { net, f, first, id, replace } = await deployedOnFreshInterface(point);
+      await crashesDuring(first, replace());
+
+      await daemon(f);
+      const c = await client(f);
+      const listed = await c.deployments();
+      expect(listed.map((d) => d.id)).toEqual([id]);
+      const twice = point === 'replace-after-record';
+      expect(listed[0]?.policy).toBe(twice ? 'count-twice' : 'count-udp');
+      expectState(f, [id]);
+      expectPins(f, [id], true);
+      expect(readdirSync(join(f.pinRoot, id)).sort()).toEqual(['executors', 'maps', 'prog']);
+      expect(routedPorts(f)).toEqual([PORT]);
+      // The listed policy is the one that runs: it counts one, or two, per datagram.
+      const seen = (await c.deployment(id)).maps['seen'];
+      const before = (await seen?.get(0)) as bigint;
+      sendFrom(net.nsB, net.ipA, PORT, 20);
+      const expected = before + (twice ? 40n : 20n);
+      const deadline = Date.now() + 3000;
+      while ((await seen?.get(0)) !== expected && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+      expect(await seen?.get(0)).toBe(expected);
+
+      await (await c.deployment(id)).undeploy();
+      expect(xdpProgIds(net.nsA, net.ifA)).toEqual([]);
+      expectPins(f, []);
+      expectState(f, []);
+    });
+
+    it.each(['undeploy-after-intent', 'undeploy-after-close'] as const)('undeploy, crash at %s', async (point) => {
+      const { net, f, first, undeploy } = await deployedOnFreshInterface(point);
+      await crashesDuring(first, undeploy());
+
+      await daemon(f);
+      const c = await client(f);
+      expect(await c.deployments()).toEqual([]);
+      expect(routedPorts(f)).toEqual([]);
       expect(xdpProgIds(net.nsA, net.ifA)).toEqual([]);
       expectPins(f, []);
       expectState(f, []);
