@@ -17,10 +17,15 @@ const FLOWS = 6;
 // Two daemon starts per crash point (three with an XDP anchor), tsx a few seconds each, on 2 shared vCPUs.
 vi.setConfig({ testTimeout: 120_000 });
 
-/** Datagram `seq` goes to socket `seq % SOCKETS`: which policy (and which params) steers shows in where datagrams land. */
+/**
+ * Datagram `seq` goes to socket `seq % SOCKETS`: which policy (and which params) steers shows in
+ * where datagrams land. Datagrams numbered from DROP_FROM on are dropped: a program left attached
+ * shows even when its socket array was emptied (its selections fail and the kernel hashes).
+ */
+const DROP_FROM = 1_000_000;
 const PAYLOAD_MODULO = {
   fileName: 'payload-modulo.ts',
-  text: `import { definePolicy, PASS } from '@syrup/core';
+  text: `import { definePolicy, DROP, PASS } from '@syrup/core';
 
 export default definePolicy({
   name: 'payload-modulo',
@@ -29,6 +34,7 @@ export default definePolicy({
   params: { SOCKETS: 4 },
   schedule(pkt, { seen }, { SOCKETS }) {
     if (pkt.payload.length < 4) return PASS;
+    if (pkt.payload.u32(0) >= ${DROP_FROM}) return DROP;
     seen.fetchAdd(0, 1);
     return pkt.payload.u32(0) % SOCKETS;
   },
@@ -144,12 +150,17 @@ describeKernel('syrupd SIGKILLed at every step of deploy, replace and undeploy: 
     return (await receivedAll(app, 40)).map((seqs) => seqs.length);
   }
 
-  /** No program steers the group: each flow stays on one socket, as the kernel's hash keeps it (the modulo policy would spread every flow over two). */
+  /**
+   * No program steers the group: every datagram arrives, those the policy would drop too, and
+   * each flow stays on one socket, as the kernel's hash keeps it (the modulo policy would spread
+   * every flow over two).
+   */
   async function expectDefault(app: UdpServer, from: Flows): Promise<void> {
     await app.reset();
-    for (let seq = 0; seq < FLOWS * 5; seq++) await from.send(app.port, seq);
-    const received = await receivedAll(app, FLOWS * 5);
-    expect(received.flat()).toHaveLength(FLOWS * 5);
+    const seqs = [...Array.from({ length: FLOWS * 5 }, (_, k) => k), ...Array.from({ length: FLOWS }, (_, k) => DROP_FROM + k)];
+    for (const seq of seqs) await from.send(app.port, seq);
+    const received = await receivedAll(app, seqs.length);
+    expect(received.flat().sort((a, b) => a - b)).toEqual(seqs);
     const perFlow = Array.from({ length: FLOWS }, () => new Set<number>());
     received.forEach((seqs, socket) => seqs.forEach((seq) => perFlow[seq % FLOWS]?.add(socket)));
     expect(perFlow.map((s) => s.size)).toEqual(Array.from({ length: FLOWS }, () => 1));
