@@ -159,7 +159,14 @@ export class DeploymentPersistence {
       owner: { uid: owner.uid, gid: owner.gid },
       target: jsonTarget(request.target),
     });
-    this.#write();
+    try {
+      this.#write();
+    } catch (error) {
+      // Not on disk, so not begun: nothing of it may stay.
+      this.#intents.delete(request.id);
+      if (request.op === 'deploy') this.#removeDirs(request.id);
+      throw error;
+    }
     crashPoint(`${request.op}-after-intent` as const);
     return location;
   }
