@@ -96,7 +96,7 @@ export async function startSyrupd(options: SyrupdOptions = {}): Promise<Syrupd> 
   const service = container.resolve(RuntimeService);
   // Before serving: clients see the recovered deployments (same ids) from their first request on.
   const recovery = await service.recover();
-  logger.info({ restored: recovery.restored.length, dropped: recovery.dropped.length, stateFile }, 'recovery done');
+  logger.info({ restored: recovery.restored.length, dropped: recovery.dropped.length, unfinished: recovery.intents?.length ?? 0, stateFile }, 'recovery done');
   const server = container.resolve(ProtocolServer);
   await server.listen();
   logger.info(

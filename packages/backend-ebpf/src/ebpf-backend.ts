@@ -2,6 +2,7 @@ import {
   OwnershipError,
   RestoreError,
   SyrupError,
+  type AbandonRequest,
   type Artifact,
   type AttachRequest,
   type Attachment,
@@ -91,6 +92,11 @@ export class EbpfBackend implements Backend {
       throw new RestoreError('RESTORE_UNSUPPORTED', `the eBPF backend cannot restore deployments at hook '${hook.spec.id}' after a restart.`);
     }
     return hook.restore(request);
+  }
+
+  /** Routes an abandon to the hook of the unfinished deployment; a hook without `abandon` has nothing that outlives its process. */
+  async abandon(request: AbandonRequest): Promise<void> {
+    await this.#hook(request.hook).abandon?.(request);
   }
 
   /** Pins live on bpffs: mounts it at /sys/fs/bpf when needed and creates `root` (0755, root-owned); a PinError otherwise. */

@@ -72,8 +72,9 @@ export {
   type TargetRequest,
 } from './backend/backend.js';
 export type { BackendModule } from './backend/backend-module.js';
-export type { JsonObject, JsonValue, PersistedAttachment, PersistedObjectRecord, PersistenceLocation, RestoreRequest, TargetProcess } from './backend/persistence.js';
+export type { AbandonRequest, JsonObject, JsonValue, PersistedAttachment, PersistedObjectRecord, PersistenceLocation, RestoreRequest, TargetProcess } from './backend/persistence.js';
 export { RestoreError, type RestoreErrorCode } from './backend/restore-error.js';
+export { CRASH_POINTS, CRASH_POINT_ENV, crashPoint, type CrashPoint } from './backend/crash-point.js';
 export type { Deployment, DeploymentEvents, DeploymentState, PolicyUnit } from './deploy/deployment.js';
 export { DeployService, type DeployOptions, type DeploymentInfo } from './deploy/deploy-service.js';
 export { ManagedDeployment, deployThrough } from './deploy/managed-deployment.js';

@@ -37,9 +37,9 @@ export type { ClientDeployOptions, ClientDeployment, ClientDeploymentEvents, Cli
 export { embedded, type EmbeddedOptions, type EmbeddedSyrup } from './client/embedded.js';
 export { connect, type ConnectOptions } from './client/connect.js';
 export { RuntimePersistenceOptions, type PersistenceLog } from './persistence/runtime-persistence-options.js';
-export { DeploymentPersistence, type DeploymentOwner, type DroppedDeployment, type PersistRequest, type RecoveryHooks, type RecoveryReport } from './persistence/deployment-persistence.js';
+export { DeploymentPersistence, type DeploymentOwner, type DroppedDeployment, type IntentRequest, type PersistRequest, type RecoveryHooks, type RecoveryReport } from './persistence/deployment-persistence.js';
 export { PersistenceError, type PersistenceErrorCode } from './persistence/persistence-error.js';
-export { readStateFile, writeStateFile, STATE_FILE_VERSION, type DeploymentRecord, type RuntimeState } from './persistence/state-file.js';
+export { readStateFile, writeStateFile, STATE_FILE_VERSION, type DeploymentRecord, type IntentRecord, type RuntimeState } from './persistence/state-file.js';
 export { processStartTime } from './persistence/process-start-time.js';
 export { LimitError, type LimitErrorCode } from './service/limits/limit-error.js';
 export { DEFAULT_TENANT_LIMITS, RuntimeLimits, tenantLimits, type TenantLimits } from './service/limits/runtime-limits.js';

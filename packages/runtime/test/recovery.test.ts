@@ -1,11 +1,13 @@
 import 'reflect-metadata';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { randomUUID } from 'node:crypto';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import {
   Backend,
   registerHookRegistry,
+  type AbandonRequest,
   RestoreError,
   STANDARD_HOOKS,
   type Artifact,
@@ -70,6 +72,11 @@ class FilePinBackend implements Backend {
 
   async attach(request: AttachRequest): Promise<Attachment> {
     return this.#attachment(request.target.pid as number, new Map([['seen', this.#provider.createMap({ kind: 'array', key: 'u32', value: 'u64', maxEntries: 1 }, { name: 'seen' })]]));
+  }
+
+  /** Records what recovery asks to roll back: the deployment (by its directory) and the target. */
+  async abandon(request: AbandonRequest): Promise<void> {
+    this.calls.push(`abandon ${basename(request.location.stateDir)} port ${request.target.port}${request.record === undefined ? '' : ' with record'}`);
   }
 
   async restore(request: RestoreRequest): Promise<Attachment> {
@@ -306,6 +313,57 @@ describe('RuntimeService persistence and recovery (file pins, no kernel)', () =>
     expect([[], ['slow.ts']]).toContainEqual(runs.worker());
     expect(runs.mainThread()).toEqual([]);
     expect(lines).toContainEqual(['error', 'deployment dropped: not restored, pins left alone', expect.objectContaining({ deployment: d.id, code: 'LIMIT_COMPILE_TIME' })]);
+  });
+
+  it('rolls back a deploy a crashed daemon left unfinished through the backend, removes directories of earlier daemons named as deployment ids, and leaves other names alone', async () => {
+    const { options, lines } = setUp();
+    const backend = new FilePinBackend();
+    const crashed = randomUUID();
+    const orphan = randomUUID();
+    for (const name of [crashed, orphan, 'not-ours']) mkdirSync(join(options.stateRoot, name), { recursive: true });
+    writeFileSync(join(options.stateRoot, crashed, 'prog'), '7');
+    const intent = { op: 'deploy', id: crashed, hook: 'socket-select', owner: { uid: 0, gid: 0 }, target: { port: 4242 } };
+    writeFileSync(options.stateFile, JSON.stringify({ version: 2, deployments: [], intents: [intent] }));
+
+    const report = await service(backend, options).recover();
+    expect(report).toEqual({ restored: [], dropped: [], intents: [{ id: crashed, op: 'deploy', outcome: 'rolled-back' }] });
+    expect(backend.calls).toEqual([`abandon ${crashed} port 4242`]);
+    expect(existsSync(join(options.stateRoot, crashed))).toBe(false);
+    expect(existsSync(join(options.stateRoot, orphan))).toBe(false);
+    expect(existsSync(join(options.stateRoot, 'not-ours'))).toBe(true);
+    expect(JSON.parse(readFileSync(options.stateFile, 'utf8'))).toEqual({ version: 2, deployments: [] });
+    expect(lines.map(([level, message, fields]) => [level, message, fields['path'] ?? fields['deployment']])).toEqual([
+      ['info', 'unfinished deploy rolled back', crashed],
+      ['warn', 'state directory of an earlier daemon that no record names removed', join(options.stateRoot, orphan)],
+      ['warn', 'state directory not in the state file left alone', join(options.stateRoot, 'not-ours')],
+    ]);
+  });
+
+  it('finishes an undeploy a crashed daemon left unfinished, and rolls an unfinished replace back to the recorded policy', async () => {
+    const { options } = setUp();
+    const backend = new FilePinBackend();
+    const app = target();
+    const first = service(backend, options);
+    const kept = await first.deploy(POLICY, { hook: 'socket-select', port: 4243, pid: app.pid as number });
+    const gone = await first.deploy(POLICY, { hook: 'socket-select', port: 4244, pid: app.pid as number });
+    await first.close();
+    // What a daemon killed in the middle of a replace of one and an undeploy of the other leaves.
+    const state = JSON.parse(readFileSync(options.stateFile, 'utf8')) as { deployments: unknown[] };
+    const intentOf = (op: string, id: string, port: number) => ({ op, id, hook: 'socket-select', owner: { uid: 0, gid: 0 }, target: { port, pid: app.pid } });
+    writeFileSync(options.stateFile, JSON.stringify({ ...state, intents: [intentOf('replace', kept.id, 4243), intentOf('undeploy', gone.id, 4244)] }));
+
+    const second = service(backend, options);
+    const report = await second.recover();
+    expect(report.restored).toEqual([kept.id]);
+    expect(report.intents).toEqual([
+      { id: kept.id, op: 'replace', outcome: 'restored' },
+      { id: gone.id, op: 'undeploy', outcome: 'completed' },
+    ]);
+    expect((await second.deployments()).map((d) => d.id)).toEqual([kept.id]);
+    expect(existsSync(join(options.stateRoot, gone.id))).toBe(false);
+    const after = JSON.parse(readFileSync(options.stateFile, 'utf8')) as { deployments: { id: string }[]; intents?: unknown };
+    expect(after.deployments.map((d) => d.id)).toEqual([kept.id]);
+    expect(after.intents).toBeUndefined();
   });
 
   it('without persistence options records nothing and close() undeploys, as embedded() always did', async () => {

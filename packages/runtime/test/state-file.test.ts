@@ -55,6 +55,18 @@ describe('the runtime state file', () => {
     expect(readdirSync(join(dir, 'lib/syrup'))).toEqual(['state.json']);
   });
 
+  it('keeps the intents of operations under way, and leaves the field out when there are none', () => {
+    const dir = tempDir();
+    const path = join(dir, 'state.json');
+    const intent = { op: 'deploy' as const, id: '0b6d1f3e-5c1a-4e0b-9d55-2f7a3c9e8b10', hook: 'socket-select', owner: { uid: 1000, gid: 1000 }, target: { port: 4242, pid: 77 } };
+    writeStateFile(path, { version: STATE_FILE_VERSION, deployments: [RECORD], intents: [intent] });
+    expect(readStateFile(path)).toEqual({ version: STATE_FILE_VERSION, deployments: [RECORD], intents: [intent] });
+    writeStateFile(path, { version: STATE_FILE_VERSION, deployments: [RECORD], intents: [] });
+    expect(Object.keys(JSON.parse(readFileSync(path, 'utf8')) as object)).toEqual(['version', 'deployments']);
+    writeFileSync(path, JSON.stringify({ version: STATE_FILE_VERSION, deployments: [], intents: [{ ...intent, op: 'rename' }] }));
+    expect(() => readStateFile(path)).toThrow(/is invalid at 'intents\.0\.op'/);
+  });
+
   it('replaces the file whole: a reader sees the old state or the new one', () => {
     const path = join(tempDir(), 'state.json');
     writeStateFile(path, { version: STATE_FILE_VERSION, deployments: [RECORD] });

@@ -45,10 +45,11 @@ export interface DaemonRun {
   kill(signal: NodeJS.Signals): Promise<number | null>;
 }
 
-/** `extraArgs` go to syrupd after the files' flags (`--backend ...`). */
-export async function runDaemon(files: DaemonFiles, extraArgs: readonly string[] = []): Promise<DaemonRun> {
+/** `extraArgs` go to syrupd after the files' flags (`--backend ...`); `env` is added to this process's environment (a crash point, say). */
+export async function runDaemon(files: DaemonFiles, extraArgs: readonly string[] = [], env: Readonly<Record<string, string>> = {}): Promise<DaemonRun> {
   const child = spawn(REPO_NODE, [SYRUPD_BIN, '--socket', files.socketPath, '--pin-root', files.pinRoot, '--state-file', files.stateFile, '--state-dir', files.stateDir, ...extraArgs], {
     stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, ...env },
   });
   let output = '';
   child.stdout?.on('data', (d: Buffer) => (output += d.toString()));

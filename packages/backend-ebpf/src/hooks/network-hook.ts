@@ -1,4 +1,4 @@
-import type { AttachRequest, Attachment, Authorization, AuthorizeRequest, HookProbe, HookSpec, PolicyIr, RestoreRequest, TargetClaim, TargetRequest } from '@syrup/core';
+import type { AbandonRequest, AttachRequest, Attachment, Authorization, AuthorizeRequest, HookProbe, HookSpec, PolicyIr, RestoreRequest, TargetClaim, TargetRequest } from '@syrup/core';
 import type { ProgramSpec } from '../codegen/program-spec.js';
 import type { FeatureReport } from '../features/probe-features.js';
 
@@ -35,4 +35,6 @@ export interface NetworkHook {
   authorize?(request: AuthorizeRequest): Authorization;
   /** Rebuilds an attachment from its pins (optional: hooks without it refuse restores). */
   restore?(request: RestoreRequest): Promise<Attachment>;
+  /** Undoes what a crashed daemon's unfinished operation left (`Backend.abandon`); hooks without it leave the kernel alone. */
+  abandon?(request: AbandonRequest): Promise<void>;
 }

@@ -1,4 +1,4 @@
-import { mkdirSync, renameSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, renameSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { RestoreError } from '@syrup/core';
 import type { Fd } from '../fd.js';
@@ -17,11 +17,32 @@ import type { PinnedObject } from './pinned-object.js';
 export const PIN_MODE = 0o600;
 
 /**
+ * Pin changes a persist made that wait for the runtime's record (see `Attachment.commit`):
+ * new objects pinned at `<pin>-pending` beside the old pin they replace, and old pins no
+ * longer used. Until `commitPins`, the pins still name what the state file records; a crash
+ * in between is settled by `settlePendingPins` at restore, whichever record was written.
+ */
+export interface PendingPins {
+  readonly renames: string[];
+  readonly removals: string[];
+}
+
+/**
  * Pins `fd` at `<base>/<pin>` unless `pinned` says that object is already there. A changed
  * object (after a replace) is pinned under a temporary name and renamed over the old pin, so
- * the path never names nothing or half of it. `owner` gives the pin to a tenant.
+ * the path never names nothing or half of it; with `pending`, the rename waits for
+ * `commitPins`. `owner` gives the pin to a tenant.
  */
-export function pinAt(fd: Fd, base: string, pin: string, id: number, pinned: Map<string, number>, sys: Syscalls, owner?: { readonly uid: number; readonly gid: number }): void {
+export function pinAt(
+  fd: Fd,
+  base: string,
+  pin: string,
+  id: number,
+  pinned: Map<string, number>,
+  sys: Syscalls,
+  owner?: { readonly uid: number; readonly gid: number },
+  pending?: PendingPins,
+): void {
   if (pinned.get(pin) === id) return;
   const path = join(base, pin);
   // bpffs refuses names with a '.', so the temporary pin is `<name>-pending` (map names are identifiers: no '-').
@@ -31,13 +52,63 @@ export function pinAt(fd: Fd, base: string, pin: string, id: number, pinned: Map
   try {
     setPinMode(next, PIN_MODE);
     if (owner !== undefined) setPinOwner(next, owner.uid, owner.gid);
-    // rename(2) replaces the old pin in one step.
-    renameSync(next, path);
+    if (pending !== undefined && pinned.has(pin)) {
+      pending.renames.push(pin);
+    } else {
+      // rename(2) replaces the old pin in one step.
+      renameSync(next, path);
+    }
   } catch (error) {
     unpin(next);
     throw error;
   }
   pinned.set(pin, id);
+}
+
+/** Makes a persist's pending pin changes final: each `-pending` pin renamed over the old one, unused pins removed. */
+export function commitPins(base: string, pending: PendingPins, pinned: Map<string, number>): void {
+  for (const pin of pending.renames.splice(0)) renameSync(join(base, `${pin}-pending`), join(base, pin));
+  for (const pin of pending.removals.splice(0)) {
+    unpin(join(base, pin));
+    pinned.delete(pin);
+  }
+}
+
+/**
+ * Before a restore trusts a deployment's pins: finishes or undoes what a persist left pending
+ * when its daemon died (see `PendingPins`). A `-pending` pin holding the recorded object (the
+ * record was written) is renamed over its final name; any other (the record was not) is
+ * removed, as is every pin in `base` the record does not name (a map a replace dropped, or
+ * added before its record), so the directory holds exactly the recorded objects' pins.
+ */
+export function settlePendingPins(base: string, objects: readonly PinnedObject[], sys: Syscalls): void {
+  if (!existsSync(base)) return;
+  const recorded = new Map(objects.map((o) => [o.pin, o.id]));
+  const files = (readdirSync(base, { recursive: true }) as string[]).filter((name) => statSync(join(base, name)).isFile());
+  for (const name of files.filter((n) => n.endsWith('-pending'))) {
+    const pin = name.slice(0, -'-pending'.length);
+    const path = join(base, name);
+    if (recorded.has(pin) && pinnedObjectId(path, sys) === recorded.get(pin)) renameSync(path, join(base, pin));
+    else unpin(path);
+  }
+  for (const name of files.filter((n) => !n.endsWith('-pending') && !recorded.has(n))) unpin(join(base, name));
+}
+
+/** The kernel id of the object pinned at `path` (every bpf object's info starts with its type, then its id); undefined when it cannot be opened. */
+function pinnedObjectId(path: string, sys: Syscalls): number | undefined {
+  let fd: Fd;
+  try {
+    fd = openPinned(path, { sys });
+  } catch {
+    return undefined;
+  }
+  try {
+    const info = new Uint8Array(16);
+    sys.objGetInfoByFd(fd, info);
+    return new DataView(info.buffer).getUint32(4, true);
+  } finally {
+    fd.close();
+  }
 }
 
 /** Removes every pin in `pinned` (relative to `base`). */

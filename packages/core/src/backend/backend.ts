@@ -4,7 +4,7 @@ import type { PolicyIr } from '../ir/policy-ir.js';
 import type { TargetClaim } from '../hook/target-claim.js';
 import type { InputKind } from '../policy/inputs.js';
 import type { PolicyManifest } from '../policy/define-policy.js';
-import type { PersistedAttachment, PersistenceLocation, RestoreRequest } from './persistence.js';
+import type { AbandonRequest, PersistedAttachment, PersistenceLocation, RestoreRequest } from './persistence.js';
 
 /** Whether this machine can run one of a backend's hooks; `reason` is one sentence when not. */
 export interface HookProbe {
@@ -95,6 +95,14 @@ export interface AttachRequest<A extends Artifact = Artifact> {
   readonly target: DeployTarget;
   /** Maps to reuse instead of creating, keyed by the policy's map names. */
   readonly sharedMaps?: SharedMaps;
+  /**
+   * Where the deployment will persist, given (with the runtime's persistence) before anything
+   * is attached and recorded in the runtime's intent. A backend whose attach leaves something
+   * in the kernel that outlives this process (a program held by a socket group, a slot of a
+   * pinned dispatcher) pins the objects it needs to undo that here before it attaches, so that
+   * a crash at any step leaves them findable by `abandon`; the later `persist` pins the rest.
+   */
+  readonly location?: PersistenceLocation;
 }
 
 /**
@@ -124,6 +132,14 @@ export interface Attachment extends AsyncDisposable {
    * Attachments without it end with the process that made them.
    */
   persist?(location: PersistenceLocation): PersistedAttachment;
+  /**
+   * Optional, with `persist`: called once the runtime has recorded what `persist` returned. A
+   * backend whose persist replaces objects it had kept (after a replace) may leave the new ones
+   * beside the old until then, so that a crash before the record still finds what the state
+   * file names; here they take the old ones' places. Its restore settles what a crash between
+   * the record and this call left.
+   */
+  commit?(): void;
   /**
    * Optional, with `persist`: lets go of this process's handles (fds, watches) and leaves
    * every kernel object attached and pinned, for a daemon that stops but keeps deployments.
@@ -169,6 +185,14 @@ export interface Backend {
    * with a `RestoreError`.
    */
   restore?(request: RestoreRequest): Promise<Attachment>;
+  /**
+   * Optional, with `persist`: undoes, after a crash, what an unfinished deploy, replace or
+   * undeploy of this backend left in the kernel (see `AbandonRequest`): detaches what steers
+   * the target from the location's objects and removes every pin in the location's pin
+   * directory, leaving the target at its default. It touches nothing it cannot prove is this
+   * deployment's, and is harmless when nothing was left. The runtime removes the directories.
+   */
+  abandon?(request: AbandonRequest): Promise<void>;
   /**
    * Optional: makes the daemon's pin root usable for this backend's pins before anything is
    * created under it or read from it (the eBPF backend mounts bpffs there). The daemon calls it

@@ -88,3 +88,18 @@ export interface RestoreRequest {
    */
   readonly sharedMaps?: SharedMaps;
 }
+
+/**
+ * What recovery asks a backend to undo for a deployment a crashed daemon left unfinished: a
+ * deploy that never got recorded, a replace or undeploy whose record no longer restores. The
+ * runtime wrote the intent (hook, target, location) before anything was attached, so this is
+ * all a backend may have touched: the objects it pinned in `location` before attaching (see
+ * `AttachRequest.location`) and, found by `target`, what steers that target from them.
+ */
+export interface AbandonRequest {
+  readonly hook: HookId;
+  readonly target: DeployTarget;
+  readonly location: PersistenceLocation;
+  /** The deployment's record, when it had one (a replace or undeploy); absent for a deploy. */
+  readonly record?: PersistedAttachment;
+}

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'eventemitter3';
 import { dataMapOf, type DataMap, type PerCpuDataMap } from '@syrup/maps';
 import type { Artifact, Attachment, Backend, DeployTarget, SharedMaps } from '../backend/backend.js';
+import type { PersistenceLocation } from '../backend/persistence.js';
 import { DeploymentError, SyrupError } from '../errors/syrup-error.js';
 import type { HookRegistry } from '../hook/hook-registry.js';
 import type { HookId, HookSpec } from '../hook/hook-spec.js';
@@ -29,11 +30,13 @@ export class ManagedDeployment extends EventEmitter<DeploymentEvents> implements
   #targetGone = false;
   /** Maps other deployments made, handed to the backend at attach (AttachRequest.sharedMaps). */
   readonly #sharedMaps: SharedMaps | undefined;
+  /** Where the runtime will persist it, handed to the backend at attach (AttachRequest.location). */
+  readonly #location: PersistenceLocation | undefined;
 
   constructor(
     private readonly registry: HookRegistry,
     unit: PolicyUnit,
-    options: { hook: HookId; target: DeployTarget; id?: string; sharedMaps?: SharedMaps },
+    options: { hook: HookId; target: DeployTarget; id?: string; sharedMaps?: SharedMaps; location?: PersistenceLocation },
   ) {
     super();
     // A deployment recovered after a daemon restart keeps the id it was given at deploy time.
@@ -43,6 +46,7 @@ export class ManagedDeployment extends EventEmitter<DeploymentEvents> implements
     this.hook = options.hook;
     this.target = options.target;
     this.#sharedMaps = options.sharedMaps;
+    this.#location = options.location;
   }
 
   get state(): DeploymentState {
@@ -113,6 +117,7 @@ export class ManagedDeployment extends EventEmitter<DeploymentEvents> implements
         artifact,
         target: this.target,
         ...(this.#sharedMaps === undefined || this.#sharedMaps.size === 0 ? {} : { sharedMaps: this.#sharedMaps }),
+        ...(this.#location === undefined ? {} : { location: this.#location }),
       });
       this.#maps = mapsOf(this.#attachment);
       this.#setState('active');

@@ -1,6 +1,7 @@
-import { existsSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, readdirSync, rmdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import {
+  crashPoint,
   ManagedDeployment,
   policyIrToJson,
   RestoreError,
@@ -22,10 +23,22 @@ import { PersistenceError } from './persistence-error.js';
 import { makeTraversableDirectory } from './traversable-directory.js';
 import { processStartTime } from './process-start-time.js';
 import type { PersistenceLog, RuntimePersistenceOptions } from './runtime-persistence-options.js';
-import { paramsFromRecord, paramsToRecord, readStateFile, recordedIr, STATE_FILE_VERSION, writeStateFile, type DeploymentRecord } from './state-file.js';
+import { paramsFromRecord, paramsToRecord, readStateFile, recordedIr, STATE_FILE_VERSION, writeStateFile, type DeploymentRecord, type IntentRecord } from './state-file.js';
 
 /** The directory under the pin root for objects deployments share (`PersistenceLocation.sharedPinDir`); deployment ids are UUIDs, never this. */
 const SHARED_DIR = 'shared';
+
+/** A deployment id as this runtime makes them (`randomUUID`): how a directory under our roots is known to be ours. */
+const DEPLOYMENT_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
+/** What an intent names: an operation begun on deployment `id` (see `DeploymentPersistence.begin`). */
+export interface IntentRequest {
+  readonly op: IntentRecord['op'];
+  readonly id: string;
+  readonly hook: string;
+  readonly target: DeployTarget;
+  readonly owner: DeploymentOwner;
+}
 
 /** The owner of a deployment as persistence records it. */
 export interface DeploymentOwner {
@@ -58,6 +71,8 @@ export interface DroppedDeployment {
 export interface RecoveryReport {
   readonly restored: readonly string[];
   readonly dropped: readonly DroppedDeployment[];
+  /** Operations a crashed daemon left unfinished, and what recovery made of each. */
+  readonly intents?: readonly { readonly id: string; readonly op: IntentRecord['op']; readonly outcome: 'rolled-back' | 'restored' | 'completed' }[];
 }
 
 /**
@@ -84,10 +99,21 @@ export interface RecoveryHooks {
  * (pid + start time), policy source, params and IR, and its backend's object records (whose
  * identities the backend checks on restore; the runtime never reads them). The state file is
  * the only thing recovery trusts.
+ *
+ * Crash consistency: every deploy, replace and undeploy of a recorded deployment first writes
+ * an intent (`begin`: op, id, hook, target, owner; flushed, file and directory) before the
+ * backend touches the kernel, and the write that records the outcome removes it (`persist`,
+ * `ended`, `cancel`). A deploy's id and directories are chosen under the intent and handed to
+ * the backend at attach, which pins there before it attaches. Recovery finishes or rolls back
+ * every intent it finds (see `recover`), so after a crash at any step a target is steered by a
+ * recorded deployment or by nothing, and no pin directory is left that the state file does
+ * not name.
  */
 export class DeploymentPersistence {
   readonly #options: RuntimePersistenceOptions;
   readonly #records = new Map<string, DeploymentRecord>();
+  /** Operations under way, by deployment id: written with every state. */
+  readonly #intents = new Map<string, IntentRecord>();
 
   constructor(options: RuntimePersistenceOptions) {
     this.#options = options;
@@ -117,18 +143,61 @@ export class DeploymentPersistence {
   }
 
   /**
+   * Records, durably, that `op` begins on deployment `id`, before anything is attached or
+   * detached. A deploy gets its state and pin directories now (returned: the backend pins
+   * there before attaching); a replace or undeploy of a deployment that is not recorded
+   * records nothing (it ends with this process anyway) and returns undefined.
+   */
+  begin(request: IntentRequest): PersistenceLocation | undefined {
+    if (request.op !== 'deploy' && !this.#records.has(request.id)) return undefined;
+    const location = request.op === 'deploy' ? this.#makeLocation(request.id, request.owner) : undefined;
+    const owner = this.#records.get(request.id)?.owner ?? request.owner;
+    this.#intents.set(request.id, {
+      op: request.op,
+      id: request.id,
+      hook: request.hook,
+      owner: { uid: owner.uid, gid: owner.gid },
+      target: jsonTarget(request.target),
+    });
+    try {
+      this.#write();
+    } catch (error) {
+      // Not on disk, so not begun: nothing of it may stay.
+      this.#intents.delete(request.id);
+      if (request.op === 'deploy') this.#removeDirs(request.id);
+      throw error;
+    }
+    crashPoint(`${request.op}-after-intent` as const);
+    return location;
+  }
+
+  /**
+   * An operation begun with `begin` failed in this process and left the kernel as it was (a
+   * deploy attached nothing, a replace kept the old policy): its intent goes, and a deploy's
+   * directories with it.
+   */
+  cancel(id: string): void {
+    const intent = this.#intents.get(id);
+    if (intent === undefined) return;
+    this.#intents.delete(id);
+    this.#write();
+    if (intent.op === 'deploy') this.#removeDirs(id);
+  }
+
+  /**
    * Pins a new or replaced deployment and records it. Deployments whose attachment cannot
    * persist are not recorded; they end with this process. Throws `PersistenceError`.
    */
   persist(request: PersistRequest): boolean {
     const { deployment } = request;
     const attachment = deployment.attachment;
-    if (attachment?.persist === undefined) return false;
+    if (attachment?.persist === undefined) return this.#unpersistable(deployment.id);
     const previous = this.#records.get(deployment.id);
     const owner = request.owner ?? previous?.owner;
     const source = request.source ?? previous?.policy.source;
     // Without an owner or source text there is nothing recovery could rebuild: not recorded, nothing pinned.
-    if (owner === undefined || source === undefined) return false;
+    if (owner === undefined || source === undefined) return this.#unpersistable(deployment.id);
+    const op = this.#intents.get(deployment.id)?.op === 'replace' ? 'replace' : 'deploy';
     const location = this.#makeLocation(deployment.id, owner);
     let persisted: PersistedAttachment;
     try {
@@ -136,6 +205,7 @@ export class DeploymentPersistence {
     } catch (error) {
       throw new PersistenceError('PERSIST_FAILED', `cannot pin deployment ${deployment.id}: ${(error as Error).message}`, { cause: error });
     }
+    crashPoint(`${op}-after-persist` as const);
     const startTime = persisted.pid === undefined ? undefined : (previous?.process?.pid === persisted.pid ? previous.process.startTime : processStartTime(persisted.pid));
     const params = paramsToRecord(request.params);
     const sharedMaps = request.sharedMaps ?? previous?.sharedMaps;
@@ -155,15 +225,39 @@ export class DeploymentPersistence {
       ...(sharedMaps === undefined || sharedMaps.length === 0 ? {} : { sharedMaps: [...sharedMaps] }),
     };
     this.#records.set(deployment.id, record);
+    // One write records the outcome and ends the intent.
+    this.#intents.delete(deployment.id);
     this.#write();
+    crashPoint(`${op}-after-record` as const);
+    try {
+      attachment.commit?.();
+    } catch (error) {
+      throw new PersistenceError('PERSIST_FAILED', `cannot pin deployment ${deployment.id}: ${(error as Error).message}`, { cause: error });
+    }
     return true;
   }
 
-  /** A deployment ended (undeployed, or its target exited): its record, state directory and pin directory go. */
+  /**
+   * A deployment ended (undeployed, or its target exited): its record, its intent, its state
+   * directory and its pin directory go, and the shared pin directory when nothing uses it now.
+   */
   ended(id: string): void {
+    const intent = this.#intents.get(id);
+    if (intent?.op === 'undeploy') crashPoint('undeploy-after-close');
     const known = this.#records.delete(id);
-    if (known) this.#write();
+    const begun = this.#intents.delete(id);
+    if (known || begun) this.#write();
     this.#removeDirs(id);
+    this.#removeSharedIfEmpty();
+  }
+
+  /**
+   * A deploy whose attachment cannot persist (it ends with this process): its intent and
+   * directories go, as if it had never been begun.
+   */
+  #unpersistable(id: string): false {
+    if (this.#intents.get(id)?.op === 'deploy') this.cancel(id);
+    return false;
   }
 
   /** Whether `id` is recorded (its deployment survives a stop of this process). */
@@ -182,34 +276,105 @@ export class DeploymentPersistence {
    * left alone. The state file is then rewritten with what survived (every record now with its IR).
    *
    * Deployments at hooks whose maps live in the kernel (`HookSpec.mapStore`) come first: they
-   * bring their maps back themselves (pinned), shared ones included, and those at userspace
+   * bring shared maps back themselves (pinned), shared ones included, and those at userspace
    * hooks are then given the shared maps they use (`RestoreRequest.sharedMaps`).
+   *
+   * Intents a crashed daemon left: a replace is rolled back to the recorded policy (the
+   * backend's restore puts the recorded program back in place); an undeploy is finished (the
+   * restored deployment is undeployed); a deploy, and a replace or undeploy whose record no
+   * longer restores, is rolled back by the backend's `abandon` (detached, unpinned) and its
+   * directories removed. Last, directories under the pin and state roots that no record names
+   * and that are provably ours (named as deployment ids are: UUIDs) are removed; anything else
+   * there is left alone and logged. An empty shared pin directory is removed.
    */
   async recover(registry: HookRegistry, hooks: RecoveryHooks): Promise<RecoveryReport> {
     const state = readStateFile(this.#options.stateFile);
+    const intents = new Map((state.intents ?? []).map((intent) => [intent.id, intent]));
     const restored: string[] = [];
     const dropped: DroppedDeployment[] = [];
+    const resolved: { id: string; op: IntentRecord['op']; outcome: 'rolled-back' | 'restored' | 'completed' }[] = [];
     for (const record of await kernelHooksFirst(registry, state.deployments)) {
+      const intent = intents.get(record.id);
+      intents.delete(record.id);
+      let deployment: ManagedDeployment;
+      let ir: PolicyIr;
       try {
-        const { deployment, ir } = await this.#restore(registry, hooks.compile, record, hooks.sharedMapsFor(record));
-        this.#records.set(record.id, { ...record, policy: { ...record.policy, ir: policyIrToJson(ir) } });
-        hooks.adopt(deployment, record.owner, record);
-        restored.push(record.id);
-        this.#log('info', 'deployment restored', { deployment: record.id, hook: record.hook, policy: record.policy.name, pid: record.process?.pid });
+        ({ deployment, ir } = await this.#restore(registry, hooks.compile, record, hooks.sharedMapsFor(record)));
       } catch (error) {
-        const outcome = this.#drop(record, error);
-        dropped.push(outcome);
+        if (intent !== undefined && !(error instanceof SyrupError && error.code === 'RESTORE_TARGET_GONE')) {
+          // Mid-replace or mid-undeploy, the pins may name neither the recorded objects nor others whole: the deployment is rolled back.
+          await this.#abandon(registry, intent, record);
+          resolved.push({ id: record.id, op: intent.op, outcome: 'rolled-back' });
+          dropped.push({ id: record.id, code: error instanceof SyrupError ? error.code : 'RESTORE_FAILED', reason: (error as Error).message, pinsRemoved: true });
+          continue;
+        }
+        dropped.push(this.#drop(record, error));
+        continue;
       }
+      if (intent?.op === 'undeploy') {
+        // The owner asked for it to go: it goes now.
+        await deployment.undeploy();
+        this.#removeDirs(record.id);
+        resolved.push({ id: record.id, op: intent.op, outcome: 'completed' });
+        this.#log('info', 'unfinished undeploy completed', { deployment: record.id, hook: record.hook });
+        continue;
+      }
+      this.#records.set(record.id, { ...record, policy: { ...record.policy, ir: policyIrToJson(ir) } });
+      hooks.adopt(deployment, record.owner, record);
+      restored.push(record.id);
+      if (intent !== undefined) resolved.push({ id: record.id, op: intent.op, outcome: 'restored' });
+      this.#log('info', intent === undefined ? 'deployment restored' : 'deployment restored: its unfinished replace rolled back', {
+        deployment: record.id,
+        hook: record.hook,
+        policy: record.policy.name,
+        pid: record.process?.pid,
+      });
+    }
+    // What is left are deploys that never got recorded (or intents of records gone meanwhile).
+    for (const intent of intents.values()) {
+      await this.#abandon(registry, intent, undefined);
+      resolved.push({ id: intent.id, op: intent.op, outcome: 'rolled-back' });
     }
     this.#write();
-    const recorded = new Set(state.deployments.map((d) => d.id));
+    const named = new Set(state.deployments.map((d) => d.id));
     for (const [root, what] of [[this.#options.pinRoot, 'pin'], [this.#options.stateRoot, 'state']] as const) {
       if (root === undefined || !existsSync(root)) continue;
       for (const name of readdirSync(root)) {
-        if (!recorded.has(name) && name !== SHARED_DIR) this.#log('warn', `${what} directory not in the state file left alone`, { path: join(root, name) });
+        if (named.has(name) || this.#records.has(name) || name === SHARED_DIR) continue;
+        const path = join(root, name);
+        if (DEPLOYMENT_ID.test(name)) {
+          rmSync(path, { recursive: true, force: true });
+          this.#log('warn', `${what} directory of an earlier daemon that no record names removed`, { path });
+        } else {
+          this.#log('warn', `${what} directory not in the state file left alone`, { path });
+        }
       }
     }
-    return { restored, dropped };
+    this.#removeSharedIfEmpty();
+    return { restored, dropped, ...(resolved.length === 0 ? {} : { intents: resolved }) };
+  }
+
+  /**
+   * Rolls back what an unfinished operation left: the backend detaches what its pins (and the
+   * target) show it attached and removes them, then the directories go. A backend that cannot
+   * (none provides the hook now, or it has no `abandon`) leaves the kernel alone and is logged.
+   */
+  async #abandon(registry: HookRegistry, intent: IntentRecord, record: DeploymentRecord | undefined): Promise<void> {
+    const fields = { deployment: intent.id, op: intent.op, hook: intent.hook };
+    try {
+      const { backend } = await registry.backendFor(intent.hook);
+      if (backend.abandon === undefined) {
+        this.#log('error', 'unfinished operation not rolled back: its backend cannot, pins left alone', fields);
+        return;
+      }
+      const location = this.#makeLocation(intent.id, intent.owner);
+      await backend.abandon({ hook: intent.hook, target: intent.target as DeployTarget, location, ...(record === undefined ? {} : { record: record.attachment }) });
+    } catch (error) {
+      this.#log('error', 'unfinished operation not rolled back, pins left alone', { ...fields, reason: (error as Error).message });
+      return;
+    }
+    this.#removeDirs(intent.id);
+    this.#log('info', `unfinished ${intent.op} rolled back`, fields);
   }
 
   async #restore(
@@ -289,8 +454,19 @@ export class DeploymentPersistence {
     if (pinDir !== undefined) rmSync(pinDir, { recursive: true, force: true });
   }
 
+  /** The shared pin directory, when the last object shared through it has gone (its backends remove their subdirectories). */
+  #removeSharedIfEmpty(): void {
+    const shared = this.sharedDir;
+    if (shared === undefined) return;
+    try {
+      rmdirSync(shared);
+    } catch {
+      // Missing, or still in use: left as it is.
+    }
+  }
+
   #write(): void {
-    writeStateFile(this.#options.stateFile, { version: STATE_FILE_VERSION, deployments: [...this.#records.values()] });
+    writeStateFile(this.#options.stateFile, { version: STATE_FILE_VERSION, deployments: [...this.#records.values()], intents: [...this.#intents.values()] });
   }
 
   #log(...args: Parameters<PersistenceLog>): void {

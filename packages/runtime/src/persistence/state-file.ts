@@ -28,6 +28,15 @@ const PinnedObjectV1Schema = z.strictObject({
   name: z.string().min(1).max(64).optional(),
 });
 
+const TargetSchema = z.strictObject({
+  port: z.number().int().optional(),
+  protocol: z.enum(['udp', 'tcp']).optional(),
+  pid: z.number().int().optional(),
+  interface: z.string().optional(),
+  queue: z.number().int().optional(),
+  extra: z.record(z.string(), z.json()).optional(),
+});
+
 function persistedAttachmentSchema<O extends z.ZodType>(object: O) {
   return z.strictObject({
     backend: z.string().min(1),
@@ -46,14 +55,7 @@ function deploymentRecordSchema<O extends z.ZodType>(object: O) {
     owner: z.strictObject({ uid: u32, gid: u32 }),
     /** The process the deployment follows: pid plus start time, since a pid alone may be reused. */
     process: z.strictObject({ pid: z.number().int().positive(), startTime: z.string().regex(/^\d+$/) }).optional(),
-    target: z.strictObject({
-      port: z.number().int().optional(),
-      protocol: z.enum(['udp', 'tcp']).optional(),
-      pid: z.number().int().optional(),
-      interface: z.string().optional(),
-      queue: z.number().int().optional(),
-      extra: z.record(z.string(), z.json()).optional(),
-    }),
+    target: TargetSchema,
     policy: z.strictObject({
       name: z.string(),
       source: z.strictObject({ fileName: z.string(), text: z.string() }),
@@ -74,9 +76,24 @@ function deploymentRecordSchema<O extends z.ZodType>(object: O) {
 
 const DeploymentRecordSchema = deploymentRecordSchema(ObjectRecordSchema);
 
+/**
+ * An operation begun and not yet finished (see DeploymentPersistence): written, and flushed,
+ * before the backend touches the kernel, and removed in the same write that records its
+ * outcome. Recovery finishes or rolls back every intent it finds: a crashed daemon left it.
+ */
+const IntentRecordSchema = z.strictObject({
+  op: z.enum(['deploy', 'replace', 'undeploy']),
+  id: z.string().regex(/^[A-Za-z0-9-]{1,64}$/),
+  hook: z.string().min(1).max(64),
+  owner: z.strictObject({ uid: u32, gid: u32 }),
+  target: TargetSchema,
+});
+
 const StateSchema = z.strictObject({
   version: z.literal(STATE_FILE_VERSION),
   deployments: z.array(DeploymentRecordSchema),
+  /** Absent when no operation is under way (always, after a clean stop). */
+  intents: z.array(IntentRecordSchema).optional(),
 });
 
 const StateV1Schema = z.strictObject({
@@ -89,9 +106,12 @@ export type DeploymentRecord = Omit<RecordShape, 'attachment' | 'policy'> & {
   readonly attachment: PersistedAttachment;
   readonly policy: Omit<RecordShape['policy'], 'ir'> & { readonly ir?: JsonValue };
 };
+export type IntentRecord = z.infer<typeof IntentRecordSchema>;
 export interface RuntimeState {
   readonly version: typeof STATE_FILE_VERSION;
   readonly deployments: readonly DeploymentRecord[];
+  /** Operations under way; left out of the file when there are none. */
+  readonly intents?: readonly IntentRecord[];
 }
 
 /**
@@ -174,9 +194,10 @@ function migrateV1(state: z.infer<typeof StateV1Schema>): RuntimeState {
 
 /**
  * Replaces the state file atomically: the JSON goes to a temporary file in the same
- * directory, is flushed to disk, and is renamed over the old one, so a crash at any moment
- * leaves either the old state or the new one, never a torn file. Root-only (0600); the
- * directory is created 0700 when missing.
+ * directory, is flushed to disk, and is renamed over the old one, and the directory is
+ * flushed too (the rename is durable when this returns, which an intent needs: it must be on
+ * disk before anything is attached). A crash at any moment leaves either the old state or the
+ * new one, never a torn file. Root-only (0600); the directory is created when missing.
  */
 export function writeStateFile(path: string, state: RuntimeState): void {
   const temporary = join(dirname(path), `.${basename(path)}.${process.pid}.tmp`);
@@ -186,12 +207,19 @@ export function writeStateFile(path: string, state: RuntimeState): void {
     makeTraversableDirectory(dirname(path));
     const fd = openSync(temporary, 'w', 0o600);
     try {
-      writeSync(fd, `${JSON.stringify(state, null, 2)}\n`);
+      const { intents, ...rest } = state;
+      writeSync(fd, `${JSON.stringify(intents === undefined || intents.length === 0 ? rest : state, null, 2)}\n`);
       fsyncSync(fd);
     } finally {
       closeSync(fd);
     }
     renameSync(temporary, path);
+    const dir = openSync(dirname(path), 'r');
+    try {
+      fsyncSync(dir);
+    } finally {
+      closeSync(dir);
+    }
   } catch (error) {
     rmSync(temporary, { force: true });
     throw new PersistenceError('STATE_FILE_WRITE_FAILED', `cannot write the state file ${path}: ${(error as Error).message}`, { cause: error });

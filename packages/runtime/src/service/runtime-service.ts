@@ -1,4 +1,6 @@
+import { randomUUID } from 'node:crypto';
 import {
+  crashPoint,
   DeployService,
   HookRegistry,
   ManagedDeployment,
@@ -141,9 +143,27 @@ export class RuntimeService implements DeployService {
     const { target, claims } = await this.#ownership.authorize({ hook: spec, target: targetOf(options), input: unit.manifest.input, caller }, backend, this.#heldClaims());
     // Every deployment sharing a map gets it from the registry, the first one too: one provider, whatever the deploy order.
     const sharedMaps = plan.create(this.#sharedMapProvider);
-    const managed = new ManagedDeployment(this.registry, unit, { hook: options.hook, target, ...(sharedMaps.size === 0 ? {} : { sharedMaps }) });
+    // The id, the directories and the intent come before the attach (see DeploymentPersistence): a crash from here on is rolled back at the next start.
+    const id = randomUUID();
+    const owner = { uid: caller.uid, gid: caller.gid ?? 0 };
+    const location = this.#persistence?.begin({ op: 'deploy', id, hook: options.hook, target, owner });
+    const managed = new ManagedDeployment(this.registry, unit, {
+      hook: options.hook,
+      target,
+      id,
+      ...(sharedMaps.size === 0 ? {} : { sharedMaps }),
+      ...(location === undefined ? {} : { location }),
+    });
     if (onStage !== undefined) managed.once('will-attach', () => onStage('attach'));
-    const deployment = await this.#turn(caller, () => managed.start(), signal);
+    let deployment: ManagedDeployment;
+    try {
+      deployment = await this.#turn(caller, () => managed.start(), signal);
+    } catch (error) {
+      // Nothing stays attached after a failed or withdrawn start: the intent and directories go.
+      this.#persistence?.cancel(id);
+      throw error;
+    }
+    crashPoint('deploy-after-attach');
     try {
       const diverged = this.#shared.register(caller.uid, deployment.id, shareMaps, deployment.attachment?.maps ?? new Map());
       if (diverged.length > 0) {
@@ -154,10 +174,11 @@ export class RuntimeService implements DeployService {
       }
     } catch (error) {
       await deployment.undeploy();
+      this.#persistence?.cancel(id);
       throw error;
     }
     this.#adopted(deployment, caller.uid, shareMaps, claims);
-    await this.#persist(deployment, { uid: caller.uid, gid: caller.gid ?? 0 }, unit, options.params, shareMaps);
+    await this.#persist(deployment, owner, unit, options.params, shareMaps);
     return deployment;
   }
 
@@ -260,14 +281,27 @@ export class RuntimeService implements DeployService {
     this.#shared.checkReplace(entry.owner, id, unit.manifest, entry.shared);
     using _admission = this.admission.admit(caller.uid, { name: unit.manifest.name, maps: without(unit.manifest.maps, entry.shared) }, this.#usage(caller.uid, id), 'replace');
     onStage?.('swap');
-    await this.#turn(caller, () => entry.deployment.replace(unit), signal);
-    await this.#persist(entry.deployment, undefined, unit, params);
+    const deployment = entry.deployment;
+    const intent = { id, hook: deployment.hook, target: deployment.target, owner: { uid: entry.owner, gid: 0 } };
+    this.#persistence?.begin({ op: 'replace', ...intent });
+    try {
+      await this.#turn(caller, () => deployment.replace(unit), signal);
+    } catch (error) {
+      // The old policy stays (ManagedDeployment.replace): nothing to finish.
+      this.#persistence?.cancel(id);
+      throw error;
+    }
+    crashPoint('replace-after-swap');
+    await this.#persist(deployment, undefined, unit, params);
     return infoOf(entry);
   }
 
   async undeploy(id: string, caller: Caller = EMBEDDED_CALLER): Promise<void> {
     const entry = this.#owned(id, caller, 'undeploy');
-    await entry.deployment.undeploy();
+    const deployment = entry.deployment;
+    // Recorded, it is undone under an intent: a crash before its record goes is finished at the next start.
+    this.#persistence?.begin({ op: 'undeploy', id, hook: deployment.hook, target: deployment.target, owner: { uid: entry.owner, gid: 0 } });
+    await deployment.undeploy();
     this.#entries.delete(id);
   }
 

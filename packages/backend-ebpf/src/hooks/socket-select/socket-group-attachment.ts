@@ -1,5 +1,7 @@
-import type { Artifact, Attachment, PersistedAttachment, PersistenceLocation, SharedMaps } from '@syrup/core';
+import { crashPoint, type Artifact, type Attachment, type PersistedAttachment, type PersistenceLocation, type SharedMaps } from '@syrup/core';
+import { join } from 'node:path';
 import { SYSTEM_MAP_NAMES } from '../../codegen/epilogues.js';
+import { unpin } from '../../pin/pin.js';
 import { isSyscallError } from '../../errors/syscall-error.js';
 import type { Fd } from '../../fd.js';
 import { ReuseportAttachment } from '../../links/reuseport-attachment.js';
@@ -13,7 +15,8 @@ import type { Syscalls } from '../../syscalls/syscalls.js';
 import type { EbpfArtifact } from '../network-hook.js';
 import { planDataMaps } from './plan-data-maps.js';
 import { pinDirectoriesOf } from '../../pin/pinned-object.js';
-import { pinSocketGroup, unpinAll, type OpenedSocketGroup } from './socket-group-pins.js';
+import { commitPins, pinAt, unpinEvery, type PendingPins } from '../../pin/pinned-objects.js';
+import { EXECUTORS_PIN, PROGRAM_PIN, pinSocketGroup, unpinAll, type OpenedSocketGroup } from './socket-group-pins.js';
 import type { SocketGroup, SocketGroupInfo } from './socket-group.js';
 import { SocketSelectError } from './socket-select-error.js';
 
@@ -31,6 +34,13 @@ const steered = new Set<number>();
 export interface SocketGroupAttachOptions {
   readonly sharedMaps?: SharedMaps;
   readonly sys?: Syscalls;
+  /**
+   * The deployment's pin directory, when it will persist (`AttachRequest.location`): the
+   * program and the socket array are pinned there before the array is filled and the program
+   * attached, so that after a crash at any later step the backend's `abandon` finds the array
+   * (and empties it) and knows the group may run the program (and detaches it).
+   */
+  readonly pinDir?: string;
 }
 
 /**
@@ -61,6 +71,8 @@ export class SocketGroupAttachment implements Attachment, Disposable {
   /** Where `persist` pinned this attachment's objects, and what it pinned (relative pin -> object id). */
   #pinDir: string | undefined;
   readonly #pinned = new Map<string, number>();
+  /** What the last `persist` left for `commit`. */
+  readonly #pending: PendingPins = { renames: [], removals: [] };
 
   private constructor(
     group: SocketGroup,
@@ -84,8 +96,9 @@ export class SocketGroupAttachment implements Attachment, Disposable {
   /**
    * Loads the artifact's program, puts the group's sockets in a socket array sized to the
    * group, and attaches the program to the group. The array is full before the program is
-   * attached, so no input ever meets the program with an empty array. Takes ownership of
-   * `group` (closed on failure too); on failure nothing stays loaded or attached.
+   * attached, so no input ever meets the program with an empty array. With `pinDir`, both are
+   * pinned there first (pin before attach). Takes ownership of `group` (closed on failure
+   * too); on failure nothing stays loaded, attached or pinned.
    */
   static async open(group: SocketGroup, artifact: EbpfArtifact, options: SocketGroupAttachOptions = {}): Promise<SocketGroupAttachment> {
     const sysOption = options.sys === undefined ? {} : { sys: options.sys };
@@ -110,10 +123,26 @@ export class SocketGroupAttachment implements Attachment, Disposable {
         ...sysOption,
       });
       cleanup.push(loaded);
+      const pinned = new Map<string, number>();
+      if (options.pinDir !== undefined) {
+        const pinDir = options.pinDir;
+        const sys = options.sys ?? group.sys;
+        cleanup.push({ [Symbol.dispose]: () => unpinEvery(pinDir, pinned) });
+        pinAt(loaded.program.fd, pinDir, PROGRAM_PIN, loaded.program.info().id, pinned, sys);
+        pinAt(executors.fd, pinDir, EXECUTORS_PIN, executors.kernelMap.info().id, pinned, sys);
+        crashPoint('socket-select-after-pin');
+      }
       fillSocketArray(group, executors);
+      crashPoint('socket-select-after-fill');
       const link = group.withMember((member) => ReuseportAttachment.attach(member, loaded.program, sysOption));
       if (link === undefined) throw gone(group);
-      return new SocketGroupAttachment(group, executors, loaded, plan.maps, plan.created, link, options);
+      crashPoint('socket-select-after-attach');
+      const attachment = new SocketGroupAttachment(group, executors, loaded, plan.maps, plan.created, link, options);
+      if (options.pinDir !== undefined) {
+        attachment.#pinDir = options.pinDir;
+        for (const [pin, id] of pinned) attachment.#pinned.set(pin, id);
+      }
+      return attachment;
     } catch (error) {
       for (const resource of cleanup.reverse()) resource[Symbol.dispose]();
       throw error;
@@ -121,13 +150,23 @@ export class SocketGroupAttachment implements Attachment, Disposable {
   }
 
   /**
-   * An attachment the group already runs, found again through its pins after the process that
-   * made it went away (see `SocketSelectHook.restore`): nothing is loaded or attached, and the
-   * group keeps running the program it has. Takes ownership of `group` and `objects`.
+   * An attachment found again through its pins after the process that made it went away (see
+   * `SocketSelectHook.restore`): nothing is loaded, and the recorded program is attached to
+   * the group again, in one step (SO_ATTACH_REUSEPORT_EBPF replaces under RCU). Normally that
+   * is the program the group runs already; after a crash in the middle of a replace it puts
+   * the recorded one back in place of a newer one nothing records, so what steers is always
+   * what the state file names. Takes ownership of `group` and `objects`.
    */
   static restored(group: SocketGroup, objects: OpenedSocketGroup, pinDir: string, options: SocketGroupAttachOptions = {}): SocketGroupAttachment {
     const sysOption = options.sys === undefined ? {} : { sys: options.sys };
-    const link = group.withMember((member) => ReuseportAttachment.adopt(member, objects.program, sysOption));
+    let link: ReuseportAttachment | undefined;
+    try {
+      link = group.withMember((member) => ReuseportAttachment.attach(member, objects.program, sysOption));
+    } catch (error) {
+      group.close();
+      objects[Symbol.dispose]();
+      throw error;
+    }
     if (link === undefined) {
       group.close();
       objects[Symbol.dispose]();
@@ -152,7 +191,12 @@ export class SocketGroupAttachment implements Attachment, Disposable {
     const dir = pinDirectoriesOf(location, HOOK);
     if (this.#pinDir !== undefined && this.#pinDir !== dir.path) unpinAll(this.#pinDir, this.#pinned);
     this.#pinDir = dir.path;
-    return pinSocketGroup({ program: this.#loaded.program, executors: this.#executors, maps: this.#maps, group: this.#group.info }, dir, this.#pinned, this.#sys ?? this.#group.sys);
+    return pinSocketGroup({ program: this.#loaded.program, executors: this.#executors, maps: this.#maps, group: this.#group.info }, dir, this.#pinned, this.#sys ?? this.#group.sys, this.#pending);
+  }
+
+  /** The runtime recorded what `persist` returned: its pending pins become the pins (see `PendingPins`). */
+  commit(): void {
+    if (this.#pinDir !== undefined) commitPins(this.#pinDir, this.#pending, this.#pinned);
   }
 
   /**
@@ -301,6 +345,7 @@ export class SocketGroupAttachment implements Attachment, Disposable {
     this.#exitListeners = [];
     try {
       this.#group.withMember((member) => this.#link.through(member).detach());
+      crashPoint('socket-select-after-detach');
     } finally {
       for (const inode of this.#group.info.inodes) steered.delete(inode);
       this.#loaded.close();
@@ -309,7 +354,10 @@ export class SocketGroupAttachment implements Attachment, Disposable {
       releaseSocketArray(this.#executors);
       this.#group.close();
       // The deployment ends, so do its pins: with them gone the kernel frees what nothing else holds.
-      if (this.#pinDir !== undefined) unpinAll(this.#pinDir, this.#pinned);
+      if (this.#pinDir !== undefined) {
+        for (const pin of this.#pending.renames.splice(0)) unpin(join(this.#pinDir, `${pin}-pending`));
+        unpinAll(this.#pinDir, this.#pinned);
+      }
     }
   }
 

@@ -3,8 +3,7 @@ import { join } from 'node:path';
 import { RestoreError, type JsonValue, type PersistedAttachment, type PersistenceLocation, type RestoreRequest } from '@syrup/core';
 import { isSyscallError } from '../../errors/syscall-error.js';
 import type { Fd } from '../../fd.js';
-import { unpin } from '../../pin/pin.js';
-import { distrust, expectProgramMaps, expectRecorded, openRecordedDataMaps, mkdirMode, openRecorded, pinAt, recordOf, unpinEvery } from '../../pin/pinned-objects.js';
+import { distrust, expectProgramMaps, expectRecorded, openRecordedDataMaps, mkdirMode, openRecorded, pinAt, recordOf, settlePendingPins, unpinEvery, type PendingPins } from '../../pin/pinned-objects.js';
 import { pinPath } from '../../pin/pin-path.js';
 import { fromObjectRecord, pinDirectoriesOf, toObjectRecord, type PinDirectories, type PinnedObject } from '../../pin/pinned-object.js';
 import { KernelDataMapStore } from '../../maps/kernel-data-map-store.js';
@@ -37,29 +36,27 @@ export interface SocketGroupObjects {
  * left alone; a changed one (after a replace) is pinned under a temporary name and renamed
  * over the old pin, so the path always names a whole object; data-map pins no longer used are
  * removed. Data-map pins go to the tenant with mode 0600, everything else stays root's, 0600.
+ * Those renames and removals wait in `pending` (see `PendingPins`) for the runtime's record.
  */
-export function pinSocketGroup(objects: SocketGroupObjects, dir: PinDirectories, pinned: Map<string, number>, sys: Syscalls): PersistedAttachment {
+export function pinSocketGroup(objects: SocketGroupObjects, dir: PinDirectories, pinned: Map<string, number>, sys: Syscalls, pending: PendingPins): PersistedAttachment {
   mkdirMode(join(dir.path, MAPS_DIR), DIR_MODE);
   const records: PinnedObject[] = [];
   const programInfo = objects.program.info();
-  pinAt(objects.program.fd, dir.path, PROGRAM_PIN, programInfo.id, pinned, sys);
+  pinAt(objects.program.fd, dir.path, PROGRAM_PIN, programInfo.id, pinned, sys, undefined, pending);
   records.push({ pin: PROGRAM_PIN, kind: 'prog', role: 'program', id: programInfo.id, tag: programInfo.tag });
   const executorsId = objects.executors.kernelMap.info().id;
-  pinAt(objects.executors.fd, dir.path, EXECUTORS_PIN, executorsId, pinned, sys);
+  pinAt(objects.executors.fd, dir.path, EXECUTORS_PIN, executorsId, pinned, sys, undefined, pending);
   records.push({ pin: EXECUTORS_PIN, kind: 'map', role: 'executors', id: executorsId });
   const current = new Set<string>();
   for (const [name, store] of objects.maps) {
     const pin = `${MAPS_DIR}/${pinPath('/', name).slice(1)}`;
     const id = store.kernelMap.info().id;
-    pinAt(store.kernelMap.fd, dir.path, pin, id, pinned, sys, dir.tenant);
+    pinAt(store.kernelMap.fd, dir.path, pin, id, pinned, sys, dir.tenant, pending);
     records.push({ pin, kind: 'map', role: 'data-map', id, name });
     current.add(pin);
   }
   for (const pin of [...pinned.keys()]) {
-    if (pin.startsWith(`${MAPS_DIR}/`) && !current.has(pin)) {
-      unpin(join(dir.path, pin));
-      pinned.delete(pin);
-    }
+    if (pin.startsWith(`${MAPS_DIR}/`) && !current.has(pin) && !pending.removals.includes(pin)) pending.removals.push(pin);
   }
   const { protocol, family, address, port, pid, inodes } = objects.group;
   const data: Record<string, JsonValue> = { protocol, family, address, port, pid, inodes: [...inodes] };
@@ -91,6 +88,8 @@ export function openSocketGroupPins(request: RestoreRequest, sys: Syscalls): Ope
   const dir = pinDirectoriesOf(request.location, HOOK);
   const info = groupInfoOf(record);
   const objects = record.objects.map((o) => fromObjectRecord(o, HOOK));
+  // A daemon that died between a replace's pins and its record left pins pending: settled first.
+  settlePendingPins(dir.path, objects, sys);
   const opened: Disposable[] = [];
   try {
     const programRecord = recordOf(objects, 'program', 'prog', 'socket-select');

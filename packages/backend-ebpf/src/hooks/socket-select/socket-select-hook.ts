@@ -1,4 +1,4 @@
-import { RestoreError, STANDARD_HOOKS, type AttachRequest, type Authorization, type AuthorizeRequest, type DeployTarget, type TargetClaim, type TargetRequest, processClaim, type HookProbe, type HookSpec, type PolicyIr, type RestoreRequest } from '@syrup/core';
+import { RestoreError, STANDARD_HOOKS, type AbandonRequest, type AttachRequest, type Authorization, type AuthorizeRequest, type DeployTarget, type TargetClaim, type TargetRequest, processClaim, type HookProbe, type HookSpec, type PolicyIr, type RestoreRequest } from '@syrup/core';
 import { generateProgram } from '../../codegen/generate-program.js';
 import { SOCKET_SELECT_TARGET } from '../../codegen/targets/socket-select-target.js';
 import type { ProgramSpec } from '../../codegen/program-spec.js';
@@ -13,6 +13,7 @@ import { ProcessSocketGroup } from './process-socket-group.js';
 import { SocketGroupAttachment } from './socket-group-attachment.js';
 import { pinDirectoriesOf } from '../../pin/pinned-object.js';
 import { openSocketGroupPins, openTargetPidfd } from './socket-group-pins.js';
+import { abandonSocketGroup } from './socket-group-abandon.js';
 import type { SocketGroup } from './socket-group.js';
 import { SocketSelectError } from './socket-select-error.js';
 import type { SocketProtocol } from './socket-table.js';
@@ -80,14 +81,22 @@ export class SocketSelectHook implements NetworkHook {
     return SocketGroupAttachment.open(group, artifact, {
       sys,
       ...(request.sharedMaps === undefined ? {} : { sharedMaps: request.sharedMaps }),
+      // Pinned before the attach: a crash right after it leaves the objects findable (see abandon).
+      ...(request.location === undefined ? {} : { pinDir: pinDirectoriesOf(request.location, this.spec.id).path }),
     });
+  }
+
+  /** Undoes an unfinished deploy, replace or undeploy of a crashed daemon (see `abandonSocketGroup`). */
+  async abandon(request: AbandonRequest): Promise<void> {
+    abandonSocketGroup(request, this.#sys ?? nativeSyscalls());
   }
 
   /**
    * Rebuilds a deployment a previous process persisted: opens its pins and checks each
    * object's id and tag against the record (`RESTORE_UNTRUSTED` otherwise), opens a pidfd of
    * the recorded owner and checks its start time (`RESTORE_TARGET_GONE` when it exited), and
-   * adopts the group without touching its program. The result replaces and closes like a
+   * attaches the recorded program to the group again (the one it runs, or, after a crash in
+   * the middle of a replace, the recorded one back). The result replaces and closes like a
    * fresh attachment and reports the owner's exit again.
    */
   async restore(request: RestoreRequest): Promise<SocketGroupAttachment> {

@@ -13,7 +13,7 @@ import { CpuMap } from '../../maps/system/cpu-map.js';
 import { XskMap } from '../../maps/system/xsk-map.js';
 import { unpin } from '../../pin/pin.js';
 import { pinPath } from '../../pin/pin-path.js';
-import { mkdirMode, pinAt, unpinEvery } from '../../pin/pinned-objects.js';
+import { commitPins, mkdirMode, pinAt, unpinEvery, type PendingPins } from '../../pin/pinned-objects.js';
 import { pinDirectoriesOf, toObjectRecord, type PinnedObject } from '../../pin/pinned-object.js';
 import type { Fd } from '../../fd.js';
 import type { Syscalls } from '../../syscalls/syscalls.js';
@@ -74,6 +74,8 @@ export class XdpAttachment implements Attachment {
   /** Where `persist` pinned this attachment's objects, and what (relative pin -> object id). */
   #pinDir: string | undefined;
   readonly #pinned = new Map<string, number>();
+  /** What the last `persist` left for `commit`. */
+  readonly #pending: PendingPins = { renames: [], removals: [] };
   /**
    * Present unless the policy has AF_XDP executors: those are sockets of this process, which no
    * pin keeps (they close with it), so such a deployment cannot outlive its process and is not
@@ -81,6 +83,8 @@ export class XdpAttachment implements Attachment {
    */
   readonly persist?: (location: PersistenceLocation) => PersistedAttachment;
   readonly release?: () => Promise<void>;
+  /** With `persist`: the runtime recorded its result, so its pending pins become the pins (see `PendingPins`). */
+  readonly commit?: () => void;
 
   private constructor(init: {
     hook: XdpHookId;
@@ -115,6 +119,9 @@ export class XdpAttachment implements Attachment {
     if (this.hook === 'cpu-redirect' || this.target.xsk.kind === 'none') {
       this.persist = (dir) => this.#persist(dir);
       this.release = () => this.#release();
+      this.commit = () => {
+        if (this.#pinDir !== undefined) commitPins(this.#pinDir, this.#pending, this.#pinned);
+      };
     }
   }
 
@@ -313,24 +320,21 @@ export class XdpAttachment implements Attachment {
     const sys = this.#sys;
     const objects: PinnedObject[] = [];
     const program = this.#loaded.program.info();
-    pinAt(this.#loaded.program.fd, dir.path, PROGRAM_PIN, program.id, this.#pinned, sys);
+    pinAt(this.#loaded.program.fd, dir.path, PROGRAM_PIN, program.id, this.#pinned, sys, undefined, this.#pending);
     objects.push({ pin: PROGRAM_PIN, kind: 'prog', role: 'program', id: program.id, tag: program.tag });
     const executors = this.executors.kernelMap.info().id;
-    pinAt(this.executors.fd, dir.path, EXECUTORS_PIN, executors, this.#pinned, sys);
+    pinAt(this.executors.fd, dir.path, EXECUTORS_PIN, executors, this.#pinned, sys, undefined, this.#pending);
     objects.push({ pin: EXECUTORS_PIN, kind: 'map', role: 'executors', id: executors });
     const current = new Set<string>();
     for (const [name, store] of this.#dataMaps) {
       const pin = `${MAPS_DIR}/${pinPath('/', name).slice(1)}`;
       const id = store.kernelMap.info().id;
-      pinAt(store.kernelMap.fd, dir.path, pin, id, this.#pinned, sys, dir.tenant);
+      pinAt(store.kernelMap.fd, dir.path, pin, id, this.#pinned, sys, dir.tenant, this.#pending);
       objects.push({ pin, kind: 'map', role: 'data-map', id, name });
       current.add(pin);
     }
     for (const pin of [...this.#pinned.keys()]) {
-      if (pin.startsWith(`${MAPS_DIR}/`) && !current.has(pin)) {
-        unpin(join(dir.path, pin));
-        this.#pinned.delete(pin);
-      }
+      if (pin.startsWith(`${MAPS_DIR}/`) && !current.has(pin) && !this.#pending.removals.includes(pin)) this.#pending.removals.push(pin);
     }
     const dispatcher = this.#lease.dispatcher;
     const pins: DispatcherPins = dispatcher.persist(dir.shared);
@@ -391,7 +395,9 @@ export class XdpAttachment implements Attachment {
       () => this.xskGroup?.close(),
       () => {
         // The deployment ends, so do its pins (the dispatcher's went with its last lease).
-        if (this.#pinDir !== undefined) unpinEvery(this.#pinDir, this.#pinned);
+        if (this.#pinDir === undefined) return;
+        for (const pin of this.#pending.renames.splice(0)) unpin(join(this.#pinDir, `${pin}-pending`));
+        unpinEvery(this.#pinDir, this.#pinned);
       },
     ];
     let failure: unknown;

@@ -1,6 +1,6 @@
-import { rmdirSync } from 'node:fs';
+import { existsSync, rmdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { RestoreError } from '@syrup/core';
+import { crashPoint, RestoreError } from '@syrup/core';
 import type { PinnedObject } from '../../pin/pinned-object.js';
 import { interfaceIndex } from '../../links/interface-index.js';
 import { LinkError } from '../../links/link-error.js';
@@ -10,7 +10,7 @@ import { attachXdp, XdpLink } from '../../links/xdp-link.js';
 import { KernelMap } from '../../maps/kernel-map.js';
 import { ProgArray } from '../../maps/system/prog-array.js';
 import { distrust, expectRecorded, mkdirMode, openRecorded, pinAt, recordOf, unpinEvery } from '../../pin/pinned-objects.js';
-import { unpin } from '../../pin/pin.js';
+import { openPinned, unpin } from '../../pin/pin.js';
 import { Program } from '../../programs/program.js';
 import { AttachType, MapType, ProgType, UpdateFlag } from '../../syscalls/bpf-constants.js';
 import { nativeSyscalls } from '../../syscalls/native-syscalls.js';
@@ -258,7 +258,7 @@ export class XdpDispatcher {
    * fd of this process is closed.
    */
   persist(sharedDir: string): DispatcherPins {
-    const name = `xdp-${this.#key.replace(/[:/]/g, '-')}`;
+    const name = dispatcherDirName(this.#key);
     const path = join(sharedDir, name);
     if (this.#pinDir !== undefined && this.#pinDir !== path) this.#unpin();
     mkdirMode(sharedDir, SHARED_DIR_MODE);
@@ -295,10 +295,12 @@ export class XdpDispatcher {
 
   /**
    * Takes back the lease of a restored deployment: its port must be routed to `slot` (for
-   * every queue) and the slot must hold the program with id `programId`, else the deployment
-   * is not trusted. Nothing in the kernel changes.
+   * every queue), else the deployment is not trusted. The slot normally holds the recorded
+   * program already (nothing changes then); when it holds another one, a daemon died in the
+   * middle of a replace, after the swap and before the record, and the recorded `program` (its
+   * identity checked by the caller) goes back in the slot, so what runs is what is recorded.
    */
-  claim(port: number, slot: number, programId: number): DispatcherLease {
+  claim(port: number, slot: number, program: Program): DispatcherLease {
     const route = this.#routeOf(port);
     if (route === undefined || route.slot !== slot || route.queue !== 0) {
       throw new RestoreError(
@@ -306,12 +308,78 @@ export class XdpDispatcher {
         `the dispatcher on '${this.ifname}' routes UDP port ${port} ${route === undefined ? 'nowhere' : `to slot ${route.slot}${route.queue === 0 ? '' : ` for queue ${route.queue - 1}`}`}, not to slot ${slot} as the state file recorded, so the deployment is not trusted.`,
       );
     }
-    const installed = this.policies.get(slot);
-    if (installed !== programId) {
-      throw new RestoreError('RESTORE_UNTRUSTED', `slot ${slot} of the dispatcher on '${this.ifname}' holds program ${installed ?? '(none)'}, not the recorded policy ${programId}, so the deployment is not trusted.`);
-    }
     if (this.#ports.has(port)) throw new RestoreError('RESTORE_FAILED', `UDP port ${port} on '${this.ifname}' already has a deployment in this process.`);
+    if (this.policies.get(slot) !== program.info().id) this.policies.set(slot, program);
     return this.#newLease(port, slot, undefined, true);
+  }
+
+  /**
+   * Undoes the route of `port` that a daemon which died in the middle of a deploy (or of an
+   * undeploy it could not restore) left on the interface's dispatcher: the port is unrouted
+   * and its slot emptied, unless a deployment of this process holds the port. The dispatcher
+   * is the one this process runs there (recovery restored a deployment on it) or, failing
+   * that, the one pinned under `sharedDir` by our naming, which is detached and unpinned when
+   * no route is left. A dispatcher that was never pinned closed with the daemon that attached
+   * it, and an interface that is gone took its XDP program with it: nothing to undo then.
+   */
+  static abandonRoute(options: { ifname: string; netns: string | undefined; port: number; sharedDir: string; sys: Syscalls }): void {
+    const { ifname, netns, port, sys } = options;
+    let ifindex: number;
+    try {
+      const lookup = (): number => interfaceIndex(ifname, { sys });
+      ifindex = netns === undefined ? lookup() : inNetworkNamespace(netns, lookup, { sys });
+    } catch (error) {
+      if (error instanceof LinkError && (error.code === 'INTERFACE_NOT_FOUND' || error.code === 'NETNS_FAILED')) return;
+      throw error;
+    }
+    const key = `${networkNamespaceIdentity(netns)}/${ifindex}`;
+    const running = dispatchers.get(key);
+    if (running !== undefined) {
+      if (!running.#ports.has(port)) running.#dropRoute(port);
+      return;
+    }
+    const base = join(options.sharedDir, dispatcherDirName(key));
+    if (!existsSync(join(base, ROUTES_PIN))) return;
+    const opened: Disposable[] = [];
+    try {
+      const routesMap = KernelMap.fromFd(openPinned(join(base, ROUTES_PIN), { sys }), { sys });
+      opened.push(routesMap);
+      const policiesMap = KernelMap.fromFd(openPinned(join(base, POLICIES_PIN), { sys }), { sys });
+      opened.push(policiesMap);
+      if (routesMap.spec.type !== MapType.HASH || routesMap.spec.valueSize !== ROUTE_VALUE_SIZE || policiesMap.spec.type !== MapType.PROG_ARRAY) {
+        throw new RestoreError('RESTORE_UNTRUSTED', `the pins in ${base} are not a Syrup dispatcher's routes and policies, so they are left alone.`);
+      }
+      const key4 = new Uint8Array(4);
+      new DataView(key4.buffer).setUint32(0, port, true);
+      const value = routesMap.lookup(key4);
+      if (value !== undefined) {
+        routesMap.delete(key4);
+        policiesMap.delete(new Uint8Array(new Uint32Array([new DataView(value.buffer, value.byteOffset).getUint32(0, true)]).buffer));
+      }
+      if (routesMap.nextKey() !== undefined) return;
+      // No port is routed any more: the dispatcher goes, as when its last lease is released.
+      if (existsSync(join(base, LINK_PIN))) {
+        const link = XdpLink.fromFd(openPinned(join(base, LINK_PIN), { sys }), { sys });
+        opened.push(link);
+        link.detach();
+      }
+      for (const pin of [LINK_PIN, PROGRAM_PIN, ROUTES_PIN, POLICIES_PIN]) unpin(join(base, pin));
+      try {
+        rmdirSync(base);
+      } catch {
+        // Not empty (something else was put there): left as it is.
+      }
+    } finally {
+      for (const object of opened.reverse()) object[Symbol.dispose]();
+    }
+  }
+
+  /** Unroutes `port` and empties its slot, when the kernel routes it (see `abandonRoute`). */
+  #dropRoute(port: number): void {
+    const route = this.#routeOf(port);
+    if (route === undefined) return;
+    this.#unroute(port);
+    this.policies.delete(route.slot);
   }
 
   /** Drops this dispatcher when no lease holds it (a restore that found it but did not claim a route). */
@@ -342,7 +410,9 @@ export class XdpDispatcher {
         if (released) throw new XdpHookError('XDP_CLOSED', `the lease of port ${port} on '${this.ifname}' was released.`);
         this.policies.set(slot, program);
         if (!routed) {
+          crashPoint('xdp-after-install');
           this.#route(port, slot, queue);
+          crashPoint('xdp-after-route');
           routed = true;
         }
       },
@@ -564,6 +634,11 @@ export class XdpDispatcher {
     this.policies.close();
     this.routes.close();
   }
+}
+
+/** The directory of a dispatcher's pins under the shared pin directory: `xdp-<netns>-<ifindex>`. */
+function dispatcherDirName(key: string): string {
+  return `xdp-${key.replace(/[:/]/g, '-')}`;
 }
 
 function attachRefusal(error: unknown, where: string, mode: DispatcherMode): XdpHookError {

@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { RestoreError, STANDARD_HOOKS, type AttachRequest, type Authorization, type AuthorizeRequest, type HookProbe, type HookSpec, type PersistedAttachment, type PolicyIr, type RestoreRequest, type TargetClaim, type TargetRequest } from '@syrup/core';
+import { RestoreError, STANDARD_HOOKS, type AbandonRequest, type AttachRequest, type Authorization, type AuthorizeRequest, type HookProbe, type HookSpec, type PersistedAttachment, type PolicyIr, type RestoreRequest, type TargetClaim, type TargetRequest } from '@syrup/core';
 import { generateProgram } from '../../codegen/generate-program.js';
 import { CODEGEN_TARGETS } from '../../codegen/targets/builtin-targets.js';
 import type { ProgramSpec } from '../../codegen/program-spec.js';
@@ -13,7 +13,7 @@ import { KernelMap } from '../../maps/kernel-map.js';
 import { CpuMap } from '../../maps/system/cpu-map.js';
 import { XskMap } from '../../maps/system/xsk-map.js';
 import { fromObjectRecord, pinDirectoriesOf, type PinnedObject } from '../../pin/pinned-object.js';
-import { distrust, expectProgramMaps, expectRecorded, openRecordedDataMaps, openRecorded, recordOf } from '../../pin/pinned-objects.js';
+import { distrust, expectProgramMaps, expectRecorded, openRecordedDataMaps, openRecorded, recordOf, settlePendingPins } from '../../pin/pinned-objects.js';
 import { Program } from '../../programs/program.js';
 import { MapType, ProgType } from '../../syscalls/bpf-constants.js';
 import { XdpAttachment } from './xdp-attachment.js';
@@ -109,6 +109,25 @@ export class XdpHook implements NetworkHook {
    * went away is `RESTORE_TARGET_GONE`. Records of policies with AF_XDP executors are refused
    * with `RESTORE_UNSUPPORTED`: their sockets were the stopped process's own.
    */
+  /**
+   * Undoes what a crashed daemon's unfinished deploy (or a replace or undeploy whose record no
+   * longer restores) left at the target: its port's route and slot on the interface's
+   * dispatcher (see `XdpDispatcher.abandonRoute`). The deployment's own pins go with its
+   * directory, which the runtime removes.
+   */
+  async abandon(request: AbandonRequest): Promise<void> {
+    const { target } = request;
+    const netns = target.extra?.['netns'];
+    if (typeof target.interface !== 'string' || target.port === undefined) return;
+    XdpDispatcher.abandonRoute({
+      ifname: target.interface,
+      netns: typeof netns === 'string' ? netns : undefined,
+      port: target.port,
+      sharedDir: pinDirectoriesOf(request.location, this.id).shared,
+      sys: this.#sys ?? nativeSyscalls(),
+    });
+  }
+
   async restore(request: RestoreRequest): Promise<XdpAttachment> {
     const sys = this.#sys ?? nativeSyscalls();
     const { record } = request;
@@ -131,6 +150,8 @@ export class XdpHook implements NetworkHook {
       pins: data.dispatcher,
     };
     const objects = record.objects.map((o) => fromObjectRecord(o, this.id));
+    // A daemon that died between a replace's pins and its record left pins pending: settled first.
+    settlePendingPins(dir.path, objects, sys);
     const dispatcher = XdpDispatcher.restore(location, sys);
     const opened: Disposable[] = [];
     try {
@@ -154,7 +175,7 @@ export class XdpHook implements NetworkHook {
       const maps = openRecordedDataMaps(dir.path, objects, sys, opened);
       // The executors map is the recorded one by id; a policy that only passes or drops never uses it.
       expectProgramMaps(programRecord, programInfo.mapIds, objects);
-      const lease = dispatcher.claim(data.port, data.slot, programInfo.id);
+      const lease = dispatcher.claim(data.port, data.slot, program);
       return XdpAttachment.restored({
         hook: this.id,
         target: targetOf(data),
