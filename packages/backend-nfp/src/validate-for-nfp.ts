@@ -138,7 +138,7 @@ function policyViolations(ir: PolicyIr, profile: NfpFirmwareProfile): NfpViolati
 
   for (const [name, spec] of Object.entries(ir.manifest.maps)) {
     if (!(profile.mapKinds as readonly string[]).includes(spec.kind)) {
-      at(firstUse.get(name), `map '${name}' is a ${spec.kind} map; only ${profile.mapKinds.join(' and ')} maps live on the NIC.`);
+      at(firstUse.get(name), `map '${name}' is of kind ${spec.kind}; only ${profile.mapKinds.join(' and ')} maps live on the NIC.`);
     }
     const added = adds.get(name);
     if (added === undefined) continue;
@@ -151,7 +151,9 @@ function policyViolations(ir: PolicyIr, profile: NfpFirmwareProfile): NfpViolati
       at(insn, `map '${name}' is set here to a value that may not be 0 and atomically added${where}; the NFP lets a program initialise an atomic counter only to 0.`);
     }
   }
-  return out.sort((a, b) => a.line - b.line || a.column - b.column);
+  // Inlined helpers and unrolled loops repeat a construct at one position: report it once.
+  const unique = new Map(out.map((v) => [`${v.line}:${v.column}:${v.reason}`, v]));
+  return [...unique.values()].sort((a, b) => a.line - b.line || a.column - b.column);
 }
 
 function divisorViolation(kind: 'div' | 'mod', divisor: Operand, report: (reason: string) => void): void {
