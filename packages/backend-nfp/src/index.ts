@@ -7,3 +7,11 @@ export { NFP_LOWERING, NFP_MAX_QUEUE, nfpOffloadTarget, nfpTestHarnessTarget, ty
 export { UDP_PAYLOAD_MAX_START, validateForNfp, type NfpValidateOptions, type NfpValidation } from './validate-for-nfp.js';
 export { formatViolation, type NfpViolation } from './nfp-violation.js';
 export { NfpError, type NfpErrorCode } from './nfp-error.js';
+
+// The plugin: the xdp-offload hook.
+export { NfpBackend, type NfpBackendOptions } from './nfp-backend.js';
+export { nfpBackendModule, register } from './nfp-backend-module.js';
+export { NfpAttachment } from './nfp-attachment.js';
+export type { NfpArtifact } from './nfp-artifact.js';
+export { nfpTarget, type NfpTarget } from './nfp-target.js';
+export { OFFLOAD_DRIVERS, findOffloadDevices, type OffloadDevice } from './offload-devices.js';

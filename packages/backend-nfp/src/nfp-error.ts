@@ -9,6 +9,8 @@ export type NfpErrorCode =
   | 'NFP_DEVICE_NOT_CAPABLE'
   /** The target names no interface, or one this network namespace does not have. */
   | 'NFP_TARGET_INVALID'
+  /** The deployment asked to share maps: an offloaded program reads only maps on its own device. */
+  | 'NFP_SHARED_MAP_UNSUPPORTED'
   /** An artifact of another backend or hook. */
   | 'NFP_FOREIGN_ARTIFACT';
 
@@ -25,7 +27,8 @@ export class NfpError extends SyrupError {
 
   /** The refusal of a policy with these violations: the first in the sentence, all in `violations`. */
   static notOffloadable(policy: string, violations: readonly NfpViolation[]): NfpError {
-    const more = violations.length > 1 ? ` (and ${violations.length - 1} more)` : '';
-    return new NfpError('NFP_POLICY_NOT_OFFLOADABLE', `policy '${policy}' cannot run on the NFP: ${formatViolation(violations[0]!)}${more}.`, { violations });
+    const more = violations.length === 1 ? '' : ` (and ${violations.length - 1} more violation${violations.length === 2 ? '' : 's'})`;
+    const first = formatViolation(violations[0]!).replace(/\.$/, '');
+    return new NfpError('NFP_POLICY_NOT_OFFLOADABLE', `policy '${policy}' cannot run on the NFP: ${first}${more}.`, { violations });
   }
 }
