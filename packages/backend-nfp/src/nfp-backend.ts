@@ -3,7 +3,7 @@ import { disassemble } from '@syrup/backend-ebpf/asm';
 import type { NfpArtifact } from './nfp-artifact.js';
 import { NfpAttachment } from './nfp-attachment.js';
 import { NfpError } from './nfp-error.js';
-import { AGILIO_DEFAULT_PROFILE, type NfpFirmwareProfile } from './nfp-firmware-profile.js';
+import { AGILIO_DEFAULT_PROFILE, describeProfile, type NfpFirmwareProfile } from './nfp-firmware-profile.js';
 import { nfpTarget } from './nfp-target.js';
 import { findOffloadDevices, type OffloadDevice } from './offload-devices.js';
 import { validateForNfp } from './validate-for-nfp.js';
@@ -64,8 +64,16 @@ export class NfpBackend implements Backend {
       ...(target === undefined ? {} : { firstQueue: target.firstQueue }),
       ...(request.source === undefined ? {} : { sourceText: request.source.text }),
     });
-    if (result.spec === undefined) throw NfpError.notOffloadable(request.ir.manifest.name, result.violations);
-    return { backend: 'nfp', hook: 'xdp-offload', policy: request.policy, ir: request.ir, spec: result.spec, profile: this.profile.name };
+    if (result.spec === undefined) throw NfpError.notOffloadable(request.ir.manifest.name, result.violations, this.profile);
+    return {
+      backend: 'nfp',
+      hook: 'xdp-offload',
+      policy: request.policy,
+      ir: request.ir,
+      spec: result.spec,
+      profile: this.profile.name,
+      notes: [`validated against NFP firmware profile ${describeProfile(this.profile)}`],
+    };
   }
 
   async attach(request: AttachRequest): Promise<NfpAttachment> {

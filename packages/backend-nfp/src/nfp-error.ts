@@ -1,4 +1,5 @@
 import { SyrupError } from '@syrup/core';
+import { describeProfile, type NfpFirmwareProfile } from './nfp-firmware-profile.js';
 import { formatViolation, type NfpViolation } from './nfp-violation.js';
 
 /** Stable codes of the NFP backend's refusals. */
@@ -19,16 +20,20 @@ export class NfpError extends SyrupError {
   declare readonly code: NfpErrorCode;
   /** For NFP_POLICY_NOT_OFFLOADABLE: every violation, in policy order. */
   readonly violations: readonly NfpViolation[];
+  /** For NFP_POLICY_NOT_OFFLOADABLE: the firmware profile the policy was validated against (`syrup check` prints it). */
+  readonly notes: readonly string[];
 
-  constructor(code: NfpErrorCode, message: string, options: { cause?: unknown; violations?: readonly NfpViolation[] } = {}) {
+  constructor(code: NfpErrorCode, message: string, options: { cause?: unknown; violations?: readonly NfpViolation[]; notes?: readonly string[] } = {}) {
     super(code, message, options.cause === undefined ? undefined : { cause: options.cause });
     this.violations = options.violations ?? [];
+    this.notes = options.notes ?? [];
   }
 
   /** The refusal of a policy with these violations: the first in the sentence, all in `violations`. */
-  static notOffloadable(policy: string, violations: readonly NfpViolation[]): NfpError {
+  static notOffloadable(policy: string, violations: readonly NfpViolation[], profile?: NfpFirmwareProfile): NfpError {
     const more = violations.length === 1 ? '' : ` (and ${violations.length - 1} more violation${violations.length === 2 ? '' : 's'})`;
     const first = formatViolation(violations[0]!).replace(/\.$/, '');
-    return new NfpError('NFP_POLICY_NOT_OFFLOADABLE', `policy '${policy}' cannot run on the NFP: ${first}${more}.`, { violations });
+    const notes = profile === undefined ? [] : [`validated against NFP firmware profile ${describeProfile(profile)}`];
+    return new NfpError('NFP_POLICY_NOT_OFFLOADABLE', `policy '${policy}' cannot run on the NFP: ${first}${more}.`, { violations, notes });
   }
 }

@@ -42,6 +42,8 @@ export interface Artifact {
   readonly backend: string;
   readonly hook: HookId;
   readonly policy: PolicyManifest;
+  /** Lines for people about how the artifact was built (the device profile it was checked against, say); `syrup check` prints them. */
+  readonly notes?: readonly string[];
 }
 
 /**
