@@ -36,8 +36,9 @@ export interface CheckOptions {
  * `syrup check`: whether a policy can run at a hook, decided in this process, without syrupd
  * and without root. It runs the front end, loads the backends through the runtime's loader
  * (the one behind syrupd's `--backend`) and asks the hook's backend to compile the IR, which
- * is where a backend refuses what its hook cannot run; every refusal becomes a violation at
- * the policy's line when the backend's error carries one (`violations`, or a `location`).
+ * is where a backend refuses what its hook cannot run, then, as root, to have the code checked
+ * where it would run (`verify`: the kernel's verifier). Every refusal becomes a violation at
+ * the policy's line when the error carries one (`violations`, a `location` or a `source`).
  */
 export async function checkPolicy(policy: string, options: CheckOptions): Promise<CheckResult> {
   const source = await readPolicy(policy, options.cwd);
@@ -76,19 +77,25 @@ async function judge(backend: Backend, hook: HookSpec, ir: PolicyIr, source: { f
   }
   try {
     const artifact = await backend.compile({ policy: ir.manifest, ir, hook, source, ...(target === undefined ? {} : { target }) });
-    return { ok: true, backend: backend.name, violations: [], notes: artifact.notes ?? [] };
+    const notes = [...(artifact.notes ?? [])];
+    if (backend.verify !== undefined) {
+      // The checker where the code would run (the kernel's verifier) needs root; without it the answer says so.
+      if (process.getuid?.() === 0) await backend.verify(artifact);
+      else notes.push(`not checked by the kernel's verifier (backend ${backend.name} needs root for that)`);
+    }
+    return { ok: true, backend: backend.name, violations: [], notes };
   } catch (error) {
     const notes = stringsOf((error as { notes?: unknown }).notes);
     return { ok: false, backend: backend.name, notes, violations: violationsOf(error, at) };
   }
 }
 
-/** The violations a backend's refusal carries: its `violations`, else its `location`, else its message at line 1. */
+/** The violations a backend's refusal carries: its `violations`, else its `location` (or `source`), else its message at line 1. */
 function violationsOf(error: unknown, at: (reason: string) => CheckViolation): CheckViolation[] {
   const carried = (error as { violations?: unknown }).violations;
   if (Array.isArray(carried) && carried.length > 0 && carried.every(isViolation)) return carried;
   const message = error instanceof Error ? error.message : String(error);
-  const location = (error as { location?: unknown }).location;
+  const location = (error as { location?: unknown }).location ?? (error as { source?: unknown }).source;
   if (isPlace(location)) {
     // A code generator's sentence may quote the place itself; the line shows it once.
     const reason = message.replace(` at ${location.file}:${location.line}:${location.column}`, '');

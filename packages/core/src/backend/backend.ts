@@ -166,6 +166,13 @@ export interface Backend {
    */
   describe?(artifact: Artifact): readonly string[];
   /**
+   * Optional: has the artifact's code checked where it would run (the kernel's verifier) without
+   * attaching it, and releases whatever that took. Throws the checker's refusal, carrying the
+   * policy position in `location` when it is known. It may need privileges (root for the
+   * eBPF backend); `syrup check` calls it only when it runs as root.
+   */
+  verify?(artifact: Artifact): Promise<void>;
+  /**
    * Optional: rebuilds an attachment from a record its `persist` wrote, after checking every
    * object's identity (the backend's own data in the record) against what it finds. Refuses
    * with a `RestoreError`.
