@@ -156,18 +156,25 @@ export async function runCli(argv: readonly string[], io: CliIo = processIo): Pr
     });
 
   common(program.command('disasm <policy>'))
-    .description('print the eBPF instructions syrupd generates for a policy at a hook, with their source lines (nothing is deployed)')
-    .option('--hook <id>', 'the hook id', 'socket-select')
+    .description('print the eBPF instructions syrupd generates for a policy at a hook, with their source lines (nothing is deployed); two or more --hook list the programs side by side')
+    .option('--hook <id>', 'the hook id (repeatable; default socket-select)', collectName, [])
     .option('--port <n>', 'the target port, for hooks whose code filters on it (XDP)', integer('--port'))
     .option('--param <K=V>', 'override a policy param (repeatable)', collectParam, {})
-    .action(async (policy: string, o: CommonOptions & { hook: string; port?: number; param: Record<string, bigint> }) => {
+    .action(async (policy: string, o: CommonOptions & { hook: string[]; port?: number; param: Record<string, bigint> }) => {
+      const hooks = o.hook.length > 0 ? o.hook : ['socket-select'];
       await withClient(o, async (client) => {
-        const lines = await client.disasm(policy, {
-          hook: o.hook as ClientDeployOptions['hook'],
-          ...(Object.keys(o.param).length > 0 ? { params: o.param } : {}),
-          ...(o.port !== undefined ? { target: { port: o.port } } : {}),
-        });
-        print(o, lines, lines.join('\n'));
+        const listings: string[][] = [];
+        for (const hook of hooks) {
+          listings.push(
+            await client.disasm(policy, {
+              hook: hook as ClientDeployOptions['hook'],
+              ...(Object.keys(o.param).length > 0 ? { params: o.param } : {}),
+              ...(o.port !== undefined ? { target: { port: o.port } } : {}),
+            }),
+          );
+        }
+        if (hooks.length === 1) print(o, listings[0], listings[0]!.join('\n'));
+        else print(o, Object.fromEntries(hooks.map((hook, i) => [hook, listings[i]])), sideBySide(hooks, listings));
       });
     });
 
@@ -360,6 +367,14 @@ function describeDeployment(d: WireDeploymentInfo): string {
 function describeHook(h: { hook: string; layer: string; backend: string; available: boolean; reason: string | null; targetFields: readonly string[] }): string {
   const fields = h.targetFields.length > 0 ? `  target: ${h.targetFields.join(', ')}` : '';
   return `${h.hook}  ${h.layer}  ${h.backend}  ${h.available ? 'available' : `unavailable: ${h.reason ?? ''}`}${fields}`;
+}
+
+/** Listings in columns, each headed by its hook, padded to the longest line of the columns before. */
+function sideBySide(hooks: readonly string[], listings: readonly (readonly string[])[]): string {
+  const widths = listings.map((lines, i) => Math.max(hooks[i]!.length, ...lines.map((line) => line.length)) + 2);
+  const rows = Math.max(...listings.map((lines) => lines.length));
+  const row = (cells: readonly string[]): string => cells.map((cell, i) => (i === cells.length - 1 ? cell : cell.padEnd(widths[i]!))).join('').trimEnd();
+  return [row(hooks), ...Array.from({ length: rows }, (_, r) => row(listings.map((lines) => lines[r] ?? '')))].join('\n');
 }
 
 function describeBackendPackage(b: WireBackendPackage): string {

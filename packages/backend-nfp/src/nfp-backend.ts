@@ -57,7 +57,7 @@ export class NfpBackend implements Backend {
 
   /** Validates the policy for the NIC and generates its program; refuses with every violation at its line. */
   async compile(request: CompileRequest): Promise<NfpArtifact> {
-    const target = request.target === undefined ? undefined : nfpTarget(request.target);
+    const target = request.target === undefined ? undefined : nfpTarget(request.target, 'compile');
     const result = validateForNfp(request.ir, {
       profile: this.profile,
       ...(target?.port === undefined ? {} : { port: target.port }),

@@ -14,11 +14,14 @@ export interface NfpTarget {
   readonly firstQueue: number;
 }
 
-/** Reads `interface` (required), `extra.netns`, `port` and `queue` (default 0). */
-export function nfpTarget(target: DeployTarget): NfpTarget {
+/**
+ * Reads `interface` (required to attach; code generation, for `compile` and `syrup disasm`,
+ * needs only the port and queue), `extra.netns`, `port` and `queue` (default 0).
+ */
+export function nfpTarget(target: DeployTarget, use: 'attach' | 'compile' = 'attach'): NfpTarget {
   const flat = flattenTarget(target);
-  const ifname = flat['interface'];
-  if (typeof ifname !== 'string' || ifname === '') throw new NfpError('NFP_TARGET_INVALID', 'xdp-offload needs the NFP interface to run on (--interface).');
+  const ifname = flat['interface'] ?? (use === 'compile' ? '' : undefined);
+  if (typeof ifname !== 'string' || (ifname === '' && use === 'attach')) throw new NfpError('NFP_TARGET_INVALID', 'xdp-offload needs the NFP interface to run on (--interface).');
   const netns = flat['netns'];
   if (netns !== undefined && (typeof netns !== 'string' || netns === '')) throw new NfpError('NFP_TARGET_INVALID', 'netns must name a network namespace (an ip netns name or a path).');
   const port = flat['port'];
