@@ -1,5 +1,6 @@
 import { STANDARD_HOOKS, type Artifact, type AttachRequest, type Backend, type CompileRequest, type HookProbe, type HookSpec, type TargetClaim, type TargetRequest } from '@syrup/core';
 import { disassemble } from '@syrup/backend-ebpf/asm';
+import { networkNamespaceIdentity } from '@syrup/backend-ebpf/links';
 import type { NfpArtifact } from './nfp-artifact.js';
 import { NfpAttachment } from './nfp-attachment.js';
 import { NfpError } from './nfp-error.js';
@@ -46,12 +47,22 @@ export class NfpBackend implements Backend {
     ];
   }
 
-  /** One offloaded program per interface: the NIC runs one. */
+  /**
+   * One offloaded program per interface: the NIC runs one. The key is the interface's name in
+   * its namespace's identity (device and inode), so two names of one namespace are one key.
+   */
   claims(request: TargetRequest): readonly TargetClaim[] {
     const ifname = request.target.interface;
     if (ifname === undefined) return [];
     const netns = request.target.extra?.['netns'];
-    const key = `${typeof netns === 'string' ? netns : ''}/${ifname}`;
+    let namespace: string;
+    try {
+      namespace = networkNamespaceIdentity(typeof netns === 'string' ? netns : undefined);
+    } catch {
+      // A namespace that cannot be identified fails the attach with its own sentence; its name keys the claim meanwhile.
+      namespace = `name:${String(netns)}`;
+    }
+    const key = `${namespace}/${ifname}`;
     return [{ kind: 'nic-offload', key, exclusive: true, taken: `the NIC behind '${ifname}' runs a policy of {holder}, so {caller} may not offload another to it.` }];
   }
 

@@ -85,3 +85,14 @@ describe('the NFP backend plugin', () => {
     );
   });
 });
+
+describe('claims', () => {
+  it('claim the interface exclusively, keyed by its namespace identity', () => {
+    const backend = new NfpBackend();
+    const hook = backend.hooks[0]!;
+    expect(backend.claims({ hook, input: 'udp', target: { port: 9000 } })).toEqual([]);
+    const [claim] = backend.claims({ hook, input: 'udp', target: { interface: 'enp4s0np0', port: 9000 } });
+    expect(claim).toMatchObject({ kind: 'nic-offload', exclusive: true, key: expect.stringMatching(/^\d+:\d+\/enp4s0np0$/) });
+    expect(claim!.taken).toBe("the NIC behind 'enp4s0np0' runs a policy of {holder}, so {caller} may not offload another to it.");
+  });
+});
