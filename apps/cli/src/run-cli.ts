@@ -1,3 +1,4 @@
+import { fileURLToPath } from 'node:url';
 import { SyrupError } from '@syrup/core';
 import { connect, DEFAULT_SOCKET_PATH, type ClientDeployOptions, type ClientMap, type SyrupClient, type WireBackendPackage, type WireDeploymentInfo } from '@syrup/runtime';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
@@ -6,6 +7,10 @@ import { runDaemon } from './run-daemon.js';
 import { collectTargetWord, deployTarget } from './deploy-target.js';
 import { StageProgress } from './stage-progress.js';
 import { waitForDaemon } from './wait-for-daemon.js';
+import { checkPolicy } from './check-policy.js';
+
+/** The CLI's package directory: backend names resolve from here too, after the working directory. */
+const CLI_INSTALL_DIR = fileURLToPath(new URL('..', import.meta.url));
 
 /** The stages of a deploy and of a replace, in order (see StageProgress). */
 const DEPLOY_STAGES = ['read', 'send', 'compile', 'attach'];
@@ -151,19 +156,60 @@ export async function runCli(argv: readonly string[], io: CliIo = processIo): Pr
     });
 
   common(program.command('disasm <policy>'))
-    .description('print the eBPF instructions syrupd generates for a policy at a hook, with their source lines (nothing is deployed)')
-    .option('--hook <id>', 'the hook id', 'socket-select')
+    .description('print the eBPF instructions syrupd generates for a policy at a hook, with their source lines (nothing is deployed); two or more --hook list the programs side by side')
+    .option('--hook <id>', 'the hook id (repeatable; default socket-select)', collectName, [])
     .option('--port <n>', 'the target port, for hooks whose code filters on it (XDP)', integer('--port'))
     .option('--param <K=V>', 'override a policy param (repeatable)', collectParam, {})
-    .action(async (policy: string, o: CommonOptions & { hook: string; port?: number; param: Record<string, bigint> }) => {
+    .action(async (policy: string, o: CommonOptions & { hook: string[]; port?: number; param: Record<string, bigint> }) => {
+      const hooks = o.hook.length > 0 ? o.hook : ['socket-select'];
       await withClient(o, async (client) => {
-        const lines = await client.disasm(policy, {
-          hook: o.hook as ClientDeployOptions['hook'],
-          ...(Object.keys(o.param).length > 0 ? { params: o.param } : {}),
-          ...(o.port !== undefined ? { target: { port: o.port } } : {}),
-        });
-        print(o, lines, lines.join('\n'));
+        const listings: string[][] = [];
+        for (const hook of hooks) {
+          listings.push(
+            await client.disasm(policy, {
+              hook: hook as ClientDeployOptions['hook'],
+              ...(Object.keys(o.param).length > 0 ? { params: o.param } : {}),
+              ...(o.port !== undefined ? { target: { port: o.port } } : {}),
+            }),
+          );
+        }
+        if (hooks.length === 1) print(o, listings[0], listings[0]!.join('\n'));
+        else print(o, Object.fromEntries(hooks.map((hook, i) => [hook, listings[i]])), sideBySide(hooks, listings));
       });
+    });
+
+  program
+    .command('check <policy>')
+    .description('check, without syrupd and without root, whether a policy file or package specifier can run at a hook: prints each violation as file:line:column: reason and exits 2 when it cannot run there')
+    .requiredOption('--hook <id>', 'the hook id, e.g. xdp-offload')
+    .option('--backend <package>', 'a backend package to load, by name or directory (repeatable); by default every installed one', collectName, [])
+    .option('--param <K=V>', 'override a policy param (repeatable)', collectParam, {})
+    .option('--port <n>', 'the target port, for hooks whose code filters on it (XDP)', integer('--port'))
+    .option('--interface <name>', 'the network interface (XDP hooks)')
+    .option('--queue <n>', 'the first RX queue (XDP hooks)', integer('--queue'))
+    .option('--json', 'print {ok, violations: [{file, line, column, reason}]}')
+    .exitOverride()
+    .action(async (policy: string, o: { hook: string; backend: string[]; param: Record<string, bigint>; port?: number; interface?: string; queue?: number; json?: boolean }) => {
+      const target = { ...(o.port !== undefined ? { port: o.port } : {}), ...(o.interface !== undefined ? { interface: o.interface } : {}), ...(o.queue !== undefined ? { queue: o.queue } : {}) };
+      const result = await checkPolicy(policy, {
+        hook: o.hook,
+        backends: o.backend,
+        ...(Object.keys(o.param).length > 0 ? { params: o.param } : {}),
+        ...(Object.keys(target).length > 0 ? { target } : {}),
+        cwd: process.cwd(),
+        installDir: CLI_INSTALL_DIR,
+      });
+      // The file as the user named it, when it was a path.
+      const shown = (file: string): string => (/[\\/]/.test(policy) && policy.endsWith(file) ? policy : file);
+      const violations = result.violations.map((v) => ({ ...v, file: shown(v.file) }));
+      if (o.json) {
+        io.out(JSON.stringify({ ok: result.ok, violations }));
+      } else {
+        const lines = violations.map((v) => `${v.file}:${v.line}:${v.column}: ${v.reason}`);
+        const verdict = result.ok ? `ok: the policy can run at ${o.hook}${result.backend === undefined ? '' : ` (backend ${result.backend})`}.` : `the policy cannot run at ${o.hook}.`;
+        io.out([...lines, ...result.notes, verdict].join('\n'));
+      }
+      exitCode = result.ok ? 0 : 2;
     });
 
   common(program.command('status'))
@@ -321,6 +367,14 @@ function describeDeployment(d: WireDeploymentInfo): string {
 function describeHook(h: { hook: string; layer: string; backend: string; available: boolean; reason: string | null; targetFields: readonly string[] }): string {
   const fields = h.targetFields.length > 0 ? `  target: ${h.targetFields.join(', ')}` : '';
   return `${h.hook}  ${h.layer}  ${h.backend}  ${h.available ? 'available' : `unavailable: ${h.reason ?? ''}`}${fields}`;
+}
+
+/** Listings in columns, each headed by its hook, padded to the longest line of the columns before. */
+function sideBySide(hooks: readonly string[], listings: readonly (readonly string[])[]): string {
+  const widths = listings.map((lines, i) => Math.max(hooks[i]!.length, ...lines.map((line) => line.length)) + 2);
+  const rows = Math.max(...listings.map((lines) => lines.length));
+  const row = (cells: readonly string[]): string => cells.map((cell, i) => (i === cells.length - 1 ? cell : cell.padEnd(widths[i]!))).join('').trimEnd();
+  return [row(hooks), ...Array.from({ length: rows }, (_, r) => row(listings.map((lines) => lines[r] ?? '')))].join('\n');
 }
 
 function describeBackendPackage(b: WireBackendPackage): string {

@@ -1,7 +1,7 @@
 export { DEFAULT_PIN_ROOT, startSyrupd, type Syrupd, type SyrupdOptions } from './syrupd.js';
 export { parseSyrupdArgs, type SyrupdArgs } from './syrupd-args.js';
 export { SoPeerCredCredentials } from './so-peercred-credentials.js';
-export { accountBackends, loadBackends, type BackendLoadOutcome } from './backends/load-backends.js';
-export { loadBackendPackage, type LoadedBackendPackage, type LoadOptions } from './backends/load-backend-package.js';
-export { BackendLoadError, type BackendLoadErrorCode } from './backends/backend-load-error.js';
+export { accountBackends } from './backends/account-backends.js';
+// The loader itself lives in @syrup/runtime (the CLI's syrup check uses it too); re-exported for syrupd's users.
+export { BackendLoadError, loadBackendPackage, loadBackends, type BackendLoadErrorCode, type BackendLoadOutcome, type LoadedBackendPackage, type LoadOptions } from '@syrup/runtime';
 export { PROJECT_BACKEND_OF_HOOK, PROJECT_BACKENDS } from './backends/project-backends.js';

@@ -10,11 +10,13 @@ import {
   RuntimeLimits,
   RuntimePersistenceOptions,
   RuntimeService,
+  loadBackends,
   type ConnectionLimits,
 } from '@syrup/runtime';
 import { pino, type Logger } from 'pino';
 import { container as rootContainer, type DependencyContainer } from 'tsyringe';
-import { accountBackends, loadBackends } from './backends/load-backends.js';
+import { accountBackends } from './backends/account-backends.js';
+import { PROJECT_BACKENDS } from './backends/project-backends.js';
 import { preparePinRoots } from './backends/prepare-pin-roots.js';
 import { SoPeerCredCredentials } from './so-peercred-credentials.js';
 
@@ -73,7 +75,8 @@ export async function startSyrupd(options: SyrupdOptions = {}): Promise<Syrupd> 
   const stateRoot = options.stateDir ?? DEFAULT_STATE_DIR;
   const container = rootContainer.createChildContainer();
   registerHookRegistry(container);
-  const outcomes = await loadBackends(options.backends ?? [], container, { cwd: options.cwd ?? process.cwd(), installDir: INSTALL_DIR });
+  const specs = options.backends !== undefined && options.backends.length > 0 ? options.backends : PROJECT_BACKENDS;
+  const outcomes = await loadBackends(specs, container, { cwd: options.cwd ?? process.cwd(), installDir: INSTALL_DIR });
   const registry = container.resolve<HookRegistry>(HookRegistry);
   const account = await accountBackends(outcomes, registry);
   // A default package that is absent or a placeholder is expected; anything asked for that did not load, or failed, is a warning.

@@ -16,6 +16,7 @@ import {
   type TargetClaim,
   type TargetRequest,
 } from '@syrup/core';
+import { loadProgramSpec } from './loader/loaded-program.js';
 import { disassemble } from './asm/disasm.js';
 import { probeFeatures, type FeatureReport } from './features/probe-features.js';
 import { ensureBpffs } from './pin/bpffs.js';
@@ -102,6 +103,20 @@ export class EbpfBackend implements Backend {
   /** Pins live on bpffs: mounts it at /sys/fs/bpf when needed and creates `root` (0755, root-owned); a PinError otherwise. */
   preparePinRoot(root: string): void {
     ensureBpffs(root);
+  }
+
+  /**
+   * Loads the artifact's program and maps into the kernel, so the verifier checks the code a
+   * deploy would attach, and closes them again; nothing is attached. A rejection is the
+   * loader's `VerifierError`, whose `source` is the policy line the verifier stopped at.
+   */
+  async verify(artifact: Artifact): Promise<void> {
+    const program = (artifact as Artifact & Partial<EbpfArtifact>).program;
+    if (artifact.backend !== 'ebpf' || program === undefined) {
+      throw new SyrupError('EBPF_FOREIGN_ARTIFACT', `the eBPF backend cannot verify an artifact compiled by backend '${artifact.backend}'.`);
+    }
+    const loaded = await loadProgramSpec(program);
+    loaded.close();
   }
 
   /** The program's instructions as the kernel's disassembler prints them, each with its policy source position where it has one. */

@@ -32,6 +32,13 @@ export { DEFAULT_CONNECTION_LIMITS, type ConnectionLimits, type ConnectionLoad }
 export { MAX_REQUEST_NESTING } from './protocol/request-nesting.js';
 export { DaemonBackends, type BackendPackageState, type BackendPackageStatus } from './protocol/daemon-backends.js';
 export { wireHookInfo } from './protocol/wire-hook-info.js';
+// Backend packages loaded by name or path: syrupd's --backend and the CLI's syrup check.
+export { loadBackends, type BackendLoadOutcome } from './backends/load-backends.js';
+export { loadBackendPackage, type LoadedBackendPackage, type LoadOptions } from './backends/load-backend-package.js';
+export { findBackendPackage, isPathSpec, type FindOptions, type FoundPackage } from './backends/find-backend-package.js';
+export { findInstalledBackends } from './backends/find-installed-backends.js';
+export { activeConditions, packageEntry, type PackageManifest } from './backends/package-entry.js';
+export { BackendLoadError, type BackendLoadErrorCode } from './backends/backend-load-error.js';
 export { readPolicy } from './client/read-policy.js';
 export type { ClientDeployOptions, ClientDeployment, ClientDeploymentEvents, ClientMap, PolicyRef, SyrupClient } from './client/syrup-client.js';
 export { embedded, type EmbeddedOptions, type EmbeddedSyrup } from './client/embedded.js';

@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Backend, registerHookRegistry, type Artifact } from '@syrup/core';
+import { Backend, registerHookRegistry, type Artifact, type HookProbe } from '@syrup/core';
 import { container } from 'tsyringe';
 import { afterEach, describe, expect, it } from 'vitest';
 import { connect, PeerCredentials, ProtocolServer, ProtocolServerOptions, RuntimeService, type ClientStage, type SyrupClient } from '../src/index.js';
@@ -68,6 +68,17 @@ describe('over the protocol', () => {
     expect(await client.disasm(ROUND_ROBIN, { hook: 'socket-select', params: { SOCKETS: 3 } })).toEqual(['policy round-robin at socket-select', 'params {"SOCKETS":3}']);
     expect(await client.deployments()).toEqual([]);
     await expect(client.disasm(ROUND_ROBIN, { hook: 'thread' })).rejects.toThrow("no backend provides hook 'thread'");
+  });
+
+  it('lists the code for a hook whose probe says it cannot run here (its device is absent)', async () => {
+    class Unavailable extends DescribingBackend {
+      override async probe(): Promise<readonly HookProbe[]> {
+        return this.hooks.map((h) => ({ hook: h.id, available: false, reason: 'no such device here' }));
+      }
+    }
+    await start(new Unavailable());
+    expect(await client.disasm(ROUND_ROBIN, { hook: 'socket-select', params: { SOCKETS: 3 } })).toEqual(['policy round-robin at socket-select', 'params {"SOCKETS":3}']);
+    await expect(client.deploy(ROUND_ROBIN, { hook: 'socket-select', port: 9 })).rejects.toThrow(/no such device here/);
   });
 
   it('refuses disasm with one sentence when the backend cannot describe its code', async () => {

@@ -40,7 +40,38 @@ export interface CodegenTarget {
   readonly epilogue: (context: TargetEpilogueContext) => void;
   /** What the finished program may contain; anything else is refused with `CODEGEN_NOT_ALLOWED`. */
   readonly allows: TargetAllowances;
+  /** How operations a device cannot run as one instruction are lowered; absent: `NATIVE_LOWERING`. */
+  readonly lowering?: TargetLowering;
 }
+
+/**
+ * How the generator lowers operations some devices cannot run as one eBPF instruction (a
+ * SmartNIC's JIT, say). Every choice keeps the IR's semantics bit for bit; only the
+ * instructions differ.
+ */
+export interface TargetLowering {
+  /**
+   * `native`: every 64-bit ALU operation is one instruction. `u32-operands`: for a JIT whose
+   * multiplier and divider take operands the verifier proves are at most 2^32-1 and whose
+   * divisor is a constant: a 64-bit `*` becomes three 32x32-bit partial products; `/` and `%`
+   * by a power of two become a shift and an AND; `/` and `%` by another constant below 2^31
+   * become long division over 32-bit steps (divide, multiply, subtract); `/` and `%` by a value
+   * known only at run time, or by another constant of 2^31 or more, are refused with
+   * `CODEGEN_NOT_ALLOWED` at the policy's line.
+   */
+  readonly arithmetic: 'native' | 'u32-operands';
+  /** False: constants are stored through r0 (`BPF_STX`), never as a `BPF_ST` immediate store. */
+  readonly immediateStores: boolean;
+  /**
+   * False: the program never stores into a map value: an array's `set` goes through
+   * `bpf_map_update_elem`, and a `fetchAdd` whose answer nothing reads becomes a plain atomic
+   * add (one whose answer is read still needs `allows.fetchAtomics`).
+   */
+  readonly mapValueStores: boolean;
+}
+
+/** The host kernel's lowering: every operation as one instruction. */
+export const NATIVE_LOWERING: TargetLowering = Object.freeze({ arithmetic: 'native', immediateStores: true, mapValueStores: true });
 
 /** A value of one of the kernel's enums, by its lower-case suffix (`xdp`, `sk_reuseport`) and number. */
 export interface KernelEnum {

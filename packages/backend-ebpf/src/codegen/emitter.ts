@@ -1,4 +1,4 @@
-import { InsnClass, Instruction, JumpCode, Mode, Opcode, Size, isLabel, label, type AsmItem, type SourceLocation } from '../asm/index.js';
+import { InsnClass, Instruction, JumpCode, Mode, Mov, Opcode, R0, Size, isLabel, label, opSize, storeMem, type AsmItem, type Register, type SourceLocation } from '../asm/index.js';
 import type { SlotOrigin } from './program-spec.js';
 
 type Origin = Omit<SlotOrigin, 'slot'>;
@@ -34,6 +34,13 @@ function negatedJump(ins: Instruction): Instruction | undefined {
   return negated === undefined ? undefined : ins.with({ opcode: (ins.opcode & 0x0f) | negated });
 }
 
+/** `*(size *)(dst + off) = imm` as `r0 = imm; *(size *)(dst + off) = r0`; other instructions as they are. */
+function throughRegister(ins: Instruction): Instruction[] {
+  if ((ins.opcode & 0x07) !== InsnClass.ST || (ins.opcode & 0xe0) !== Mode.MEM) return [ins];
+  if (ins.dst === R0) throw new RangeError('an immediate store based on r0 cannot go through r0');
+  return [Mov.imm(R0, Number(ins.imm)), storeMem(ins.dst as Register, ins.offset, R0, opSize(ins.opcode))];
+}
+
 /**
  * Collects instructions and label markers with the origin (prologue, body instruction,
  * epilogue) of each, so slots can be mapped back to the policy source after assembly.
@@ -45,6 +52,7 @@ export class Emitter {
   #source: SourceLocation | undefined;
   #labels = 0;
   readonly #referenced = new Set<string>();
+  #immediateStores = true;
 
   /** Sets the origin of the instructions emitted from now on. */
   at(origin: Origin, source?: SourceLocation): void {
@@ -52,7 +60,22 @@ export class Emitter {
     this.#source = source;
   }
 
+  /** The policy position instructions are emitted for now, if any (for refusals at a line). */
+  get source(): SourceLocation | undefined {
+    return this.#source;
+  }
+
+  /**
+   * Immediate stores (`BPF_ST`) become a move into r0 and a register store, for devices
+   * without them. r0 is scratch wherever the generator and the targets here store a constant
+   * (never a base register or a live value then); a store based on r0 is refused.
+   */
+  storeImmediates(allowed: boolean): void {
+    this.#immediateStores = allowed;
+  }
+
   emit(...instructions: Instruction[]): void {
+    if (!this.#immediateStores) instructions = instructions.flatMap(throughRegister);
     for (const ins of instructions) {
       if (ins.reference !== undefined) this.#referenced.add(ins.reference);
       this.#items.push(this.#source === undefined ? ins : ins.withSource(this.#source));

@@ -5,7 +5,7 @@ import { buildProgramBtf, type LineAnchor } from '../btf/line-info.js';
 import { CodegenError } from './codegen-error.js';
 import { Emitter } from './emitter.js';
 import { VERDICT_LABELS } from './epilogues.js';
-import type { CodegenTarget } from './codegen-target.js';
+import { NATIVE_LOWERING, type CodegenTarget } from './codegen-target.js';
 import type { Frame } from './frame.js';
 import { buildLiveIntervals, computeLiveness, insnDef, type Liveness } from './liveness.js';
 import { lowerInsn } from './lower-insn.js';
@@ -114,7 +114,9 @@ function build(ir: PolicyIr, target: CodegenTarget, options: { port?: number; ma
     hints: moveHints(insns),
   });
 
+  const lowering = target.lowering ?? NATIVE_LOWERING;
   const e = new Emitter();
+  e.storeImmediates(lowering.immediateStores);
   const operands = new Operands(e, allocation.locations);
   e.at({ section: 'prologue' });
   target.prologue({ emitter: e, input, frame, passLabel: VERDICT_LABELS.pass, ...(options.port === undefined ? {} : { port: options.port }) });
@@ -122,9 +124,10 @@ function build(ir: PolicyIr, target: CodegenTarget, options: { port?: number; ma
 
   const boundsPlans = planBoundsChecks(insns);
   // Pointer slots only where the stack has room left after the spills: reuse is an optimization.
-  const pointerPlans = planPointerReuse(insns, ir.manifest.maps, () =>
-    layout.size + 8 <= MAX_STACK_SIZE ? layout.reserve('map value pointer', 8) : undefined,
-  );
+  // Without stores into map values an array's set takes no element pointer to share.
+  const pointerPlans = lowering.mapValueStores
+    ? planPointerReuse(insns, ir.manifest.maps, () => (layout.size + 8 <= MAX_STACK_SIZE ? layout.reserve('map value pointer', 8) : undefined))
+    : new Map<number, never>();
   const body = {
     emitter: e,
     operands,
@@ -135,6 +138,11 @@ function build(ir: PolicyIr, target: CodegenTarget, options: { port?: number; ma
     pointerPlans,
     liveCallerSaved: (index: number) => liveCallerSaved(liveness, allocation, insns, index),
     maxValue: valueBounds(insns),
+    lowering,
+    resultUsed: (index: number) => {
+      const def = insnDef(insns[index]!);
+      return def !== undefined && liveness.liveOut[index]!.has(def);
+    },
   };
   insns.forEach((insn, index) => {
     const irIndex = normalized.originalIndex[index]!;

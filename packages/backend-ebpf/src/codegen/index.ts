@@ -7,7 +7,7 @@ export type { CodegenErrorCode, CodegenErrorLocation } from './codegen-error.js'
 export { generateProgram, generateTestHarness } from './generate-program.js';
 export type { GenerateOptions, TestHarnessOptions } from './generate-program.js';
 
-export { POLICY_BODY_HELPERS, verdictEpilogue } from './codegen-target.js';
+export { NATIVE_LOWERING, POLICY_BODY_HELPERS, verdictEpilogue } from './codegen-target.js';
 export type {
   CodegenTarget,
   KernelEnum,
@@ -15,6 +15,7 @@ export type {
   TargetEpilogueContext,
   TargetPrologueContext,
   TargetRegion,
+  TargetLowering,
   TargetSystemMap,
   VerdictEndings,
 } from './codegen-target.js';
@@ -30,6 +31,8 @@ export { Emitter } from './emitter.js';
 export { fieldSlot } from './frame.js';
 export type { Frame } from './frame.js';
 export type { MapOpSlots } from './lower-map-op.js';
+export { emitWideDivideSlots, emitWideMultiplyRegisters, emitWideMultiplySlots } from './wide-arithmetic.js';
+export type { WideSlots } from './wide-arithmetic.js';
 export type { RegionAccess } from './lower-load.js';
 export { FP } from './operands.js';
 export {

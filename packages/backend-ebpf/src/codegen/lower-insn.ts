@@ -18,6 +18,8 @@ import {
   type JumpCond,
   type Register,
 } from '../asm/index.js';
+import { CodegenError } from './codegen-error.js';
+import type { TargetLowering } from './codegen-target.js';
 import type { Emitter } from './emitter.js';
 import { EXECUTOR_KEY, VERDICT_LABELS } from './epilogues.js';
 import { fieldSlot, type Frame } from './frame.js';
@@ -25,6 +27,7 @@ import { lowerLoad, type BoundsPlan, type RegionFacts } from './lower-load.js';
 import { lowerMapOp } from './lower-map-op.js';
 import type { PointerPlan } from './map-pointer-reuse.js';
 import { FP, SCRATCH, SCRATCH2, emitConstant, fitsImm32, imm32, type Operands } from './operands.js';
+import { emitStoreU64, emitWideDivideSlots, emitWideMultiplySlots, type WideSlots } from './wide-arithmetic.js';
 
 const U64_MASK = (1n << 64n) - 1n;
 
@@ -43,6 +46,10 @@ export interface BodyLowering {
   readonly pointerPlans: ReadonlyMap<number, PointerPlan>;
   /** An upper bound of the values an operand can hold (see value-bounds.ts). */
   readonly maxValue: (operand: Operand) => bigint;
+  /** How the target lowers what its device cannot run as one instruction. */
+  readonly lowering: TargetLowering;
+  /** False when nothing reads the value instruction `index` defines. */
+  readonly resultUsed: (index: number) => boolean;
 }
 
 const U32_MAX = 0xffff_ffffn;
@@ -75,7 +82,12 @@ export function lowerInsn(body: BodyLowering, insn: IrInsn, index: number): void
       ops.assign(insn.dst, insn.src);
       return;
     case 'binary':
-      lowerBinary(e, ops, insn.kind, insn.dst, insn.a, insn.b);
+      if (body.lowering.arithmetic === 'u32-operands' && (insn.kind === 'mul' || insn.kind === 'div' || insn.kind === 'mod')) {
+        const [a, b, c] = body.frame.mapSlots.values;
+        lowerU32OperandBinary(e, ops, insn.kind, insn.dst, insn.a, insn.b, { a, b, c });
+      } else {
+        lowerBinary(e, ops, insn.kind, insn.dst, insn.a, insn.b);
+      }
       return;
     case 'unary': {
       if (typeof insn.a === 'bigint') {
@@ -125,7 +137,10 @@ export function lowerInsn(body: BodyLowering, insn: IrInsn, index: number): void
     case 'map-delete':
     case 'map-fetch-add':
     case 'map-cmpxchg':
-      lowerMapOp(e, ops, body.frame.mapSlots, body.maps[insn.map]!, insn, body.pointerPlans.get(index));
+      lowerMapOp(e, ops, body.frame.mapSlots, body.maps[insn.map]!, insn, body.pointerPlans.get(index), {
+        mapValueStores: body.lowering.mapValueStores,
+        resultUsed: body.resultUsed(index),
+      });
       return;
     case 'helper': {
       e.emit(call(insn.helper === 'random' ? 'get_prandom_u32' : insn.helper === 'now' ? 'ktime_get_ns' : 'get_smp_processor_id'));
@@ -197,6 +212,51 @@ export function lowerBinary(e: Emitter, ops: Operands, kind: BinaryOp, dst: numb
   ops.moveInto(target, a);
   e.emit('imm' in right ? aluImm(op, target, right.imm) : aluReg(op, target, right.reg));
   ops.commit(dst, target);
+}
+
+/**
+ * `dst = a op b` for `mul`, `div` and `mod` under the `u32-operands` lowering (see
+ * `TargetLowering`): constants fold, a power-of-two multiplier, divisor or modulus becomes a
+ * shift or an AND, other products are three 32x32-bit partial products, other constant
+ * divisors long division over 32-bit steps. A divisor known only at run time, or a constant of
+ * 2^31 or more that is not a power of two, is refused at the policy's line.
+ */
+export function lowerU32OperandBinary(e: Emitter, ops: Operands, kind: 'mul' | 'div' | 'mod', dst: number, a: Operand, b: Operand, slots: WideSlots): void {
+  if (typeof a === 'bigint' && typeof b === 'bigint') {
+    ops.assign(dst, evalBinary(kind, a, b));
+    return;
+  }
+  if (kind === 'mul' && typeof a === 'bigint') [a, b] = [b, a];
+  if (kind !== 'mul' && typeof b !== 'bigint') {
+    throw notAllowed(e, kind === 'div' ? 'a division by a value known only at run time' : 'a remainder (%) by a value known only at run time');
+  }
+  if (kind === 'mul' && b === 0n) {
+    ops.assign(dst, 0n);
+    return;
+  }
+  if (typeof b === 'bigint' && (b === 0n || (b & (b - 1n)) === 0n)) {
+    const log2 = b === 0n ? 0 : b.toString(2).length - 1;
+    if (kind === 'mul') lowerBinary(e, ops, 'shl', dst, a, BigInt(log2));
+    else if (kind === 'div') lowerBinary(e, ops, b === 0n ? 'div' : 'shr', dst, a, b === 0n ? 0n : BigInt(log2));
+    else lowerBinary(e, ops, b === 0n ? 'mod' : 'and', dst, a, b === 0n ? 0n : b - 1n);
+    return;
+  }
+  if (kind !== 'mul' && (b as bigint) >= 1n << 31n) {
+    throw notAllowed(e, `a ${kind === 'div' ? 'division' : 'remainder (%)'} by the constant ${String(b)}, which is neither a power of two nor below 2^31`);
+  }
+  // Both operands go to the stack; the sequences read them back as 32-bit halves.
+  emitStoreU64(e, slots.a, ops.read(a, SCRATCH));
+  if (kind === 'mul') emitStoreU64(e, slots.b, ops.read(b, SCRATCH2));
+  if (kind === 'mul') emitWideMultiplySlots(e, slots);
+  else emitWideDivideSlots(e, slots, Number(b), kind === 'div' ? 'quotient' : 'remainder');
+  ops.commit(dst, SCRATCH);
+}
+
+function notAllowed(e: Emitter, what: string): CodegenError {
+  const where = e.source;
+  return new CodegenError('CODEGEN_NOT_ALLOWED', `the policy needs ${what}${where === undefined ? '' : ` at ${where.file}:${where.line}:${where.column}`}, which this target cannot run.`, {
+    ...(where === undefined ? {} : { location: where }),
+  });
 }
 
 /** `dst = (a cmp b) ? 1 : 0`, unsigned. */

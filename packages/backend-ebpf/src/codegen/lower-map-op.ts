@@ -11,6 +11,7 @@ import {
   R3,
   R4,
   R5,
+  atomic,
   atomicCmpXchg,
   atomicFetch,
   call,
@@ -32,6 +33,13 @@ const BPF_ANY = 0;
 const BPF_NOEXIST = 1;
 const EEXIST = 17;
 
+/** What a target's lowering changes in map operations (see `TargetLowering.mapValueStores`). */
+export interface MapOpLowering {
+  readonly mapValueStores: boolean;
+  /** Whether anything reads the operation's answer (fetch-add: a plain atomic add suffices when not). */
+  readonly resultUsed: boolean;
+}
+
 /** Stack slots map operations stage their operands in (helpers take pointers to keys and values). */
 export interface MapOpSlots {
   /** u32 key. */
@@ -51,15 +59,25 @@ export interface MapOpSlots {
  *   meanwhile, the operation is retried once on the value now present. An array key out of
  *   range answers 0.
  */
-export function lowerMapOp(e: Emitter, ops: Operands, slots: MapOpSlots, spec: DataMapSpec, insn: MapInsn, pointer: PointerPlan = {}): void {
+export function lowerMapOp(
+  e: Emitter,
+  ops: Operands,
+  slots: MapOpSlots,
+  spec: DataMapSpec,
+  insn: MapInsn,
+  pointer: PointerPlan = {},
+  options: MapOpLowering = { mapValueStores: true, resultUsed: true },
+): void {
   const dst = 'dst' in insn ? insn.dst : undefined;
   const result = (): void => {
     if (dst !== undefined) ops.commit(dst, R0);
   };
-  const array = isArrayKind(spec.kind);
+  // Without stores into map values an array's set goes through map_update_elem, as a hash's does.
+  const array = isArrayKind(spec.kind) && (options.mapValueStores || insn.op !== 'map-set');
+  const plainAdd = !options.mapValueStores && !options.resultUsed;
   if (insn.op === 'map-delete' && array) return;
   if (array) {
-    lowerArrayOp(e, ops, slots, insn as Exclude<MapInsn, { op: 'map-delete' }>, pointer);
+    lowerArrayOp(e, ops, slots, insn as Exclude<MapInsn, { op: 'map-delete' }>, pointer, plainAdd);
     result();
     return;
   }
@@ -95,6 +113,18 @@ export function lowerMapOp(e: Emitter, ops: Operands, slots: MapOpSlots, spec: D
     case 'map-fetch-add': {
       const found = e.fresh('found');
       const zero = e.fresh('zero');
+      if (!options.mapValueStores) {
+        // A device that keeps counters apart (the NFP) lets a program create one only as 0:
+        // insert 0 (a race that inserts first is fine), then add to the value found.
+        lookup();
+        e.emit(JNE.imm(R0, 0, found), storeImm(FP, slots.values[1], 0, 'DW'));
+        update(slots.values[1], BPF_NOEXIST);
+        lookup();
+        e.emit(JEq.imm(R0, 0, done));
+        e.label(found);
+        fetchAdd(e, slots.values[0], plainAdd);
+        break;
+      }
       lookup();
       e.emit(JNE.imm(R0, 0, found));
       update(slots.values[0], BPF_NOEXIST);
@@ -102,7 +132,7 @@ export function lowerMapOp(e: Emitter, ops: Operands, slots: MapOpSlots, spec: D
       lookup();
       e.emit(JEq.imm(R0, 0, done));
       e.label(found);
-      fetchAdd(e, slots.values[0]);
+      fetchAdd(e, slots.values[0], plainAdd);
       e.emit(ja(done));
       e.label(zero);
       e.emit(Mov.imm(R0, 0));
@@ -139,7 +169,7 @@ export function lowerMapOp(e: Emitter, ops: Operands, slots: MapOpSlots, spec: D
  * r6-r9 or on the stack from there, and only values in r1-r4, which the call destroys, are
  * staged in the operand slots first. Without a call (a reused pointer) nothing is staged.
  */
-function lowerArrayOp(e: Emitter, ops: Operands, slots: MapOpSlots, insn: Exclude<MapInsn, { op: 'map-delete' }>, pointer: PointerPlan): void {
+function lowerArrayOp(e: Emitter, ops: Operands, slots: MapOpSlots, insn: Exclude<MapInsn, { op: 'map-delete' }>, pointer: PointerPlan, plainAdd: boolean): void {
   const done = e.fresh('done');
   const operands: Operand[] =
     insn.op === 'map-set' ? [insn.value] : insn.op === 'map-fetch-add' ? [insn.delta] : insn.op === 'map-cmpxchg' ? [insn.expected, insn.desired] : [];
@@ -186,7 +216,7 @@ function lowerArrayOp(e: Emitter, ops: Operands, slots: MapOpSlots, insn: Exclud
       // The atomic writes the old value into its source register, so the delta goes to r5 (never a value's home).
       const delta = operand(insn.delta, R5);
       if (delta !== R5) e.emit(Mov.reg(R5, delta));
-      e.emit(atomicFetch('add', R0, 0, R5), Mov.reg(R0, R5));
+      e.emit(plainAdd ? atomic('add', R0, 0, R5) : atomicFetch('add', R0, 0, R5), Mov.reg(R0, R5));
       break;
     }
     case 'map-cmpxchg': {
@@ -207,9 +237,9 @@ function lowerArrayOp(e: Emitter, ops: Operands, slots: MapOpSlots, insn: Exclud
   e.label(done);
 }
 
-/** `r0 = atomic_fetch_add(*r0, delta)`, with r0 the value pointer. */
-function fetchAdd(e: Emitter, deltaSlot: number): void {
-  e.emit(loadMem(R5, FP, deltaSlot, 'DW'), atomicFetch('add', R0, 0, R5), Mov.reg(R0, R5));
+/** `r0 = atomic_fetch_add(*r0, delta)`, with r0 the value pointer; a plain atomic add when nothing reads the answer. */
+function fetchAdd(e: Emitter, deltaSlot: number, plainAdd: boolean): void {
+  e.emit(loadMem(R5, FP, deltaSlot, 'DW'), plainAdd ? atomic('add', R0, 0, R5) : atomicFetch('add', R0, 0, R5), Mov.reg(R0, R5));
 }
 
 /** `r0 = cmpxchg(*r0, expected, desired)`, with r0 the value pointer; cmpxchg compares with r0. */

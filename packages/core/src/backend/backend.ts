@@ -42,6 +42,8 @@ export interface Artifact {
   readonly backend: string;
   readonly hook: HookId;
   readonly policy: PolicyManifest;
+  /** Lines for people about how the artifact was built (the device profile it was checked against, say); `syrup check` prints them. */
+  readonly notes?: readonly string[];
 }
 
 /**
@@ -179,6 +181,13 @@ export interface Backend {
    * the instructions with their policy source positions), for `syrup disasm`.
    */
   describe?(artifact: Artifact): readonly string[];
+  /**
+   * Optional: has the artifact's code checked where it would run (the kernel's verifier) without
+   * attaching it, and releases whatever that took. Throws the checker's refusal, carrying the
+   * policy position in `location` when it is known. It may need privileges (root for the
+   * eBPF backend); `syrup check` calls it only when it runs as root.
+   */
+  verify?(artifact: Artifact): Promise<void>;
   /**
    * Optional: rebuilds an attachment from a record its `persist` wrote, after checking every
    * object's identity (the backend's own data in the record) against what it finds. Refuses

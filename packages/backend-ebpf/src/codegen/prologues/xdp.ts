@@ -25,6 +25,7 @@ import {
 import type { Emitter } from '../emitter.js';
 import type { Frame } from '../frame.js';
 import { FP } from '../operands.js';
+import type { TargetLowering } from '../codegen-target.js';
 import { emitFlowHash } from './flow-hash.js';
 import { ETH_P_IPV6_RAW, ETH_P_IP_RAW, UDP_HEADER_SIZE, emitPort, foldIpv6 } from './socket-select.js';
 
@@ -45,6 +46,8 @@ const IPV4_FRAGMENT_OFFSET_RAW = 0xff1f;
 export interface XdpPrologueOptions {
   /** Only UDP datagrams to this destination port run the policy; everything else passes. */
   readonly port?: number;
+  /** How the flow hash multiplies (`TargetLowering.arithmetic`); default `native`. */
+  readonly arithmetic?: TargetLowering['arithmetic'];
 }
 
 /**
@@ -142,6 +145,6 @@ export function emitXdpUdpPrologue(e: Emitter, frame: Frame, passLabel: string, 
   }
   const hash = slot('hash');
   if (hash !== undefined) {
-    emitFlowHash(e, { srcAddr: srcAddr!, dstAddr: dstAddr!, srcPort: slot('srcPort')!, dstPort: slot('dstPort')!, hash });
+    emitFlowHash(e, { srcAddr: srcAddr!, dstAddr: dstAddr!, srcPort: slot('srcPort')!, dstPort: slot('dstPort')!, hash }, options.arithmetic);
   }
 }

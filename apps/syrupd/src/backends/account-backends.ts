@@ -1,55 +1,6 @@
-import { STANDARD_HOOK_IDS, STANDARD_HOOKS, SyrupError, type HookAvailability, type HookRegistry } from '@syrup/core';
-import type { BackendPackageState, BackendPackageStatus, DaemonBackends } from '@syrup/runtime';
-import type { DependencyContainer } from 'tsyringe';
-import { BackendLoadError } from './backend-load-error.js';
-import { loadBackendPackage, type LoadOptions } from './load-backend-package.js';
-import { PROJECT_BACKEND_OF_HOOK, PROJECT_BACKENDS } from './project-backends.js';
-
-/** What loading one package came to, before the registry has looked at its backends. */
-export interface BackendLoadOutcome {
-  readonly spec: string;
-  readonly state: Exclude<BackendPackageState, 'refused'>;
-  readonly reason?: string;
-  /** The reason without the package's name and place, for a hook listing that names the package already. */
-  readonly detail?: string;
-  /** Its package.json name and directory, once found. */
-  readonly name?: string;
-  readonly path?: string;
-  readonly backendCount?: number;
-}
-
-/** The state each BackendLoadError code stands for. */
-const STATE_OF_CODE: Readonly<Record<string, BackendLoadOutcome['state']>> = {
-  BACKEND_NOT_FOUND: 'not-found',
-  BACKEND_NO_REGISTER: 'not-a-backend',
-};
-
-/**
- * Loads each package in order into `container` (the project's own when `specs` is empty); a
- * package that does not load is an outcome with its reason, never a stop: the daemon serves
- * the others. The same spec twice loads once.
- */
-export async function loadBackends(specs: readonly string[], container: DependencyContainer, options: LoadOptions): Promise<readonly BackendLoadOutcome[]> {
-  const outcomes: BackendLoadOutcome[] = [];
-  for (const spec of new Set(specs.length > 0 ? specs : PROJECT_BACKENDS)) {
-    try {
-      const loaded = await loadBackendPackage(spec, container, options);
-      outcomes.push({ spec, state: 'loaded', name: loaded.name, path: loaded.dir, backendCount: loaded.backendCount });
-    } catch (error) {
-      const code = error instanceof SyrupError ? error.code : '';
-      const reason = error instanceof Error ? error.message : String(error);
-      const found = error instanceof BackendLoadError ? error.found : undefined;
-      outcomes.push({
-        spec,
-        state: STATE_OF_CODE[code] ?? 'failed',
-        reason,
-        detail: error instanceof BackendLoadError ? error.detail : reason.replace(/\.$/, ''),
-        ...(found !== undefined ? { name: found.name, path: found.dir } : {}),
-      });
-    }
-  }
-  return outcomes;
-}
+import { STANDARD_HOOK_IDS, STANDARD_HOOKS, type HookAvailability, type HookRegistry } from '@syrup/core';
+import type { BackendLoadOutcome, BackendPackageStatus, DaemonBackends } from '@syrup/runtime';
+import { PROJECT_BACKEND_OF_HOOK } from './project-backends.js';
 
 /**
  * The daemon's account for `status` and `hooks`: each package's outcome, with the backends the

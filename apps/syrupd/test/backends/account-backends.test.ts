@@ -6,7 +6,9 @@ import { fileURLToPath } from 'node:url';
 import { HookRegistry, registerHookRegistry, type HookRegistry as HookRegistryType } from '@syrup/core';
 import { container as rootContainer, type DependencyContainer } from 'tsyringe';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { accountBackends, loadBackends } from '../../src/backends/load-backends.js';
+import { loadBackends } from '@syrup/runtime';
+import { accountBackends } from '../../src/backends/account-backends.js';
+import { PROJECT_BACKENDS } from '../../src/backends/project-backends.js';
 import { backendIndex, writePackage } from './fixture-packages.js';
 
 const INSTALL_DIR = fileURLToPath(new URL('../..', import.meta.url));
@@ -65,19 +67,21 @@ describe('loadBackends and accountBackends', () => {
     });
   });
 
-  it("loads the project's own packages by default: the eBPF backend from syrupd's installation, the placeholders listed as not backends yet", async () => {
+  it("loads the project's own packages by default: the eBPF and NFP backends from syrupd's installation, the placeholder listed as not a backend yet", async () => {
     // The clone's sources: tsx or vitest load them through the `source` condition.
-    const outcomes = await loadBackends([], container, { cwd: dir, installDir: INSTALL_DIR, conditions: new Set(['node', 'import', 'source']) });
+    const outcomes = await loadBackends(PROJECT_BACKENDS, container, { cwd: dir, installDir: INSTALL_DIR, conditions: new Set(['node', 'import', 'source']) });
     expect(outcomes.map((o) => [o.spec, o.state])).toEqual([
       ['@syrup/backend-ebpf', 'loaded'],
       ['@syrup/backend-ghost', 'not-a-backend'],
-      ['@syrup/backend-nfp', 'not-a-backend'],
+      ['@syrup/backend-nfp', 'loaded'],
     ]);
     const registry = container.resolve<HookRegistryType>(HookRegistry);
-    expect(registry.backends().map((r) => [r.backend.name, r.refused])).toEqual([['ebpf', undefined]]);
+    expect(registry.backends().map((r) => [r.backend.name, r.refused])).toEqual([
+      ['ebpf', undefined],
+      ['nfp', undefined],
+    ]);
     const account = await accountBackends(outcomes, registry);
     expect(account.unprovidedHooks.map((h) => h.reason)).toEqual([
-      "it would come from '@syrup/backend-nfp', which is not a backend yet (it has no entry module to import).",
       "it would come from '@syrup/backend-ghost', which is not a backend yet (it has no entry module to import).",
     ]);
   });

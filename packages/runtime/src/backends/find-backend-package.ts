@@ -12,8 +12,10 @@ export interface FoundPackage {
 export interface FindOptions {
   /** The daemon's working directory: names resolve from here first, and relative paths against it. */
   readonly cwd: string;
-  /** syrupd's own package directory: names resolve from here when the working directory has none. */
+  /** The loading program's own package directory (syrupd's, the CLI's): names resolve from here when the working directory has none. */
   readonly installDir: string;
+  /** The loading program, for messages (`syrupd's installation`); default `syrupd`. */
+  readonly installName?: string;
 }
 
 /** npm's package names: an optional `@scope/` and a name without slashes. */
@@ -27,7 +29,7 @@ export function isPathSpec(spec: string): boolean {
 /**
  * Finds a backend package: a directory path (absolute, or relative to the working directory)
  * holding a package.json, or a package name looked up as Node does, in `node_modules` of the
- * working directory and each parent, then of syrupd's installation and each parent. Throws
+ * working directory and each parent, then of the loading program's installation and each parent. Throws
  * `BACKEND_NOT_FOUND` naming the places looked.
  */
 export function findBackendPackage(spec: string, options: FindOptions): FoundPackage {
@@ -48,7 +50,7 @@ export function findBackendPackage(spec: string, options: FindOptions): FoundPac
       if (dirname(dir) === dir) break;
     }
   }
-  const places = starts.map((s, i) => (i === 0 ? `the working directory ${s}` : `syrupd's installation ${s}`)).join(' and from ');
+  const places = starts.map((s, i) => (i === 0 ? `the working directory ${s}` : `${options.installName ?? 'syrupd'}'s installation ${s}`)).join(' and from ');
   throw new BackendLoadError('BACKEND_NOT_FOUND', `backend package '${spec}' is not installed: no node_modules/${spec} from ${places} up to /.`);
 }
 

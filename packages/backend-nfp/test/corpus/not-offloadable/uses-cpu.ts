@@ -1,0 +1,9 @@
+import { definePolicy, cpu } from '@syrup/core';
+
+export default definePolicy({
+  name: 'uses-cpu',
+  input: 'udp',
+  schedule() {
+    return cpu();
+  },
+});
