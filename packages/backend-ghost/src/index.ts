@@ -8,3 +8,7 @@ export type { GhostDriver } from './ghost-driver.js';
 export { Enclave, type ManagedThread } from './enclave.js';
 export { GhostAgent, type DecisionRecord, type GhostAgentOptions, type GhostAgentStats } from './ghost-agent.js';
 export { SimulatedGhostDriver } from './simulated-ghost-driver.js';
+export { StockLinuxDriver, type StockLinuxDriverOptions } from './linux/stock-linux-driver.js';
+export { rtThrottlingReport, type RtThrottlingReport } from './linux/rt-throttling-report.js';
+export { SchedCallError, SchedPolicy, SchedSyscalls, type ThreadSchedule } from './linux/sched-syscalls.js';
+export { RECORD_SIZE, RECORD_TYPES, SCHED_TRACEPOINTS, schedEventProgram, type SchedTracepoint, type TaskOffsets } from './linux/sched-event-programs.js';
