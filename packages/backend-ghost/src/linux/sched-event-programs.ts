@@ -1,4 +1,4 @@
-import { Add, JEq, JNE, Mov, R0, R1, R10, R2, R3, R4, R6, R7, R8, R9, atomicFetch, call, exit, label, loadMapPtr, loadMem, storeImm, storeMem, type AsmItem } from '@syrup/backend-ebpf/asm';
+import { Add, JEq, JNE, JSet, Mov, R0, R1, R10, R2, R3, R4, R6, R7, R8, R9, atomicFetch, call, exit, label, loadMapPtr, loadMem, storeImm, storeMem, type AsmItem } from '@syrup/backend-ebpf/asm';
 
 /** Where the programs read a task's fields: byte offsets in this kernel's `task_struct` (from its BTF). */
 export interface TaskOffsets {
@@ -6,6 +6,8 @@ export interface TaskOffsets {
   readonly tgid: number;
   /** `se.sum_exec_runtime`: nanoseconds the task has run. */
   readonly runtime: number;
+  /** `flags` (PF_*). */
+  readonly flags: number;
 }
 
 /** The `type` word of a ring buffer record. */
@@ -31,6 +33,10 @@ const TID = -24;
 const ZERO = -32;
 const TYPE = -40;
 const BPF_NOEXIST = 1;
+/** `TASK_DEAD` in `__state` and `PF_EXITING` in `flags` (include/linux/sched.h). */
+const TASK_DEAD = 0x80;
+const PF_EXITING = 0x4;
+const FLAGS = -48;
 
 /**
  * The raw tracepoint program for `tracepoint`. Raw tracepoint arguments are the
@@ -48,15 +54,18 @@ export function schedEventProgram(tracepoint: SchedTracepoint, offsets: TaskOffs
   switch (tracepoint) {
     case 'sched_switch':
       // prev blocked when it was not preempted and its state is not TASK_RUNNING (how __schedule decides to dequeue).
+      // A dead task's last switch is not a change: its exit was reported (and its counter dropped) already.
       out.push(
         storeImm(R10, TYPE, RECORD_TYPES.preempted, 'W'),
-        loadMem(R1, R6, 0, 'DW'),
-        JNE.imm(R1, 0, 'prev'),
         loadMem(R1, R6, 24, 'DW'),
+        JEq.imm32(R1, TASK_DEAD, 'next'),
+        loadMem(R2, R6, 0, 'DW'),
+        JNE.imm(R2, 0, 'prev'),
         JEq.imm32(R1, 0, 'prev'),
         storeImm(R10, TYPE, RECORD_TYPES.blocked, 'W'),
         label('prev'),
         ...emitRecord(8, offsets, 'p'),
+        label('next'),
         storeImm(R10, TYPE, RECORD_TYPES['on-cpu'], 'W'),
         ...emitRecord(16, offsets, 'n'),
       );
@@ -97,6 +106,21 @@ function emitRecord(arg: number, offsets: TaskOffsets, tag: string, forget = fal
     loadMem(R1, R0, 0, 'W'),
     loadMem(R2, R10, TGID, 'W'),
     JNE.reg(R1, R2, skip),
+    // An exiting task's exit message is its last: what it does after (sleeping in exit_mm, its
+    // last switch) would create its counter again and make a dead thread look alive.
+    ...(forget
+      ? []
+      : [
+          Mov.reg(R1, R10),
+          Add.imm(R1, FLAGS),
+          Mov.imm(R2, 4),
+          Mov.reg(R3, R7),
+          Add.imm(R3, offsets.flags),
+          call('probe_read_kernel'),
+          JNE.imm(R0, 0, skip),
+          loadMem(R1, R10, FLAGS, 'W'),
+          JSet.imm(R1, PF_EXITING, skip),
+        ]),
     // tid, and its counter (created at 0 the first time).
     Mov.reg(R1, R10),
     Add.imm(R1, TID),

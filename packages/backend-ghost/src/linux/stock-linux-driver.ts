@@ -88,6 +88,7 @@ export class StockLinuxDriver implements GhostDriver {
       pid: btf.memberOffset('task_struct', 'pid'),
       tgid: btf.memberOffset('task_struct', 'tgid'),
       runtime: btf.memberOffset('task_struct', 'se.sum_exec_runtime'),
+      flags: btf.memberOffset('task_struct', 'flags'),
     };
     const resources: Disposable[] = [];
     try {
