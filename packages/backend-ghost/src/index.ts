@@ -12,3 +12,4 @@ export { StockLinuxDriver, type StockLinuxDriverOptions } from './linux/stock-li
 export { rtThrottlingReport, type RtThrottlingReport } from './linux/rt-throttling-report.js';
 export { SchedCallError, SchedPolicy, SchedSyscalls, type ThreadSchedule } from './linux/sched-syscalls.js';
 export { RECORD_SIZE, RECORD_TYPES, SCHED_TRACEPOINTS, schedEventProgram, type SchedTracepoint, type TaskOffsets } from './linux/sched-event-programs.js';
+export { ScheduleKeeper } from './linux/schedule-keeper.js';

@@ -1,6 +1,8 @@
 import { ThreadEvent } from '@syrup/core';
 import { describeKernel } from '@syrup/test-support/kernel-gate';
+import { spawn } from 'node:child_process';
 import { readdirSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { afterEach, beforeEach, expect, it } from 'vitest';
 import { Enclave } from '../src/enclave.js';
 import { GhostAgent, type DecisionRecord } from '../src/ghost-agent.js';
@@ -15,11 +17,12 @@ import { startServer, type ServerProcess } from './support/server-process.js';
 /** The enclave's CPU: the last one, so the test's own process mostly runs elsewhere. */
 const CPU = Math.max(0, ...[0, 1].filter((c) => c < (globalThis.navigator?.hardwareConcurrency ?? 1)));
 const sched = new SchedSyscalls();
+const AGENT_FIXTURE = fileURLToPath(new URL('./fixtures/agent-process.ts', import.meta.url));
 
 /** Starts an agent running get-priority over the fixture's workers: SCANs busy, GET not. */
-function deploy(server: ServerProcess, record?: GhostMessage[]) {
+async function deploy(server: ServerProcess, record?: GhostMessage[]) {
   const managed = new Set([...server.scan, server.get]);
-  const driver = StockLinuxDriver.open({ pid: server.pid, cpus: [CPU], manages: (tid) => managed.has(tid) });
+  const driver = await StockLinuxDriver.open({ pid: server.pid, cpus: [CPU], manages: (tid) => managed.has(tid) });
   const evaluator = getPriority();
   server.scan.forEach((tid, i) => setWorker(evaluator, tid, i + 1, 1));
   setWorker(evaluator, server.get, 0, 0);
@@ -94,7 +97,7 @@ describeKernel('StockLinuxDriver', () => {
     expect(Math.max(...shared.scanProgress)).toBeGreaterThan(0);
 
     const trace: GhostMessage[] = [];
-    const { driver, agent, decisions, evaluator } = deploy(server, trace);
+    const { driver, agent, decisions, evaluator } = await deploy(server, trace);
     try {
       expect(driver.rtThrottling.summary).toMatch(/SCHED_FIFO|RT throttling/);
       await until('both SCAN threads are deferred', () => server.scan.every((tid) => sched.read(tid).policy === SchedPolicy.IDLE));
@@ -161,7 +164,7 @@ describeKernel('StockLinuxDriver', () => {
   it('refuses a decision for a thread that blocked or exited after it was made (stale, dead), and leaves the thread as it was', async () => {
     await using server = await startServer(CPU, 1);
     const managed = new Set([server.get, ...server.scan]);
-    const driver = StockLinuxDriver.open({ pid: server.pid, cpus: [CPU], manages: (tid) => managed.has(tid) });
+    const driver = await StockLinuxDriver.open({ pid: server.pid, cpus: [CPU], manages: (tid) => managed.has(tid) });
     try {
       const before = sched.read(server.get);
       const barrier = driver.seqOf(server.get) as number;
@@ -180,6 +183,31 @@ describeKernel('StockLinuxDriver', () => {
       expect(driver.savedSchedules().size).toBe(0);
     } finally {
       driver.close();
+    }
+  });
+
+  it('gives every managed thread back within 1 s when the agent\'s process is SIGKILLed (the keeper process does it)', async () => {
+    await using server = await startServer(CPU);
+    const threads = [...server.scan, server.get];
+    const before = schedules(threads).map(comparable);
+    const agent = spawn(process.execPath, ['--conditions=source', '--import', 'tsx', AGENT_FIXTURE, String(server.pid), String(CPU), String(server.get), ...server.scan.map(String)], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+      env: { ...process.env, TSX_TSCONFIG_PATH: fileURLToPath(new URL('../tsconfig.tsx.json', import.meta.url)) },
+    });
+    try {
+      await new Promise<void>((resolve, reject) => {
+        agent.stdout?.once('data', () => resolve());
+        agent.once('exit', (code) => reject(new Error(`the agent process exited with ${String(code)}`)));
+      });
+      await until('the agent deferred the SCANs', () => server.scan.every((tid) => sched.read(tid).policy === SchedPolicy.IDLE), 10_000);
+      const exited = new Promise((resolve) => agent.once('exit', resolve));
+      agent.kill('SIGKILL');
+      await exited;
+      const killedAt = Date.now();
+      await until('every thread has its scheduling back', () => JSON.stringify(schedules(threads).map(comparable)) === JSON.stringify(before), 1000);
+      expect(Date.now() - killedAt).toBeLessThan(1000);
+    } finally {
+      if (agent.exitCode === null && agent.signalCode === null) agent.kill('SIGKILL');
     }
   });
 });

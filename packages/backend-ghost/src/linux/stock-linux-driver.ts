@@ -11,6 +11,7 @@ import type { GhostTransaction, TransactionOutcome } from '../transaction.js';
 import { rtThrottlingReport, type RtThrottlingReport } from './rt-throttling-report.js';
 import { RECORD_SIZE, RECORD_TYPES, SCHED_MAPS, SCHED_TRACEPOINTS, schedEventProgram, type TaskOffsets } from './sched-event-programs.js';
 import { SchedCallError, SchedPolicy, SchedSyscalls, type ThreadSchedule } from './sched-syscalls.js';
+import { ScheduleKeeper } from './schedule-keeper.js';
 
 export interface StockLinuxDriverOptions {
   /** The process whose threads the enclave manages. */
@@ -42,7 +43,8 @@ const SEQ_ONE = new Uint8Array([1, 0, 0, 0, 0, 0, 0, 0]);
  * between); the next message corrects what that costs.
  *
  * Every thread's scheduling is saved before the driver first changes it and put back by
- * `release` and `close`. Waiting for records uses the ring buffer's readiness thread: the
+ * `release` and `close`; a copy goes to a `ScheduleKeeper` process first, which puts it back
+ * if this process dies without closing. Waiting for records uses the ring buffer's readiness thread: the
  * agent sleeps until the kernel publishes, it never spins.
  */
 export class StockLinuxDriver implements GhostDriver {
@@ -59,10 +61,12 @@ export class StockLinuxDriver implements GhostDriver {
   readonly #seqs: KernelMap;
   readonly #ring: RingBuffer;
   readonly #discovered: GhostMessage[];
+  readonly #keeper: ScheduleKeeper;
   #listening = false;
   #closed = false;
 
-  private constructor(options: StockLinuxDriverOptions, seqs: KernelMap, ring: RingBuffer, resources: Disposable[], discovered: GhostMessage[]) {
+  private constructor(options: StockLinuxDriverOptions, seqs: KernelMap, ring: RingBuffer, resources: Disposable[], discovered: GhostMessage[], keeper: ScheduleKeeper) {
+    this.#keeper = keeper;
     this.pid = options.pid;
     this.cpus = [...options.cpus];
     this.#priority = options.priority ?? 1;
@@ -75,10 +79,11 @@ export class StockLinuxDriver implements GhostDriver {
   }
 
   /**
-   * Loads and attaches the programs, then discovers the process's threads (each gets a `new`
-   * message with its current seq). Nothing stays attached when a step fails.
+   * Starts the schedule keeper, loads and attaches the programs, then discovers the process's
+   * threads (each gets a `new` message with its current seq). Nothing stays attached and no
+   * keeper stays running when a step fails.
    */
-  static open(options: StockLinuxDriverOptions): StockLinuxDriver {
+  static async open(options: StockLinuxDriverOptions): Promise<StockLinuxDriver> {
     const { pid } = options;
     if (!Number.isSafeInteger(pid) || pid <= 0) throw new GhostError('GHOST_ENCLAVE_INVALID', `an enclave's process id must be a positive integer, not ${String(pid)}.`);
     const priority = options.priority ?? 1;
@@ -90,6 +95,7 @@ export class StockLinuxDriver implements GhostDriver {
       runtime: btf.memberOffset('task_struct', 'se.sum_exec_runtime'),
       flags: btf.memberOffset('task_struct', 'flags'),
     };
+    const keeper = await ScheduleKeeper.start();
     const resources: Disposable[] = [];
     try {
       const target = track(resources, KernelMap.create({ type: MapType.ARRAY, keySize: 4, valueSize: 8, maxEntries: 1, name: 'ghost_target' }));
@@ -110,9 +116,10 @@ export class StockLinuxDriver implements GhostDriver {
       target.update(new Uint8Array(4), value);
       const manages = options.manages ?? (() => true);
       const discovered = discoverThreads(pid, seqs).filter((m) => manages(m.tid));
-      return new StockLinuxDriver(options, seqs, ring, resources, discovered);
+      return new StockLinuxDriver(options, seqs, ring, resources, discovered, keeper);
     } catch (error) {
       for (const resource of resources.reverse()) resource[Symbol.dispose]();
+      keeper.close();
       throw error;
     }
   }
@@ -176,12 +183,13 @@ export class StockLinuxDriver implements GhostDriver {
   release(tid: number): void {
     const original = this.#saved.get(tid);
     if (original === undefined) return;
-    this.#saved.delete(tid);
     try {
       this.#sched.restore(tid, original);
     } catch (error) {
       if (!(error instanceof SchedCallError && error.gone)) throw error;
     }
+    this.#saved.delete(tid);
+    this.#keeper.forget(tid);
   }
 
   /** The scheduling saved for each thread the driver changed (what `close` restores). */
@@ -201,6 +209,8 @@ export class StockLinuxDriver implements GhostDriver {
       }
     }
     for (const resource of this.#resources.reverse()) resource[Symbol.dispose]();
+    // When a thread could not be given back here, the keeper tries again on its way out.
+    this.#keeper.close(failures.length === 0);
     if (failures.length > 0) throw new GhostError('GHOST_KERNEL', `${failures.length} thread(s) could not be given back their scheduling: ${(failures[0] as Error).message}`, { cause: failures });
   }
 
@@ -225,6 +235,8 @@ export class StockLinuxDriver implements GhostDriver {
     if (saved === undefined) {
       saved = this.#sched.read(tid);
       this.#saved.set(tid, saved);
+      // Before the first change: whatever happens to this process from now on, the keeper can undo it.
+      this.#keeper.save(tid, saved);
     }
     return saved;
   }
