@@ -13,3 +13,5 @@ export { rtThrottlingReport, type RtThrottlingReport } from './linux/rt-throttli
 export { SchedCallError, SchedPolicy, SchedSyscalls, type ThreadSchedule } from './linux/sched-syscalls.js';
 export { RECORD_SIZE, RECORD_TYPES, SCHED_TRACEPOINTS, schedEventProgram, type SchedTracepoint, type TaskOffsets } from './linux/sched-event-programs.js';
 export { ScheduleKeeper } from './linux/schedule-keeper.js';
+export { GhostBackend, GhostBackendOptions, parseCpuList, type GhostArtifact } from './ghost-backend.js';
+export { ghostBackendModule, register } from './ghost-backend-module.js';
