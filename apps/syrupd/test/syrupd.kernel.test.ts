@@ -78,13 +78,14 @@ describeKernel('the syrupd process', () => {
     expect(status).toMatchObject({ version: 1, pid: expect.any(Number), deployments: 0 });
     const hooks = await client.hooks();
     expect(hooks.find((h) => h.hook === 'socket-select')).toEqual({ hook: 'socket-select', layer: 'kernel socket layer', backend: 'ebpf', available: true, targetFields: ['port', 'protocol', 'pid', 'address'] });
-    // Without --backend: the project's own packages, the eBPF backend loaded, the placeholders listed as not backends yet.
+    // Without --backend: the project's own packages, the eBPF and thread backends loaded, the placeholder listed as not a backend yet.
     expect(status.backends?.map((b) => [b.package, b.state, b.backends])).toEqual([
       ['@syrup/backend-ebpf', 'loaded', ['ebpf']],
-      ['@syrup/backend-ghost', 'not-a-backend', undefined],
+      ['@syrup/backend-ghost', 'loaded', ['ghost']],
       ['@syrup/backend-nfp', 'not-a-backend', undefined],
     ]);
-    expect(hooks.find((h) => h.hook === 'thread')).toMatchObject({ backend: '@syrup/backend-ghost', available: false, reason: "it would come from '@syrup/backend-ghost', which is not a backend yet (it has no entry module to import)." });
+    expect(hooks.find((h) => h.hook === 'thread')).toMatchObject({ backend: 'ghost', available: true });
+    expect(hooks.find((h) => h.hook === 'xdp-offload')).toMatchObject({ backend: '@syrup/backend-nfp', available: false, reason: "it would come from '@syrup/backend-nfp', which is not a backend yet (it has no entry module to import)." });
 
     // A UDP group of this test process, found by port (and our pid).
     const { createSocket } = await import('node:dgram');
