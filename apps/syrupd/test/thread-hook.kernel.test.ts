@@ -75,7 +75,7 @@ async function deployOn(client: SyrupClient, server: ServerProcess) {
 }
 
 describeKernel('syrupd: the thread hook', () => {
-  it('deploys with --hook thread --pid on the daemon's --thread-cpus, and gives every thread back within 1 s of undeploy', async () => {
+  it('deploys with --hook thread --pid on the daemon\'s --thread-cpus, and gives every thread back within 1 s of undeploy', async () => {
     const { client, server, threads } = await setup();
     const before = schedules(threads);
     const deployment = await deployOn(client, server);
