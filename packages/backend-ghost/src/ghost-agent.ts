@@ -93,13 +93,20 @@ export class GhostAgent implements Disposable {
 
   /**
    * Asks the policy again about a runnable thread, as if it had yielded (what the application
-   * triggers after changing the thread's class in a map). Returns false when the thread is
-   * not managed or not runnable.
+   * triggers after changing the thread's class in a map), up to `maxAttempts` times while the
+   * commit is stale. Returns false when the thread is not managed or not runnable.
    */
   reconsider(tid: number): boolean {
-    const thread = this.enclave.thread(tid);
-    if (thread === undefined || !isRunnable(thread.state)) return false;
-    this.#decide(thread, ThreadEvent.YIELD, this.#clock());
+    const asked = this.#clock();
+    for (let attempt = 0; attempt < this.#maxAttempts; attempt++) {
+      // Read what the driver has first, so the decision sees the thread's latest seq; a thread
+      // that changes between the read and the commit (stale) is asked about again.
+      this.handle(this.#driver.poll());
+      const thread = this.enclave.thread(tid);
+      if (thread === undefined || !isRunnable(thread.state)) return false;
+      const outcome = this.#decide(thread, ThreadEvent.YIELD, asked);
+      if (outcome !== 'stale' && outcome !== 'superseded') return true;
+    }
     return true;
   }
 
@@ -139,13 +146,13 @@ export class GhostAgent implements Disposable {
     if (event !== undefined) this.#decide(thread, event, message.timeNs);
   }
 
-  #decide(thread: ManagedThread, event: ThreadEventCode, messageTimeNs: bigint): void {
+  #decide(thread: ManagedThread, event: ThreadEventCode, messageTimeNs: bigint): TransactionOutcome | 'superseded' | undefined {
     this.stats.decisions++;
     const decision = this.#evaluator.evaluate({ tid: thread.tid, pid: this.enclave.pid, event, lastCpu: thread.lastCpu, runtimeNs: thread.runtimeNs });
     const verdict = showVerdict(decision);
     if (event === ThreadEvent.BLOCKED) {
       this.#record({ tid: thread.tid, seq: thread.seq, event, verdict, placement: undefined, outcome: undefined, attempts: 0, messageTimeNs, doneTimeNs: this.#clock() });
-      return;
+      return undefined;
     }
     let placement = this.#placementOf(decision);
     const barrier = thread.seq;
@@ -174,6 +181,7 @@ export class GhostAgent implements Disposable {
     if (outcome === 'stale' || outcome === 'superseded') thread.retry = event;
     if (outcome === 'committed') this.stats.committed++;
     this.#record({ tid: thread.tid, seq: barrier, event, verdict, placement, outcome, attempts, messageTimeNs, doneTimeNs: this.#clock() });
+    return outcome;
   }
 
   #placementOf(decision: PolicyDecision): Placement {

@@ -14,9 +14,9 @@ export interface ServerProcess extends AsyncDisposable {
 
 const FIXTURE = fileURLToPath(new URL('../fixtures/get-scan-server.mjs', import.meta.url));
 
-/** Starts the GET/SCAN fixture with every thread pinned to `cpu` (taskset), and waits until its workers run. */
-export async function startServer(cpu: number, scans = 2): Promise<ServerProcess> {
-  const child = spawn('taskset', ['-c', String(cpu), process.execPath, FIXTURE], { env: { ...process.env, SCANS: String(scans) }, stdio: ['ignore', 'pipe', 'inherit'] });
+/** Starts the GET/SCAN fixture with every thread pinned to `cpu` (taskset), and waits until its workers run; the GET works `spinMs` per request. */
+export async function startServer(cpu: number, scans = 2, spinMs = 20): Promise<ServerProcess> {
+  const child = spawn('taskset', ['-c', String(cpu), process.execPath, FIXTURE], { env: { ...process.env, SCANS: String(scans), SPIN_MS: String(spinMs) }, stdio: ['ignore', 'pipe', 'inherit'] });
   const kill = async (): Promise<void> => {
     if (child.exitCode !== null || child.signalCode !== null) return;
     const exited = new Promise((resolve) => child.once('exit', resolve));
@@ -39,6 +39,7 @@ export async function startServer(cpu: number, scans = 2): Promise<ServerProcess
     });
     const ready = JSON.parse(line) as { scan: number[]; get: number; port: number };
     const client = dgram.createSocket('udp4');
+    let disposed = false;
     await new Promise<void>((resolve) => client.bind(0, '127.0.0.1', resolve));
     return {
       child,
@@ -55,6 +56,8 @@ export async function startServer(cpu: number, scans = 2): Promise<ServerProcess
           client.send('GET', ready.port, '127.0.0.1');
         }),
       [Symbol.asyncDispose]: async () => {
+        if (disposed) return;
+        disposed = true;
         client.close();
         await kill();
       },
