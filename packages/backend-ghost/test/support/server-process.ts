@@ -67,3 +67,14 @@ export async function startServer(cpu: number, scans = 2, spinMs = 20): Promise<
     throw error;
   }
 }
+
+/**
+ * True when the SCAN threads got less than a tenth of what they got under the kernel's
+ * scheduler alone while the GET worked: the GET ran ahead of them. Not zero: the kernel's fair
+ * server (and RT throttling) lend fair-class threads, SCHED_IDLE ones included, a few percent
+ * of a CPU that SCHED_FIFO holds, so an occasional millisecond of SCAN is the kernel's choice.
+ */
+export function ranAhead(withPolicy: readonly number[], kernelAlone: readonly number[]): boolean {
+  const sum = (values: readonly number[]) => values.reduce((a, b) => a + b, 0);
+  return sum(withPolicy) * 10 < sum(kernelAlone);
+}
