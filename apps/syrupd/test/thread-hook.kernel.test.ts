@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs';
+import { standardPolicyPath } from '@syrup/policies-std';
 import { connect, type SyrupClient } from '@syrup/runtime';
 import { describeKernel } from '@syrup/test-support/kernel-gate';
 import { afterEach, expect, it } from 'vitest';
@@ -5,6 +7,7 @@ import { afterEach, expect, it } from 'vitest';
 import { SchedPolicy, SchedSyscalls, type ThreadSchedule } from '../../../packages/backend-ghost/src/linux/sched-syscalls.js';
 import { startServer, type ServerProcess } from '../../../packages/backend-ghost/test/support/server-process.js';
 import { daemonFiles, runDaemon, type DaemonFiles, type DaemonRun } from './support/restartable-daemon.js';
+import { udpServer } from './support/udp-flows.js';
 
 const CPU = 1;
 const sched = new SchedSyscalls();
@@ -95,5 +98,25 @@ describeKernel('syrupd: the thread hook', () => {
     const killedAt = Date.now();
     await until('every thread has its scheduling back', () => JSON.stringify(schedules(threads)) === JSON.stringify(before), 1000);
     expect(Date.now() - killedAt).toBeLessThan(1000);
+  });
+
+  it('shares busy between scan-avoid at socket-select and get-priority at the thread hook: a SCAN marked through the socket layer defers its worker thread', async () => {
+    const { client, server } = await setup();
+    const sockets = await udpServer(2);
+    cleanup.push(() => sockets.kill());
+    const socketLayer = await client.deploy(
+      { fileName: 'scan-avoid.ts', text: readFileSync(standardPolicyPath('scan-avoid'), 'utf8') },
+      { hook: 'socket-select', port: sockets.port, pid: sockets.pid, params: { SOCKETS: 2 }, shareMaps: ['busy'] },
+    );
+    const threadLayer = await client.deploy({ fileName: 'get-priority.ts', text: readFileSync(standardPolicyPath('get-priority'), 'utf8') }, { hook: 'thread', pid: server.pid, shareMaps: ['busy'] });
+    // The GET thread serves socket 1 (workerOf holds the index plus one).
+    await threadLayer.maps['workerOf']?.set(server.get, 2n);
+    await socketLayer.maps['busy']?.set(1, 1n); // the socket layer's view: socket 1 serves a SCAN
+    expect(await threadLayer.maps['busy']?.get(1)).toBe(1n);
+    await server.request();
+    await until('the GET thread, whose socket serves a SCAN, is deferred', () => sched.read(server.get).policy === SchedPolicy.IDLE, 3000);
+    await socketLayer.maps['busy']?.set(1, 0n);
+    await server.request();
+    await until('the GET thread runs ahead again once its socket is free', () => sched.read(server.get).policy === SchedPolicy.FIFO, 3000);
   });
 });
