@@ -149,6 +149,8 @@ export class StockLinuxDriver implements GhostDriver {
     const seq = this.seqOf(tid);
     if (seq === undefined) return 'dead';
     if (seq !== barrier) return 'stale';
+    // PASS for a thread the driver never changed: it is the kernel's already, no syscall needed.
+    if (placement.kind === 'kernel' && !this.#saved.has(tid)) return 'committed';
     try {
       const original = this.#original(tid);
       switch (placement.kind) {
@@ -162,7 +164,8 @@ export class StockLinuxDriver implements GhostDriver {
           this.#sched.setAffinity(tid, original.cpus);
           break;
         case 'kernel':
-          this.#sched.restore(tid, original);
+          // Given back: as if the driver had never touched it.
+          this.release(tid);
           break;
       }
     } catch (error) {
