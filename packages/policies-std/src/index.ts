@@ -21,3 +21,4 @@ export function standardPolicyPath(name: StandardPolicyName): string {
 export { CompanionError, type CompanionErrorCode } from './companion-error.js';
 export { ScanTracker } from './scan-tracker.js';
 export { TokenRefiller, type TokenRefillerOptions } from './token-refiller.js';
+export { WorkerThreads } from './worker-threads.js';
