@@ -13,6 +13,8 @@ export interface SyrupdArgs {
   readonly connectionLimits?: Partial<ConnectionLimits>;
   /** `--backend` packages (names or directory paths) in order; empty means the project's own installed ones. */
   readonly backends: readonly string[];
+  /** `--thread-cpus 1-3`: the CPUs thread-hook enclaves may claim; absent keeps the thread backend's default (every CPU but 0). */
+  readonly threadCpus?: readonly number[];
 }
 
 /** The limit flags and the RuntimeLimits field each sets (see the runtime's service/limits). */
@@ -54,6 +56,7 @@ export function parseSyrupdArgs(argv: readonly string[], env: NodeJS.ProcessEnv 
       'idle-timeout-ms': { type: 'string' },
       'max-pipelined-requests': { type: 'string' },
       'max-unread-reply-bytes': { type: 'string' },
+      'thread-cpus': { type: 'string' },
     },
     strict: true,
     allowPositionals: false,
@@ -68,10 +71,24 @@ export function parseSyrupdArgs(argv: readonly string[], env: NodeJS.ProcessEnv 
     stateFile: values['state-file'] ?? env['SYRUP_STATE_FILE'] ?? DEFAULT_STATE_FILE,
     stateDir: values['state-dir'] ?? env['SYRUP_STATE_DIR'] ?? DEFAULT_STATE_DIR,
     backends: values.backend ?? [],
+    ...(values['thread-cpus'] === undefined ? {} : { threadCpus: cpuList(values['thread-cpus']) }),
   };
 }
 
 const MAX_TIMER_MS = 2 ** 31 - 1;
+
+/** `1-3,5` as CPU numbers, ascending. */
+function cpuList(text: string): number[] {
+  const cpus = new Set<number>();
+  for (const part of text.split(',')) {
+    const match = /^(\d+)(?:-(\d+))?$/.exec(part.trim());
+    const first = Number(match?.[1]);
+    const last = match?.[2] === undefined ? first : Number(match[2]);
+    if (match === null || last < first || last - first > 4096) throw new Error(`--thread-cpus takes a CPU list such as 1-3,5, not '${text}'.`);
+    for (let cpu = first; cpu <= last; cpu++) cpus.add(cpu);
+  }
+  return [...cpus].sort((a, b) => a - b);
+}
 
 /** The values of the `flags` given, by field. Zero makes no sense for any of them (no deployment, no request, no connection fits), so it is refused too. */
 function positiveIntegers(flags: Readonly<Record<string, string>>, values: Readonly<Record<string, unknown>>): Record<string, number> {

@@ -44,6 +44,11 @@ export interface SyrupdOptions {
    * own installed ones (`@syrup/backend-ebpf`, `-ghost`, `-nfp`) when empty or absent.
    */
   readonly backends?: readonly string[];
+  /**
+   * The CPUs thread-hook enclaves may claim (`--thread-cpus`); absent: the thread backend's
+   * default, every online CPU but CPU 0, which stays for the daemon and its agents.
+   */
+  readonly threadCpus?: readonly number[];
   /** Where names and relative paths of `backends` resolve first; the process's working directory by default. */
   readonly cwd?: string;
   readonly logger?: Logger;
@@ -75,6 +80,8 @@ export async function startSyrupd(options: SyrupdOptions = {}): Promise<Syrupd> 
   const stateRoot = options.stateDir ?? DEFAULT_STATE_DIR;
   const container = rootContainer.createChildContainer();
   registerHookRegistry(container);
+  // Read by the thread backend when it loads; named by Symbol.for so the daemon need not import it.
+  if (options.threadCpus !== undefined) container.register(Symbol.for('@syrup/backend-ghost.GhostBackendOptions'), { useValue: { allowedCpus: options.threadCpus } });
   const specs = options.backends !== undefined && options.backends.length > 0 ? options.backends : PROJECT_BACKENDS;
   const outcomes = await loadBackends(specs, container, { cwd: options.cwd ?? process.cwd(), installDir: INSTALL_DIR });
   const registry = container.resolve<HookRegistry>(HookRegistry);

@@ -33,4 +33,11 @@ describe('syrupd connection flags', () => {
     expect(() => parseSyrupdArgs(['--idle-timeout-ms', '2147483648'], {})).toThrow("--idle-timeout-ms takes at most 2147483647 ms, not '2147483648'.");
     expect(parseSyrupdArgs(['--idle-timeout-ms', '2147483647'], {}).connectionLimits).toEqual({ idleTimeoutMs: 2_147_483_647 });
   });
+
+  it('reads --thread-cpus as a CPU list and refuses anything else in one sentence', () => {
+    expect(parseSyrupdArgs(['--thread-cpus', '1-3,5'], {}).threadCpus).toEqual([1, 2, 3, 5]);
+    expect(parseSyrupdArgs([], {}).threadCpus).toBeUndefined();
+    expect(() => parseSyrupdArgs(['--thread-cpus', '3-1'], {})).toThrow("--thread-cpus takes a CPU list such as 1-3,5, not '3-1'.");
+    expect(() => parseSyrupdArgs(['--thread-cpus', 'all'], {})).toThrow("--thread-cpus takes a CPU list such as 1-3,5, not 'all'.");
+  });
 });

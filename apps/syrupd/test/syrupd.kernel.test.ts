@@ -78,19 +78,19 @@ describeKernel('the syrupd process', () => {
     expect(status).toMatchObject({ version: 1, pid: expect.any(Number), deployments: 0 });
     const hooks = await client.hooks();
     expect(hooks.find((h) => h.hook === 'socket-select')).toEqual({ hook: 'socket-select', layer: 'kernel socket layer', backend: 'ebpf', available: true, targetFields: ['port', 'protocol', 'pid', 'address'] });
-    // Without --backend: the project's own packages, the eBPF and NFP backends loaded, the placeholder listed as not a backend yet.
+    // Without --backend: the project's own packages, the eBPF, thread and NFP backends, all loaded.
     expect(status.backends?.map((b) => [b.package, b.state, b.backends])).toEqual([
       ['@syrup/backend-ebpf', 'loaded', ['ebpf']],
-      ['@syrup/backend-ghost', 'not-a-backend', undefined],
+      ['@syrup/backend-ghost', 'loaded', ['ghost']],
       ['@syrup/backend-nfp', 'loaded', ['nfp']],
     ]);
+    expect(hooks.find((h) => h.hook === 'thread')).toMatchObject({ backend: 'ghost', available: true });
     // This machine has no NFP: the hook is there, unavailable, with the probe's reason.
     expect(hooks.find((h) => h.hook === 'xdp-offload')).toMatchObject({
       backend: 'nfp',
       available: false,
       reason: 'no offload-capable NIC on this machine (no interface is driven by nfp, the Netronome Agilio driver); syrup check --hook xdp-offload still validates policies',
     });
-    expect(hooks.find((h) => h.hook === 'thread')).toMatchObject({ backend: '@syrup/backend-ghost', available: false, reason: "it would come from '@syrup/backend-ghost', which is not a backend yet (it has no entry module to import)." });
 
     // A UDP group of this test process, found by port (and our pid).
     const { createSocket } = await import('node:dgram');

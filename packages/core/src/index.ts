@@ -16,7 +16,10 @@ export {
   type InputKind,
   type InputOf,
   type PacketInput,
+  ThreadEvent,
   type TcpInput,
+  type ThreadEventCode,
+  type ThreadEventName,
   type ThreadInput,
   type UdpInput,
 } from './policy/inputs.js';

@@ -1,7 +1,7 @@
 import { fileURLToPath } from 'node:url';
 
 /** The policies of the pack, by name; each is `src/<name>.ts` and the export `@syrup/policies-std/<name>`. */
-export const STANDARD_POLICY_NAMES = ['round-robin', 'hash', 'key-hash', 'sita', 'scan-avoid', 'token-qos'] as const;
+export const STANDARD_POLICY_NAMES = ['round-robin', 'hash', 'key-hash', 'sita', 'scan-avoid', 'token-qos', 'get-priority'] as const;
 export type StandardPolicyName = (typeof STANDARD_POLICY_NAMES)[number];
 
 /**
@@ -21,3 +21,4 @@ export function standardPolicyPath(name: StandardPolicyName): string {
 export { CompanionError, type CompanionErrorCode } from './companion-error.js';
 export { ScanTracker } from './scan-tracker.js';
 export { TokenRefiller, type TokenRefillerOptions } from './token-refiller.js';
+export { WorkerThreads } from './worker-threads.js';

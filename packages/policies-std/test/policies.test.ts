@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { InMemoryDataMapStore } from '@syrup/maps';
-import { flowHash } from '@syrup/core';
+import { ThreadEvent, flowHash } from '@syrup/core';
 import { describe, expect, it } from 'vitest';
 import { STANDARD_POLICY_NAMES, standardPolicyPath, type StandardPolicyName } from '../src/index.js';
 import { compilePolicy, PolicyEvaluator, verifyPolicyIr, type PolicyDecision } from './support/syrup.js';
@@ -59,7 +59,7 @@ describe('the standard policy pack', () => {
   it.each(STANDARD_POLICY_NAMES)('%s compiles, and its manifest is named after its file', (name) => {
     const ir = compile(name);
     expect(ir.manifest.name).toBe(name);
-    expect(ir.manifest.input).toBe('udp');
+    expect(ir.manifest.input).toBe(name === 'get-priority' ? 'thread' : 'udp');
   });
 
   it('round-robin turns over the sockets, SOCKETS of them', () => {
@@ -142,5 +142,22 @@ describe('the standard policy pack', () => {
     expect(tokens.lookup(9)).toEqual([0n]);
     expect(decide(e, { payload: request(0, 5000) })).toEqual(['DROP']);
     expect(decide(e, { payload: new Uint8Array(7) })).toEqual(['PASS']);
+  });
+
+  it('get-priority defers a worker whose socket serves a SCAN, runs other workers on the first CPU, and leaves other threads to the kernel', () => {
+    const e = evaluator('get-priority');
+    const busy = e.maps.get('busy') as InMemoryDataMapStore;
+    const workerOf = e.maps.get('workerOf') as InMemoryDataMapStore;
+    workerOf.update(100, [1n]); // serves socket 0
+    workerOf.update(101, [4n]); // serves socket 3
+    busy.update(3, [1n]);
+    const thread = (tid: number, event: number) => ({ tid, pid: 1, event, lastCpu: 0, runtimeNs: 0 });
+    expect(show(e.evaluate(thread(100, ThreadEvent.WAKEUP)))).toBe('0');
+    expect(show(e.evaluate(thread(101, ThreadEvent.WAKEUP)))).toBe('DROP');
+    expect(show(e.evaluate(thread(101, ThreadEvent.PREEMPTED)))).toBe('DROP');
+    expect(show(e.evaluate(thread(999, ThreadEvent.WAKEUP)))).toBe('PASS');
+    expect(show(e.evaluate(thread(100, ThreadEvent.BLOCKED)))).toBe('PASS');
+    busy.update(0, [1n]); // socket 0 picks up a SCAN: its worker is deferred at its next event
+    expect(show(e.evaluate(thread(100, ThreadEvent.YIELD)))).toBe('DROP');
   });
 });

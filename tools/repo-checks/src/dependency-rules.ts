@@ -12,7 +12,7 @@ export const ALLOWED_PRODUCTION_EDGES: Readonly<Record<string, readonly string[]
   '@syrup/maps': [],
   '@syrup/backend-ebpf': ['@syrup/core', '@syrup/maps'],
   '@syrup/backend-nfp': ['@syrup/core', '@syrup/maps', '@syrup/backend-ebpf'],
-  '@syrup/backend-ghost': ['@syrup/core', '@syrup/maps'],
+  '@syrup/backend-ghost': ['@syrup/core', '@syrup/maps', '@syrup/backend-ebpf'],
   '@syrup/policies-std': ['@syrup/core', '@syrup/maps'],
   '@syrup/runtime': ['@syrup/core', '@syrup/maps'],
   '@syrup/syrupd': ['@syrup/runtime', '@syrup/backend-ebpf', '@syrup/backend-ghost', '@syrup/backend-nfp', '@syrup/core', '@syrup/maps'],

@@ -56,40 +56,40 @@ describe('loadBackends and accountBackends', () => {
   it('says for each standard hook no loaded backend declares which project package would provide it and why it is not loaded', async () => {
     writePackage(join(dir, 'first'), { name: 'first' }, { 'index.js': backendIndex('one', ['socket-select']) });
     // The repository's placeholder (no entry, no register) is found from syrupd's installation.
-    const { account } = await load(['./first', '@syrup/backend-ghost']);
-    expect(account.packages[1]).toMatchObject({ package: '@syrup/backend-ghost', state: 'not-a-backend' });
+    const { account } = await load(['./first', '@syrup/backend-nfp']);
+    expect(account.packages[1]).toMatchObject({ package: '@syrup/backend-nfp', state: 'not-a-backend' });
     expect(Object.fromEntries(account.unprovidedHooks.map((h) => [h.hook.id, [h.backend, h.available, h.reason]]))).toEqual({
       'xdp-skb': ['@syrup/backend-ebpf', false, "it would come from '@syrup/backend-ebpf', which was not asked for (syrupd loads only the --backend packages when any is given)."],
       'xdp-drv': ['@syrup/backend-ebpf', false, "it would come from '@syrup/backend-ebpf', which was not asked for (syrupd loads only the --backend packages when any is given)."],
       'cpu-redirect': ['@syrup/backend-ebpf', false, "it would come from '@syrup/backend-ebpf', which was not asked for (syrupd loads only the --backend packages when any is given)."],
-      'xdp-offload': ['@syrup/backend-nfp', false, "it would come from '@syrup/backend-nfp', which was not asked for (syrupd loads only the --backend packages when any is given)."],
-      thread: ['@syrup/backend-ghost', false, "it would come from '@syrup/backend-ghost', which is not a backend yet (it has no entry module to import)."],
+      'xdp-offload': ['@syrup/backend-nfp', false, "it would come from '@syrup/backend-nfp', which is not a backend yet (it has no entry module to import)."],
+      thread: ['@syrup/backend-ghost', false, "it would come from '@syrup/backend-ghost', which was not asked for (syrupd loads only the --backend packages when any is given)."],
     });
   });
 
-  it("loads the project's own packages by default: the eBPF and NFP backends from syrupd's installation, the placeholder listed as not a backend yet", async () => {
+  it("loads the project's own packages by default: the eBPF, ghOSt-model and NFP backends from syrupd's installation", async () => {
     // The clone's sources: tsx or vitest load them through the `source` condition.
     const outcomes = await loadBackends(PROJECT_BACKENDS, container, { cwd: dir, installDir: INSTALL_DIR, conditions: new Set(['node', 'import', 'source']) });
     expect(outcomes.map((o) => [o.spec, o.state])).toEqual([
       ['@syrup/backend-ebpf', 'loaded'],
-      ['@syrup/backend-ghost', 'not-a-backend'],
+      ['@syrup/backend-ghost', 'loaded'],
       ['@syrup/backend-nfp', 'loaded'],
     ]);
     const registry = container.resolve<HookRegistryType>(HookRegistry);
     expect(registry.backends().map((r) => [r.backend.name, r.refused])).toEqual([
       ['ebpf', undefined],
+      ['ghost', undefined],
       ['nfp', undefined],
     ]);
     const account = await accountBackends(outcomes, registry);
-    expect(account.unprovidedHooks.map((h) => h.reason)).toEqual([
-      "it would come from '@syrup/backend-ghost', which is not a backend yet (it has no entry module to import).",
-    ]);
+    // Every standard hook has its project backend now.
+    expect(account.unprovidedHooks).toEqual([]);
   });
 
   it('knows a project package given by its directory path by its package name', async () => {
-    const { account } = await load([join(INSTALL_DIR, '../../packages/backend-ghost')]);
-    expect(account.packages[0]).toMatchObject({ state: 'not-a-backend', path: realpathSync(join(INSTALL_DIR, '../../packages/backend-ghost')) });
-    expect(account.unprovidedHooks.find((h) => h.hook.id === 'thread')?.reason).toBe("it would come from '@syrup/backend-ghost', which is not a backend yet (it has no entry module to import).");
+    const { account } = await load([join(INSTALL_DIR, '../../packages/backend-nfp')]);
+    expect(account.packages[0]).toMatchObject({ state: 'not-a-backend', path: realpathSync(join(INSTALL_DIR, '../../packages/backend-nfp')) });
+    expect(account.unprovidedHooks.find((h) => h.hook.id === 'xdp-offload')?.reason).toBe("it would come from '@syrup/backend-nfp', which is not a backend yet (it has no entry module to import).");
   });
 
   it('names a project package that is not installed as such', async () => {

@@ -1,4 +1,4 @@
-export type BtfErrorCode = 'BTF_INVALID_NAME' | 'BTF_INVALID_TYPE' | 'BTF_INVALID_RECORD';
+export type BtfErrorCode = 'BTF_INVALID_NAME' | 'BTF_INVALID_TYPE' | 'BTF_INVALID_RECORD' | 'BTF_UNREADABLE' | 'BTF_MEMBER_NOT_FOUND';
 
 /**
  * BtfError is thrown when a BTF blob or its line info cannot be built as asked (a name the

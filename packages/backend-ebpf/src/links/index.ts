@@ -1,6 +1,7 @@
 // @syrup/backend-ebpf/links: attaching programs and where they attach.
 // Owns XDP links, pinned links, SO_ATTACH_REUSEPORT_EBPF attachments, interface lookup and
-// running code inside a network namespace, and the interface settings XDP tests need (tx checksum offload).
+// running code inside a network namespace, the interface settings XDP tests need (tx checksum offload),
+// and raw tracepoint links.
 export { XDP_MODE_FLAGS, XdpLink, attachXdp, type AttachXdpOptions, type XdpLinkUpdateOptions, type XdpMode } from './xdp-link.js';
 export { PinnedLink } from './pinned-link.js';
 export { ReuseportAttachment, SO_ATTACH_REUSEPORT_EBPF, SO_DETACH_REUSEPORT_BPF, type ReuseportAttachOptions } from './reuseport-attachment.js';
@@ -9,3 +10,4 @@ export { NETNS_RUN_DIR, inNetworkNamespace, networkNamespacePath, type NetworkNa
 export { networkNamespaceIdentity } from './network-namespace-identity.js';
 export { interfaceIndex } from './interface-index.js';
 export { setTxChecksumOffload, txChecksumOffload, type TxChecksumOptions } from './tx-checksum-offload.js';
+export { RawTracepointLink } from './raw-tracepoint-link.js';

@@ -16,6 +16,7 @@ export const BpfCommand = {
   OBJ_GET: 7,
   PROG_TEST_RUN: 10,
   OBJ_GET_INFO_BY_FD: 15,
+  RAW_TRACEPOINT_OPEN: 17, // 4.17
   BTF_LOAD: 18,
   MAP_LOOKUP_BATCH: 24, // 5.6
   MAP_UPDATE_BATCH: 26, // 5.6
@@ -56,6 +57,7 @@ export const ProgType = {
   SOCKET_FILTER: 1,
   SCHED_CLS: 3,
   XDP: 6,
+  RAW_TRACEPOINT: 17, // 4.17
   SK_REUSEPORT: 21,
 } as const;
 export type ProgType = (typeof ProgType)[keyof typeof ProgType];

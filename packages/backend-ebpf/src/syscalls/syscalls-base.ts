@@ -282,6 +282,21 @@ export abstract class SyscallsBase implements Syscalls {
     return view.getUint32(InfoOffset.info_len, true);
   }
 
+  rawTracepointOpen(name: string, prog: Fd): Fd {
+    let r: number;
+    try {
+      const view = this.#prepare();
+      // struct { __u64 name; __u32 prog_fd; __u32 pad; __u64 cookie; } raw_tracepoint
+      view.setBigUint64(0, this.#addressOf(cString(name)), true);
+      view.setUint32(8, prog.raw, true);
+      r = this.bpf(BpfCommand.RAW_TRACEPOINT_OPEN, this.#general());
+    } finally {
+      this.#release();
+    }
+    if (r < 0) throw new SyscallError('BPF_RAW_TRACEPOINT_OPEN', -r, { subject: name });
+    return this.adopt(r);
+  }
+
   linkCreate(attr: LinkCreateAttr): Fd {
     encodeLinkCreate(this.#prepare(), attr);
     return this.adopt(this.#bpfOrThrow(BpfCommand.LINK_CREATE, String(attr.prog)));

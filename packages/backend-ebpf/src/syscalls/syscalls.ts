@@ -199,6 +199,9 @@ export interface Syscalls {
   /** Fills `info` (a bpf_map_info, bpf_prog_info...) and returns the bytes the kernel wrote. */
   objGetInfoByFd(object: Fd, info: Uint8Array, pointers?: readonly InfoPointer[]): number;
 
+  /** BPF_RAW_TRACEPOINT_OPEN: attaches a raw tracepoint program; the returned link fd detaches it when closed. */
+  rawTracepointOpen(name: string, prog: Fd): Fd;
+
   linkCreate(attr: LinkCreateAttr): Fd;
   linkUpdate(link: Fd, newProg: Fd, options?: LinkUpdateOptions): void;
   linkDetach(link: Fd): void;

@@ -3,6 +3,7 @@ import { isArrayKind } from '@syrup/maps';
 import { evalBinary, evalCompare, evalUnary, negateCompare } from '../ir/ir-semantics.js';
 import type { BinaryOp, CompareOp, InputField, IrInsn, LoadRegion, Operand, SourcePosition, VReg } from '../ir/policy-ir.js';
 import type { PolicyManifest } from '../policy/define-policy.js';
+import { ThreadEvent, type ThreadEventName } from '../policy/inputs.js';
 import { compactRegisters } from './compact-registers.js';
 import { IrBudgetExceeded, IrBuilder } from './ir-builder.js';
 import { parseIntegerLiteral } from './integer-literal.js';
@@ -107,7 +108,7 @@ const INPUT_MEMBERS: Readonly<Record<string, Readonly<Record<string, InputField 
   udp: { len: 'len', hash: 'hash', srcAddr: 'srcAddr', dstAddr: 'dstAddr', srcPort: 'srcPort', dstPort: 'dstPort', payload: 'payload' },
   tcp: { hash: 'hash', srcAddr: 'srcAddr', dstAddr: 'dstAddr', srcPort: 'srcPort', dstPort: 'dstPort' },
   packet: { length: 'length', data: 'data' },
-  thread: { tid: 'tid', pid: 'pid', lastCpu: 'lastCpu', runtimeNs: 'runtimeNs' },
+  thread: { tid: 'tid', pid: 'pid', event: 'event', lastCpu: 'lastCpu', runtimeNs: 'runtimeNs' },
 };
 
 const LOADS: Readonly<Record<string, { readonly size: 1 | 2 | 4 | 8; readonly byteOrder: 'be' | 'le' }>> = {
@@ -810,6 +811,10 @@ export class ScheduleLowerer {
       if (binding?.b === 'module' && binding.binding.kind === 'constant') return this.#moduleConstant(e.text, e);
       return undefined;
     }
+    if (ts.isPropertyAccessExpression(e)) {
+      const event = this.#threadEvent(e, scope);
+      if (event !== undefined) return event;
+    }
     if (ts.isPropertyAccessExpression(e) && ts.isIdentifier(e.expression) && !e.questionDotToken) {
       const binding = scope.lookup(e.expression.text);
       const params = this.#manifest?.params;
@@ -907,6 +912,8 @@ export class ScheduleLowerer {
       if (e.questionDotToken) this.ctx.fail(e, 'optional chaining (?.) is not allowed in policy code');
       if (ts.isPrivateIdentifier(e.name)) this.ctx.fail(e.name, 'private names are not allowed in policy code');
       const object = e.expression;
+      const event = this.#threadEvent(e, scope);
+      if (event !== undefined) return int(event);
       if (ts.isIdentifier(object) && this.#isCoreNamespace(object, scope)) return this.#coreValue(e.name.text, e);
       return this.#member(this.#expr(object, scope, frame), e.name.text, e.name, this.#pos(e));
     }
@@ -1038,7 +1045,29 @@ export class ScheduleLowerer {
     return binding?.b === 'module' && binding.binding.kind === 'core-namespace';
   }
 
+  /**
+   * `ThreadEvent.X` or `ns.ThreadEvent.X` (ThreadEvent from core): the event's integer, folded like
+   * any constant; undefined when `e` does not name ThreadEvent's member. An unknown member is an error.
+   */
+  #threadEvent(e: ts.PropertyAccessExpression, scope: Scope): bigint | undefined {
+    const object = e.expression;
+    let named = false;
+    if (ts.isIdentifier(object)) {
+      const binding = scope.lookup(object.text);
+      named = binding?.b === 'module' && binding.binding.kind === 'core' && binding.binding.name === 'ThreadEvent';
+    } else if (ts.isPropertyAccessExpression(object) && ts.isIdentifier(object.expression) && object.name.text === 'ThreadEvent') {
+      named = this.#isCoreNamespace(object.expression, scope);
+    }
+    if (!named) return undefined;
+    const member = e.name.text;
+    if (!Object.hasOwn(ThreadEvent, member)) {
+      return this.ctx.fail(e.name, `ThreadEvent has no member '${member}'; it has ${Object.keys(ThreadEvent).join(', ')}`);
+    }
+    return BigInt(ThreadEvent[member as ThreadEventName]);
+  }
+
   #coreValue(name: string, node: ts.Node): Value {
+    if (name === 'ThreadEvent') return this.ctx.fail(node, 'ThreadEvent is a set of constants; use its members, such as ThreadEvent.WAKEUP');
     if (name === 'PASS') return { t: 'verdict', verdict: 'pass' };
     if (name === 'DROP') return { t: 'verdict', verdict: 'drop' };
     if (name === 'definePolicy') return this.ctx.fail(node, 'definePolicy can only be called once, at the top level of the module');

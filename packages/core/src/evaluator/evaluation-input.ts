@@ -27,6 +27,7 @@ export interface PolicyEvaluationInput {
   readonly length?: U64Like;
   readonly tid?: U64Like;
   readonly pid?: U64Like;
+  readonly event?: U64Like;
   readonly lastCpu?: U64Like;
   readonly runtimeNs?: U64Like;
 }

@@ -57,7 +57,7 @@ export const INPUT_FIELDS = {
   udp: ['len', 'hash', 'srcAddr', 'dstAddr', 'srcPort', 'dstPort', 'payloadLength'],
   tcp: ['hash', 'srcAddr', 'dstAddr', 'srcPort', 'dstPort'],
   packet: ['length'],
-  thread: ['tid', 'pid', 'lastCpu', 'runtimeNs'],
+  thread: ['tid', 'pid', 'event', 'lastCpu', 'runtimeNs'],
 } as const satisfies Record<InputKind, readonly string[]>;
 export type InputField = (typeof INPUT_FIELDS)[InputKind][number];
 

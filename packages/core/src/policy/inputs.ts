@@ -52,10 +52,38 @@ export interface PacketInput {
   readonly data: Bytes;
 }
 
-/** A runnable thread offered to the thread hook's scheduler. */
+/**
+ * The kinds of state change a thread policy hears about (`ThreadInput.event`). The front end
+ * folds `ThreadEvent.WAKEUP` (and `syrup.ThreadEvent.WAKEUP`) to its integer, so a policy
+ * compares or switches on them like any constant. The values are part of the policy IR's
+ * meaning: never renumber one.
+ */
+export const ThreadEvent = Object.freeze({
+  /** The thread was created (or joined the enclave) and is runnable. */
+  NEW: 1,
+  /** The thread woke up from a block and is runnable. */
+  WAKEUP: 2,
+  /** Something else took the thread's CPU; it is still runnable. */
+  PREEMPTED: 3,
+  /** The thread gave up its CPU and is still runnable (`sched_yield`, or its class changed). */
+  YIELD: 4,
+  /** The thread blocked: there is nothing to run, so the verdict is ignored (the policy may still update its maps). */
+  BLOCKED: 5,
+} as const);
+export type ThreadEventName = keyof typeof ThreadEvent;
+export type ThreadEventCode = (typeof ThreadEvent)[ThreadEventName];
+
+/**
+ * A thread of an enclave whose state changed, offered to the thread hook's scheduler. The
+ * policy answers core k (run it now on the k-th CPU of the enclave, ahead of deferred and
+ * unmanaged threads), PASS (leave it to the kernel) or DROP (defer it: it runs only where a
+ * CPU would otherwise idle).
+ */
 export interface ThreadInput {
   readonly tid: number;
   readonly pid: number;
+  /** What changed: one of {@link ThreadEvent}. */
+  readonly event: number;
   /** The CPU the thread last ran on. */
   readonly lastCpu: number;
   /** Nanoseconds the thread has run since it was created. */

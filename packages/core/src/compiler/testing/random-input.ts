@@ -35,6 +35,6 @@ export function generateRandomInput(rng: SeededRandom, kind: InputKind): PolicyE
     case 'packet':
       return { data: bytes() };
     case 'thread':
-      return { tid: u32(), pid: u32(), lastCpu: rng.range(0, 3), runtimeNs: rng.chance(0.5) ? rng.u64() : BigInt(rng.u32()) };
+      return { tid: u32(), pid: u32(), event: rng.range(1, 5), lastCpu: rng.range(0, 3), runtimeNs: rng.chance(0.5) ? rng.u64() : BigInt(rng.u32()) };
   }
 }

@@ -77,7 +77,7 @@ const SCALAR_FIELDS: Readonly<Record<InputKind, readonly string[]>> = {
   udp: ['len', 'hash', 'srcAddr', 'dstAddr', 'srcPort', 'dstPort', 'payload.length'],
   tcp: ['hash', 'srcAddr', 'dstAddr', 'srcPort', 'dstPort'],
   packet: ['length', 'data.length'],
-  thread: ['tid', 'pid', 'lastCpu', 'runtimeNs'],
+  thread: ['tid', 'pid', 'event', 'lastCpu', 'runtimeNs'],
 };
 const ARITHMETIC = ['+', '-', '*', '/', '%', '&', '|', '^', '<<', '>>', '>>>'] as const;
 const COMPARISONS = ['===', '!==', '==', '!=', '<', '<=', '>', '>='] as const;
