@@ -17,6 +17,7 @@ const TABLE: Record<(typeof STANDARD_POLICY_NAMES)[number], readonly string[]> =
     "scan-avoid.ts:41:14: the answer of fetchAdd() on map 'next' is used; the NFP has only an atomic add that returns nothing (call fetchAdd as a statement).",
     "scan-avoid.ts:43:28: the answer of fetchAdd() on map 'next' is used; the NFP has only an atomic add that returns nothing (call fetchAdd as a statement).",
   ],
+  'get-priority': ["get-priority.ts:1:1: policy 'get-priority' takes thread inputs, which xdp-offload does not offer (it offers udp and packet)."],
   'token-qos': [
     "token-qos.ts:15:9: compareExchange() on map 'tokens' needs an atomic that returns the old value; the NFP has only an atomic add that returns nothing.",
     "token-qos.ts:45:12: the answer of fetchAdd() on map 'next' is used; the NFP has only an atomic add that returns nothing (call fetchAdd as a statement).",
