@@ -158,7 +158,7 @@ describeKernel('syrup against syrupd, end to end', () => {
 
     // User mistakes against a live daemon: one sentence, exit 2.
     expect(syrup('map', 'get', info.id, 'nope', '0', '--socket', socketPath)).toEqual({ code: 2, stdout: '', stderr: `syrup: deployment '${info.id}' has no map 'nope' (it has next).\n` });
-    expect(syrup('deploy', ROUND_ROBIN, '--hook', 'xdp-offload', '--pid', String(server.pid), '--socket', socketPath)).toEqual({ code: 2, stdout: '', stderr: "syrup: no backend provides hook 'xdp-offload'.\n" });
+    expect(syrup('deploy', ROUND_ROBIN, '--hook', 'work-queue', '--pid', String(server.pid), '--socket', socketPath)).toEqual({ code: 2, stdout: '', stderr: "syrup: no backend provides hook 'work-queue'.\n" });
     expect(syrup('undeploy', 'not-an-id', '--socket', socketPath)).toMatchObject({ code: 2, stderr: expect.stringMatching(/^syrup: no deployment has id 'not-an-id'[^\n]*\.\n$/) });
 
     // Hot swap to sita: the same deployment id, the new policy, the `next` map kept.
@@ -210,7 +210,7 @@ describeKernel('syrup against syrupd, end to end', () => {
     const json = syrup('disasm', ROUND_ROBIN, '--param', 'SOCKETS=4', '--socket', socketPath, '--json');
     expect(JSON.parse(json.stdout)).toEqual(lines);
     expect(syrup('ls', '--socket', socketPath).stdout).toBe('no deployments\n');
-    expect(syrup('disasm', ROUND_ROBIN, '--hook', 'xdp-offload', '--socket', socketPath)).toEqual({ code: 2, stdout: '', stderr: "syrup: no backend provides hook 'xdp-offload'.\n" });
+    expect(syrup('disasm', ROUND_ROBIN, '--hook', 'work-queue', '--socket', socketPath)).toEqual({ code: 2, stdout: '', stderr: "syrup: no backend provides hook 'work-queue'.\n" });
   }, 60_000);
 
   it('shows deploy and replace stages on a terminal as they happen, and nothing with --json', async () => {

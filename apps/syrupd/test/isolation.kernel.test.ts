@@ -292,9 +292,9 @@ describeKernel('syrupd isolation between two tenant uids', () => {
     succeeded(await b.client.run({ op: 'undeploy', id: mine.id }));
   });
 
-  it("refuses a hook no loaded backend provides, before looking at the target: \"no backend provides hook 'xdp-offload'\"", async () => {
+  it("refuses a hook no loaded backend provides, before looking at the target: \"no backend provides hook 'work-queue'\"", async () => {
     const [a] = tenants as [Tenant];
-    expect(refused(await a.client.run({ op: 'deploy', policy: ROUND_ROBIN, options: { hook: 'xdp-offload', pid: a.group.pid } })).message).toContain("no backend provides hook 'xdp-offload'");
+    expect(refused(await a.client.run({ op: 'deploy', policy: ROUND_ROBIN, options: { hook: 'work-queue', pid: a.group.pid } })).message).toContain("no backend provides hook 'work-queue'");
   });
 
   it('pinned objects under the pin root: a tenant opens (BPF_OBJ_GET) only its own data-map files', async (context) => {

@@ -55,7 +55,8 @@ describe('loadBackends and accountBackends', () => {
 
   it('says for each standard hook no loaded backend declares which project package would provide it and why it is not loaded', async () => {
     writePackage(join(dir, 'first'), { name: 'first' }, { 'index.js': backendIndex('one', ['socket-select']) });
-    // The repository's placeholder (no entry, no register) is found from syrupd's installation.
+    // A placeholder of the project's NFP package (a package.json, no entry), found before syrupd's own installation.
+    writePackage(join(dir, 'node_modules/@syrup/backend-nfp'), { name: '@syrup/backend-nfp' }, {});
     const { account } = await load(['./first', '@syrup/backend-nfp']);
     expect(account.packages[1]).toMatchObject({ package: '@syrup/backend-nfp', state: 'not-a-backend' });
     expect(Object.fromEntries(account.unprovidedHooks.map((h) => [h.hook.id, [h.backend, h.available, h.reason]]))).toEqual({
@@ -87,8 +88,9 @@ describe('loadBackends and accountBackends', () => {
   });
 
   it('knows a project package given by its directory path by its package name', async () => {
-    const { account } = await load([join(INSTALL_DIR, '../../packages/backend-nfp')]);
-    expect(account.packages[0]).toMatchObject({ state: 'not-a-backend', path: realpathSync(join(INSTALL_DIR, '../../packages/backend-nfp')) });
+    const placeholder = writePackage(join(dir, 'nfp-placeholder'), { name: '@syrup/backend-nfp' }, {});
+    const { account } = await load([placeholder]);
+    expect(account.packages[0]).toMatchObject({ state: 'not-a-backend', path: placeholder });
     expect(account.unprovidedHooks.find((h) => h.hook.id === 'xdp-offload')?.reason).toBe("it would come from '@syrup/backend-nfp', which is not a backend yet (it has no entry module to import).");
   });
 
