@@ -1,7 +1,9 @@
+import { readFileSync } from 'node:fs';
 import { SyrupError } from '@syrup/core';
 import { connect, DEFAULT_SOCKET_PATH, type ClientDeployOptions, type ClientMap, type SyrupClient, type WireBackendPackage, type WireDeploymentInfo } from '@syrup/runtime';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { processIo, UsageError, type CliIo } from './cli-io.js';
+import { newPolicyPack } from './new-policy-pack.js';
 import { runDaemon } from './run-daemon.js';
 import { collectTargetWord, deployTarget } from './deploy-target.js';
 import { StageProgress } from './stage-progress.js';
@@ -229,12 +231,29 @@ export async function runCli(argv: readonly string[], io: CliIo = processIo): Pr
       exitCode = await runDaemon(args, socketOf(o), StageProgress.forCommand(io, o, ['start', 'listen']));
     });
 
+  const create = program.command('new').description('start a new project from a template').exitOverride();
+  create
+    .command('policy-pack <dir>')
+    .description('write a policy pack with one policy, its unit tests (no root) and a kernel test into <dir> (see docs/writing-a-policy-pack.md)')
+    .option('--name <package>', "the package name (default: the directory's name)")
+    .option('--policy <name>', "the policy's name, its file and export subpath", 'round-robin')
+    .exitOverride()
+    .action((dir: string, o: { name?: string; policy: string }) => {
+      const files = newPolicyPack(dir, process.cwd(), cliVersion(), { ...(o.name !== undefined ? { name: o.name } : {}), policy: o.policy });
+      io.out([`wrote ${files.length} files:`, ...files.map((f) => `  ${f}`), `next: cd ${dir} && npm install && npm test`].join('\n'));
+    });
+
   try {
     await program.parseAsync([...argv], { from: 'user' });
     return exitCode;
   } catch (error) {
     return report(error, io);
   }
+}
+
+/** This CLI's version (its package.json is one level above src/ and dist/): the Syrup a new pack depends on. */
+function cliVersion(): string {
+  return (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 }
 
 /** The socket the command talks to: --socket (or $SYRUP_SOCKET, through commander), then the default. */

@@ -117,6 +117,12 @@ describeKernel('Syrup from a registry', () => {
       expect(await run(`npx --no-install syrup undeploy ${packId}`)).toBe(`undeployed ${packId}\n`);
       await run('kill $SERVER_PID');
 
+      // The starter: a new pack passes its own `npm test` as made (unit tests and, as root, the kernel test).
+      await run('npx --no-install syrup new policy-pack my-pack --name @acme/my-pack');
+      const packTest = await session.run('cd my-pack && npm install --no-audit --no-fund && npm test; status=$?; cd ..; exit_status=$status; (exit $exit_status)', 900_000);
+      expect(packTest.status, `the new pack's npm test failed:\n${packTest.stdout}\n${packTest.stderr}`).toBe(0);
+      expect(packTest.stdout).toMatch(/3 passed/);
+
       const socket2 = join(dir, 'syrupd-2.sock');
       await run(
         `npx --no-install syrup daemon --backend @acme/backend-fixture --socket ${socket2} --pin-root ${pinRoot2} --state-file ${join(dir, 'state-2.json')} --state-dir ${join(dir, 'deployments-2')} > syrupd-2.log 2>&1 &`,
