@@ -55,7 +55,7 @@ export async function runCli(argv: readonly string[], io: CliIo = processIo): Pr
   common(program.command('deploy <policy>'))
     .description('deploy a policy file or package specifier (e.g. @syrup/policies-std/sita) at a hook')
     .requiredOption('--hook <id>', 'the hook id, e.g. socket-select')
-    .option('--port <n>', 'the target port', integer('--port'))
+    .option('--port <n>', 'the target port', port('--port'))
     .option('--pid <n>', 'the process that owns the target sockets', integer('--pid'))
     .addOption(new Option('--protocol <p>', 'the target protocol').choices(['udp', 'tcp']))
     .option('--interface <name>', 'the network interface (XDP hooks)')
@@ -155,7 +155,7 @@ export async function runCli(argv: readonly string[], io: CliIo = processIo): Pr
   common(program.command('disasm <policy>'))
     .description('print the eBPF instructions syrupd generates for a policy at a hook, with their source lines (nothing is deployed)')
     .option('--hook <id>', 'the hook id', 'socket-select')
-    .option('--port <n>', 'the target port, for hooks whose code filters on it (XDP)', integer('--port'))
+    .option('--port <n>', 'the target port, for hooks whose code filters on it (XDP)', port('--port'))
     .option('--param <K=V>', 'override a policy param (repeatable)', collectParam, {})
     .action(async (policy: string, o: CommonOptions & { hook: string; port?: number; param: Record<string, bigint> }) => {
       await withClient(o, async (client) => {
@@ -291,6 +291,14 @@ function sentence(message: string): string {
 function integer(flag: string): (value: string) => number {
   return (value) => {
     if (!/^\d+$/.test(value)) throw new InvalidArgumentError(`${flag} takes a non-negative integer, not '${value}'`);
+    return Number(value);
+  };
+}
+
+/** A UDP/TCP port: said in the CLI's words, not the daemon's validator's. */
+function port(flag: string): (value: string) => number {
+  return (value) => {
+    if (!/^\d+$/.test(value) || Number(value) < 1 || Number(value) > 65_535) throw new InvalidArgumentError(`${flag} takes a port number from 1 to 65535, not '${value}'`);
     return Number(value);
   };
 }

@@ -30,7 +30,8 @@ describeKernel('Syrup from a registry', () => {
     await registry?.close();
     if (dir !== undefined) rmSync(dir, { recursive: true, force: true });
     for (const pinRoot of pinRoots) rmSync(pinRoot, { recursive: true, force: true });
-  }, 60_000);
+    // A clone with its node_modules and two installs: removing them takes a while on a busy machine.
+  }, 300_000);
 
   it(
     "lerna publishes every package to a loopback registry; outside the repository the README's registry quickstart runs verbatim, and a third-party pack and backend from there deploy and load by name",

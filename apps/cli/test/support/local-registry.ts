@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { request } from 'node:http';
 import { createRequire } from 'node:module';
 import { createServer } from 'node:net';
 import { dirname, join } from 'node:path';
@@ -50,7 +51,7 @@ export class LocalRegistry {
     const deadline = Date.now() + 60_000;
     for (;;) {
       if (child.exitCode !== null) throw new Error(`verdaccio exited ${child.exitCode}: ${registry.#log}`);
-      const ok = await fetch(new URL('-/ping', registry.url)).then((r) => r.ok, () => false);
+      const ok = await httpJson('GET', new URL('-/ping', registry.url)).then((r) => r.status === 200, () => false);
       if (ok) return registry;
       if (Date.now() > deadline) {
         await registry.close();
@@ -64,13 +65,9 @@ export class LocalRegistry {
   async token(): Promise<string> {
     if (this.#token !== undefined) return this.#token;
     const name = 'syrup-registry-test';
-    const response = await fetch(new URL(`-/user/org.couchdb.user:${name}`, this.url), {
-      method: 'PUT',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ name, password: `pw-${process.pid}-${Date.now()}` }),
-    });
-    const body = (await response.json()) as { token?: string };
-    if (!response.ok || typeof body.token !== 'string') throw new Error(`verdaccio refused to create a user: ${response.status} ${JSON.stringify(body)}`);
+    const response = await httpJson('PUT', new URL(`-/user/org.couchdb.user:${name}`, this.url), { name, password: `pw-${process.pid}-${Date.now()}` });
+    const body = response.body as { token?: string };
+    if (response.status !== 201 || typeof body.token !== 'string') throw new Error(`verdaccio refused to create a user: ${response.status} ${JSON.stringify(body)}`);
     this.#token = body.token;
     return body.token;
   }
@@ -84,9 +81,9 @@ export class LocalRegistry {
 
   /** The versions the registry holds of `name`, none when it does not know the package. */
   async versions(name: string): Promise<string[]> {
-    const response = await fetch(new URL(name.replace('/', '%2f'), this.url));
+    const response = await httpJson('GET', new URL(name.replace('/', '%2f'), this.url));
     if (response.status === 404) return [];
-    const body = (await response.json()) as { versions?: Record<string, unknown> };
+    const body = response.body as { versions?: Record<string, unknown> };
     return Object.keys(body.versions ?? {});
   }
 
@@ -111,4 +108,30 @@ async function freeTcpPort(): Promise<number> {
   await new Promise<void>((done) => server.close(() => done()));
   if (address === null || typeof address === 'string') throw new Error('no TCP port');
   return address.port;
+}
+
+/**
+ * One request on its own connection (no keep-alive pool: verdaccio closes idle connections
+ * while lerna runs, and a pooled fetch would then fail with "other side closed").
+ */
+function httpJson(method: 'GET' | 'PUT', url: URL, body?: unknown): Promise<{ status: number; body: unknown }> {
+  return new Promise((resolve, reject) => {
+    const payload = body === undefined ? undefined : JSON.stringify(body);
+    const req = request(url, { method, agent: false, headers: { accept: 'application/json', ...(payload !== undefined ? { 'content-type': 'application/json' } : {}) } }, (res) => {
+      let text = '';
+      res.setEncoding('utf8').on('data', (chunk: string) => (text += chunk));
+      res.on('end', () => {
+        let parsed: unknown = text;
+        try {
+          parsed = JSON.parse(text);
+        } catch {
+          // Not JSON: kept as text for the caller's message.
+        }
+        resolve({ status: res.statusCode ?? 0, body: parsed });
+      });
+    });
+    req.on('error', reject);
+    req.setTimeout(30_000, () => req.destroy(new Error(`${method} ${url.href} took longer than 30 s`)));
+    req.end(payload);
+  });
 }

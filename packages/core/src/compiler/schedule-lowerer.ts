@@ -11,6 +11,7 @@ import { POLICY_LIMITS, type PolicyLimits } from './policy-limits.js';
 import { expressionReason, statementReason } from './refusal-reasons.js';
 import { propertyNameText, unwrapExpression, type SourceContext } from './source-context.js';
 
+
 /** What an expression of policy code denotes. Only `int` values exist at run time; the rest are compile-time references. */
 type Value =
   | { readonly t: 'int'; readonly op: Operand }
@@ -1116,7 +1117,7 @@ export class ScheduleLowerer {
       const method = callee.name.text;
       if (ts.isIdentifier(object)) {
         const binding = scope.lookup(object.text);
-        if (!binding) return this.ctx.fail(callee, `unknown function '${object.text}.${method}'`);
+        if (!binding) return this.ctx.fail(callee, this.#unboundCallReason(object.text, method));
         if (binding.b === 'module' && binding.binding.kind === 'core-namespace') return this.#coreCall(method, node);
         if (binding.b === 'module' && binding.binding.kind === 'import') return this.ctx.fail(callee, importReason(object.text, binding.binding.module));
       }
@@ -1142,6 +1143,19 @@ export class ScheduleLowerer {
   #arguments(node: ts.CallExpression, what: string, count: number, scope: Scope, frame: Frame): Operand[] {
     if (node.arguments.length !== count) this.ctx.fail(node, `${what} takes ${plural(count, 'argument')}, not ${node.arguments.length}`);
     return node.arguments.map((argument) => this.#int(argument, scope, frame));
+  }
+
+  /**
+   * Why `name.method(...)` names nothing: a map the policy uses without declaring it (or without
+   * taking it from schedule's second parameter) is said so, with the maps it has; anything else
+   * is an unknown function.
+   */
+  #unboundCallReason(name: string, method: string): string {
+    if (!Object.hasOwn(MAP_METHODS, method)) return `unknown function '${name}.${method}'`;
+    const declared = Object.keys(this.#manifest?.maps ?? {});
+    const has = declared.length > 0 ? `this policy declares ${declared.join(', ')}` : 'this policy declares none';
+    if (declared.includes(name)) return `map '${name}' is declared but not taken from schedule's second parameter: write schedule(input, { ${name} }) to use it`;
+    return `'${name}' is not a map of this policy (${has}): declare it in maps and take it from schedule's second parameter`;
   }
 
   #mapCall(map: string, method: string, node: ts.CallExpression, methodNode: ts.Node, scope: Scope, frame: Frame): Value {
