@@ -1,11 +1,11 @@
 import { readFileSync } from 'node:fs';
-import { SyrupError } from '@syrup/core';
-import { connect, DEFAULT_SOCKET_PATH, type ClientDeployOptions, type ClientMap, type SyrupClient, type WireBackendPackage, type WireDeploymentInfo } from '@syrup/runtime';
+// The light entries: `syrup status` and `syrup ls` must not load core's policy compiler (TypeScript).
+import { SyrupError } from '@syrup/core/errors';
+import { connect, DEFAULT_SOCKET_PATH, type ClientDeployOptions, type ClientMap, type SyrupClient, type WireBackendPackage, type WireDeploymentInfo } from '@syrup/runtime/client';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { processIo, UsageError, type CliIo } from './cli-io.js';
 import { newPolicyPack } from './new-policy-pack.js';
 import { runDaemon } from './run-daemon.js';
-import { collectTargetWord, deployTarget } from './deploy-target.js';
 import { StageProgress } from './stage-progress.js';
 import { waitForDaemon } from './wait-for-daemon.js';
 
@@ -60,12 +60,14 @@ export async function runCli(argv: readonly string[], io: CliIo = processIo): Pr
     .addOption(new Option('--protocol <p>', 'the target protocol').choices(['udp', 'tcp']))
     .option('--interface <name>', 'the network interface (XDP hooks)')
     .option('--queue <n>', 'the RX queue (XDP hooks)', integer('--queue'))
-    .option('--target <key=value>', 'any target field of the hook (repeatable; lists as cpus=0,1; syrup hooks lists the fields), e.g. netns=box, xskPid=1234', collectTargetWord, [])
+    .option('--target <key=value>', 'any target field of the hook (repeatable; lists as cpus=0,1; syrup hooks lists the fields), e.g. netns=box, xskPid=1234', collectName, [])
     .option('--param <K=V>', 'override a policy param (repeatable)', collectParam, {})
     .option('--share-map <name>', "share the policy's map <name> with your other deployments that share it, at any hook (repeatable)", collectName, [])
     .option('-q, --quiet', 'print only the deployment id (for scripts: ID=$(syrup deploy ... -q))')
     .action(async (policy: string, o: CommonOptions & { hook: string; port?: number; pid?: number; protocol?: 'udp' | 'tcp'; interface?: string; queue?: number; target: string[]; param: Record<string, bigint>; shareMap: string[]; quiet?: boolean }) => {
       const aliases = { port: o.port, pid: o.pid, protocol: o.protocol, interface: o.interface, queue: o.queue };
+      // Reading a target needs core's hook specs (core's whole entry): loaded by the one command that needs it.
+      const { deployTarget } = await import('./deploy-target.js');
       const options = {
         hook: o.hook,
         ...deployTarget(o.hook, aliases, o.target),
