@@ -1,4 +1,4 @@
-import ts from 'typescript';
+import ts, { lazyMap } from './lazy-typescript.js';
 import { isArrayKind } from '@syrup/maps';
 import { evalBinary, evalCompare, evalUnary, negateCompare } from '../ir/ir-semantics.js';
 import type { BinaryOp, CompareOp, InputField, IrInsn, LoadRegion, Operand, SourcePosition, VReg } from '../ir/policy-ir.js';
@@ -63,7 +63,7 @@ interface Frame {
   readonly breakables: Breakable[];
 }
 
-const ARITHMETIC: ReadonlyMap<ts.SyntaxKind, BinaryOp> = new Map([
+const ARITHMETIC = lazyMap<ts.SyntaxKind, BinaryOp>(() => [
   [ts.SyntaxKind.PlusToken, 'add'],
   [ts.SyntaxKind.MinusToken, 'sub'],
   [ts.SyntaxKind.AsteriskToken, 'mul'],
@@ -78,7 +78,7 @@ const ARITHMETIC: ReadonlyMap<ts.SyntaxKind, BinaryOp> = new Map([
   [ts.SyntaxKind.GreaterThanGreaterThanGreaterThanToken, 'shr'],
 ]);
 
-const COMPOUND: ReadonlyMap<ts.SyntaxKind, BinaryOp> = new Map([
+const COMPOUND = lazyMap<ts.SyntaxKind, BinaryOp>(() => [
   [ts.SyntaxKind.PlusEqualsToken, 'add'],
   [ts.SyntaxKind.MinusEqualsToken, 'sub'],
   [ts.SyntaxKind.AsteriskEqualsToken, 'mul'],
@@ -92,7 +92,7 @@ const COMPOUND: ReadonlyMap<ts.SyntaxKind, BinaryOp> = new Map([
   [ts.SyntaxKind.GreaterThanGreaterThanGreaterThanEqualsToken, 'shr'],
 ]);
 
-const COMPARISON: ReadonlyMap<ts.SyntaxKind, CompareOp> = new Map([
+const COMPARISON = lazyMap<ts.SyntaxKind, CompareOp>(() => [
   [ts.SyntaxKind.EqualsEqualsEqualsToken, 'eq'],
   [ts.SyntaxKind.EqualsEqualsToken, 'eq'],
   [ts.SyntaxKind.ExclamationEqualsEqualsToken, 'ne'],
