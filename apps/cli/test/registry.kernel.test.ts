@@ -66,12 +66,13 @@ describeKernel('Syrup from a registry', () => {
         expect(published.status, `npm publish ${fixture} failed:\n${published.stderr}`).toBe(0);
       }
 
-      // The consumer: an empty directory whose @syrup and @acme scopes come from the local
-      // registry (everything else from the ordinary one), and a Node 24 first on PATH, as the
-      // README asks (this machine's own node may be older).
+      // The consumer: an empty directory, a user whose npm takes the @syrup and @acme scopes from
+      // the local registry (everything else from the ordinary one), and a Node 24 first on PATH,
+      // as the README asks (this machine's own node may be older).
       mkdirSync(consumer);
       writeFileSync(join(consumer, 'package.json'), JSON.stringify({ name: 'syrup-consumer', private: true }));
-      writeFileSync(join(consumer, '.npmrc'), `@syrup:registry=${registry.url}\n@acme:registry=${registry.url}\n`);
+      const consumerConfig = join(dir, 'consumer.npmrc');
+      writeFileSync(consumerConfig, `@syrup:registry=${registry.url}\n@acme:registry=${registry.url}\n`);
       const nodeDir = join(dir, 'node-bin');
       mkdirSync(nodeDir);
       symlinkSync(process.execPath, join(nodeDir, 'node'));
@@ -80,7 +81,7 @@ describeKernel('Syrup from a registry', () => {
       const pinRoot2 = `${pinRoot}-2`;
       pinRoots.push(pinRoot, pinRoot2);
       const env = freshEnv(
-        { SYRUP_SOCKET: join(dir, 'syrupd.sock'), SYRUP_PORT: String(port), SYRUP_PIN_ROOT: pinRoot, SYRUP_STATE_FILE: join(dir, 'state.json'), SYRUP_STATE_DIR: join(dir, 'deployments') },
+        { SYRUP_SOCKET: join(dir, 'syrupd.sock'), SYRUP_PORT: String(port), SYRUP_PIN_ROOT: pinRoot, SYRUP_STATE_FILE: join(dir, 'state.json'), SYRUP_STATE_DIR: join(dir, 'deployments'), NPM_CONFIG_USERCONFIG: consumerConfig },
         [nodeDir],
       );
 
