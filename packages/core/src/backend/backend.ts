@@ -95,6 +95,8 @@ export interface AttachRequest<A extends Artifact = Artifact> {
   readonly target: DeployTarget;
   /** Maps to reuse instead of creating, keyed by the policy's map names. */
   readonly sharedMaps?: SharedMaps;
+  /** The id of the deployment being attached, for refusals that must name it (another deployment holds the target). */
+  readonly deployment?: string;
 }
 
 /**

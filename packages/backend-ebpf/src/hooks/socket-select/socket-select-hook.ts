@@ -80,6 +80,7 @@ export class SocketSelectHook implements NetworkHook {
     return SocketGroupAttachment.open(group, artifact, {
       sys,
       ...(request.sharedMaps === undefined ? {} : { sharedMaps: request.sharedMaps }),
+      ...(request.deployment === undefined ? {} : { deployment: request.deployment }),
     });
   }
 
