@@ -34,7 +34,7 @@ describeKernel('Syrup from a registry', () => {
   }, 300_000);
 
   it(
-    "lerna publishes every package to a loopback registry; outside the repository the README's registry quickstart runs verbatim, and a third-party pack and backend from there deploy and load by name",
+    "lerna publishes every package to a loopback registry; outside the repository the README's registry quickstart runs verbatim, a third-party pack and backend from there deploy and load by name, and a new pack passes its npm test",
     async () => {
       dir = mkdtempSync(join(tmpdir(), 'syrup-registry-'));
       const clone = join(dir, 'syrup');
