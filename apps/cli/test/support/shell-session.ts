@@ -37,7 +37,8 @@ export async function freeUdpPort(): Promise<number> {
  */
 export function freshEnv(extra: Record<string, string>, firstOnPath: readonly string[] = []): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {};
-  for (const [key, value] of Object.entries(process.env)) if (!key.toLowerCase().startsWith('npm_') && key !== 'TSX_TSCONFIG_PATH' && key !== 'NODE_OPTIONS') env[key] = value;
+  // SYRUP_FROM_SOURCE is the test runner's (vitest.base.ts), not a user's: an installed CLI has no sources to run.
+  for (const [key, value] of Object.entries(process.env)) if (!key.toLowerCase().startsWith('npm_') && key !== 'TSX_TSCONFIG_PATH' && key !== 'NODE_OPTIONS' && key !== 'SYRUP_FROM_SOURCE') env[key] = value;
   env['PATH'] = [
     ...firstOnPath,
     ...(process.env['PATH'] ?? '')
