@@ -1,4 +1,4 @@
-import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -24,7 +24,7 @@ describe('publishable packages', () => {
     cpSync(join(repositoryRoot, 'packages/maps/package.json'), join(scratch, 'packages/maps/package.json'));
     writeFileSync(join(scratch, 'packages/maps/README.md'), '# maps\n');
     writeFileSync(join(scratch, 'packages/maps/LICENSE'), readFileSync(join(repositoryRoot, 'LICENSE'), 'utf8'));
-    cpSync(join(repositoryRoot, 'packages/maps/package.json'), join(scratch, 'tools/new-thing/package.json'));
+    mkdirSync(join(scratch, 'tools/new-thing'), { recursive: true });
     writeFileSync(join(scratch, 'tools/new-thing/package.json'), JSON.stringify({ name: '@syrup/new-thing', version: '0.1.0', engines: { node: '^24' } }));
     expect(publishableViolations(scratch)).toEqual([
       "tools/new-thing/package.json: '@syrup/new-thing' has no prepack script, so a packed tarball has no dist/.",
