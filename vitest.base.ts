@@ -22,6 +22,8 @@ export function syrupVitestConfig(options: { kernel?: boolean; testTimeout?: num
       // Kernel suites find bpffs mounted even on a freshly booted machine (mounted once, before any worker).
       globalSetup: options.kernel ? [join(repositoryRoot, 'packages/backend-ebpf/test/global-setup/mount-bpffs.ts')] : [],
       pool: 'forks',
+      // Bins the tests start (syrup, syrupd) run the TypeScript sources under test, never a dist/ left by an earlier build.
+      env: { SYRUP_FROM_SOURCE: '1' },
       // The JSON reports let .ci/run print one 'N passed, N failed' line for the whole repository.
       reporters: ['default', 'json'],
       outputFile: { json: join(repositoryRoot, '.test-results', `${basename(process.cwd())}.json`) },

@@ -253,6 +253,17 @@ describe('table, sentences and JSON', () => {
     ]);
   });
 
+  it('prints no ratio, and says the comparison is inconclusive, when the load generator fell behind in any run', () => {
+    const late = { loadgen: { cpu: 1, gcPauses: { count: 0, totalMs: 0, maxMs: 0 }, runQueueWaitMs: 2500, schedule: { maxLatenessUs: 90_000, p99LatenessUs: 40_000, fellBehind: true } } };
+    const sentences = policySentences([run('linux-default', 8000, 10_000), run('sita', 8000, 400, late), run('sita', 4000, 1)], 8000);
+    expect(sentences).toEqual([
+      'linux-default: GET p99 10 ms at 8000 req/s.',
+      'sita: GET p99 0.40 ms at 8000 req/s.',
+      'The comparison is inconclusive: the load generator fell behind its schedule in 1 of 3 runs because the machine was too busy, so these latencies measure the machine, not the policies; run the demo again on a quiet machine.',
+    ]);
+    expect(sentences.join(' ')).not.toMatch(/lower than|higher than|about the same/);
+  });
+
   it('writes the documented JSON shape', () => {
     const experiment = EXPERIMENTS['scan-mix'];
     const runs = [run('linux-default', 8000, 20_000), run('sita', 8000, 1000), run('scan-avoid', 8000, 2000)];

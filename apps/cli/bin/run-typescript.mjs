@@ -1,6 +1,6 @@
 // Runs a TypeScript entry point of this repository without a build step: a child Node with
 // tsx's loader and the `source` export condition, so workspace packages resolve to their
-// TypeScript sources. A published package would run its built dist/ instead.
+// TypeScript sources. The clone's fallback only: an installed package runs its built dist/.
 import { spawn } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { constants } from 'node:os';

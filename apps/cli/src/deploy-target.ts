@@ -10,11 +10,6 @@ export interface TargetAliases {
   readonly queue?: number;
 }
 
-/** Collects repeatable `--target key=value` words in order (commander's option collector). */
-export function collectTargetWord(value: string, previous: string[]): string[] {
-  return [...previous, value];
-}
-
 /**
  * The deploy target of `syrup deploy`: `--target key=value` words read per the hook's target
  * fields (core's standard hooks; a third-party hook's fields are read as integers where they

@@ -1,13 +1,14 @@
 import { fileURLToPath } from 'node:url';
-import { SyrupError } from '@syrup/core';
-import { connect, DEFAULT_SOCKET_PATH, type ClientDeployOptions, type ClientMap, type SyrupClient, type WireBackendPackage, type WireDeploymentInfo } from '@syrup/runtime';
+import { readFileSync } from 'node:fs';
+// The light entries: `syrup status` and `syrup ls` must not load core's policy compiler (TypeScript).
+import { SyrupError } from '@syrup/core/errors';
+import { connect, DEFAULT_SOCKET_PATH, type ClientDeployOptions, type ClientMap, type SyrupClient, type WireBackendPackage, type WireDeploymentInfo } from '@syrup/runtime/client';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { processIo, UsageError, type CliIo } from './cli-io.js';
+import { newPolicyPack } from './new-policy-pack.js';
 import { runDaemon } from './run-daemon.js';
-import { collectTargetWord, deployTarget } from './deploy-target.js';
 import { StageProgress } from './stage-progress.js';
 import { waitForDaemon } from './wait-for-daemon.js';
-import { checkPolicy } from './check-policy.js';
 
 /** The CLI's package directory: backend names resolve from here too, after the working directory. */
 const CLI_INSTALL_DIR = fileURLToPath(new URL('..', import.meta.url));
@@ -58,17 +59,19 @@ export async function runCli(argv: readonly string[], io: CliIo = processIo): Pr
   common(program.command('deploy <policy>'))
     .description('deploy a policy file or package specifier (e.g. @syrup/policies-std/sita) at a hook')
     .requiredOption('--hook <id>', 'the hook id, e.g. socket-select')
-    .option('--port <n>', 'the target port', integer('--port'))
+    .option('--port <n>', 'the target port', port('--port'))
     .option('--pid <n>', 'the process that owns the target sockets', integer('--pid'))
     .addOption(new Option('--protocol <p>', 'the target protocol').choices(['udp', 'tcp']))
     .option('--interface <name>', 'the network interface (XDP hooks)')
     .option('--queue <n>', 'the RX queue (XDP hooks)', integer('--queue'))
-    .option('--target <key=value>', 'any target field of the hook (repeatable; lists as cpus=0,1; syrup hooks lists the fields), e.g. netns=box, xskPid=1234', collectTargetWord, [])
+    .option('--target <key=value>', 'any target field of the hook (repeatable; lists as cpus=0,1; syrup hooks lists the fields), e.g. netns=box, xskPid=1234', collectName, [])
     .option('--param <K=V>', 'override a policy param (repeatable)', collectParam, {})
     .option('--share-map <name>', "share the policy's map <name> with your other deployments that share it, at any hook (repeatable)", collectName, [])
     .option('-q, --quiet', 'print only the deployment id (for scripts: ID=$(syrup deploy ... -q))')
     .action(async (policy: string, o: CommonOptions & { hook: string; port?: number; pid?: number; protocol?: 'udp' | 'tcp'; interface?: string; queue?: number; target: string[]; param: Record<string, bigint>; shareMap: string[]; quiet?: boolean }) => {
       const aliases = { port: o.port, pid: o.pid, protocol: o.protocol, interface: o.interface, queue: o.queue };
+      // Reading a target needs core's hook specs (core's whole entry): loaded by the one command that needs it.
+      const { deployTarget } = await import('./deploy-target.js');
       const options = {
         hook: o.hook,
         ...deployTarget(o.hook, aliases, o.target),
@@ -158,7 +161,7 @@ export async function runCli(argv: readonly string[], io: CliIo = processIo): Pr
   common(program.command('disasm <policy>'))
     .description('print the eBPF instructions syrupd generates for a policy at a hook, with their source lines (nothing is deployed); two or more --hook list the programs side by side')
     .option('--hook <id>', 'the hook id (repeatable; default socket-select)', collectName, [])
-    .option('--port <n>', 'the target port, for hooks whose code filters on it (XDP)', integer('--port'))
+    .option('--port <n>', 'the target port, for hooks whose code filters on it (XDP)', port('--port'))
     .option('--param <K=V>', 'override a policy param (repeatable)', collectParam, {})
     .action(async (policy: string, o: CommonOptions & { hook: string[]; port?: number; param: Record<string, bigint> }) => {
       const hooks = o.hook.length > 0 ? o.hook : ['socket-select'];
@@ -184,13 +187,15 @@ export async function runCli(argv: readonly string[], io: CliIo = processIo): Pr
     .requiredOption('--hook <id>', 'the hook id, e.g. xdp-offload')
     .option('--backend <package>', 'a backend package to load, by name or directory (repeatable); by default every installed one', collectName, [])
     .option('--param <K=V>', 'override a policy param (repeatable)', collectParam, {})
-    .option('--port <n>', 'the target port, for hooks whose code filters on it (XDP)', integer('--port'))
+    .option('--port <n>', 'the target port, for hooks whose code filters on it (XDP)', port('--port'))
     .option('--interface <name>', 'the network interface (XDP hooks)')
     .option('--queue <n>', 'the first RX queue (XDP hooks)', integer('--queue'))
     .option('--json', 'print {ok, violations: [{file, line, column, reason}]}')
     .exitOverride()
     .action(async (policy: string, o: { hook: string; backend: string[]; param: Record<string, bigint>; port?: number; interface?: string; queue?: number; json?: boolean }) => {
       const target = { ...(o.port !== undefined ? { port: o.port } : {}), ...(o.interface !== undefined ? { interface: o.interface } : {}), ...(o.queue !== undefined ? { queue: o.queue } : {}) };
+      // Loaded on use: it brings the backends and the compiler, which status and ls must not load.
+      const { checkPolicy } = await import('./check-policy.js');
       const result = await checkPolicy(policy, {
         hook: o.hook,
         backends: o.backend,
@@ -275,12 +280,29 @@ export async function runCli(argv: readonly string[], io: CliIo = processIo): Pr
       exitCode = await runDaemon(args, socketOf(o), StageProgress.forCommand(io, o, ['start', 'listen']));
     });
 
+  const create = program.command('new').description('start a new project from a template').exitOverride();
+  create
+    .command('policy-pack <dir>')
+    .description('write a policy pack with one policy, its unit tests (no root) and a kernel test into <dir> (see docs/writing-a-policy-pack.md)')
+    .option('--name <package>', "the package name (default: the directory's name)")
+    .option('--policy <name>', "the policy's name, its file and export subpath", 'round-robin')
+    .exitOverride()
+    .action((dir: string, o: { name?: string; policy: string }) => {
+      const files = newPolicyPack(dir, process.cwd(), cliVersion(), { ...(o.name !== undefined ? { name: o.name } : {}), policy: o.policy });
+      io.out([`wrote ${files.length} files:`, ...files.map((f) => `  ${f}`), `next: cd ${dir} && npm install && npm test`].join('\n'));
+    });
+
   try {
     await program.parseAsync([...argv], { from: 'user' });
     return exitCode;
   } catch (error) {
     return report(error, io);
   }
+}
+
+/** This CLI's version (its package.json is one level above src/ and dist/): the Syrup a new pack depends on. */
+function cliVersion(): string {
+  return (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 }
 
 /** The socket the command talks to: --socket (or $SYRUP_SOCKET, through commander), then the default. */
@@ -318,6 +340,14 @@ function sentence(message: string): string {
 function integer(flag: string): (value: string) => number {
   return (value) => {
     if (!/^\d+$/.test(value)) throw new InvalidArgumentError(`${flag} takes a non-negative integer, not '${value}'`);
+    return Number(value);
+  };
+}
+
+/** A UDP/TCP port: said in the CLI's words, not the daemon's validator's. */
+function port(flag: string): (value: string) => number {
+  return (value) => {
+    if (!/^\d+$/.test(value) || Number(value) < 1 || Number(value) > 65_535) throw new InvalidArgumentError(`${flag} takes a port number from 1 to 65535, not '${value}'`);
     return Number(value);
   };
 }

@@ -9,10 +9,12 @@ import { waitForDaemon } from './wait-for-daemon.js';
 const LISTEN_WAIT_MS = 60_000;
 
 /**
- * `syrup daemon`: runs syrupd in the foreground. The CLI may depend only on the runtime, so
- * it does not import the daemon: it finds the installed @syrup/syrupd package (a workspace
- * sibling here) and runs its bin with the same Node, passing signals on. With a progress
- * display (stderr is a terminal), it shows the start until syrupd answers on `socketPath`.
+ * `syrup daemon`: runs syrupd in the foreground, in its own process. The CLI depends on
+ * @syrup/syrupd (installing the CLI brings the daemon) but never imports it: it finds the
+ * installed package (a workspace sibling in the clone) and runs its bin with the same Node,
+ * which runs syrupd's built dist/ (the clone's unbuilt sources otherwise), passing signals on.
+ * With a progress display (stderr is a terminal), it shows the start until syrupd answers on
+ * `socketPath`.
  */
 export async function runDaemon(args: readonly string[], socketPath: string, progress?: StageProgress): Promise<number> {
   let bin: string;

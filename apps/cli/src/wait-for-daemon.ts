@@ -1,5 +1,5 @@
-import { SyrupError } from '@syrup/core';
-import { connect, ProtocolError, type WireStatus } from '@syrup/runtime';
+import { SyrupError } from '@syrup/core/errors';
+import { connect, ProtocolError, type WireStatus } from '@syrup/runtime/client';
 
 const RETRY_MS = 100;
 

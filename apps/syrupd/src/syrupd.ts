@@ -7,6 +7,7 @@ import {
   PeerCredentials,
   ProtocolServer,
   ProtocolServerOptions,
+  RequestAudit,
   RuntimeLimits,
   RuntimePersistenceOptions,
   RuntimeService,
@@ -18,6 +19,7 @@ import { container as rootContainer, type DependencyContainer } from 'tsyringe';
 import { accountBackends } from './backends/account-backends.js';
 import { PROJECT_BACKENDS } from './backends/project-backends.js';
 import { preparePinRoots } from './backends/prepare-pin-roots.js';
+import { BoundedAuditLog, type AuditLogLimits } from './bounded-audit-log.js';
 import { SoPeerCredCredentials } from './so-peercred-credentials.js';
 
 /** Where deployments' pins live: root-owned directories on bpffs, one per deployment (backends that pin prepare it). */
@@ -52,6 +54,8 @@ export interface SyrupdOptions {
   /** Where names and relative paths of `backends` resolve first; the process's working directory by default. */
   readonly cwd?: string;
   readonly logger?: Logger;
+  /** How many audit lines a window may hold before requests are only counted (DEFAULT_AUDIT_LOG_LIMITS otherwise). */
+  readonly auditLimits?: AuditLogLimits;
 }
 
 /** A running daemon. */
@@ -98,6 +102,9 @@ export async function startSyrupd(options: SyrupdOptions = {}): Promise<Syrupd> 
   const hooks = await registry.hooks();
   container.registerSingleton(RuntimeService);
   container.register(PeerCredentials, { useValue: new SoPeerCredCredentials() });
+  // Every answered request and refused connection: one line each in this log, bounded under floods.
+  const audit = new BoundedAuditLog(logger, options.auditLimits);
+  container.register(RequestAudit, { useValue: audit });
   container.register(ProtocolServerOptions, { useValue: { socketPath, ...(options.connectionLimits !== undefined ? { connectionLimits: options.connectionLimits } : {}) } });
   if (options.limits !== undefined) container.register(RuntimeLimits, { useValue: options.limits });
   container.register(RuntimePersistenceOptions, {
@@ -122,6 +129,7 @@ export async function startSyrupd(options: SyrupdOptions = {}): Promise<Syrupd> 
       (closing ??= (async () => {
         const count = (await service.deployments()).length;
         await server.close();
+        audit.close();
         await service.close();
         logger.info({ kept: count }, 'syrupd stopped; deployments stay with their targets');
       })()),

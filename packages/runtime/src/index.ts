@@ -27,6 +27,7 @@ export {
   type WireStatus,
 } from './protocol/protocol-schema.js';
 export { PeerCredentials, ProtocolServerOptions, type PeerIdentity } from './protocol/peer-credentials.js';
+export { RequestAudit, type AuditEntry } from './protocol/request-audit.js';
 export { ProtocolServer } from './protocol/protocol-server.js';
 export { DEFAULT_CONNECTION_LIMITS, type ConnectionLimits, type ConnectionLoad } from './protocol/connection-limits.js';
 export { MAX_REQUEST_NESTING } from './protocol/request-nesting.js';

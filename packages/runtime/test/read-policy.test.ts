@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -12,7 +12,8 @@ const here = dirname(fileURLToPath(import.meta.url));
 describe('readPolicy (client side)', () => {
   it('resolves a package specifier through the pack\'s exports from the caller\'s cwd', async () => {
     const source = await readPolicy('@syrup/policies-std/sita', join(here, '..'));
-    expect(source.fileName).toBe('sita.ts');
+    // Outside cwd (the workspace link resolves to the pack's real directory): the absolute path.
+    expect(source.fileName).toBe(join(here, '..', '..', 'policies-std', 'src', 'sita.ts'));
     expect(source.text).toContain("name: 'sita'");
   });
 
@@ -21,6 +22,11 @@ describe('readPolicy (client side)', () => {
     try {
       writeFileSync(join(dir, 'p.ts'), 'export default 1;');
       expect(await readPolicy('./p.ts', dir)).toEqual({ fileName: 'p.ts', text: 'export default 1;' });
+      mkdirSync(join(dir, 'policies'));
+      writeFileSync(join(dir, 'policies', 'q.ts'), 'export default 2;');
+      // Inside cwd: the path from cwd, not the bare file name.
+      expect((await readPolicy('policies/q.ts', dir)).fileName).toBe(join('policies', 'q.ts'));
+      expect((await readPolicy(join(dir, 'policies', 'q.ts'), join(dir, 'policies', '..'))).fileName).toBe(join('policies', 'q.ts'));
       expect(await readPolicy({ fileName: 'x.ts', text: 'y' }, dir)).toEqual({ fileName: 'x.ts', text: 'y' });
       await expect(readPolicy('./missing.ts', dir)).rejects.toThrow("cannot read policy './missing.ts': no such file.");
       await expect(readPolicy('@syrup/policies-std/no-such', dir)).rejects.toThrow(/^cannot resolve policy '@syrup\/policies-std\/no-such' from /);

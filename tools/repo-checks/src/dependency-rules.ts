@@ -16,7 +16,7 @@ export const ALLOWED_PRODUCTION_EDGES: Readonly<Record<string, readonly string[]
   '@syrup/policies-std': ['@syrup/core', '@syrup/maps'],
   '@syrup/runtime': ['@syrup/core', '@syrup/maps'],
   '@syrup/syrupd': ['@syrup/runtime', '@syrup/backend-ebpf', '@syrup/backend-ghost', '@syrup/backend-nfp', '@syrup/core', '@syrup/maps'],
-  '@syrup/cli': ['@syrup/runtime', '@syrup/core', '@syrup/maps'],
+  '@syrup/cli': ['@syrup/runtime', '@syrup/syrupd', '@syrup/core', '@syrup/maps'],
   '@syrup/bench': ['*'],
   '@syrup/repo-checks': [],
   '@syrup/test-support': [],

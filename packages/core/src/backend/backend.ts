@@ -105,6 +105,8 @@ export interface AttachRequest<A extends Artifact = Artifact> {
    * a crash at any step leaves them findable by `abandon`; the later `persist` pins the rest.
    */
   readonly location?: PersistenceLocation;
+  /** The id of the deployment being attached, for refusals that must name it (another deployment holds the target). */
+  readonly deployment?: string;
 }
 
 /**

@@ -1,4 +1,4 @@
-import ts from 'typescript';
+import ts from './lazy-typescript.js';
 import type { PolicySource } from '../backend/backend.js';
 import { POLICY_IR_VERSION, type PolicyIr } from '../ir/policy-ir.js';
 import type { PolicyManifest } from '../policy/define-policy.js';

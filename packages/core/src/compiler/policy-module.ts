@@ -1,4 +1,4 @@
-import ts from 'typescript';
+import ts from './lazy-typescript.js';
 import { PolicyDefinitionError } from '../errors/syrup-error.js';
 import { parsePolicyManifest, type PolicyManifest } from '../policy/define-policy.js';
 import { parseIntegerLiteral } from './integer-literal.js';

@@ -1,4 +1,4 @@
-import ts from 'typescript';
+import ts from './lazy-typescript.js';
 
 /** Why an expression the policy language does not have is refused, in one phrase. */
 export function expressionReason(e: ts.Expression): string {

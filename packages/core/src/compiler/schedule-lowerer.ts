@@ -1,4 +1,4 @@
-import ts from 'typescript';
+import ts, { lazyMap } from './lazy-typescript.js';
 import { isArrayKind } from '@syrup/maps';
 import { evalBinary, evalCompare, evalUnary, negateCompare } from '../ir/ir-semantics.js';
 import type { BinaryOp, CompareOp, InputField, IrInsn, LoadRegion, Operand, SourcePosition, VReg } from '../ir/policy-ir.js';
@@ -11,6 +11,7 @@ import { CORE_MODULE, type ModuleBinding, type ModuleFunction, type PolicyModule
 import { POLICY_LIMITS, type PolicyLimits } from './policy-limits.js';
 import { expressionReason, statementReason } from './refusal-reasons.js';
 import { propertyNameText, unwrapExpression, type SourceContext } from './source-context.js';
+
 
 /** What an expression of policy code denotes. Only `int` values exist at run time; the rest are compile-time references. */
 type Value =
@@ -63,7 +64,7 @@ interface Frame {
   readonly breakables: Breakable[];
 }
 
-const ARITHMETIC: ReadonlyMap<ts.SyntaxKind, BinaryOp> = new Map([
+const ARITHMETIC = lazyMap<ts.SyntaxKind, BinaryOp>(() => [
   [ts.SyntaxKind.PlusToken, 'add'],
   [ts.SyntaxKind.MinusToken, 'sub'],
   [ts.SyntaxKind.AsteriskToken, 'mul'],
@@ -78,7 +79,7 @@ const ARITHMETIC: ReadonlyMap<ts.SyntaxKind, BinaryOp> = new Map([
   [ts.SyntaxKind.GreaterThanGreaterThanGreaterThanToken, 'shr'],
 ]);
 
-const COMPOUND: ReadonlyMap<ts.SyntaxKind, BinaryOp> = new Map([
+const COMPOUND = lazyMap<ts.SyntaxKind, BinaryOp>(() => [
   [ts.SyntaxKind.PlusEqualsToken, 'add'],
   [ts.SyntaxKind.MinusEqualsToken, 'sub'],
   [ts.SyntaxKind.AsteriskEqualsToken, 'mul'],
@@ -92,7 +93,7 @@ const COMPOUND: ReadonlyMap<ts.SyntaxKind, BinaryOp> = new Map([
   [ts.SyntaxKind.GreaterThanGreaterThanGreaterThanEqualsToken, 'shr'],
 ]);
 
-const COMPARISON: ReadonlyMap<ts.SyntaxKind, CompareOp> = new Map([
+const COMPARISON = lazyMap<ts.SyntaxKind, CompareOp>(() => [
   [ts.SyntaxKind.EqualsEqualsEqualsToken, 'eq'],
   [ts.SyntaxKind.EqualsEqualsToken, 'eq'],
   [ts.SyntaxKind.ExclamationEqualsEqualsToken, 'ne'],
@@ -1145,7 +1146,7 @@ export class ScheduleLowerer {
       const method = callee.name.text;
       if (ts.isIdentifier(object)) {
         const binding = scope.lookup(object.text);
-        if (!binding) return this.ctx.fail(callee, `unknown function '${object.text}.${method}'`);
+        if (!binding) return this.ctx.fail(callee, this.#unboundCallReason(object.text, method));
         if (binding.b === 'module' && binding.binding.kind === 'core-namespace') return this.#coreCall(method, node);
         if (binding.b === 'module' && binding.binding.kind === 'import') return this.ctx.fail(callee, importReason(object.text, binding.binding.module));
       }
@@ -1171,6 +1172,19 @@ export class ScheduleLowerer {
   #arguments(node: ts.CallExpression, what: string, count: number, scope: Scope, frame: Frame): Operand[] {
     if (node.arguments.length !== count) this.ctx.fail(node, `${what} takes ${plural(count, 'argument')}, not ${node.arguments.length}`);
     return node.arguments.map((argument) => this.#int(argument, scope, frame));
+  }
+
+  /**
+   * Why `name.method(...)` names nothing: a map the policy uses without declaring it (or without
+   * taking it from schedule's second parameter) is said so, with the maps it has; anything else
+   * is an unknown function.
+   */
+  #unboundCallReason(name: string, method: string): string {
+    if (!Object.hasOwn(MAP_METHODS, method)) return `unknown function '${name}.${method}'`;
+    const declared = Object.keys(this.#manifest?.maps ?? {});
+    const has = declared.length > 0 ? `this policy declares ${declared.join(', ')}` : 'this policy declares none';
+    if (declared.includes(name)) return `map '${name}' is declared but not taken from schedule's second parameter: write schedule(input, { ${name} }) to use it`;
+    return `'${name}' is not a map of this policy (${has}): declare it in maps and take it from schedule's second parameter`;
   }
 
   #mapCall(map: string, method: string, node: ts.CallExpression, methodNode: ts.Node, scope: Scope, frame: Frame): Value {

@@ -1,4 +1,4 @@
-import ts from 'typescript';
+import ts from './lazy-typescript.js';
 import type { SourcePosition } from '../ir/policy-ir.js';
 import { PolicyCompileError, type PolicyCompileErrorCode } from './policy-compile-error.js';
 

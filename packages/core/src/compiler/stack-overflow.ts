@@ -1,4 +1,4 @@
-import ts from 'typescript';
+import ts from './lazy-typescript.js';
 
 /**
  * Where the front end's recursion meets a policy nested past what the stack holds. The limits

@@ -116,6 +116,7 @@ export class ManagedDeployment extends EventEmitter<DeploymentEvents> implements
       this.#attachment = await this.#backend.backend.attach({
         artifact,
         target: this.target,
+        deployment: this.id,
         ...(this.#sharedMaps === undefined || this.#sharedMaps.size === 0 ? {} : { sharedMaps: this.#sharedMaps }),
         ...(this.#location === undefined ? {} : { location: this.#location }),
       });

@@ -27,8 +27,9 @@ export class NoBackendError extends SyrupError {
   override name = 'NoBackendError';
   readonly hook: string;
 
-  constructor(hook: string) {
-    super('NO_BACKEND', `no backend provides hook '${hook}'`);
+  /** `known`: the hooks the registered backends do provide, listed so the caller can pick one. */
+  constructor(hook: string, known: readonly string[] = []) {
+    super('NO_BACKEND', `no backend provides hook '${hook}' (${known.length > 0 ? `the hooks there are: ${known.join(', ')}` : 'no backend is loaded'})`);
     this.hook = hook;
   }
 }

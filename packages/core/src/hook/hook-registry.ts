@@ -62,8 +62,9 @@ export class HookRegistryImpl implements HookRegistry {
   }
 
   async backendFor(hook: HookId): Promise<{ backend: Backend; spec: HookSpec }> {
-    const candidates = (await this.hooks()).filter((h) => h.hook.id === hook);
-    if (candidates.length === 0) throw new NoBackendError(hook);
+    const all = await this.hooks();
+    const candidates = all.filter((h) => h.hook.id === hook);
+    if (candidates.length === 0) throw new NoBackendError(hook, [...new Set(all.map((h) => h.hook.id))]);
     const chosen = candidates.find((h) => h.available);
     if (chosen === undefined) {
       const first = candidates[0] as HookAvailability;

@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
-import { basename, isAbsolute, join, resolve } from 'node:path';
+import { isAbsolute, join, relative, resolve } from 'node:path';
 import type { PolicySource } from '@syrup/core';
 import { RuntimeError } from '../errors/runtime-error.js';
 
@@ -15,11 +15,21 @@ export async function readPolicy(policy: string | PolicySource, cwd: string = pr
   if (typeof policy !== 'string') return policy;
   const path = looksLikePath(policy) ? resolve(cwd, policy) : resolveSpecifier(policy, cwd);
   try {
-    return { fileName: basename(path), text: await readFile(path, 'utf8') };
+    return { fileName: shownPath(path, cwd), text: await readFile(path, 'utf8') };
   } catch (error) {
     const reason = (error as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (error as Error).message;
     throw new RuntimeError('POLICY_NOT_FOUND', `cannot read policy '${policy}': ${reason}.`, { cause: error });
   }
+}
+
+/**
+ * The policy's file as messages show it (`file:line:col: reason`): relative to `cwd` when it is
+ * inside it, absolute otherwise, never the bare file name, which leaves the user guessing
+ * which of several `sita.ts` was meant.
+ */
+function shownPath(path: string, cwd: string): string {
+  const inside = relative(resolve(cwd), path);
+  return inside === '' || inside.startsWith('..') || isAbsolute(inside) ? path : inside;
 }
 
 function looksLikePath(policy: string): boolean {

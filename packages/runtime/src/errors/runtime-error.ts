@@ -1,4 +1,5 @@
-import { SyrupError } from '@syrup/core';
+// The errors subpath: the client side (src/client/index.ts) must not load core's compiler.
+import { SyrupError } from '@syrup/core/errors';
 
 /** Stable codes of the runtime's own refusals. */
 export type RuntimeErrorCode =

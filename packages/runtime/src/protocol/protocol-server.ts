@@ -26,6 +26,7 @@ import {
   type ServiceStage,
   type WireDeploymentInfo,
 } from './protocol-schema.js';
+import { RequestAudit, type AuditEntry } from './request-audit.js';
 import { RequestLines } from './request-lines.js';
 import { MAX_REQUEST_NESTING, scanRequestNesting } from './request-nesting.js';
 import { wireHookInfo } from './wire-hook-info.js';
@@ -79,6 +80,8 @@ export class ProtocolServer {
     @inject(RuntimeLimits, { isOptional: true }) limits?: RuntimeLimits,
     // The daemon's account of its backend packages, for `status` and `hooks`; none when embedded in a test.
     @inject(DaemonBackends, { isOptional: true }) private readonly daemonBackends?: DaemonBackends,
+    // Where each answered request and refused connection is reported (syrupd's log); nothing is audited without it.
+    @inject(RequestAudit, { isOptional: true }) private readonly audit?: RequestAudit,
   ) {
     this.#socketPath = options.socketPath ?? DEFAULT_SOCKET_PATH;
     this.#maxRequestBytes = options.maxRequestBytes ?? MAX_REQUEST_BYTES;
@@ -141,6 +144,7 @@ export class ProtocolServer {
     if (open >= cap) {
       // Refused before anything is read or allocated for it, and closed at once: a descriptor is what a flood takes.
       const error = new LimitError('LIMIT_CONNECTIONS', `uid ${peer.uid} already has ${open} connections open, the --max-connections limit.`, cap);
+      this.#audit({ uid: peer.uid, pid: peer.pid, op: 'connect', outcome: error.code, durationMs: 0 });
       hangUp(socket, line(refusal(null, error.code, error.message)));
       return;
     }
@@ -244,7 +248,7 @@ export class ProtocolServer {
         if (next === undefined) break;
         idle.refresh();
         if ('tooLarge' in next) answer(tooLarge);
-        else answer(() => this.#handle(next.text, peer, connection, (progress) => write(`${JSON.stringify(progress)}\n`)));
+        else answer(() => this.#audited(next.text, peer, connection, (progress) => write(`${JSON.stringify(progress)}\n`)));
       }
       if (lines.scanned && !blocked()) socket.resume();
       else socket.pause();
@@ -271,6 +275,29 @@ export class ProtocolServer {
       lines.push(chunk);
       take();
     });
+  }
+
+  /** #handle, reported to the audit sink (when there is one) with what was asked and how it ended. */
+  async #audited(text: string, peer: PeerIdentity, connection: Connection, sendProgress: (line: ProgressLine) => void): Promise<Response> {
+    if (this.audit === undefined) return this.#handle(text, peer, connection, sendProgress);
+    const started = performance.now();
+    const response = await this.#handle(text, peer, connection, sendProgress);
+    this.#audit({
+      uid: peer.uid,
+      pid: peer.pid,
+      ...auditedRequest(text),
+      outcome: response.ok ? 'ok' : response.error.code,
+      durationMs: Math.round((performance.now() - started) * 10) / 10,
+    });
+    return response;
+  }
+
+  #audit(entry: AuditEntry): void {
+    try {
+      this.audit?.record(entry);
+    } catch {
+      // The audit is the operator's record, not the tenant's business: a broken sink never fails a request.
+    }
   }
 
   /**
@@ -402,6 +429,34 @@ export class ProtocolServer {
       }
     }
   }
+}
+
+/**
+ * What an audit entry says about a request line: its op, hook, target and deployment, read
+ * leniently (a line that is no valid request is audited as `invalid`; its refusal says why).
+ */
+function auditedRequest(text: string): Pick<AuditEntry, 'op' | 'hook' | 'target' | 'deployment'> {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch {
+    return { op: 'invalid' };
+  }
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) return { op: 'invalid' };
+  const record = raw as Record<string, unknown>;
+  const op = typeof record['op'] === 'string' && (REQUEST_OPS as readonly string[]).includes(record['op']) ? record['op'] : 'invalid';
+  const target = typeof record['target'] === 'object' && record['target'] !== null && !Array.isArray(record['target']) ? (record['target'] as Record<string, unknown>) : undefined;
+  // Scalar fields only, strings cut short: a log line stays one short line whatever a tenant sends.
+  const fields = Object.entries(target ?? {})
+    .filter(([key, value]) => key !== 'extra' && (typeof value === 'number' || typeof value === 'boolean' || typeof value === 'string'))
+    .slice(0, 16)
+    .map(([key, value]) => [key.slice(0, 32), typeof value === 'string' ? value.slice(0, 64) : value]);
+  return {
+    op,
+    ...(typeof record['hook'] === 'string' ? { hook: record['hook'].slice(0, 64) } : {}),
+    ...(target !== undefined ? { target: Object.fromEntries(fields) as Record<string, unknown> } : {}),
+    ...(typeof record['deployment'] === 'string' ? { deployment: record['deployment'].slice(0, 64) } : {}),
+  };
 }
 
 function paramsOf(params: Readonly<Record<string, number | string>>): Record<string, number | bigint> {

@@ -23,16 +23,19 @@ import { SocketSelectError } from './socket-select-error.js';
 const HOOK = 'socket-select';
 
 /**
- * Sockets steered by a live deployment in this process, by inode. The kernel keeps one
+ * Sockets steered by a live deployment in this process, by inode, with that deployment's id (when the
+ * caller named it), so a refusal can name it. The kernel keeps one
  * program per group and SO_ATTACH_REUSEPORT_EBPF silently replaces it, so a second
  * deployment on the same group would take the first one's place unnoticed; refusing here
  * turns that into an error (a replace is what was meant). Another process can still attach
  * to the group behind this one's back: the kernel gives no way to see who attached.
  */
-const steered = new Set<number>();
+const steered = new Map<number, string | undefined>();
 
 export interface SocketGroupAttachOptions {
   readonly sharedMaps?: SharedMaps;
+  /** The deployment being attached: a second deployment on the same group is refused naming it. */
+  readonly deployment?: string;
   readonly sys?: Syscalls;
   /**
    * The deployment's pin directory, when it will persist (`AttachRequest.location`): the
@@ -106,12 +109,18 @@ export class SocketGroupAttachment implements Attachment, Disposable {
     try {
       const busy = group.info.inodes.find((inode) => steered.has(inode));
       if (busy !== undefined) {
-        throw new SocketSelectError('SOCKET_SELECT_GROUP_BUSY', `${group.toString()} already runs a policy deployed from this process; replace that deployment instead.`);
+        const holder = steered.get(busy);
+        throw new SocketSelectError(
+          'SOCKET_SELECT_GROUP_BUSY',
+          holder === undefined
+            ? `${group.toString()} already runs another deployment of this process (syrupd, or the application embedding the runtime); replace that deployment instead.`
+            : `${group.toString()} already runs deployment ${holder}; replace that deployment instead of deploying a second one there.`,
+        );
       }
       // Claimed before the verifier runs (off the event loop), so a second deploy to the same
       // group meanwhile is refused as busy instead of racing this one to the attach.
       const inodes = [...group.info.inodes];
-      for (const inode of inodes) steered.add(inode);
+      for (const inode of inodes) steered.set(inode, options.deployment);
       cleanup.push({ [Symbol.dispose]: () => inodes.forEach((inode) => steered.delete(inode)) });
       const executors = ReuseportSockArray.create({ maxEntries: group.size, name: 'executors' }, sysOption);
       cleanup.push({ [Symbol.dispose]: () => releaseSocketArray(executors) });
@@ -174,7 +183,7 @@ export class SocketGroupAttachment implements Attachment, Disposable {
     }
     const loaded = new LoadedProgram(objects.program, objects.maps, new Map([[SYSTEM_MAP_NAMES.executors, objects.executors.kernelMap]]), []);
     const attachment = new SocketGroupAttachment(group, objects.executors, loaded, objects.maps, [...objects.maps.values()], link, options);
-    for (const inode of group.info.inodes) steered.add(inode);
+    for (const inode of group.info.inodes) steered.set(inode, options.deployment);
     attachment.#pinDir = pinDir;
     for (const [pin, id] of objects.pinned) attachment.#pinned.set(pin, id);
     return attachment;

@@ -83,6 +83,7 @@ export class SocketSelectHook implements NetworkHook {
       ...(request.sharedMaps === undefined ? {} : { sharedMaps: request.sharedMaps }),
       // Pinned before the attach: a crash right after it leaves the objects findable (see abandon).
       ...(request.location === undefined ? {} : { pinDir: pinDirectoriesOf(request.location, this.spec.id).path }),
+      ...(request.deployment === undefined ? {} : { deployment: request.deployment }),
     });
   }
 

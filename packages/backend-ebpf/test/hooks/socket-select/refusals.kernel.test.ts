@@ -100,6 +100,8 @@ describeKernel('socket-select refuses targets it cannot steer, leaving nothing b
     cleanup.push(() => first.undeploy());
     const busy = await refusal({ port: g.port });
     expect(busy.code).toBe('SOCKET_SELECT_GROUP_BUSY');
+    // The refusal names the deployment that holds the group, the one to replace.
+    expect(busy.message).toContain(`already runs deployment ${first.id}; replace that deployment instead`);
     expect((await refusal({ port: 70000 })).code).toBe('SOCKET_SELECT_TARGET_INVALID');
     expect((await refusal({})).code).toBe('SOCKET_SELECT_TARGET_INVALID');
     expect((await refusal({ extra: { sockets: [] } })).code).toBe('SOCKET_SELECT_TARGET_INVALID');
