@@ -65,7 +65,8 @@ export function plotPoints(results: Pick<ExperimentResults, 'runs' | 'capacity'>
       const name = run.variant === undefined ? run.policy : `${run.policy} (${run.variant})`;
       for (const [id, user] of Object.entries(run.users)) points.push({ series: `${name}, user ${id}`, offeredRps: user.offeredRps, latencyMs: user.p99Us / 1000, valid: true });
     } else if (run.getP99Us !== null) {
-      points.push({ series: run.policy, offeredRps: run.offeredRps, latencyMs: run.getP99Us / 1000, valid: run.valid });
+      const spread = run.getP99Spread !== undefined && run.getP99Spread.count > 1 ? { lowMs: run.getP99Spread.q1 / 1000, highMs: run.getP99Spread.q3 / 1000 } : {};
+      points.push({ series: run.policy, offeredRps: run.offeredRps, latencyMs: run.getP99Us / 1000, valid: run.valid, ...spread });
     }
   }
   return points;

@@ -66,7 +66,7 @@ async function runSweep(experiment: SweepExperiment, plan: ExperimentPlanOptions
   progress.onPlan?.(order.length);
   const allRuns: RunRecord[] = [];
   for (const { policy, load, repeat } of order) {
-    progress.onRunStart?.(`${policy} @ ${load}/s${plan.repeats > 1 ? ` #${repeat + 1}` : ''}`);
+    progress.onRunStart?.(`${plan.repeats > 1 ? `round ${repeat + 1}/${plan.repeats}: ` : ''}${policy} @ ${load}/s`);
     const run = await measureRun(
       { server: experiment.server, policy, users: [{ user: 0, rate: load }], flows: experiment.flows, mix: experiment.mix, repeat },
       settings,
@@ -76,7 +76,8 @@ async function runSweep(experiment: SweepExperiment, plan: ExperimentPlanOptions
     progress.onRunDone?.(run);
   }
   const runs = reportedRuns(allRuns, policies);
-  const verdict = experiment.name === 'get-only' ? getOnlyVerdict(experiment, runs) : scanMixVerdict(experiment, runs);
+  // Judged round by round on every run, not on the reported medians.
+  const verdict = experiment.name === 'get-only' ? getOnlyVerdict(experiment, allRuns) : scanMixVerdict(experiment, allRuns);
   return { runs, allRuns, verdict };
 }
 

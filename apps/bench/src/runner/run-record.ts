@@ -1,5 +1,6 @@
 import type { LoadReport } from '../loadgen/load-report.js';
 import type { StoppedLine } from '../server/server-lines.js';
+import type { Quartiles } from './quartiles.js';
 
 /** A compared run counts only if the server kept up with the offered load and dropped (almost) nothing. */
 export const MIN_ACHIEVED_FRACTION = 0.98;
@@ -35,6 +36,8 @@ export interface RunRecord {
   readonly hostStealMs?: readonly number[];
   /** Runs of the same point that this one is the median of (set on the reported run). */
   readonly repeatsOfPoint?: number;
+  /** GET p99 over the point's rounds, median and interquartile range (set on the reported run of a point with GET replies). */
+  readonly getP99Spread?: Quartiles;
 }
 
 /** Applies the validity rule: achieved >= 98% of offered and at most 0.1% dropped. */

@@ -1,6 +1,7 @@
 import type { SweepExperiment, TokenQosExperiment } from './experiments.js';
 import type { RunRecord } from './run-record.js';
 import { median } from './median.js';
+import { quartiles, type Quartiles } from './quartiles.js';
 
 /** get-only's latency bound, microseconds. */
 export const GET_P99_BOUND_US = 1000;
@@ -17,43 +18,100 @@ export interface Verdict {
 const ratio = (a: number | null | undefined, b: number | null | undefined): number | null =>
   a === null || a === undefined || b === null || b === undefined || b === 0 ? null : Math.round((a / b) * 100) / 100;
 
-/** scan-mix: how many times lower than linux-default each policy keeps GET p99 at the target load. */
-export function scanMixVerdict(experiment: SweepExperiment, points: readonly RunRecord[], requiredRatio = 8): Verdict {
-  const load = experiment.targetLoad ?? Math.max(...points.map((p) => p.offeredRps));
-  const at = (policy: string): RunRecord | undefined => points.find((p) => p.policy === policy && p.offeredRps === load);
-  const baseline = at('linux-default');
-  const details: string[] = [];
-  const ratios: number[] = [];
-  let allValid = baseline?.valid === true;
-  for (const policy of ['sita', 'scan-avoid']) {
-    const run = at(policy);
-    const r = ratio(baseline?.getP99Us, run?.getP99Us);
-    allValid &&= run?.valid === true;
-    details.push(r === null ? `${policy}: no comparable run at ${load} req/s` : `${policy}: GET p99 ${r}x lower than linux-default at ${load} req/s`);
-    ratios.push(r ?? 0);
-  }
-  if (!allValid) details.push('a compared run failed the validity rule');
-  const measuredRatio = ratios.some((r) => r === 0) ? null : Math.min(...ratios);
-  return { target: experiment.target, measuredRatio, met: allValid && measuredRatio !== null && measuredRatio >= requiredRatio, details };
+/** The rounds (`repeat`s) present among `runs`, ascending. */
+export function roundsOf(runs: readonly RunRecord[]): number[] {
+  return [...new Set(runs.map((r) => r.repeat))].sort((a, b) => a - b);
 }
 
-/** The highest offered load at which `policy`'s reported run is valid with GET p99 within the bound (0 if none). */
+const times = (x: number): string => `${x >= 10 ? x.toFixed(1) : x.toFixed(2)}x`;
+
+/** "median 9.1x (IQR 7.2x-12x over 5 rounds)". */
+const ratioSpread = (q: Quartiles): string => `${times(q.median)} (median of ${q.count} rounds' ratios, IQR ${times(q.q1)}-${times(q.q3)})`;
+
+/** A verdict judged on fewer than half of its rounds is not a median of the experiment. */
+const enoughRounds = (judged: number, rounds: number): boolean => judged > 0 && judged * 2 > rounds;
+
+/**
+ * scan-mix: per round, how many times lower than linux-default's each policy keeps GET p99
+ * at the target load (both runs of the round side by side, both valid); the target is judged
+ * on the median of those per-round ratios, the smaller of SITA's and scan-avoid's.
+ */
+export function scanMixVerdict(experiment: SweepExperiment, runs: readonly RunRecord[], requiredRatio = 8): Verdict {
+  const load = experiment.targetLoad ?? Math.max(...runs.map((p) => p.offeredRps));
+  const atLoad = runs.filter((r) => r.offeredRps === load);
+  const rounds = roundsOf(atLoad);
+  const at = (policy: string, round: number): RunRecord | undefined => atLoad.find((p) => p.policy === policy && p.repeat === round);
+  const details: string[] = [];
+  const medians: number[] = [];
+  let conclusive = true;
+  for (const policy of ['sita', 'scan-avoid']) {
+    const ratios: number[] = [];
+    let invalid = 0;
+    for (const round of rounds) {
+      const baseline = at('linux-default', round);
+      const run = at(policy, round);
+      if (baseline === undefined || run === undefined) continue;
+      if (!baseline.valid || !run.valid || baseline.getP99Us === null || run.getP99Us === null || run.getP99Us <= 0) invalid++;
+      else ratios.push(baseline.getP99Us / run.getP99Us);
+    }
+    const invalidNote = invalid > 0 ? `; ${invalid} of ${rounds.length} rounds had a run failing the validity rule and were not judged` : '';
+    if (!enoughRounds(ratios.length, rounds.length)) {
+      conclusive = false;
+      details.push(`${policy}: ${ratios.length} of ${rounds.length} rounds at ${load} req/s could be compared with linux-default, fewer than half: inconclusive${invalidNote}`);
+      continue;
+    }
+    const spread = quartiles(ratios);
+    medians.push(spread.median);
+    details.push(`${policy}: GET p99 ${ratioSpread(spread)} lower than linux-default at ${load} req/s${invalidNote}`);
+  }
+  const measuredRatio = conclusive ? round2(Math.min(...medians)) : null;
+  return { target: experiment.target, measuredRatio, met: measuredRatio !== null && measuredRatio >= requiredRatio, details };
+}
+
+const round2 = (x: number): number => Math.round(x * 100) / 100;
+
+/** The highest offered load at which `policy`'s run is valid with GET p99 within the bound (0 if none). Give it one round's runs. */
 export function sustainedLoad(points: readonly RunRecord[], policy: string, boundUs = GET_P99_BOUND_US): number {
   return Math.max(0, ...points.filter((p) => p.policy === policy && p.valid && p.getP99Us !== null && p.getP99Us <= boundUs).map((p) => p.offeredRps));
 }
 
-/** get-only: round-robin's sustained load over linux-default's. */
-export function getOnlyVerdict(experiment: SweepExperiment, points: readonly RunRecord[], requiredRatio = 1.5): Verdict {
-  const linux = sustainedLoad(points, 'linux-default');
-  const roundRobin = sustainedLoad(points, 'round-robin');
-  const measuredRatio = ratio(roundRobin, linux);
+/**
+ * get-only: per round, the highest load each policy sustains (valid, GET p99 <= 1 ms) in that
+ * round's sweep, and round-robin's over linux-default's; judged on the median of those ratios.
+ */
+export function getOnlyVerdict(experiment: SweepExperiment, runs: readonly RunRecord[], requiredRatio = 1.5): Verdict {
+  const rounds = roundsOf(runs);
+  const highest = Math.max(...runs.map((p) => p.offeredRps));
+  const ratios: number[] = [];
+  const linux: number[] = [];
+  const roundRobin: number[] = [];
+  let linuxNone = 0;
+  let roundRobinTop = 0;
+  for (const round of rounds) {
+    const inRound = runs.filter((r) => r.repeat === round);
+    const l = sustainedLoad(inRound, 'linux-default');
+    const r = sustainedLoad(inRound, 'round-robin');
+    linux.push(l);
+    roundRobin.push(r);
+    if (r === highest) roundRobinTop++;
+    if (l === 0) linuxNone++;
+    else ratios.push(r / l);
+  }
+  const loads = (values: readonly number[]): string => `${median(values)} req/s (median of ${values.length} rounds: ${values.join(', ')})`;
   const details = [
-    `linux-default sustains ${linux} req/s at GET p99 <= 1 ms`,
-    `round-robin sustains ${roundRobin} req/s at GET p99 <= 1 ms`,
-    ...(linux === 0 ? ['linux-default sustains none of the swept loads, so the ratio is undefined (sweep lower loads)'] : []),
-    ...(roundRobin === Math.max(...points.map((p) => p.offeredRps)) ? ['round-robin sustains the highest swept load, so its limit (and the ratio) may be higher'] : []),
+    `linux-default sustains ${loads(linux)} at GET p99 <= 1 ms`,
+    `round-robin sustains ${loads(roundRobin)} at GET p99 <= 1 ms`,
+    ...(linuxNone > 0 ? [`in ${linuxNone} of ${rounds.length} rounds linux-default sustains none of the swept loads, so those rounds have no ratio (sweep lower loads)`] : []),
+    ...(roundRobinTop > 0 ? [`in ${roundRobinTop} of ${rounds.length} rounds round-robin sustains the highest swept load, so its limit (and the ratio) may be higher`] : []),
   ];
-  return { target: experiment.target, measuredRatio, met: measuredRatio !== null && measuredRatio >= requiredRatio, details };
+  if (!enoughRounds(ratios.length, rounds.length)) {
+    details.push(`only ${ratios.length} of ${rounds.length} rounds have a ratio, fewer than half: inconclusive`);
+    return { target: experiment.target, measuredRatio: null, met: false, details };
+  }
+  const spread = quartiles(ratios);
+  details.push(`round-robin over linux-default: ${ratioSpread(spread)}`);
+  const measuredRatio = round2(spread.median);
+  return { target: experiment.target, measuredRatio, met: measuredRatio >= requiredRatio, details };
 }
 
 const msList = (values: readonly number[]): string => values.map((us) => (us / 1000).toFixed(2)).join(', ');
