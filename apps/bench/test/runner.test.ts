@@ -1,14 +1,17 @@
 import { describe, expect, it } from 'vitest';
 import type { LoadReport } from '../src/loadgen/load-report.js';
 import { defaultCpus } from '../src/runner/cpu-split.js';
-import { experimentResults } from '../src/runner/experiment-results.js';
-import { defaultDurationS, EXPERIMENTS } from '../src/runner/experiments.js';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { experimentResults, writeExperimentResults } from '../src/runner/experiment-results.js';
+import { defaultDurationS, EXPERIMENTS, selectExperiments } from '../src/runner/experiments.js';
 import { policySentences } from '../src/runner/policy-sentences.js';
 import { formatResultsTable } from '../src/runner/results-table.js';
-import { capacityFromSweep } from '../src/runner/capacity.js';
+import { saturationLoads, saturationSweepDone, saturationThroughput } from '../src/runner/saturation.js';
 import { quartiles } from '../src/runner/quartiles.js';
 import { reportedRuns, sweepOrder } from '../src/runner/run-experiment.js';
-import { calibrateRound, roundGridLoads, tokenSettings } from '../src/runner/token-qos.js';
+import { sweepToSaturation, tokenSettings } from '../src/runner/token-qos.js';
 import { judgeRun, medianRun, toRunRecord, type RunRecord } from '../src/runner/run-record.js';
 import { getOnlyVerdict, scanMixVerdict, sustainedLoad, tokenQosVerdict } from '../src/runner/verdicts.js';
 
@@ -160,41 +163,35 @@ describe('verdicts', () => {
     expect(getOnlyVerdict(EXPERIMENTS['get-only'], [run('round-robin', 4000, 10)])).toMatchObject({ measuredRatio: null, met: false });
   });
 
-  it('token-qos capacity: split where the fewest runs disagree, interpolated between its neighbours; an invalid run counts as over', () => {
-    // 13k: 800, 14k: 1200 -> crossing at 13.5k.
-    const sweep = [
-      { offeredRps: 14_000, p99Us: 1200 },
-      { offeredRps: 12_000, p99Us: 600 },
-      { offeredRps: 13_000, p99Us: 800 },
-    ];
-    expect(capacityFromSweep(sweep, 1000)).toEqual({ rps: 13_500, bracket: 'crossing', outliers: 0 });
-    // One lucky run past the knee or one unlucky run below it does not move the split.
-    expect(capacityFromSweep([...sweep, { offeredRps: 15_000, p99Us: 1300 }, { offeredRps: 16_000, p99Us: 900 }], 1000)).toEqual({ rps: 13_500, bracket: 'crossing', outliers: 1 });
-    expect(capacityFromSweep([{ offeredRps: 8000, p99Us: 1440 }, { offeredRps: 10_000, p99Us: 610 }, { offeredRps: 12_000, p99Us: 1000 }, { offeredRps: 14_000, p99Us: 1270 }], 1000)).toEqual({
-      rps: 12_000,
-      bracket: 'crossing',
-      outliers: 1,
-    });
-    // Two equally good splits (after 10k, or after 12k, each with one run disagreeing): the lower is taken.
-    expect(capacityFromSweep([{ offeredRps: 10_000, p99Us: 500 }, { offeredRps: 11_000, p99Us: 1100 }, { offeredRps: 12_000, p99Us: 900 }, { offeredRps: 13_000, p99Us: 1500 }, { offeredRps: 14_000, p99Us: 1600 }], 1000)).toEqual({
-      rps: 10_800,
-      bracket: 'crossing',
-      outliers: 1,
-    });
-    // A saturated server that still "achieves" the rate is over the bound (274 ms), an invalid run too.
-    expect(capacityFromSweep([{ offeredRps: 20_000, p99Us: 900 }, { offeredRps: 23_000, p99Us: 274_000 }], 1000).rps).toBe(20_000);
-    expect(capacityFromSweep([{ offeredRps: 20_000, p99Us: 900 }, { offeredRps: 21_000, p99Us: null }], 1000)).toMatchObject({ rps: 20_000, bracket: 'crossing' });
-    expect(capacityFromSweep([{ offeredRps: 8000, p99Us: 500 }, { offeredRps: 9000, p99Us: 700 }], 1000)).toMatchObject({ rps: 9000, bracket: 'all-within' });
-    expect(capacityFromSweep([{ offeredRps: 8000, p99Us: 1500 }], 1000)).toMatchObject({ rps: 0, bracket: 'none-within' });
-    expect(capacityFromSweep([], 1000)).toMatchObject({ rps: 0, bracket: 'none-within' });
+  it('token-qos saturation: S is the highest load of the 5% step sweep with achieved >= 98% of offered', () => {
+    expect(saturationLoads(12_000, 0.05, 5)).toEqual([12_000, 12_600, 13_200, 13_900, 14_600]);
+    const at = (offeredRps: number, achievedRps: number) => ({ offeredRps, achievedRps });
+    // 98% exactly keeps up; a latency that grows (not looked at) does not lower S.
+    expect(saturationThroughput([at(20_000, 20_000), at(21_000, 20_580), at(22_000, 21_000), at(23_100, 21_500)])).toBe(21_000);
+    // One load that fell short by chance below a higher one that kept up: S is still the highest that kept up.
+    expect(saturationThroughput([at(20_000, 20_000), at(21_000, 20_000), at(22_100, 22_000)])).toBe(22_100);
+    expect(saturationThroughput([at(20_000, 10_000)])).toBe(0);
+    expect(saturationThroughput([])).toBe(0);
+    // The sweep stops after two loads in a row fall short, not after one.
+    expect(saturationSweepDone([at(1, 1), at(2, 1)])).toBe(false);
+    expect(saturationSweepDone([at(1, 1), at(2, 1), at(3, 1)])).toBe(true);
+    expect(saturationSweepDone([at(2, 1), at(3, 3)])).toBe(false);
   });
 
-  it('token-qos rounds: a grid around the coarse capacity, and tokens and bucket from a round capacity', () => {
-    expect(roundGridLoads(EXPERIMENTS['token-qos'].roundGrid, 15_000)).toEqual([12_800, 13_500, 14_300, 15_000, 15_800, 16_500, 17_300]);
-    expect(roundGridLoads([0.9, 0.9, 1], 1000)).toEqual([900, 1000]);
-    // 90% of 15000 = 13500 tokens/s; a 2 ms bucket holds 27.
-    // 1 ms for the best-effort buckets: 13.5, rounded to 14.
+  it('token-qos saturation sweep: runs ascending until two loads in a row fall short, and tokens and buckets from S', async () => {
+    const measured: number[] = [];
+    // Keeps up to 22k, then serves at most 22.5k.
+    const runs = await sweepToSaturation([20_000, 21_000, 22_000, 23_100, 24_300, 25_500], async (load) => {
+      measured.push(load);
+      return run('round-robin', load, 500, { achievedRps: Math.min(load, 22_500) });
+    });
+    expect(measured).toEqual([20_000, 21_000, 22_000, 23_100, 24_300]);
+    expect(saturationThroughput(runs)).toBe(22_000);
+    // 90% of 15000 = 13500 tokens/s; a 2 ms bucket holds 27, a 1 ms best-effort bucket 13.5, rounded to 14.
     expect(tokenSettings(EXPERIMENTS['token-qos'], 15_000)).toEqual({ tokenRate: 13_500, tokenBurst: 27, tokenBestEffortBurst: 14 });
+    const qos = EXPERIMENTS['token-qos'];
+    expect(qos.lsShare + qos.beShare).toBeCloseTo(qos.overload);
+    expect(qos.overload).toBe(1.2);
   });
 
   it('runs last 20 s for token-qos and 10 s for the sweeps unless --quick (4 s)', () => {
@@ -204,58 +201,46 @@ describe('verdicts', () => {
     expect(defaultDurationS(EXPERIMENTS['token-qos'], true)).toBe(4);
   });
 
-  it('token-qos rounds: a grid entirely over (or within) the bound is extended a step at a time, at most six times', async () => {
-    const measured: Array<[number, boolean]> = [];
-    const server = (p99At: (load: number) => number) => async (load: number, extended: boolean) => {
-      measured.push([load, extended]);
-      return run('round-robin', load, p99At(load));
-    };
-    // The capacity is below a grid of 9k-11k: extended down to 8.5k, then 8k, which brackets it (interpolated: 8.1k).
-    const noisy = await calibrateRound([9000, 10_000, 11_000], 500, 1000, server((load) => (load <= 8000 ? 800 : 1400)));
-    expect(measured).toEqual([[9000, false], [10_000, false], [11_000, false], [8500, true], [8000, true]]);
-    expect(noisy.estimate).toMatchObject({ bracket: 'crossing', rps: 8100 });
-    // Never bracketed: six extensions, then the estimate says so.
-    measured.length = 0;
-    const quiet = await calibrateRound([9000, 10_000], 500, 1000, server(() => 600));
-    expect(measured.map(([load]) => load)).toEqual([9000, 10_000, 10_500, 11_000, 11_500, 12_000, 12_500, 13_000]);
-    expect(quiet.estimate).toMatchObject({ bracket: 'all-within', rps: 13_000 });
-    // A bracketing grid runs as it is.
-    measured.length = 0;
-    await calibrateRound([9000, 10_000], 500, 1000, server((load) => (load < 10_000 ? 700 : 1200)));
-    expect(measured).toEqual([[9000, false], [10_000, false]]);
+  it('--experiment all selects every experiment, each once; an unknown name none', () => {
+    expect(selectExperiments('all')).toEqual(Object.keys(EXPERIMENTS));
+    expect(new Set(selectExperiments('all')).size).toBe(Object.keys(EXPERIMENTS).length);
+    for (const name of Object.keys(EXPERIMENTS)) expect(selectExperiments(name)).toEqual([name]);
+    expect(selectExperiments('everything')).toBeUndefined();
   });
 
-  it('token-qos: judged on the medians over rounds: LS within bound and drops, BE share of the round spare, round-robin over the bound', () => {
-    const users = (lsP99: number, lsDropped: number, beAchieved: number) => ({
-      '0': { offeredRps: 5000, achievedRps: 5000, p50Us: 100, p99Us: lsP99, p999Us: lsP99, dropped: lsDropped, count: 50_000 },
-      '1': { offeredRps: 6000, achievedRps: beAchieved, p50Us: 100, p99Us: 5000, p999Us: 5000, dropped: 0, count: 60_000 },
+  it('token-qos at 1.2 S: judged on the median of per-round LS p99 ratios (>= 10x), LS drops (<= 1%) and BE share of the spare tokens (>= 80%)', () => {
+    // S = 10000: tokens 9000/s; LS uses ~5000, so the spare is ~4000 and 80% of it 3200.
+    const users = (lsP99: number, lsDropped: number, beAchieved: number, lsAchieved = 5000) => ({
+      '0': { offeredRps: 5000, achievedRps: lsAchieved, p50Us: 100, p99Us: lsP99, p999Us: lsP99, dropped: lsDropped, count: 100_000 },
+      '1': { offeredRps: 7000, achievedRps: beAchieved, p50Us: 100, p99Us: 5000, p999Us: 5000, dropped: 0, count: 140_000 },
     });
     const experiment = EXPERIMENTS['token-qos'];
-    const at = (policy: string, round: number, u: ReturnType<typeof users>, extra: Partial<RunRecord> = {}) => run(policy, 11_000, u['0'].p99Us, { users: u, round, capacityRps: 10_000, ...extra });
-    // Capacity 10000: spare = (0.9 - 0.5) x 10000 = 4000; 80% of it = 3200.
-    const qos = [at('token-qos', 0, users(800, 100, 3300)), at('token-qos', 1, users(2500, 100, 3300)), at('token-qos', 2, users(700, 100, 3300))];
-    const rr = [at('round-robin', 0, users(5000, 0, 6000)), at('round-robin', 1, users(900, 0, 6000)), at('round-robin', 2, users(4000, 0, 6000))];
-    // The reference variant is never judged, however it does.
-    const reference = at('round-robin', 0, users(100, 0, 4000), { variant: 'BE at spare share' });
-    const verdict = tokenQosVerdict(experiment, [...qos, ...rr, reference]);
-    expect(verdict).toMatchObject({ met: true, measuredRatio: 5 });
-    expect(verdict.details[0]).toBe('token-qos: LS p99 0.80 ms (median of 3 rounds: 0.80, 2.50, 0.70), 0.20% LS dropped');
-    expect(verdict.details[2]).toBe('round-robin: LS p99 4.00 ms (median of 3 rounds: 5.00, 0.90, 4.00)');
-    const beStarved = qos.map((r) => ({ ...r, users: users(800, 100, 3100) }));
-    expect(tokenQosVerdict(experiment, [...beStarved, ...rr]).met).toBe(false);
-    const lsDrops = qos.map((r) => ({ ...r, users: users(800, 501, 3300) }));
-    expect(tokenQosVerdict(experiment, [...lsDrops, ...rr]).met).toBe(false);
-    const rrFine = rr.map((r) => ({ ...r, users: users(900, 0, 6000) }));
-    expect(tokenQosVerdict(experiment, [...qos, ...rrFine]).met).toBe(false);
+    const at = (policy: string, round: number, u: ReturnType<typeof users>) => run(policy, 12_000, u['0'].p99Us, { users: u, round, saturationRps: 10_000, valid: false });
+    // Per-round ratios 50, 8, 30 -> median 30 (the pooled medians, 300 ms / 2 ms = 150, would say otherwise).
+    const qos = [at('token-qos', 0, users(2000, 100, 3300)), at('token-qos', 1, users(20_000, 100, 3300)), at('token-qos', 2, users(10_000, 100, 3300))];
+    const rr = [at('round-robin', 0, users(100_000, 20_000, 6000)), at('round-robin', 1, users(160_000, 20_000, 6000)), at('round-robin', 2, users(300_000, 20_000, 6000))];
+    const verdict = tokenQosVerdict(experiment, [...qos, ...rr], 10_000, 3);
+    expect(verdict).toMatchObject({ met: true, measuredRatio: 30 });
+    expect(verdict.details).toEqual([
+      'S = 10000 req/s; offered 12000 req/s (LS 5000, BE 7000), tokens 9000/s',
+      "round-robin's LS GET p99 over token-qos's: 30.0x (median of 3 rounds' ratios, IQR 19.0x-40.0x)",
+      'token-qos: 0.10% of LS dropped (median over rounds; per round 0.10%, 0.10%, 0.10%); round-robin dropped 20.00% of LS',
+      'token-qos: BE served 83% of the spare token rate (median over rounds; per round 83%, 83%, 83%)',
+    ]);
+    // Under 10x, too many LS drops, or BE starved: not met.
+    const close = rr.map((r) => ({ ...r, users: users(15_000, 0, 6000) }));
+    expect(tokenQosVerdict(experiment, [...qos, ...close], 10_000, 3).met).toBe(false);
+    const lsDrops = qos.map((r) => ({ ...r, users: users(2000, 1001, 3300) }));
+    expect(tokenQosVerdict(experiment, [...lsDrops, ...rr], 10_000, 3).met).toBe(false);
+    const beStarved = qos.map((r) => ({ ...r, users: users(2000, 100, 3100) }));
+    expect(tokenQosVerdict(experiment, [...beStarved, ...rr], 10_000, 3).met).toBe(false);
+    // The spare is what LS left of the tokens: LS using less leaves BE more to be served.
+    const lsLight = qos.map((r) => ({ ...r, users: users(2000, 100, 3300, 4000) }));
+    expect(tokenQosVerdict(experiment, [...lsLight, ...rr], 10_000, 3).met).toBe(false);
     // Judged on fewer than half of the rounds: inconclusive, whatever the medians say.
-    expect(tokenQosVerdict(experiment, [...qos, ...rr], [{ rps: 10_000 }, { rps: 10_000 }, { rps: 10_000 }, { rps: 0 }, { rps: 0 }]).met).toBe(true);
-    const minority = tokenQosVerdict(experiment, [qos[0]!, rr[0]!], [{ rps: 10_000 }, { rps: 0 }, { rps: 0 }]);
-    expect(minority.met).toBe(false);
-    expect(minority.details.at(-1)).toBe('only 1 of 3 rounds were judged, fewer than half: inconclusive, so not met');
-    expect(tokenQosVerdict(experiment, rr, [{ rps: 0 }, { rps: 10_000 }])).toMatchObject({
-      met: false,
-      details: ['missing token-qos or round-robin runs', '1 of 2 rounds found no capacity within the bound and ran no comparison'],
-    });
+    const minority = tokenQosVerdict(experiment, [qos[0]!, rr[0]!], 10_000, 3);
+    expect(minority).toMatchObject({ met: false, measuredRatio: null });
+    expect(minority.details).toEqual(['only 1 of 3 rounds have both policies with answered LS requests, fewer than half: inconclusive']);
   });
 });
 
@@ -328,6 +313,33 @@ describe('table, sentences and JSON', () => {
     });
     for (const r of json['runs'] as Array<Record<string, unknown>>) {
       for (const key of ['policy', 'offeredRps', 'achievedRps', 'getP50Us', 'getP99Us', 'getP999Us', 'scanP99Us', 'dropped', 'valid']) expect(r).toHaveProperty(key);
+    }
+  });
+
+  it('writes <experiment>.txt: the report with the host steal, ending with the verdict line', async () => {
+    const experiment = EXPERIMENTS['scan-mix'];
+    const runs = [0, 1, 2].flatMap((round) =>
+      [run('linux-default', 8000, 20_000), run('sita', 8000, 1000), run('scan-avoid', 8000, 4000)].map((r) => ({ ...r, repeat: round, hostStealMs: [30, 0] })),
+    );
+    const results = experimentResults(experiment, { runs: reportedRuns(runs, experiment.policies), allRuns: runs, verdict: scanMixVerdict(experiment, runs) }, {
+      commit: 'abc',
+      dirty: false,
+      command: 'node apps/bench/bin/experiment.mjs --experiment scan-mix',
+      machine: { cpus: 2, model: 'm', kernel: '6.18', node: 'v24' },
+      startedAt: new Date('2026-01-01T00:00:00Z'),
+      settings: { durationS: 10, warmupS: 2, graceMs: 1000, loadgenCpu: 1, serverCpus: '0', seed: 1, repeats: 3, quick: false },
+    });
+    const dir = await mkdtemp(join(tmpdir(), 'bench-results-'));
+    try {
+      const paths = await writeExperimentResults(dir, results);
+      const txt = await readFile(paths.txtPath, 'utf8');
+      expect(txt).toBe(paths.report);
+      expect(txt).toContain('host steal per run');
+      expect(txt).toContain('p99 IQR');
+      expect(txt.trimEnd().split('\n').at(-1)).toBe('verdict: NOT MET (measured ratio 5)');
+      expect(JSON.parse(await readFile(paths.jsonPath, 'utf8'))).toMatchObject({ verdict: { met: false, measuredRatio: 5 } });
+    } finally {
+      await rm(dir, { recursive: true, force: true });
     }
   });
 

@@ -3,17 +3,16 @@ import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { defaultCpus } from './cpu-split.js';
 import { experimentResults, writeExperimentResults } from './experiment-results.js';
-import { defaultDurationS, EXPERIMENTS, isExperimentName, type Experiment, type ExperimentName } from './experiments.js';
-import { formatHostSteal } from './host-steal.js';
+import { defaultDurationS, EXPERIMENTS, selectExperiments, type Experiment } from './experiments.js';
 import { gitCommit, gitDirty, machineInfo } from './machine-info.js';
 import { ExperimentCannotProceed, RunAborted, type RunSettings } from './measure-run.js';
 import { progressBar } from './progress-bar.js';
-import { formatResultsTable } from './results-table.js';
 import { runExperiment } from './run-experiment.js';
 
 /*
- * bin/experiment.mjs: runs one experiment (or all) side by side, prints the table and the
- * verdict on stdout, writes <out>/<experiment>.json, .svg and .png. Ctrl-C stops the current
+ * bin/experiment.mjs: runs one experiment (or all) in interleaved rounds, prints its report
+ * (tables, host steal, verdict) on stdout, writes <out>/<experiment>.txt (the same report,
+ * ending with the verdict line), .json, .svg and .png. Ctrl-C stops the current
  * run (the server undeploys), writes nothing, and exits 130. A user mistake exits 2.
  */
 
@@ -69,7 +68,7 @@ async function main(argv: readonly string[]): Promise<number> {
     const program = command();
     program.parse([...argv], { from: 'user' });
     flags = program.opts<Flags>();
-    if (flags.experiment !== 'all' && !isExperimentName(flags.experiment)) {
+    if (selectExperiments(flags.experiment) === undefined) {
       throw new InvalidArgumentError(`--experiment must be one of ${Object.keys(EXPERIMENTS).join(', ')} or all, not "${flags.experiment}"`);
     }
     if (flags.loads?.some((l) => !(Number(l) > 0)) === true) throw new InvalidArgumentError('--loads must be positive numbers');
@@ -79,7 +78,7 @@ async function main(argv: readonly string[]): Promise<number> {
     process.stderr.write(`experiment: ${message}\n`);
     return 2;
   }
-  const names: ExperimentName[] = flags.experiment === 'all' ? (Object.keys(EXPERIMENTS) as ExperimentName[]) : [flags.experiment as ExperimentName];
+  const names = selectExperiments(flags.experiment)!;
   const cpus = defaultCpus(availableParallelism(), flags.loadgenCpu);
   const serverCpus = flags.serverCpus === 'all' ? undefined : (flags.serverCpus ?? cpus.serverCpus);
   // The run length depends on the experiment (defaultDurationS), so it is added per experiment below.
@@ -102,8 +101,7 @@ async function main(argv: readonly string[]): Promise<number> {
     const startedAt = new Date();
     // Committed results need at least ROUNDS_FOR_RESULTS rounds: the median and IQR over them are what is judged.
     const repeats = flags.repeats ?? (flags.quick ? 1 : ROUNDS_FOR_RESULTS);
-    process.stdout.write(`\n== ${name}: ${experiment.description}\n`);
-    process.stdout.write(`   loadgen on CPU ${settings.loadgenCpu}, server on CPUs ${settings.serverCpus ?? 'all'}; ${settings.durationS} s per run after ${settings.warmupS} s warm-up, ${repeats} interleaved round(s)\n`);
+    process.stdout.write(`\n== ${name}: ${repeats} interleaved round(s) of ${settings.durationS} s runs\n`);
     const bar = progressBar(stop.signal);
     let outcome;
     try {
@@ -129,28 +127,9 @@ async function main(argv: readonly string[]): Promise<number> {
       startedAt,
       settings: { ...settings, repeats, quick: flags.quick },
     });
-    if (outcome.capacity !== undefined) {
-      const capacity = outcome.capacity;
-      process.stdout.write(`\ncoarse capacity sweep (${capacity.policy}, one run per load):\n${formatResultsTable(capacity.coarseRuns)}\n`);
-      process.stdout.write(`coarse capacity ${capacity.coarseRps} req/s\n\n`);
-      process.stdout.write(`the rounds' capacity sweep (${capacity.policy}, each load's median over the rounds):\n${formatResultsTable(capacity.runs)}\n`);
-      process.stdout.write(`capacity per round (${capacity.criterion}):\n`);
-      for (const round of capacity.rounds) {
-        const note = round.bracket === 'crossing' ? '' : round.bracket === 'all-within' ? ' (every grid load within the bound: at least this)' : ' (no grid load within the bound: round skipped)';
-        const tokens = round.tokenRate === undefined ? '' : `; tokens ${round.tokenRate}/s, buckets LS ${round.tokenBurst} BE ${round.tokenBestEffortBurst}`;
-        process.stdout.write(`  round ${round.round + 1}: ${round.rps} req/s${note}${tokens}\n`);
-      }
-      process.stdout.write(`median capacity ${capacity.rps} req/s\n\n`);
-      process.stdout.write('comparison: the median round of each (by the latency-sensitive user\'s p99), at shares of its round\'s capacity\n');
-    }
-    process.stdout.write(`${formatResultsTable(outcome.runs, { validityApplies: (r) => r.policy !== 'token-qos' })}\n`);
-    const steal = formatHostSteal(outcome.allRuns);
-    if (steal !== undefined) process.stdout.write(`${steal}\n`);
     const paths = await writeExperimentResults(flags.out, results);
-    process.stdout.write(`\ntarget: ${results.verdict.target}\n`);
-    for (const detail of results.verdict.details) process.stdout.write(`  ${detail}\n`);
-    process.stdout.write(`verdict: ${results.verdict.met ? 'MET' : 'NOT MET'} (measured ratio ${results.verdict.measuredRatio ?? 'n/a'})\n`);
-    process.stdout.write(`wrote ${paths.jsonPath}, ${paths.svgPath}, ${paths.pngPath}\n`);
+    process.stdout.write(`\n${paths.report}`);
+    process.stdout.write(`wrote ${paths.txtPath}, ${paths.jsonPath}, ${paths.svgPath}, ${paths.pngPath}\n`);
   }
   return 0;
 }

@@ -7,7 +7,7 @@ const ms = (us: number | null | undefined): string => (us === null || us === und
  * Points measured in several rounds show their median run and, in `p99 IQR`, the spread of
  * GET p99 over the rounds (first to third quartile).
  * Runs failing the validity rule are marked "NO" with the reason below the table; runs the
- * rule does not apply to (token-qos, whose drops are the point) are marked "n/a".
+ * rule does not apply to (token-qos's comparison at overload, where drops are expected) are marked "n/a".
  */
 export function formatResultsTable(runs: readonly RunRecord[], options: { validityApplies?: (run: RunRecord) => boolean } = {}): string {
   const applies = options.validityApplies ?? (() => true);
@@ -17,11 +17,12 @@ export function formatResultsTable(runs: readonly RunRecord[], options: { validi
   if (withUsers) header.push('per user: offered/s achieved/s p99 dropped');
   const rows = runs.map((r) => {
     const row = [
-      r.variant === undefined ? r.policy : `${r.policy} (${r.variant})`,
+      r.policy,
       String(Math.round(r.offeredRps)),
       String(Math.round(r.achievedRps)),
       ms(r.getP50Us),
-      ms(r.getP99Us),
+      // The median over the rounds (with an even count of rounds, between the two middle runs).
+      ms(r.getP99Spread?.median ?? r.getP99Us),
       ...(withSpread ? [r.getP99Spread === undefined ? '-' : `${ms(r.getP99Spread.q1)}-${ms(r.getP99Spread.q3)}`] : []),
       ms(r.getP999Us),
       ms(r.scanP99Us),

@@ -15,8 +15,6 @@ export interface Verdict {
   readonly details: readonly string[];
 }
 
-const ratio = (a: number | null | undefined, b: number | null | undefined): number | null =>
-  a === null || a === undefined || b === null || b === undefined || b === 0 ? null : Math.round((a / b) * 100) / 100;
 
 /** The rounds (`repeat`s) present among `runs`, ascending. */
 export function roundsOf(runs: readonly RunRecord[]): number[] {
@@ -114,49 +112,57 @@ export function getOnlyVerdict(experiment: SweepExperiment, runs: readonly RunRe
   return { target: experiment.target, measuredRatio, met: measuredRatio >= requiredRatio, details };
 }
 
-const msList = (values: readonly number[]): string => values.map((us) => (us / 1000).toFixed(2)).join(', ');
+const pct = (x: number): string => `${(x * 100).toFixed(2)}%`;
 
 /**
- * token-qos, judged on the medians over the calibrated rounds (each run carries its round's
- * capacity): under token-qos the latency-sensitive user's p99 and drops, and the best-effort
- * user's service as a share of the round's spare tokens; under round-robin the
- * latency-sensitive user's p99. Reference runs (a `variant`) are not judged.
+ * token-qos at 1.2 S, judged round by round (each round ran both policies side by side) and
+ * then on the medians over the rounds: round-robin's LS GET p99 over token-qos's (at least
+ * `minP99Ratio`), the share of LS requests token-qos dropped (at most `lsMaxDropped`), and the
+ * BE user's achieved rate under token-qos over the spare token rate, tokens (0.9 S) minus what
+ * LS used (at least `beMinSpareShare`). The validity rule does not apply: round-robin is
+ * overloaded by design, so p99s are over answered requests and drops are reported.
  */
-export function tokenQosVerdict(experiment: TokenQosExperiment, comparisonRuns: readonly RunRecord[], rounds: ReadonlyArray<{ readonly rps: number }> = []): Verdict {
+export function tokenQosVerdict(experiment: TokenQosExperiment, comparisonRuns: readonly RunRecord[], saturationRps: number, rounds: number): Verdict {
   const ls = String(experiment.lsUser);
   const be = String(experiment.beUser);
-  const judged = (policy: string): RunRecord[] =>
-    comparisonRuns.filter((r) => r.policy === policy && r.variant === undefined && r.capacityRps !== undefined && r.users?.[ls] !== undefined && r.users[be] !== undefined);
-  const qos = judged('token-qos');
-  const rr = judged('round-robin');
-  const failedRounds = rounds.filter((r) => r.rps === 0).length;
-  const roundNote = failedRounds > 0 ? [`${failedRounds} of ${rounds.length} rounds found no capacity within the bound and ran no comparison`] : [];
-  if (qos.length === 0 || rr.length === 0) {
-    return { target: experiment.target, measuredRatio: null, met: false, details: ['missing token-qos or round-robin runs', ...roundNote] };
+  const inRound = (policy: string, round: number): RunRecord | undefined =>
+    comparisonRuns.find((r) => r.policy === policy && r.round === round && r.users?.[ls] !== undefined && r.users[be] !== undefined);
+  const ratios: number[] = [];
+  const lsDropped: number[] = [];
+  const beShares: number[] = [];
+  const tokenRate = experiment.tokenShare * saturationRps;
+  for (let round = 0; round < rounds; round++) {
+    const qos = inRound('token-qos', round);
+    const rr = inRound('round-robin', round);
+    if (qos === undefined || rr === undefined) continue;
+    const qosLs = qos.users![ls]!;
+    const rrLs = rr.users![ls]!;
+    // A user with nothing answered has no p99: the round cannot be compared.
+    if (qosLs.count === qosLs.dropped || rrLs.count === rrLs.dropped || qosLs.p99Us <= 0) continue;
+    ratios.push(rrLs.p99Us / qosLs.p99Us);
+    lsDropped.push(qosLs.count === 0 ? 1 : qosLs.dropped / qosLs.count);
+    const spare = tokenRate - qosLs.achievedRps;
+    beShares.push(spare > 0 ? qos.users![be]!.achievedRps / spare : 0);
   }
-  // A verdict from a minority of the rounds is not a median of the experiment: too few to judge.
-  const judgedRounds = Math.min(qos.length, rr.length);
-  const enough = rounds.length === 0 || judgedRounds * 2 > rounds.length;
-  if (!enough) roundNote.push(`only ${judgedRounds} of ${rounds.length} rounds were judged, fewer than half: inconclusive, so not met`);
-  const qosLsP99 = qos.map((r) => r.users![ls]!.p99Us);
-  const qosLsDropped = qos.map((r) => (r.users![ls]!.count === 0 ? 1 : r.users![ls]!.dropped / r.users![ls]!.count));
-  const beShares = qos.map((r) => {
-    const spare = (experiment.tokenShare - experiment.lsShare) * r.capacityRps!;
-    return spare > 0 ? r.users![be]!.achievedRps / spare : 0;
-  });
-  const rrLsP99 = rr.map((r) => r.users![ls]!.p99Us);
-  const lsP99 = median(qosLsP99);
-  const lsDropped = median(qosLsDropped);
+  if (!enoughRounds(ratios.length, rounds)) {
+    return {
+      target: experiment.target,
+      measuredRatio: null,
+      met: false,
+      details: [`only ${ratios.length} of ${rounds} rounds have both policies with answered LS requests, fewer than half: inconclusive`],
+    };
+  }
+  const ratio = quartiles(ratios);
+  const dropped = median(lsDropped);
   const beShare = median(beShares);
-  const rrP99 = median(rrLsP99);
-  const lsOk = lsP99 <= experiment.lsP99BoundUs && lsDropped <= experiment.lsMaxDropped;
-  const beOk = beShare >= experiment.beMinSpareShare;
-  const rrOver = rrP99 > experiment.lsP99BoundUs;
+  const rrRuns = comparisonRuns.filter((r) => r.policy === 'round-robin' && r.users?.[ls] !== undefined);
+  const rrDropped = median(rrRuns.map((r) => (r.users![ls]!.count === 0 ? 0 : r.users![ls]!.dropped / r.users![ls]!.count)));
   const details = [
-    `token-qos: LS p99 ${(lsP99 / 1000).toFixed(2)} ms (median of ${qos.length} rounds: ${msList(qosLsP99)}), ${(lsDropped * 100).toFixed(2)}% LS dropped`,
-    `token-qos: BE served ${Math.round(beShare * 100)}% of the spare tokens (median over rounds; per round ${beShares.map((s) => `${Math.round(s * 100)}%`).join(', ')})`,
-    `round-robin: LS p99 ${(rrP99 / 1000).toFixed(2)} ms (median of ${rr.length} rounds: ${msList(rrLsP99)})`,
-    ...roundNote,
+    `S = ${saturationRps} req/s; offered ${Math.round(experiment.overload * saturationRps)} req/s (LS ${Math.round(experiment.lsShare * saturationRps)}, BE ${Math.round(experiment.beShare * saturationRps)}), tokens ${Math.round(tokenRate)}/s`,
+    `round-robin's LS GET p99 over token-qos's: ${ratioSpread(ratio)}`,
+    `token-qos: ${pct(dropped)} of LS dropped (median over rounds; per round ${lsDropped.map(pct).join(', ')}); round-robin dropped ${pct(rrDropped)} of LS`,
+    `token-qos: BE served ${Math.round(beShare * 100)}% of the spare token rate (median over rounds; per round ${beShares.map((x) => `${Math.round(x * 100)}%`).join(', ')})`,
   ];
-  return { target: experiment.target, measuredRatio: ratio(rrP99, lsP99), met: enough && lsOk && beOk && rrOver, details };
+  const met = ratio.median >= experiment.minP99Ratio && dropped <= experiment.lsMaxDropped && beShare >= experiment.beMinSpareShare;
+  return { target: experiment.target, measuredRatio: round2(ratio.median), met, details };
 }
