@@ -3,7 +3,7 @@ import { ExperimentCannotProceed, measureRun, type RunSettings, type RunSpec } f
 import { quartiles } from './quartiles.js';
 import type { ExperimentOutcome, ExperimentPlanOptions, ExperimentProgress } from './run-experiment.js';
 import { medianRun, type RunRecord } from './run-record.js';
-import { saturationLoads, saturationSweepDone, saturationThroughput } from './saturation.js';
+import { keepsUp, saturationLoads, saturationSweepDone, saturationThroughput } from './saturation.js';
 import { tokenQosVerdict } from './verdicts.js';
 
 /**
@@ -67,8 +67,12 @@ export async function runTokenQos(experiment: TokenQosExperiment, plan: Experime
       `${experiment.saturationPolicy} achieved 98% of the offered rate at none of the saturation sweep's loads (${sweep.map((r) => r.offeredRps).join(', ')} req/s), so there is no saturation throughput to overload: pass lower --loads`,
     );
   }
-  const lastLoad = sweep.at(-1)!.offeredRps;
-  const sweepNote = saturationSweepDone(sweep) ? [] : [`the sweep ended at ${lastLoad} req/s with ${experiment.saturationPolicy} still keeping up, so S may be higher`];
+  const last = sweep.at(-1)!;
+  const sweepNote = saturationSweepDone(sweep)
+    ? []
+    : keepsUp(last)
+      ? [`the sweep ended at ${last.offeredRps} req/s with ${experiment.saturationPolicy} still keeping up, so S may be higher`]
+      : [`the sweep ran out of loads after one load that fell short (${last.offeredRps} req/s), not two in a row, so S rests on that one run`];
   planned = sweep.length + rounds * policies.length;
   progress.onPlan?.(planned);
 
