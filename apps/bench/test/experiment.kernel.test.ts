@@ -16,7 +16,8 @@ describeKernel('experiment (kernel)', () => {
     // 200k req/s is far beyond what the server (and the load generator) keeps up with: the sweep finds no S.
     const result = spawnSync(process.execPath, [EXPERIMENT_BIN, '--experiment', 'token-qos', '--loads', '200000', '--duration', '0.5', '--warmup', '0', '--out', out], {
       encoding: 'utf8',
-      timeout: 60_000,
+      // One run of 0.5 s, but starting the server and the load generator takes long on a busy machine.
+      timeout: 150_000,
     });
     expect(result.status).toBe(1);
     // Progress lines come first (stderr, no TTY); the error is the last line, one sentence.
@@ -27,5 +28,5 @@ describeKernel('experiment (kernel)', () => {
     expect(lines.slice(0, -1).every((line) => line.startsWith('['))).toBe(true);
     expect(result.stderr).not.toContain('    at ');
     expect(readdirSync(out)).toEqual([]);
-  });
+  }, 160_000);
 });
