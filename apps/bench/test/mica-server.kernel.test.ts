@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { text } from 'node:stream/consumers';
@@ -47,6 +47,9 @@ async function serveAndAsk(mode: 'key-hash' | 'handoff'): Promise<{ client: Clie
   const ready = await lines.next();
   if (ready.done === true) throw new Error(`the MICA server did not start:\n${stderrTail(server)}`);
   expect(JSON.parse(ready.value)).toMatchObject({ ready: true, threads: THREADS, mode, policy: mode === 'key-hash' ? 'key-hash' : 'round-robin' });
+  // Driver mode (XDP_ATTACHED_DRV = 1), which loopback cannot do: the reason for the veth pair.
+  const [link] = JSON.parse(execFileSync('ip', ['-n', namespaces.serverNamespace, '-j', 'link', 'show', namespaces.serverInterface], { encoding: 'utf8' })) as { xdp?: { mode: number } }[];
+  expect(link?.xdp?.mode).toBe(1);
   const client = spawn('ip', ['netns', 'exec', namespaces.loadgenNamespace, process.execPath, CLIENT, namespaces.serverAddress, String(port), String(REQUESTS), String(KEYS)], { stdio: ['ignore', 'pipe', 'inherit'] });
   cleanups.push(async () => {
     client.kill('SIGKILL');
