@@ -13,7 +13,7 @@ import { quartiles } from '../src/runner/quartiles.js';
 import { reportedRuns, sweepOrder } from '../src/runner/run-experiment.js';
 import { sweepToSaturation, tokenSettings } from '../src/runner/token-qos.js';
 import { judgeRun, medianRun, toRunRecord, type RunRecord } from '../src/runner/run-record.js';
-import { getOnlyVerdict, scanMixVerdict, sustainedLoad, tokenQosVerdict } from '../src/runner/verdicts.js';
+import { getOnlyVerdict, micaSaturation, micaSustains, micaVerdict, scanMixVerdict, sustainedLoad, tokenQosVerdict } from '../src/runner/verdicts.js';
 
 /** A synthetic run record: only what a test cares about is given. */
 function run(policy: string, offeredRps: number, getP99Us: number, overrides: Partial<RunRecord> = {}): RunRecord {
@@ -241,6 +241,52 @@ describe('verdicts', () => {
     const minority = tokenQosVerdict(experiment, [qos[0]!, rr[0]!], 10_000, 3);
     expect(minority).toMatchObject({ met: false, measuredRatio: null });
     expect(minority.details).toEqual(['only 1 of 3 rounds have both policies with answered LS requests, fewer than half: inconclusive']);
+  });
+});
+
+describe('mica', () => {
+  const experiment = EXPERIMENTS['mica'];
+  const sweep = (label: string, workload: string, round: number, sustainedUpTo: number, extra: (load: number) => Partial<RunRecord> = () => ({})): RunRecord[] =>
+    [20_000, 21_000, 22_000, 23_100, 24_300, 25_500, 26_800].map((load) =>
+      run(label, load, load <= sustainedUpTo ? 3000 : 9000, { workload, repeat: round, ...extra(load) }),
+    );
+
+  it('a load is sustained with a valid run and GET p99 <= 5 ms; saturation is the highest sustained', () => {
+    expect(micaSustains(run('x', 10_000, 5000), 5000)).toBe(true);
+    expect(micaSustains(run('x', 10_000, 5001), 5000)).toBe(false);
+    expect(micaSustains(run('x', 10_000, 100, { achievedRps: 9700 }), 5000)).toBe(false);
+    expect(micaSustains(run('x', 10_000, 100, { dropped: 101, requests: 100_000 }), 5000)).toBe(false);
+    expect(micaSustains(run('x', 10_000, 100, { getP99Us: null }), 5000)).toBe(false);
+    expect(micaSaturation(sweep('a', 'w', 0, 23_100), 5000)).toBe(23_100);
+    expect(micaSaturation([], 5000)).toBe(0);
+  });
+
+  it('judged on the median of per-round ratios of Syrup over MICA, which must reach 1.3x on both workloads', () => {
+    const rounds = (syrup: number[], mica: number[], workload: string): RunRecord[] =>
+      syrup.flatMap((s, round) => [...sweep('syrup key-hash', workload, round, s), ...sweep('mica handoff', workload, round, mica[round]!)]);
+    // 50% GET: 26800/20000 = 1.34, 25500/20000 = 1.275, 26800/21000 = 1.276 -> median 1.276; 95% GET: 1.34 each.
+    const runs = [...rounds([26_800, 25_500, 26_800], [20_000, 20_000, 21_000], '50% GET'), ...rounds([26_800, 26_800, 26_800], [20_000, 20_000, 20_000], '95% GET')];
+    const verdict = micaVerdict(experiment, runs, 3);
+    expect(verdict).toMatchObject({ met: false, measuredRatio: 1.28 });
+    expect(verdict.details).toContain("50% GET: Syrup key-hash sustains 26800 req/s, MICA's handoff 20000 req/s (medians of 3 rounds: 26800, 25500, 26800 and 20000, 20000, 21000)");
+    const better = [...rounds([26_800, 26_800, 26_800], [20_000, 20_000, 20_000], '50% GET'), ...rounds([26_800, 26_800, 26_800], [20_000, 20_000, 20_000], '95% GET')];
+    expect(micaVerdict(experiment, better, 3)).toMatchObject({ met: true, measuredRatio: 1.34 });
+    // MET only when both workloads meet it: one workload inconclusive (MICA sustained nothing) is not met.
+    const oneInconclusive = [...rounds([26_800, 26_800, 26_800], [0, 0, 20_000], '50% GET'), ...rounds([26_800, 26_800, 26_800], [20_000, 20_000, 20_000], '95% GET')];
+    const inconclusive = micaVerdict(experiment, oneInconclusive, 3);
+    expect(inconclusive).toMatchObject({ met: false, measuredRatio: null });
+    expect(inconclusive.details).toContain("50% GET: only 1 of 3 rounds have a ratio (MICA's handoff sustained none of the loads in the others), fewer than half: inconclusive");
+  });
+
+  it('reports the handoff cost per request from paired runs both configurations sustained', () => {
+    const facts = (cpuUsPerRequest: number) => ({ mica: { cpuShare: [0.4, 0.4], mainCpuShare: 0.01, cpuUsPerRequest, handedOff: 0, handoffHighWater: 0, served: 1, dropped: 0 } });
+    const runs = [
+      ...sweep('syrup key-hash', '50% GET', 0, 26_800, () => facts(10)),
+      ...sweep('mica handoff', '50% GET', 0, 21_000, () => facts(13.5)),
+      ...sweep('syrup key-hash', '95% GET', 0, 26_800),
+      ...sweep('mica handoff', '95% GET', 0, 21_000),
+    ];
+    expect(micaVerdict(experiment, runs, 1).details).toContain('50% GET: the handoff costs 3.50 us of worker CPU per request (median over 2 loads both sustained)');
   });
 });
 

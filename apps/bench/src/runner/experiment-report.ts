@@ -24,6 +24,17 @@ export function experimentReport(results: ExperimentResults): string {
     );
   }
   lines.push(formatResultsTable(results.runs, { validityApplies: () => saturation === undefined }));
+  const mica = results.runs.filter((r) => r.mica !== undefined);
+  if (mica.length > 0) {
+    lines.push("server threads per run (median round; CPU share of the run's wall time per worker, then the main thread's; handoffs and the deepest handoff queue):");
+    for (const r of mica) {
+      const m = r.mica!;
+      lines.push(
+        `  ${r.policy} [${r.workload ?? ''}] @ ${Math.round(r.offeredRps)}/s: workers ${m.cpuShare.map((x) => `${Math.round(x * 100)}%`).join(', ')}, main ${Math.round(m.mainCpuShare * 100)}%; ` +
+          `${m.cpuUsPerRequest} us of worker CPU per request; ${m.handedOff} handed off, queue depth up to ${m.handoffHighWater}`,
+      );
+    }
+  }
   lines.push(formatHostSteal(results.allRuns) ?? 'host steal: not recorded (no steal column in /proc/stat)');
   lines.push('', `target: ${results.verdict.target}`);
   for (const detail of results.verdict.details) lines.push(`  ${detail}`);

@@ -70,7 +70,7 @@ export function plotPoints(results: Pick<ExperimentResults, 'runs' | 'saturation
       }
     } else if (run.getP99Us !== null) {
       const spread = run.getP99Spread !== undefined && run.getP99Spread.count > 1 ? { lowMs: run.getP99Spread.q1 / 1000, highMs: run.getP99Spread.q3 / 1000 } : {};
-      points.push({ series: run.policy, offeredRps: run.offeredRps, latencyMs: (run.getP99Spread?.median ?? run.getP99Us) / 1000, valid: run.valid, ...spread });
+      points.push({ series: run.workload === undefined ? run.policy : `${run.policy} [${run.workload}]`, offeredRps: run.offeredRps, latencyMs: (run.getP99Spread?.median ?? run.getP99Us) / 1000, valid: run.valid, ...spread });
     }
   }
   return points;

@@ -17,7 +17,7 @@ export function formatResultsTable(runs: readonly RunRecord[], options: { validi
   if (withUsers) header.push('per user: offered/s achieved/s p99 dropped');
   const rows = runs.map((r) => {
     const row = [
-      r.policy,
+      r.workload === undefined ? r.policy : `${r.policy} [${r.workload}]`,
       String(Math.round(r.offeredRps)),
       String(Math.round(r.achievedRps)),
       ms(r.getP50Us),

@@ -37,6 +37,18 @@ export interface RunRecord {
   readonly repeatsOfPoint?: number;
   /** GET p99 over the point's rounds, median and interquartile range (set on the reported run of a point with GET replies). */
   readonly getP99Spread?: Quartiles;
+  /** mica: the workload the run offered. */
+  readonly workload?: string;
+  /** mica: from the server's stopped line: each worker's CPU share (of the run, warm-up included), the main thread's, CPU per request, handoffs and the deepest handoff queue. */
+  readonly mica?: {
+    readonly cpuShare: readonly number[];
+    readonly mainCpuShare: number;
+    readonly cpuUsPerRequest: number;
+    readonly handedOff: number;
+    readonly handoffHighWater: number;
+    readonly served: number;
+    readonly dropped: number;
+  };
   /** token-qos: each user's p99 over the rounds (set on the reported run). */
   readonly userP99Spread?: Record<string, Quartiles>;
 }

@@ -1,4 +1,5 @@
-import type { SweepExperiment, TokenQosExperiment } from './experiments.js';
+import type { MicaExperiment, SweepExperiment, TokenQosExperiment } from './experiments.js';
+import { judgeRun } from './run-record.js';
 import type { RunRecord } from './run-record.js';
 import { median } from './median.js';
 import { quartiles, type Quartiles } from './quartiles.js';
@@ -165,4 +166,58 @@ export function tokenQosVerdict(experiment: TokenQosExperiment, comparisonRuns: 
   ];
   const met = ratio.median >= experiment.minP99Ratio && dropped <= experiment.lsMaxDropped && beShare >= experiment.beMinSpareShare;
   return { target: experiment.target, measuredRatio: round2(ratio.median), met, details };
+}
+
+/** A MICA run sustains its load: valid (98% achieved, <= 0.1% dropped) and GET p99 within the bound (5 ms). */
+export function micaSustains(run: RunRecord, boundUs: number): boolean {
+  return judgeRun(run.offeredRps, run.achievedRps, run.dropped, run.requests).valid && run.getP99Us !== null && run.getP99Us <= boundUs;
+}
+
+/** The highest offered load `runs` (one configuration's sweep) sustained; 0 when none. */
+export function micaSaturation(runs: readonly RunRecord[], boundUs: number): number {
+  return Math.max(0, ...runs.filter((r) => micaSustains(r, boundUs)).map((r) => r.offeredRps));
+}
+
+/**
+ * mica: per round and workload, Syrup's saturation throughput over MICA's own way's (both
+ * swept in that round); judged on the median of the per-round ratios, which must reach
+ * `minRatio` on every workload. A round where MICA's own way sustained nothing has no ratio.
+ */
+export function micaVerdict(experiment: MicaExperiment, runs: readonly RunRecord[], rounds: number): Verdict {
+  const details: string[] = [];
+  const medians: number[] = [];
+  let conclusive = true;
+  for (const workload of experiment.workloads) {
+    const ratios: number[] = [];
+    const syrup: number[] = [];
+    const mica: number[] = [];
+    for (let round = 0; round < rounds; round++) {
+      const sweep = (label: string): RunRecord[] => runs.filter((r) => r.workload === workload.name && r.policy === label && r.repeat === round);
+      const s = micaSaturation(sweep('syrup key-hash'), experiment.p99BoundUs);
+      const m = micaSaturation(sweep('mica handoff'), experiment.p99BoundUs);
+      syrup.push(s);
+      mica.push(m);
+      if (m > 0) ratios.push(s / m);
+    }
+    // The handoff's cost: worker CPU per request under MICA's own way minus under key-hash, at the loads both served in the same round.
+    const costs: number[] = [];
+    for (const run of runs.filter((r) => r.workload === workload.name && r.policy === 'mica handoff' && r.mica !== undefined)) {
+      const pair = runs.find((r) => r.workload === workload.name && r.policy === 'syrup key-hash' && r.repeat === run.repeat && r.offeredRps === run.offeredRps);
+      if (pair?.mica !== undefined && micaSustains(run, experiment.p99BoundUs) && micaSustains(pair, experiment.p99BoundUs)) {
+        costs.push(run.mica!.cpuUsPerRequest - pair.mica.cpuUsPerRequest);
+      }
+    }
+    if (costs.length > 0) details.push(`${workload.name}: the handoff costs ${median(costs).toFixed(2)} us of worker CPU per request (median over ${costs.length} loads both sustained)`);
+    details.push(`${workload.name}: Syrup key-hash sustains ${median(syrup)} req/s, MICA's handoff ${median(mica)} req/s (medians of ${rounds} rounds: ${syrup.join(', ')} and ${mica.join(', ')})`);
+    if (!enoughRounds(ratios.length, rounds)) {
+      conclusive = false;
+      details.push(`${workload.name}: only ${ratios.length} of ${rounds} rounds have a ratio (MICA's handoff sustained none of the loads in the others), fewer than half: inconclusive`);
+      continue;
+    }
+    const spread = quartiles(ratios);
+    medians.push(spread.median);
+    details.push(`${workload.name}: Syrup over MICA's own way ${ratioSpread(spread)}`);
+  }
+  const measuredRatio = conclusive && medians.length > 0 ? round2(Math.min(...medians)) : null;
+  return { target: experiment.target, measuredRatio, met: measuredRatio !== null && measuredRatio >= experiment.minRatio, details };
 }
