@@ -1,5 +1,5 @@
 import { Command, CommanderError, InvalidArgumentError } from 'commander';
-import { MicaServer, type MicaServerConfig } from './mica-server.js';
+import { MicaServer, type MicaReadyLine, type MicaServerConfig } from './mica-server.js';
 
 /*
  * The MICA server process, run in the server's namespace of a runner-made veth pair. stdout
@@ -46,7 +46,8 @@ async function main(argv: readonly string[]): Promise<number> {
   process.on('SIGTERM', () => requestStop());
   process.stdout.on('error', () => undefined);
   const server = await MicaServer.start(config);
-  process.stdout.write(`${JSON.stringify({ ready: true, pid: process.pid, port: config.port, threads: config.threads, mode: config.mode, policy: server.policy, tids: server.threadIds })}\n`);
+  const ready: MicaReadyLine = { ready: true, pid: process.pid, port: config.port, threads: config.threads, mode: config.mode, policy: server.policy, tids: server.threadIds };
+  process.stdout.write(`${JSON.stringify(ready)}\n`);
   await stopRequested;
   process.stdout.write(`${JSON.stringify(await server.stop())}\n`);
   return 0;

@@ -1,4 +1,3 @@
-import { readFileSync } from 'node:fs';
 import { Worker } from 'node:worker_threads';
 import { ebpfBackendModule } from '@syrup/backend-ebpf';
 import { ringOffsets, XskSocketGroup } from '@syrup/backend-ebpf/xsk';
@@ -17,8 +16,6 @@ const FRAME_SIZE = 2048;
 /** Requests each handoff ring holds before a sender drops. */
 const HANDOFF_SLOTS = 1024;
 const RING_SIZE = 2048;
-/** /proc/<pid>/task/<tid>/stat counts CPU time in USER_HZ ticks, fixed at 100 per second. */
-const MS_PER_TICK = 10;
 
 export interface MicaServerConfig {
   /** The interface (in this process's network namespace) whose XDP hook steers the requests. */
@@ -32,10 +29,23 @@ export interface MicaServerConfig {
   readonly frames: number;
 }
 
+/** The server process's first stdout line. */
+export interface MicaReadyLine {
+  readonly ready: true;
+  readonly pid: number;
+  readonly port: number;
+  readonly threads: number;
+  readonly mode: MicaMode;
+  readonly policy: string;
+  /** The workers' kernel thread ids, in worker order (for their CPU time in /proc). */
+  readonly tids: readonly number[];
+}
+
+/** The server process's last stdout line. */
 export interface MicaStoppedLine {
   readonly stopped: true;
-  readonly perWorker: ReadonlyArray<Record<keyof typeof MicaCounter, number> & { readonly cpuMs: number; readonly handoffHighWater: number }>;
-  readonly mainCpuMs: number;
+  readonly perWorker: ReadonlyArray<Record<keyof typeof MicaCounter, number> & { readonly handoffHighWater: number }>;
+  /** Each socket's kernel drops (XDP_STATISTICS: rx_dropped + rx_ring_full). */
   readonly rxDropped: readonly number[];
 }
 
@@ -176,8 +186,6 @@ export class MicaServer implements AsyncDisposable {
   }
 
   async #stop(): Promise<MicaStoppedLine> {
-    const cpuMs = this.#workers.map(({ tid }) => threadCpuMs(tid));
-    const mainCpuMs = threadCpuMs(process.pid);
     // Idle workers look at the stop word every IDLE_WAIT_MS, so none needs waking.
     Atomics.store(new Int32Array(this.#control), 0, 1);
     await Promise.all(this.#workers.map(({ exited }) => exited));
@@ -186,7 +194,6 @@ export class MicaServer implements AsyncDisposable {
     const names = Object.keys(MicaCounter) as (keyof typeof MicaCounter)[];
     const perWorker = this.#workers.map((_, k) => ({
       ...(Object.fromEntries(names.map((name) => [name, counters[k * MICA_COUNTERS + MicaCounter[name]] as number])) as Record<keyof typeof MicaCounter, number>),
-      cpuMs: cpuMs[k] ?? 0,
       handoffHighWater: this.#mesh.highWater(k),
     }));
     const rxDropped = this.#group.sockets.map((s) => Number(s.statistics().rxDropped + s.statistics().rxRingFull));
@@ -195,21 +202,10 @@ export class MicaServer implements AsyncDisposable {
     } finally {
       this.#group.close();
     }
-    return { stopped: true, perWorker, mainCpuMs, rxDropped };
+    return { stopped: true, perWorker, rxDropped };
   }
 }
 
 function nextPowerOfTwo(n: number): number {
   return 2 ** Math.ceil(Math.log2(Math.max(2, n)));
-}
-
-/** CPU time (user + system) of thread `tid` of this process so far, ms; 0 once it is gone. */
-function threadCpuMs(tid: number): number {
-  try {
-    const stat = readFileSync(`/proc/self/task/${tid}/stat`, 'utf8');
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return (Number(fields[11]) + Number(fields[12])) * MS_PER_TICK;
-  } catch {
-    return 0;
-  }
 }

@@ -23,8 +23,12 @@ import { MICA_COUNTERS, MicaCounter, type MicaWorkerInit, type MicaWorkerMessage
 const GET = 0;
 const PUT = 2;
 const BATCH = 64;
-/** An idle thread sleeps on its handoff doorbell this long before looking at its RX ring again. */
-const IDLE_WAIT_MS = 0.05;
+/**
+ * An idle thread sleeps on its handoff doorbell this long before looking at its RX ring again
+ * (a futex cannot also wait for the socket). Short enough to add little to a request's
+ * latency, long enough that two idle threads sharing a CPU do not take it from a busy one.
+ */
+const IDLE_WAIT_MS = 0.5;
 /** prctl(PR_SET_TIMERSLACK): the default 50 us slack would stretch every short idle wait. */
 const PR_SET_TIMERSLACK = 29;
 

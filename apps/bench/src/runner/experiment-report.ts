@@ -26,7 +26,7 @@ export function experimentReport(results: ExperimentResults): string {
   lines.push(formatResultsTable(results.runs, { validityApplies: () => saturation === undefined }));
   const mica = results.runs.filter((r) => r.mica !== undefined);
   if (mica.length > 0) {
-    lines.push("server threads per run (median round; CPU share of the run's wall time per worker, then the main thread's; handoffs and the deepest handoff queue):");
+    lines.push("server threads per run (median round; each worker's CPU share, then the main thread's, over the load generator's run from start-up to grace; handoffs and the deepest handoff queue):");
     for (const r of mica) {
       const m = r.mica!;
       lines.push(

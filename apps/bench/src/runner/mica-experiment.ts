@@ -1,5 +1,6 @@
 import type { MicaMode } from '../mica/mica-worker-protocol.js';
-import type { MicaStoppedLine } from '../mica/mica-server.js';
+import type { MicaReadyLine, MicaStoppedLine } from '../mica/mica-server.js';
+import { threadCpuMs } from './thread-cpu.js';
 import { BenchNamespaces } from './bench-namespaces.js';
 import type { MicaExperiment } from './experiments.js';
 import { readStealMs, stealBetween } from './host-steal.js';
@@ -47,7 +48,7 @@ async function measureMicaRun(
   ];
   let server;
   try {
-    server = await startServerProcess<{ ready: true }, MicaStoppedLine & { stopped: true }>(args, settings.serverCpus, signal, { entry: MICA_SERVER, netns: namespaces.serverNamespace });
+    server = await startServerProcess<MicaReadyLine, MicaStoppedLine>(args, settings.serverCpus, signal, { entry: MICA_SERVER, netns: namespaces.serverNamespace });
   } catch (error) {
     if (error instanceof ServerStartAborted) throw new RunAborted();
     throw error;
@@ -55,6 +56,13 @@ async function measureMicaRun(
   let report;
   let stopped: MicaStoppedLine | undefined;
   const stealBefore = readStealMs();
+  // CPU time of the server's threads over the load generator's whole run (its start-up, warm-up, window and grace).
+  const { pid, tids } = server.ready;
+  const cpu = (): number[] => [pid, ...tids].map((tid) => threadCpuMs(pid, tid) ?? 0);
+  const cpuBefore = cpu();
+  const startedAt = performance.now();
+  let cpuAfter = cpuBefore;
+  let wallMs = 0;
   try {
     report = await runLoadgenProcess(
       [
@@ -73,6 +81,8 @@ async function measureMicaRun(
       signal,
       { netns: namespaces.loadgenNamespace },
     );
+    cpuAfter = cpu();
+    wallMs = performance.now() - startedAt;
   } catch (error) {
     if (signal?.aborted === true) throw new RunAborted();
     throw error;
@@ -86,19 +96,23 @@ async function measureMicaRun(
     ...record,
     workload: workload.name,
     round,
-    ...(stopped === undefined ? {} : { mica: micaFacts(stopped, report.measuredWindowS + report.warmupS) }),
+    ...(stopped === undefined ? {} : { mica: micaFacts(stopped, cpuAfter.map((after, i) => after - (cpuBefore[i] ?? 0)), wallMs) }),
     ...(hostStealMs === undefined ? {} : { hostStealMs }),
   };
 }
 
-/** What the server's stopped line says about a run: each thread's CPU share, the CPU per request, the handoffs. */
-function micaFacts(stopped: MicaStoppedLine, seconds: number): NonNullable<RunRecord['mica']> {
+/**
+ * A run's server facts: each thread's CPU share (`cpuMs`: the main thread's, then each
+ * worker's, over `wallMs`), the worker CPU per request served, and the handoffs.
+ */
+function micaFacts(stopped: MicaStoppedLine, cpuMs: readonly number[], wallMs: number): NonNullable<RunRecord['mica']> {
   const served = stopped.perWorker.reduce((s, w) => s + w.SERVED, 0);
-  const cpuMs = stopped.perWorker.reduce((s, w) => s + w.cpuMs, 0);
+  const share = (ms: number): number => (wallMs > 0 ? Math.round((ms / wallMs) * 1000) / 1000 : 0);
+  const workerMs = cpuMs.slice(1).reduce((s, ms) => s + ms, 0);
   return {
-    cpuShare: stopped.perWorker.map((w) => Math.round((w.cpuMs / (seconds * 1000)) * 1000) / 1000),
-    mainCpuShare: Math.round((stopped.mainCpuMs / (seconds * 1000)) * 1000) / 1000,
-    cpuUsPerRequest: served === 0 ? 0 : Math.round(((cpuMs * 1000) / served) * 100) / 100,
+    cpuShare: cpuMs.slice(1).map(share),
+    mainCpuShare: share(cpuMs[0] ?? 0),
+    cpuUsPerRequest: served === 0 ? 0 : Math.round(((workerMs * 1000) / served) * 100) / 100,
     handedOff: stopped.perWorker.reduce((s, w) => s + w.HANDED_OFF, 0),
     handoffHighWater: Math.max(...stopped.perWorker.map((w) => w.handoffHighWater)),
     served,

@@ -39,7 +39,7 @@ export interface RunRecord {
   readonly getP99Spread?: Quartiles;
   /** mica: the workload the run offered. */
   readonly workload?: string;
-  /** mica: from the server's stopped line: each worker's CPU share (of the run, warm-up included), the main thread's, CPU per request, handoffs and the deepest handoff queue. */
+  /** mica: each worker's CPU share and the main thread's (over the load generator's run, start-up to grace), worker CPU per request, handoffs and the deepest handoff queue. */
   readonly mica?: {
     readonly cpuShare: readonly number[];
     readonly mainCpuShare: number;
