@@ -80,29 +80,27 @@ function serve(init: MicaWorkerInit): void {
 
   /** Serves the request in the frame at `address` here (dropping it when it cannot). */
   const serveHere = (address: number, length: number, handedOff: boolean): void => {
-    const frame = umem.subarray(address, address + init.frameSize);
+    // A received frame starts past the chunk's headroom: the reply may use the rest of the chunk, not more.
+    const frame = umem.subarray(address, address + init.frameSize - (address % init.frameSize));
     const payload = payloadOffset(frame, length);
     if (payload < 0) return drop(address);
     const view = new DataView(frame.buffer, frame.byteOffset + payload);
     const type = view.getUint32(0);
     const keyBig = view.getBigUint64(16);
     const key = Number(keyBig % BigInt(init.keys));
-    if (keyHome(keyBig, init.threads) !== init.index) counters[MicaCounter.SERVED_AWAY_FROM_HOME]!++;
-    let payloadLength: number;
+    const away = keyHome(keyBig, init.threads) !== init.index;
+    const payloadLength = type === GET ? VALUE_OFFSET + init.valueSize : VALUE_OFFSET;
+    if ((type !== GET && type !== PUT) || payload + payloadLength > frame.length) return drop(address);
     if (type === GET) {
       frame.set(values.subarray(key * init.valueSize, (key + 1) * init.valueSize), payload + VALUE_OFFSET);
-      payloadLength = VALUE_OFFSET + init.valueSize;
       counters[MicaCounter.GET]!++;
-    } else if (type === PUT) {
-      const valueLength = Math.min(init.valueSize, length - payload - 24);
-      values.set(frame.subarray(payload + 24, payload + 24 + valueLength), key * init.valueSize);
-      payloadLength = VALUE_OFFSET;
-      counters[MicaCounter.PUT]!++;
     } else {
-      return drop(address);
+      // The value is read before the worker index overwrites its first bytes.
+      const valueLength = Math.max(0, Math.min(init.valueSize, length - payload - 24));
+      values.set(frame.subarray(payload + 24, payload + 24 + valueLength), key * init.valueSize);
+      counters[MicaCounter.PUT]!++;
     }
     view.setUint32(WORKER_INDEX_OFFSET, init.index);
-    if (payload + payloadLength > init.frameSize) return drop(address);
     const replyLength = turnAround(frame, payload, payloadLength);
     if (tx.free(1) === 0) {
       kick();
@@ -112,6 +110,7 @@ function serve(init: MicaWorkerInit): void {
     tx.submit(1);
     pendingTx++;
     counters[MicaCounter.SERVED]!++;
+    if (away) counters[MicaCounter.SERVED_AWAY_FROM_HOME]!++;
     if (handedOff) counters[MicaCounter.SERVED_FOR_OTHERS]!++;
   };
 
@@ -140,7 +139,7 @@ function serve(init: MicaWorkerInit): void {
         const length = rx.length(i);
         counters[MicaCounter.RECEIVED]!++;
         if (init.mode === 'handoff') {
-          const frame = umem.subarray(address, address + init.frameSize);
+          const frame = umem.subarray(address, address + init.frameSize - (address % init.frameSize));
           const payload = payloadOffset(frame, length);
           if (payload < 0) {
             drop(address);
