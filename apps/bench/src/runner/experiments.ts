@@ -168,8 +168,7 @@ export const EXPERIMENTS = {
   mica: {
     kind: 'mica',
     name: 'mica',
-    description:
-      "MICA-style key-value server over AF_XDP on a veth pair: 2 worker threads (a partition and an AF_XDP socket each, on queue 0's shared UMEM) on the server's CPU, 8 client flows; Syrup's key-hash at xdp-drv against MICA's own round-robin plus handoff",
+    description: 'MICA-style key-value server over AF_XDP on a veth pair, 2 worker threads on one CPU, 8 client flows: key-hash at xdp-drv vs round-robin plus handoff',
     // The two threads share the one server CPU (the load generator has the other): the
     // handoff's copy and wake-up are then paid on the CPU that bounds the throughput, as they
     // would be on a loaded many-core server, and a partition per thread still needs the handoff.
