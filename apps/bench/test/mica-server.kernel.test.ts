@@ -1,4 +1,5 @@
 import { execFileSync, spawn } from 'node:child_process';
+import { once } from 'node:events';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { text } from 'node:stream/consumers';
@@ -94,4 +95,19 @@ describeKernel('MICA-style server over AF_XDP', () => {
     expect(sum(stopped, 'DROPPED')).toBe(0);
     expect(Math.max(...stopped.perWorker.map((w) => w.handoffHighWater))).toBeGreaterThan(0);
   }, 120_000);
+
+  it('refuses an interface that does not exist, or a bad mode, with exit code 2 and one sentence', async () => {
+    for (const [args, sentence] of [
+      [['--interface', 'nosuchif0', '--port', '9000'], "mica-server: there is no network interface 'nosuchif0' in this network namespace."],
+      [['--interface', 'lo', '--port', '9000', '--mode', 'fast'], 'mica-server: --mode must be key-hash or handoff, not "fast".'],
+    ] as const) {
+      const child = spawnTypeScript(SERVER, args);
+      const output = text(child.stdout!);
+      // 'close', not 'exit': every line of stderr has been read by then.
+      await once(child, 'close');
+      expect(child.exitCode).toBe(2);
+      expect(await output).toBe('');
+      expect(stderrTail(child)).toBe(sentence);
+    }
+  }, 60_000);
 });

@@ -1,10 +1,13 @@
 import { Command, CommanderError, InvalidArgumentError } from 'commander';
+import { SyscallError } from '@syrup/backend-ebpf/syscalls';
+import { SyrupError } from '@syrup/core';
 import { MicaServer, type MicaReadyLine, type MicaServerConfig } from './mica-server.js';
 
 /*
  * The MICA server process, run in the server's namespace of a runner-made veth pair. stdout
  * carries two JSON lines, the ready line and the stopped line; SIGINT or SIGTERM stops it
- * (workers, then the policy, then the sockets) and exits 0; a bad flag exits 2 in one sentence.
+ * (workers, then the policy, then the sockets) and exits 0; a bad flag or a refusal of the
+ * framework (no such interface, the queue taken, no privileges) exits 2 in one sentence.
  */
 
 const integer = (name: string, min: number) => (value: string): number => {
@@ -31,6 +34,11 @@ function parse(argv: readonly string[]): MicaServerConfig {
   return { interface: flags.interface, port: flags.port, threads: flags.threads, mode: flags.mode, keys: flags.keys, valueSize: flags.valueSize, frames: flags.frames };
 }
 
+/** The backend's own errors (LinkError, XskError...) carry a stable string `code`, as SyrupErrors do. */
+function isCodedRefusal(error: unknown): error is Error {
+  return error instanceof Error && typeof (error as { code?: unknown }).code === 'string';
+}
+
 async function main(argv: readonly string[]): Promise<number> {
   let config: MicaServerConfig;
   try {
@@ -45,7 +53,17 @@ async function main(argv: readonly string[]): Promise<number> {
   process.on('SIGINT', () => requestStop());
   process.on('SIGTERM', () => requestStop());
   process.stdout.on('error', () => undefined);
-  const server = await MicaServer.start(config);
+  let server: MicaServer;
+  try {
+    server = await MicaServer.start(config);
+  } catch (error) {
+    // The framework's refusals (no such interface, a queue already taken, missing privileges) are one sentence each; nothing is left behind.
+    if (error instanceof SyrupError || error instanceof SyscallError || isCodedRefusal(error)) {
+      process.stderr.write(`mica-server: ${error.message.split('\n')[0]}\n`);
+      return 2;
+    }
+    throw error;
+  }
   const ready: MicaReadyLine = { ready: true, pid: process.pid, port: config.port, threads: config.threads, mode: config.mode, policy: server.policy, tids: server.threadIds };
   process.stdout.write(`${JSON.stringify(ready)}\n`);
   await stopRequested;
