@@ -335,6 +335,12 @@ describe('table, sentences and JSON', () => {
     ]);
     // No ratio is printed when the rounds disagree.
     expect(policySentences(rounds, 8000)[2]).not.toMatch(/\dx/);
+    // Nor when the load generator fell behind in a compared run, however well the rounds agree.
+    const late = { cpu: 1, gcPauses: { count: 0, totalMs: 0, maxMs: 0 }, runQueueWaitMs: 2500, schedule: { maxLatenessUs: 90_000, p99LatenessUs: 40_000, fellBehind: true } };
+    const behind = rounds.map((r) => (r.policy === 'sita' && r.repeat === 1 ? { ...r, loadgen: late } : r));
+    expect(policySentences(behind, 8000)[1]).toBe(
+      'sita: GET p99 0.50 ms at 8000 req/s (median of 3 rounds, IQR 0.50-0.50 ms), but the load generator fell behind its schedule in these runs, so the host was too busy to compare it with linux-default (try again when it is quieter).',
+    );
   });
 
   it('writes the documented JSON shape', () => {

@@ -17,11 +17,13 @@ function p99Phrase(p99: Quartiles, load: number): string {
  * from every round's runs. The comparison is the median of the per-round ratios (each round's
  * policies ran side by side), and it is stated only when the middle half of those ratios
  * (q1 to q3) falls on one side: lower, higher or about the same. When it straddles, the
- * rounds disagree, and the sentence says so instead of printing a ratio the host's noise made.
+ * rounds disagree, and the sentence says so instead of printing a ratio the host's noise made;
+ * so it does when the load generator fell behind its schedule in a compared run.
  */
 export function policySentences(runs: readonly RunRecord[], load: number): string[] {
   const at = runs.filter((r) => r.offeredRps === load);
-  const policies = [...new Set(at.map((r) => r.policy))];
+  // linux-default first (the others are compared with it), then in the order the runs came.
+  const policies = [...new Set(at.map((r) => r.policy))].sort((a, b) => Number(b === 'linux-default') - Number(a === 'linux-default'));
   const baseline = new Map(at.filter((r) => r.policy === 'linux-default').map((r) => [r.repeat, r]));
   return policies.map((policy) => {
     const mine = at.filter((r) => r.policy === policy);
@@ -36,6 +38,11 @@ export function policySentences(runs: readonly RunRecord[], load: number): strin
           : ` (${invalid.length} of ${mine.length} runs failed the validity rule: see the table)`;
     const head = `${policy}: ${p99Phrase(quartiles(p99s), load)}`;
     if (policy === 'linux-default') return `${head}, with no program attached (the kernel hashes each flow to a socket)${caveat}.`;
+    // A load generator behind its schedule adds its own delay to every latency: no comparison is fair then.
+    const behind = mine.some((r) => r.loadgen.schedule.fellBehind) || at.some((r) => r.policy === 'linux-default' && r.loadgen.schedule.fellBehind);
+    if (behind) {
+      return `${head}, but the load generator fell behind its schedule in these runs, so the host was too busy to compare it with linux-default (try again when it is quieter)${caveat}.`;
+    }
     const ratios = mine.flatMap((run) => {
       const base = baseline.get(run.repeat)?.getP99Us;
       return base === undefined || base === null || run.getP99Us === null || run.getP99Us <= 0 ? [] : [base / run.getP99Us];
