@@ -2,8 +2,13 @@ export { HEADER_BYTES, readRequestHeader, requestIdOf, RequestType, requestTypeO
 export { runLoadgen, type LoadgenOptions } from './loadgen/run-loadgen.js';
 export type { LoadReport, LatencySummary, UserSummary } from './loadgen/load-report.js';
 export { parseMix, type RequestMix } from './loadgen/request-mix.js';
-export { NotLoopbackError, parseLoopbackHost } from './loadgen/loopback-address.js';
-export { EXPERIMENTS, type Experiment, type ExperimentName } from './runner/experiments.js';
+export { NotLoopbackError, parseLoopbackHost, targetAddress } from './loadgen/loopback-address.js';
+export { EXPERIMENTS, selectExperiments, type Experiment, type ExperimentName } from './runner/experiments.js';
+export { quartiles, type Quartiles } from './runner/quartiles.js';
+export { saturationThroughput, type SaturationPoint } from './runner/saturation.js';
+export { BenchNamespaces } from './runner/bench-namespaces.js';
+export { HandoffMesh, type HandoffMeshLayout } from './mica/handoff-mesh.js';
+export { HandoffRing } from './mica/handoff-ring.js';
 export { runExperiment, type ExperimentOutcome } from './runner/run-experiment.js';
 export { judgeRun, type RunRecord } from './runner/run-record.js';
 export { formatResultsTable } from './runner/results-table.js';

@@ -1,15 +1,19 @@
 import { describe, expect, it } from 'vitest';
 import type { LoadReport } from '../src/loadgen/load-report.js';
 import { defaultCpus } from '../src/runner/cpu-split.js';
-import { experimentResults } from '../src/runner/experiment-results.js';
-import { defaultDurationS, EXPERIMENTS } from '../src/runner/experiments.js';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { experimentResults, writeExperimentResults } from '../src/runner/experiment-results.js';
+import { defaultDurationS, EXPERIMENTS, selectExperiments } from '../src/runner/experiments.js';
 import { policySentences } from '../src/runner/policy-sentences.js';
 import { formatResultsTable } from '../src/runner/results-table.js';
-import { capacityFromSweep } from '../src/runner/capacity.js';
+import { saturationLoads, saturationSweepDone, saturationThroughput } from '../src/runner/saturation.js';
+import { quartiles } from '../src/runner/quartiles.js';
 import { reportedRuns, sweepOrder } from '../src/runner/run-experiment.js';
-import { calibrateRound, roundGridLoads, tokenSettings } from '../src/runner/token-qos.js';
+import { sweepToSaturation, tokenSettings } from '../src/runner/token-qos.js';
 import { judgeRun, medianRun, toRunRecord, type RunRecord } from '../src/runner/run-record.js';
-import { getOnlyVerdict, scanMixVerdict, sustainedLoad, tokenQosVerdict } from '../src/runner/verdicts.js';
+import { getOnlyVerdict, micaSaturation, micaSustains, micaVerdict, scanMixVerdict, sustainedLoad, tokenQosVerdict } from '../src/runner/verdicts.js';
 
 /** A synthetic run record: only what a test cares about is given. */
 function run(policy: string, offeredRps: number, getP99Us: number, overrides: Partial<RunRecord> = {}): RunRecord {
@@ -89,7 +93,7 @@ describe('side-by-side order and medians', () => {
     expect(order.filter((_, i) => i % 3 === 0).map((o) => o.policy)).toEqual(['a', 'b', 'c', 'a']);
   });
 
-  it('reports the median repeat of each point, sorted by load then policy', () => {
+  it('reports the median round of each point with the GET p99 quartiles over its rounds, sorted by load then policy', () => {
     const runs = [run('b', 2000, 900), run('a', 2000, 100), run('a', 1000, 300), run('a', 1000, 100), run('a', 1000, 200)];
     const reported = reportedRuns(runs, ['a', 'b']);
     expect(reported.map((r) => [r.policy, r.offeredRps, r.getP99Us, r.repeatsOfPoint])).toEqual([
@@ -97,72 +101,97 @@ describe('side-by-side order and medians', () => {
       ['a', 2000, 100, 1],
       ['b', 2000, 900, 1],
     ]);
+    expect(reported[0]!.getP99Spread).toEqual({ q1: 150, median: 200, q3: 250, count: 3 });
+    expect(quartiles([4, 1, 3, 2, 100])).toEqual({ q1: 2, median: 3, q3: 4, count: 5 });
+    expect(() => quartiles([])).toThrow(RangeError);
     expect(medianRun([run('a', 1, 5), run('a', 1, 1)]).getP99Us).toBe(1);
   });
 });
 
 describe('verdicts', () => {
   const scanMix = EXPERIMENTS['scan-mix'];
-  it('scan-mix: the smaller of the SITA and scan-avoid ratios at 8k against 8x', () => {
-    const points = [run('linux-default', 8000, 20_000), run('sita', 8000, 1000), run('scan-avoid', 8000, 2000), run('round-robin', 8000, 9000)];
-    expect(scanMixVerdict(scanMix, points)).toMatchObject({ measuredRatio: 10, met: true });
+  // Rounds: `repeat` is the round a run belongs to; a round's policies ran side by side.
+  const inRound = (round: number, runs: RunRecord[]): RunRecord[] => runs.map((r) => ({ ...r, repeat: round }));
+
+  it('scan-mix: judged on the median of per-round ratios at 8k, the smaller of SITA and scan-avoid, against 8x', () => {
+    const rounds = [
+      inRound(0, [run('linux-default', 8000, 20_000), run('sita', 8000, 1000), run('scan-avoid', 8000, 2000), run('round-robin', 8000, 9000)]),
+      // A noisy round: linux-default happened to do well, so its ratios are low.
+      inRound(1, [run('linux-default', 8000, 3000), run('sita', 8000, 1000), run('scan-avoid', 8000, 1500)]),
+      inRound(2, [run('linux-default', 8000, 30_000), run('sita', 8000, 2000), run('scan-avoid', 8000, 3000)]),
+      // Other loads do not count.
+      inRound(0, [run('linux-default', 4000, 100), run('sita', 4000, 1000)]),
+    ].flat();
+    // sita: 20, 3, 15 -> 15; scan-avoid: 10, 2, 10 -> 10. Pooled medians (20000 / 1000 = 20) would say otherwise.
+    const verdict = scanMixVerdict(scanMix, rounds);
+    expect(verdict).toMatchObject({ measuredRatio: 10, met: true });
+    expect(verdict.details[0]).toBe("sita: GET p99 15.0x (median of 3 rounds' ratios, IQR 9.00x-17.5x) lower than linux-default at 8000 req/s");
     const tooSlow = [run('linux-default', 8000, 10_000), run('sita', 8000, 1000), run('scan-avoid', 8000, 2000)];
     expect(scanMixVerdict(scanMix, tooSlow)).toMatchObject({ measuredRatio: 5, met: false });
-    const invalid = [run('linux-default', 8000, 20_000), run('sita', 8000, 1000, { valid: false }), run('scan-avoid', 8000, 1000)];
-    expect(scanMixVerdict(scanMix, invalid).met).toBe(false);
+    // A round with an invalid run is not judged; with one of three rounds left, fewer than half: inconclusive.
+    const invalid = [
+      ...inRound(0, [run('linux-default', 8000, 20_000), run('sita', 8000, 1000, { valid: false }), run('scan-avoid', 8000, 1000)]),
+      ...inRound(1, [run('linux-default', 8000, 20_000, { valid: false }), run('sita', 8000, 1000), run('scan-avoid', 8000, 1000)]),
+      ...inRound(2, [run('linux-default', 8000, 20_000), run('sita', 8000, 1000), run('scan-avoid', 8000, 1000)]),
+    ];
+    const inconclusive = scanMixVerdict(scanMix, invalid);
+    expect(inconclusive).toMatchObject({ measuredRatio: null, met: false });
+    expect(inconclusive.details[0]).toBe(
+      'sita: 1 of 3 rounds at 8000 req/s could be compared with linux-default, fewer than half: inconclusive; 2 of 3 rounds had a run failing the validity rule and were not judged',
+    );
     expect(scanMixVerdict(scanMix, [run('linux-default', 8000, 1)])).toMatchObject({ measuredRatio: null, met: false });
   });
 
-  it('get-only: highest valid load within 1 ms per policy, round-robin over linux-default', () => {
-    const points = [
-      run('linux-default', 8000, 600),
-      run('linux-default', 10_000, 900),
-      run('linux-default', 12_000, 3000),
-      run('round-robin', 12_000, 500),
-      run('round-robin', 14_000, 700),
-      run('round-robin', 16_000, 800, { valid: false }),
-    ];
-    expect(sustainedLoad(points, 'linux-default')).toBe(10_000);
-    expect(sustainedLoad(points, 'round-robin')).toBe(14_000);
-    expect(getOnlyVerdict(EXPERIMENTS['get-only'], points)).toMatchObject({ measuredRatio: 1.4, met: false });
+  it('get-only: per round the highest valid load within 1 ms per policy, judged on the median of round-robin over linux-default', () => {
+    const sweep = (round: number, linuxOk: number, rrOk: number): RunRecord[] =>
+      inRound(
+        round,
+        [8000, 10_000, 12_000, 14_000, 16_000].flatMap((load) => [
+          run('linux-default', load, load <= linuxOk ? 600 : 3000),
+          run('round-robin', load, load <= rrOk ? 500 : 2000, load === 16_000 ? { valid: false } : {}),
+        ]),
+      );
+    const one = sweep(0, 10_000, 14_000);
+    expect(sustainedLoad(one, 'linux-default')).toBe(10_000);
+    expect(sustainedLoad(one, 'round-robin')).toBe(14_000);
+    // Ratios 1.4, 1.75, 1.5: median 1.5 .
+    const verdict = getOnlyVerdict(EXPERIMENTS['get-only'], [...one, ...sweep(1, 8000, 14_000), ...sweep(2, 8000, 12_000)]);
+    expect(verdict).toMatchObject({ measuredRatio: 1.5, met: true });
+    expect(verdict.details[0]).toBe('linux-default sustains 8000 req/s (median of 3 rounds: 10000, 8000, 8000) at GET p99 <= 1 ms');
+    expect(verdict.details.at(-1)).toBe("round-robin over linux-default: 1.50x (median of 3 rounds' ratios, IQR 1.45x-1.63x)");
+    expect(getOnlyVerdict(EXPERIMENTS['get-only'], one)).toMatchObject({ measuredRatio: 1.4, met: false });
     expect(getOnlyVerdict(EXPERIMENTS['get-only'], [run('round-robin', 4000, 10)])).toMatchObject({ measuredRatio: null, met: false });
   });
 
-  it('token-qos capacity: split where the fewest runs disagree, interpolated between its neighbours; an invalid run counts as over', () => {
-    // 13k: 800, 14k: 1200 -> crossing at 13.5k.
-    const sweep = [
-      { offeredRps: 14_000, p99Us: 1200 },
-      { offeredRps: 12_000, p99Us: 600 },
-      { offeredRps: 13_000, p99Us: 800 },
-    ];
-    expect(capacityFromSweep(sweep, 1000)).toEqual({ rps: 13_500, bracket: 'crossing', outliers: 0 });
-    // One lucky run past the knee or one unlucky run below it does not move the split.
-    expect(capacityFromSweep([...sweep, { offeredRps: 15_000, p99Us: 1300 }, { offeredRps: 16_000, p99Us: 900 }], 1000)).toEqual({ rps: 13_500, bracket: 'crossing', outliers: 1 });
-    expect(capacityFromSweep([{ offeredRps: 8000, p99Us: 1440 }, { offeredRps: 10_000, p99Us: 610 }, { offeredRps: 12_000, p99Us: 1000 }, { offeredRps: 14_000, p99Us: 1270 }], 1000)).toEqual({
-      rps: 12_000,
-      bracket: 'crossing',
-      outliers: 1,
-    });
-    // Two equally good splits (after 10k, or after 12k, each with one run disagreeing): the lower is taken.
-    expect(capacityFromSweep([{ offeredRps: 10_000, p99Us: 500 }, { offeredRps: 11_000, p99Us: 1100 }, { offeredRps: 12_000, p99Us: 900 }, { offeredRps: 13_000, p99Us: 1500 }, { offeredRps: 14_000, p99Us: 1600 }], 1000)).toEqual({
-      rps: 10_800,
-      bracket: 'crossing',
-      outliers: 1,
-    });
-    // A saturated server that still "achieves" the rate is over the bound (274 ms), an invalid run too.
-    expect(capacityFromSweep([{ offeredRps: 20_000, p99Us: 900 }, { offeredRps: 23_000, p99Us: 274_000 }], 1000).rps).toBe(20_000);
-    expect(capacityFromSweep([{ offeredRps: 20_000, p99Us: 900 }, { offeredRps: 21_000, p99Us: null }], 1000)).toMatchObject({ rps: 20_000, bracket: 'crossing' });
-    expect(capacityFromSweep([{ offeredRps: 8000, p99Us: 500 }, { offeredRps: 9000, p99Us: 700 }], 1000)).toMatchObject({ rps: 9000, bracket: 'all-within' });
-    expect(capacityFromSweep([{ offeredRps: 8000, p99Us: 1500 }], 1000)).toMatchObject({ rps: 0, bracket: 'none-within' });
-    expect(capacityFromSweep([], 1000)).toMatchObject({ rps: 0, bracket: 'none-within' });
+  it('token-qos saturation: S is the highest load of the 5% step sweep with achieved >= 98% of offered', () => {
+    expect(saturationLoads(12_000, 0.05, 5)).toEqual([12_000, 12_600, 13_200, 13_900, 14_600]);
+    const at = (offeredRps: number, achievedRps: number) => ({ offeredRps, achievedRps });
+    // 98% exactly keeps up; a latency that grows (not looked at) does not lower S.
+    expect(saturationThroughput([at(20_000, 20_000), at(21_000, 20_580), at(22_000, 21_000), at(23_100, 21_500)])).toBe(21_000);
+    // One load that fell short by chance below a higher one that kept up: S is still the highest that kept up.
+    expect(saturationThroughput([at(20_000, 20_000), at(21_000, 20_000), at(22_100, 22_000)])).toBe(22_100);
+    expect(saturationThroughput([at(20_000, 10_000)])).toBe(0);
+    expect(saturationThroughput([])).toBe(0);
+    // The sweep stops after two loads in a row fall short, not after one.
+    expect(saturationSweepDone([at(1, 1), at(2, 1)])).toBe(false);
+    expect(saturationSweepDone([at(1, 1), at(2, 1), at(3, 1)])).toBe(true);
+    expect(saturationSweepDone([at(2, 1), at(3, 3)])).toBe(false);
   });
 
-  it('token-qos rounds: a grid around the coarse capacity, and tokens and bucket from a round capacity', () => {
-    expect(roundGridLoads(EXPERIMENTS['token-qos'].roundGrid, 15_000)).toEqual([12_800, 13_500, 14_300, 15_000, 15_800, 16_500, 17_300]);
-    expect(roundGridLoads([0.9, 0.9, 1], 1000)).toEqual([900, 1000]);
-    // 90% of 15000 = 13500 tokens/s; a 2 ms bucket holds 27.
-    // 1 ms for the best-effort buckets: 13.5, rounded to 14.
+  it('token-qos saturation sweep: runs ascending until two loads in a row fall short, and tokens and buckets from S', async () => {
+    const measured: number[] = [];
+    // Keeps up to 22k, then serves at most 22.5k.
+    const runs = await sweepToSaturation([20_000, 21_000, 22_000, 23_100, 24_300, 25_500], async (load) => {
+      measured.push(load);
+      return run('round-robin', load, 500, { achievedRps: Math.min(load, 22_500) });
+    });
+    expect(measured).toEqual([20_000, 21_000, 22_000, 23_100, 24_300]);
+    expect(saturationThroughput(runs)).toBe(22_000);
+    // 90% of 15000 = 13500 tokens/s; a 2 ms bucket holds 27, a 1 ms best-effort bucket 13.5, rounded to 14.
     expect(tokenSettings(EXPERIMENTS['token-qos'], 15_000)).toEqual({ tokenRate: 13_500, tokenBurst: 27, tokenBestEffortBurst: 14 });
+    const qos = EXPERIMENTS['token-qos'];
+    expect(qos.lsShare + qos.beShare).toBeCloseTo(qos.overload);
+    expect(qos.overload).toBe(1.2);
   });
 
   it('runs last 20 s for token-qos and 10 s for the sweeps unless --quick (4 s)', () => {
@@ -172,58 +201,92 @@ describe('verdicts', () => {
     expect(defaultDurationS(EXPERIMENTS['token-qos'], true)).toBe(4);
   });
 
-  it('token-qos rounds: a grid entirely over (or within) the bound is extended a step at a time, at most six times', async () => {
-    const measured: Array<[number, boolean]> = [];
-    const server = (p99At: (load: number) => number) => async (load: number, extended: boolean) => {
-      measured.push([load, extended]);
-      return run('round-robin', load, p99At(load));
-    };
-    // The capacity is below a grid of 9k-11k: extended down to 8.5k, then 8k, which brackets it (interpolated: 8.1k).
-    const noisy = await calibrateRound([9000, 10_000, 11_000], 500, 1000, server((load) => (load <= 8000 ? 800 : 1400)));
-    expect(measured).toEqual([[9000, false], [10_000, false], [11_000, false], [8500, true], [8000, true]]);
-    expect(noisy.estimate).toMatchObject({ bracket: 'crossing', rps: 8100 });
-    // Never bracketed: six extensions, then the estimate says so.
-    measured.length = 0;
-    const quiet = await calibrateRound([9000, 10_000], 500, 1000, server(() => 600));
-    expect(measured.map(([load]) => load)).toEqual([9000, 10_000, 10_500, 11_000, 11_500, 12_000, 12_500, 13_000]);
-    expect(quiet.estimate).toMatchObject({ bracket: 'all-within', rps: 13_000 });
-    // A bracketing grid runs as it is.
-    measured.length = 0;
-    await calibrateRound([9000, 10_000], 500, 1000, server((load) => (load < 10_000 ? 700 : 1200)));
-    expect(measured).toEqual([[9000, false], [10_000, false]]);
+  it('--experiment all selects every experiment, each once; an unknown name none', () => {
+    expect(selectExperiments('all')).toEqual(Object.keys(EXPERIMENTS));
+    expect(new Set(selectExperiments('all')).size).toBe(Object.keys(EXPERIMENTS).length);
+    for (const name of Object.keys(EXPERIMENTS)) expect(selectExperiments(name)).toEqual([name]);
+    expect(selectExperiments('everything')).toBeUndefined();
   });
 
-  it('token-qos: judged on the medians over rounds: LS within bound and drops, BE share of the round spare, round-robin over the bound', () => {
-    const users = (lsP99: number, lsDropped: number, beAchieved: number) => ({
-      '0': { offeredRps: 5000, achievedRps: 5000, p50Us: 100, p99Us: lsP99, p999Us: lsP99, dropped: lsDropped, count: 50_000 },
-      '1': { offeredRps: 6000, achievedRps: beAchieved, p50Us: 100, p99Us: 5000, p999Us: 5000, dropped: 0, count: 60_000 },
+  it('token-qos at 1.2 S: judged on the median of per-round LS p99 ratios (>= 10x), LS drops (<= 1%) and BE share of the spare tokens (>= 80%)', () => {
+    // S = 10000: tokens 9000/s; LS uses ~5000, so the spare is ~4000 and 80% of it 3200.
+    const users = (lsP99: number, lsDropped: number, beAchieved: number, lsAchieved = 5000) => ({
+      '0': { offeredRps: 5000, achievedRps: lsAchieved, p50Us: 100, p99Us: lsP99, p999Us: lsP99, dropped: lsDropped, count: 100_000 },
+      '1': { offeredRps: 7000, achievedRps: beAchieved, p50Us: 100, p99Us: 5000, p999Us: 5000, dropped: 0, count: 140_000 },
     });
     const experiment = EXPERIMENTS['token-qos'];
-    const at = (policy: string, round: number, u: ReturnType<typeof users>, extra: Partial<RunRecord> = {}) => run(policy, 11_000, u['0'].p99Us, { users: u, round, capacityRps: 10_000, ...extra });
-    // Capacity 10000: spare = (0.9 - 0.5) x 10000 = 4000; 80% of it = 3200.
-    const qos = [at('token-qos', 0, users(800, 100, 3300)), at('token-qos', 1, users(2500, 100, 3300)), at('token-qos', 2, users(700, 100, 3300))];
-    const rr = [at('round-robin', 0, users(5000, 0, 6000)), at('round-robin', 1, users(900, 0, 6000)), at('round-robin', 2, users(4000, 0, 6000))];
-    // The reference variant is never judged, however it does.
-    const reference = at('round-robin', 0, users(100, 0, 4000), { variant: 'BE at spare share' });
-    const verdict = tokenQosVerdict(experiment, [...qos, ...rr, reference]);
-    expect(verdict).toMatchObject({ met: true, measuredRatio: 5 });
-    expect(verdict.details[0]).toBe('token-qos: LS p99 0.80 ms (median of 3 rounds: 0.80, 2.50, 0.70), 0.20% LS dropped');
-    expect(verdict.details[2]).toBe('round-robin: LS p99 4.00 ms (median of 3 rounds: 5.00, 0.90, 4.00)');
-    const beStarved = qos.map((r) => ({ ...r, users: users(800, 100, 3100) }));
-    expect(tokenQosVerdict(experiment, [...beStarved, ...rr]).met).toBe(false);
-    const lsDrops = qos.map((r) => ({ ...r, users: users(800, 501, 3300) }));
-    expect(tokenQosVerdict(experiment, [...lsDrops, ...rr]).met).toBe(false);
-    const rrFine = rr.map((r) => ({ ...r, users: users(900, 0, 6000) }));
-    expect(tokenQosVerdict(experiment, [...qos, ...rrFine]).met).toBe(false);
+    const at = (policy: string, round: number, u: ReturnType<typeof users>) => run(policy, 12_000, u['0'].p99Us, { users: u, round, saturationRps: 10_000, valid: false });
+    // Per-round ratios 50, 8, 30 -> median 30 (the pooled medians, 300 ms / 2 ms = 150, would say otherwise).
+    const qos = [at('token-qos', 0, users(2000, 100, 3300)), at('token-qos', 1, users(20_000, 100, 3300)), at('token-qos', 2, users(10_000, 100, 3300))];
+    const rr = [at('round-robin', 0, users(100_000, 20_000, 6000)), at('round-robin', 1, users(160_000, 20_000, 6000)), at('round-robin', 2, users(300_000, 20_000, 6000))];
+    const verdict = tokenQosVerdict(experiment, [...qos, ...rr], 10_000, 3);
+    expect(verdict).toMatchObject({ met: true, measuredRatio: 30 });
+    expect(verdict.details).toEqual([
+      'S = 10000 req/s; offered 12000 req/s (LS 5000, BE 7000), tokens 9000/s',
+      "round-robin's LS GET p99 over token-qos's: 30.0x (median of 3 rounds' ratios, IQR 19.0x-40.0x)",
+      'token-qos: 0.10% of LS dropped (median over rounds; per round 0.10%, 0.10%, 0.10%); round-robin dropped 20.00% of LS',
+      'token-qos: BE served 83% of the spare token rate (median over rounds; per round 83%, 83%, 83%)',
+    ]);
+    // Under 10x, too many LS drops, or BE starved: not met.
+    const close = rr.map((r) => ({ ...r, users: users(15_000, 0, 6000) }));
+    expect(tokenQosVerdict(experiment, [...qos, ...close], 10_000, 3).met).toBe(false);
+    const lsDrops = qos.map((r) => ({ ...r, users: users(2000, 1001, 3300) }));
+    expect(tokenQosVerdict(experiment, [...lsDrops, ...rr], 10_000, 3).met).toBe(false);
+    const beStarved = qos.map((r) => ({ ...r, users: users(2000, 100, 3100) }));
+    expect(tokenQosVerdict(experiment, [...beStarved, ...rr], 10_000, 3).met).toBe(false);
+    // The spare is what LS left of the tokens: LS using less leaves BE more to be served.
+    const lsLight = qos.map((r) => ({ ...r, users: users(2000, 100, 3300, 4000) }));
+    expect(tokenQosVerdict(experiment, [...lsLight, ...rr], 10_000, 3).met).toBe(false);
     // Judged on fewer than half of the rounds: inconclusive, whatever the medians say.
-    expect(tokenQosVerdict(experiment, [...qos, ...rr], [{ rps: 10_000 }, { rps: 10_000 }, { rps: 10_000 }, { rps: 0 }, { rps: 0 }]).met).toBe(true);
-    const minority = tokenQosVerdict(experiment, [qos[0]!, rr[0]!], [{ rps: 10_000 }, { rps: 0 }, { rps: 0 }]);
-    expect(minority.met).toBe(false);
-    expect(minority.details.at(-1)).toBe('only 1 of 3 rounds were judged, fewer than half: inconclusive, so not met');
-    expect(tokenQosVerdict(experiment, rr, [{ rps: 0 }, { rps: 10_000 }])).toMatchObject({
-      met: false,
-      details: ['missing token-qos or round-robin runs', '1 of 2 rounds found no capacity within the bound and ran no comparison'],
-    });
+    const minority = tokenQosVerdict(experiment, [qos[0]!, rr[0]!], 10_000, 3);
+    expect(minority).toMatchObject({ met: false, measuredRatio: null });
+    expect(minority.details).toEqual(['only 1 of 3 rounds have both policies with answered LS requests, fewer than half: inconclusive']);
+  });
+});
+
+describe('mica', () => {
+  const experiment = EXPERIMENTS['mica'];
+  const sweep = (label: string, workload: string, round: number, sustainedUpTo: number, extra: (load: number) => Partial<RunRecord> = () => ({})): RunRecord[] =>
+    [20_000, 21_000, 22_000, 23_100, 24_300, 25_500, 26_800].map((load) =>
+      run(label, load, load <= sustainedUpTo ? 3000 : 9000, { workload, repeat: round, ...extra(load) }),
+    );
+
+  it('a load is sustained with a valid run and GET p99 <= 5 ms; saturation is the highest sustained', () => {
+    expect(micaSustains(run('x', 10_000, 5000), 5000)).toBe(true);
+    expect(micaSustains(run('x', 10_000, 5001), 5000)).toBe(false);
+    expect(micaSustains(run('x', 10_000, 100, { achievedRps: 9700 }), 5000)).toBe(false);
+    expect(micaSustains(run('x', 10_000, 100, { dropped: 101, requests: 100_000 }), 5000)).toBe(false);
+    expect(micaSustains(run('x', 10_000, 100, { getP99Us: null }), 5000)).toBe(false);
+    expect(micaSaturation(sweep('a', 'w', 0, 23_100), 5000)).toBe(23_100);
+    expect(micaSaturation([], 5000)).toBe(0);
+  });
+
+  it('judged on the median of per-round ratios of Syrup over MICA, which must reach 1.3x on both workloads', () => {
+    const rounds = (syrup: number[], mica: number[], workload: string): RunRecord[] =>
+      syrup.flatMap((s, round) => [...sweep('syrup key-hash', workload, round, s), ...sweep('mica handoff', workload, round, mica[round]!)]);
+    // 50% GET: 26800/20000 = 1.34, 25500/20000 = 1.275, 26800/21000 = 1.276 -> median 1.276; 95% GET: 1.34 each.
+    const runs = [...rounds([26_800, 25_500, 26_800], [20_000, 20_000, 21_000], '50% GET'), ...rounds([26_800, 26_800, 26_800], [20_000, 20_000, 20_000], '95% GET')];
+    const verdict = micaVerdict(experiment, runs, 3);
+    expect(verdict).toMatchObject({ met: false, measuredRatio: 1.28 });
+    expect(verdict.details).toContain("50% GET: Syrup key-hash sustains 26800 req/s, MICA's handoff 20000 req/s (medians of 3 rounds: 26800, 25500, 26800 and 20000, 20000, 21000)");
+    const better = [...rounds([26_800, 26_800, 26_800], [20_000, 20_000, 20_000], '50% GET'), ...rounds([26_800, 26_800, 26_800], [20_000, 20_000, 20_000], '95% GET')];
+    expect(micaVerdict(experiment, better, 3)).toMatchObject({ met: true, measuredRatio: 1.34 });
+    // MET only when both workloads meet it: one workload inconclusive (MICA sustained nothing) is not met.
+    const oneInconclusive = [...rounds([26_800, 26_800, 26_800], [0, 0, 20_000], '50% GET'), ...rounds([26_800, 26_800, 26_800], [20_000, 20_000, 20_000], '95% GET')];
+    const inconclusive = micaVerdict(experiment, oneInconclusive, 3);
+    expect(inconclusive).toMatchObject({ met: false, measuredRatio: null });
+    expect(inconclusive.details).toContain("50% GET: only 1 of 3 rounds have a ratio (MICA's handoff sustained none of the loads in the others), fewer than half: inconclusive");
+  });
+
+  it('reports the handoff cost per request from paired runs both configurations sustained', () => {
+    const facts = (cpuUsPerRequest: number) => ({ mica: { cpuShare: [0.4, 0.4], mainCpuShare: 0.01, cpuUsPerRequest, handedOff: 0, handoffHighWater: 0, served: 1, dropped: 0 } });
+    const runs = [
+      ...sweep('syrup key-hash', '50% GET', 0, 26_800, () => facts(10)),
+      ...sweep('mica handoff', '50% GET', 0, 21_000, () => facts(13.5)),
+      ...sweep('syrup key-hash', '95% GET', 0, 26_800),
+      ...sweep('mica handoff', '95% GET', 0, 21_000),
+    ];
+    expect(micaVerdict(experiment, runs, 1).details).toContain('50% GET: the handoff costs 3.50 us of worker CPU per request (median over 2 loads both sustained)');
   });
 });
 
@@ -242,26 +305,42 @@ describe('table, sentences and JSON', () => {
     expect(behind).toContain('note: the load generator fell behind its schedule in 1 of 1 runs (p99 lateness up to 40.0 ms; its CPU was taken by other processes for up to 2.5 s of a run)');
     const qos = formatResultsTable([run('token-qos', 8000, 1, { valid: false })], { validityApplies: (r) => r.policy !== 'token-qos' });
     expect(qos.split('\n')[2]).toMatch(/n\/a$/);
+    // Points measured in rounds show the spread of their GET p99s.
+    const [point] = reportedRuns([run('sita', 8000, 400), run('sita', 8000, 600, { repeat: 1 }), run('sita', 8000, 1200, { repeat: 2 })], ['sita']);
+    const spread = formatResultsTable([point!]).split('\n');
+    expect(spread[0]).toMatch(/GET p99\s+p99 IQR\s+GET p99\.9/);
+    expect(spread[2]).toMatch(/^sita\s+8000\s+8000\s+0\.06\s+0\.60\s+0\.50-0\.90\s/);
+    expect(spread.at(-1)).toContain('each row is the median of up to 3 rounds');
   });
 
-  it('says one sentence per policy against linux-default', () => {
+  it('says one sentence per policy against linux-default, from the median of per-round ratios', () => {
     const sentences = policySentences([run('linux-default', 8000, 10_000), run('sita', 8000, 400), run('round-robin', 8000, 20_000), run('sita', 4000, 1)], 8000);
     expect(sentences).toEqual([
       'linux-default: GET p99 10 ms at 8000 req/s, with no program attached (the kernel hashes each flow to a socket).',
       'sita: GET p99 0.40 ms at 8000 req/s, 25x lower than linux-default.',
       'round-robin: GET p99 20 ms at 8000 req/s, 2.0x higher than linux-default.',
     ]);
-  });
-
-  it('prints no ratio, and says the comparison is inconclusive, when the load generator fell behind in any run', () => {
-    const late = { loadgen: { cpu: 1, gcPauses: { count: 0, totalMs: 0, maxMs: 0 }, runQueueWaitMs: 2500, schedule: { maxLatenessUs: 90_000, p99LatenessUs: 40_000, fellBehind: true } } };
-    const sentences = policySentences([run('linux-default', 8000, 10_000), run('sita', 8000, 400, late), run('sita', 4000, 1)], 8000);
-    expect(sentences).toEqual([
-      'linux-default: GET p99 10 ms at 8000 req/s.',
-      'sita: GET p99 0.40 ms at 8000 req/s.',
-      'The comparison is inconclusive: the load generator fell behind its schedule in 1 of 3 runs because the machine was too busy, so these latencies measure the machine, not the policies; run the demo again on a quiet machine.',
+    const at = (round: number, policy: string, p99: number): RunRecord => run(policy, 8000, p99, { repeat: round });
+    const rounds = [
+      ...[10_000, 4000, 12_000].map((p99, round) => at(round, 'linux-default', p99)),
+      // sita: 20x, 8x, 24x lower: every round agrees.
+      ...[500, 500, 500].map((p99, round) => at(round, 'sita', p99)),
+      // scan-avoid: 5x lower, 2x higher, 1.2x lower: the middle half straddles 1.
+      ...[2000, 8000, 10_000].map((p99, round) => at(round, 'scan-avoid', p99)),
+    ];
+    expect(policySentences(rounds, 8000)).toEqual([
+      'linux-default: GET p99 10 ms at 8000 req/s (median of 3 rounds, IQR 7.0-11 ms), with no program attached (the kernel hashes each flow to a socket).',
+      "sita: GET p99 0.50 ms at 8000 req/s (median of 3 rounds, IQR 0.50-0.50 ms), 20x lower than linux-default (median of 3 rounds' ratios).",
+      'scan-avoid: GET p99 8.0 ms at 8000 req/s (median of 3 rounds, IQR 5.0-9.0 ms), but its rounds disagree too much to compare it with linux-default: the host was too noisy to conclude (try again when it is quieter).',
     ]);
-    expect(sentences.join(' ')).not.toMatch(/lower than|higher than|about the same/);
+    // No ratio is printed when the rounds disagree.
+    expect(policySentences(rounds, 8000)[2]).not.toMatch(/\dx/);
+    // Nor when the load generator fell behind in a compared run, however well the rounds agree.
+    const late = { cpu: 1, gcPauses: { count: 0, totalMs: 0, maxMs: 0 }, runQueueWaitMs: 2500, schedule: { maxLatenessUs: 90_000, p99LatenessUs: 40_000, fellBehind: true } };
+    const behind = rounds.map((r) => (r.policy === 'sita' && r.repeat === 1 ? { ...r, loadgen: late } : r));
+    expect(policySentences(behind, 8000)[1]).toBe(
+      'sita: GET p99 0.50 ms at 8000 req/s (median of 3 rounds, IQR 0.50-0.50 ms), but the load generator fell behind its schedule in these runs, so the host was too busy to compare it with linux-default (try again when it is quieter).',
+    );
   });
 
   it('writes the documented JSON shape', () => {
@@ -286,6 +365,33 @@ describe('table, sentences and JSON', () => {
     });
     for (const r of json['runs'] as Array<Record<string, unknown>>) {
       for (const key of ['policy', 'offeredRps', 'achievedRps', 'getP50Us', 'getP99Us', 'getP999Us', 'scanP99Us', 'dropped', 'valid']) expect(r).toHaveProperty(key);
+    }
+  });
+
+  it('writes <experiment>.txt: the report with the host steal, ending with the verdict line', async () => {
+    const experiment = EXPERIMENTS['scan-mix'];
+    const runs = [0, 1, 2].flatMap((round) =>
+      [run('linux-default', 8000, 20_000), run('sita', 8000, 1000), run('scan-avoid', 8000, 4000)].map((r) => ({ ...r, repeat: round, hostStealMs: [30, 0] })),
+    );
+    const results = experimentResults(experiment, { runs: reportedRuns(runs, experiment.policies), allRuns: runs, verdict: scanMixVerdict(experiment, runs) }, {
+      commit: 'abc',
+      dirty: false,
+      command: 'node apps/bench/bin/experiment.mjs --experiment scan-mix',
+      machine: { cpus: 2, model: 'm', kernel: '6.18', node: 'v24' },
+      startedAt: new Date('2026-01-01T00:00:00Z'),
+      settings: { durationS: 10, warmupS: 2, graceMs: 1000, loadgenCpu: 1, serverCpus: '0', seed: 1, repeats: 3, quick: false },
+    });
+    const dir = await mkdtemp(join(tmpdir(), 'bench-results-'));
+    try {
+      const paths = await writeExperimentResults(dir, results);
+      const txt = await readFile(paths.txtPath, 'utf8');
+      expect(txt).toBe(paths.report);
+      expect(txt).toContain('host steal per run');
+      expect(txt).toContain('p99 IQR');
+      expect(txt.trimEnd().split('\n').at(-1)).toBe('verdict: NOT MET (measured ratio 5)');
+      expect(JSON.parse(await readFile(paths.jsonPath, 'utf8'))).toMatchObject({ verdict: { met: false, measuredRatio: 5 } });
+    } finally {
+      await rm(dir, { recursive: true, force: true });
     }
   });
 

@@ -39,6 +39,27 @@ function threadNiceValues(pid: number): Record<string, number[]> {
   return byName;
 }
 
+/** futex(2)'s number, where a worker sleeping in a `block:` service time (Atomics.wait) sits. */
+const FUTEX_SYSCALL = process.arch === 'arm64' ? 98 : 202;
+
+/** The thread ids of `pid` whose name is `name`. */
+function threadIds(pid: number, name: string): number[] {
+  return readdirSync(`/proc/${pid}/task`)
+    .filter((tid) => readFileSync(`/proc/${pid}/task/${tid}/comm`, 'utf8').trim() === name)
+    .map(Number);
+}
+
+/** Spins until thread `tid` of `pid` is blocked in syscall `number` (/proc's syscall file), so the test acts within microseconds of it. */
+async function waitForSyscall(pid: number, tid: number, number: number, timeoutMs: number): Promise<void> {
+  const deadline = performance.now() + timeoutMs;
+  const file = `/proc/${pid}/task/${tid}/syscall`;
+  while (!readFileSync(file, 'utf8').startsWith(`${number} `)) {
+    if (performance.now() > deadline) throw new Error(`thread ${tid} did not enter syscall ${number} within ${timeoutMs} ms`);
+    // A turn of the event loop between reads, so the test's sockets are not starved meanwhile.
+    await new Promise((resolve) => setImmediate(resolve));
+  }
+}
+
 async function start(options: KvServerProcessOptions): Promise<KvServerProcess> {
   const server = await startKvServerProcess(options);
   running.push(server);
@@ -269,7 +290,28 @@ describeKernel('kv-server', () => {
     for (let i = 0; i < 6; i++) after.add((await client.ask(RequestType.GET, BigInt(i))).worker);
     expect(after).toEqual(new Set([0, 1, 2]));
     const stopped = await server.stop();
-    expect(stopped.scanMarkDelay?.count).toBe(1);
+    expect(stopped.byType.scan).toBe(1);
+  });
+
+  it('under scan-avoid, a GET sent the moment a worker starts serving a SCAN is already steered away from it', async () => {
+    // The worker marks before its service time begins, so once its thread sleeps in the SCAN's
+    // `block:` wait (a futex, seen in /proc) the mark must be in the kernel map: no window remains
+    // in which the policy still sees the socket idle. Three SCANs, each followed at once by GETs.
+    const server = await start({ port: port(), threads: 2, policy: 'scan-avoid', get: 'none', scan: 'block:300ms' });
+    const worker0 = threadIds(server.ready.pid, 'kv-worker-0');
+    expect(worker0).toHaveLength(1);
+    using scanner = new KvClient(server.ready.port);
+    using client = new KvClient(server.ready.port);
+    for (let round = 0; round < 3; round++) {
+      const scan = scanner.ask(RequestType.SCAN, BigInt(round));
+      await waitForSyscall(server.ready.pid, worker0[0] as number, FUTEX_SYSCALL, 2000);
+      // Round robin over two sockets: without the mark, one of two consecutive GETs would land on 0.
+      const during = [(await client.ask(RequestType.GET, 1n)).worker, (await client.ask(RequestType.GET, 2n)).worker];
+      expect((await scan).worker).toBe(0);
+      expect(during).toEqual([1, 1]);
+    }
+    const stopped = await server.stop();
+    expect(stopped.byType.scan).toBe(3);
   });
 
   it('under token-qos, users with refilled buckets are served and a user without one is dropped', async () => {

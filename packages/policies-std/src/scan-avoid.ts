@@ -18,8 +18,9 @@ function firstIdle(busy: PolicyMap, start: number, sockets: number): number {
 
 /**
  * Keeps short requests away from sockets that are serving a SCAN. `busy` has one entry per
- * socket, not 0 while that socket's thread works on a SCAN (the application keeps it with a
- * `ScanTracker`, a count per socket). GETs and PUTs go round robin over the sockets that are not busy. A
+ * socket, not 0 while that socket's thread works on a SCAN (the application keeps a count per
+ * socket, with a `ScanTracker` or, best, from each serving thread itself through the mmapped
+ * array right before it starts the SCAN, so no short request is steered there meanwhile). GETs and PUTs go round robin over the sockets that are not busy. A
  * SCAN takes the lowest-numbered idle socket, so SCANs occupy as few sockets as they can and
  * do not move the round robin of short requests. When every socket is busy, both fall back
  * to plain round robin. SOCKETS may be at most 64.

@@ -37,9 +37,10 @@ function userStream(value: string, previous: UserStream[] = []): UserStream[] {
 /** The loadgen's command line (commander), throwing CommanderError on a user mistake. */
 export function loadgenCommand(): Command {
   return new Command('loadgen')
-    .description('Open-loop Poisson UDP load generator for the bench key-value server (loopback only); prints one JSON object.')
+    .description('Open-loop Poisson UDP load generator for the bench key-value server (loopback, or a runner-made veth peer); prints one JSON object.')
     .requiredOption('--port <n>', 'server UDP port', nonNegativeInteger('--port'))
-    .option('--host <address>', 'server address; only loopback addresses are accepted', '127.0.0.1')
+    .option('--host <address>', 'server address: a loopback address, or with --namespace the veth peer address the runner recorded', '127.0.0.1')
+    .option('--namespace <name>', 'the network namespace the runner created for this run and runs the generator in')
     .option('--rate <req/s>', 'offered load of the single user 0 (ignored when --user is given)', positiveNumber('--rate'), 1000)
     .option('--user <id:rate>', 'a user with its own Poisson stream and flows (repeatable)', userStream)
     .option('--duration <s>', 'measured window in seconds', positiveNumber('--duration'), 10)
@@ -59,6 +60,7 @@ export function loadgenCommand(): Command {
 interface ParsedFlags {
   port: number;
   host: string;
+  namespace?: string;
   rate: number;
   user?: UserStream[];
   duration: number;
@@ -82,6 +84,7 @@ export function parseLoadgenArgs(argv: readonly string[]): LoadgenOptions {
   if (flags.keys < 1) throw new RangeError('--keys must be at least 1');
   return {
     host: flags.host,
+    ...(flags.namespace === undefined ? {} : { namespace: flags.namespace }),
     port: flags.port,
     users: flags.user ?? [{ user: 0, rate: flags.rate }],
     flows: flags.flows,

@@ -2,15 +2,17 @@ import { buildArrivalSchedule, type UserStream } from './arrival-schedule.js';
 import { FlowSockets } from './flow-sockets.js';
 import { watchGcPauses } from './gc-pauses.js';
 import { buildLoadReport, type LoadReport } from './load-report.js';
-import { parseLoopbackHost } from './loopback-address.js';
+import { targetAddress } from './loopback-address.js';
 import { runOpenLoop } from './open-loop.js';
 import { pinToCpu } from './pin-to-cpu.js';
 import { runQueueWaitNs } from './run-queue-wait.js';
 import type { RequestMix } from './request-mix.js';
 
 export interface LoadgenOptions {
-  /** Must be a loopback address. */
+  /** A loopback address, or the veth peer address of `namespace` (see targetAddress). */
   readonly host: string;
+  /** The runner's namespace this generator runs in (`ip netns exec`), when it sends to a veth peer. */
+  readonly namespace?: string;
   readonly port: number;
   /** One Poisson stream per user; a single-user run is `[{ user: 0, rate }]`. */
   readonly users: readonly UserStream[];
@@ -31,7 +33,7 @@ export interface LoadgenOptions {
 
 /** One load-generator run: precompute, pin, open the flows, run the open loop, report. */
 export async function runLoadgen(options: LoadgenOptions): Promise<LoadReport> {
-  const host = parseLoopbackHost(options.host);
+  const host = targetAddress(options.host, options.namespace);
   if (!Number.isInteger(options.port) || options.port <= 0 || options.port > 65535) throw new RangeError(`--port must be 1-65535, got ${options.port}`);
   if (!Number.isInteger(options.flows) || options.flows < 1) throw new RangeError(`--flows must be a positive integer, got ${options.flows}`);
   if (!(options.durationS > 0)) throw new RangeError(`--duration must be positive, got ${options.durationS}`);

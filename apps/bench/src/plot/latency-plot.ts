@@ -12,6 +12,9 @@ export interface PlotPoint {
   readonly latencyMs: number;
   /** Failed the validity rule: drawn hollow. */
   readonly valid: boolean;
+  /** The spread over rounds (first and third quartile), ms: drawn as an error bar. */
+  readonly lowMs?: number;
+  readonly highMs?: number;
 }
 
 export interface LatencyPlotOptions {
@@ -23,7 +26,7 @@ export interface LatencyPlotOptions {
   readonly boundMs?: number;
 }
 
-/** The vega-lite spec: one line per series, log-scale latency, hollow points for invalid runs. */
+/** The vega-lite spec: one line per series, log-scale latency, hollow points for invalid runs, error bars for the spread over rounds. */
 export function latencyPlotSpec(points: readonly PlotPoint[], options: LatencyPlotOptions): TopLevelSpec {
   const layers: object[] = [
     {
@@ -44,6 +47,19 @@ export function latencyPlotSpec(points: readonly PlotPoint[], options: LatencyPl
       },
     },
   ];
+  const withSpread = points.some((p) => p.lowMs !== undefined && p.highMs !== undefined);
+  if (withSpread) {
+    layers.push({
+      transform: [{ filter: 'isValid(datum.lowMs) && isValid(datum.highMs)' }],
+      mark: { type: 'rule', strokeWidth: 1.5 },
+      encoding: {
+        x: { field: 'offeredRps', type: 'quantitative' },
+        y: { field: 'lowMs', type: 'quantitative', scale: { type: 'log' } },
+        y2: { field: 'highMs' },
+        color: { field: 'series', type: 'nominal', title: null },
+      },
+    });
+  }
   if (options.boundMs !== undefined) {
     layers.push({ data: { values: [{ bound: options.boundMs }] }, mark: { type: 'rule', strokeDash: [4, 4], color: 'gray' }, encoding: { y: { field: 'bound', type: 'quantitative' } } });
   }
@@ -51,13 +67,24 @@ export function latencyPlotSpec(points: readonly PlotPoint[], options: LatencyPl
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
     title: {
       text: options.title,
-      subtitle: [...(options.subtitle === undefined ? [] : [options.subtitle]), 'hollow points: the run failed the validity rule (achieved < 98% of offered or > 0.1% dropped)'],
+      subtitle: [
+        ...(options.subtitle === undefined ? [] : [options.subtitle]),
+        'hollow points: the run failed the validity rule (achieved < 98% of offered or > 0.1% dropped)',
+        ...(withSpread ? ['points: median over rounds; bars: interquartile range over rounds'] : []),
+      ],
     },
     config: { legend: { labelLimit: 320 } },
     width: 560,
     height: 340,
     background: 'white',
-    data: { values: points.map((p) => ({ ...p, latencyMs: Math.max(p.latencyMs, 0.001) })) },
+    data: {
+      values: points.map((p) => ({
+        ...p,
+        latencyMs: Math.max(p.latencyMs, 0.001),
+        ...(p.lowMs === undefined ? {} : { lowMs: Math.max(p.lowMs, 0.001) }),
+        ...(p.highMs === undefined ? {} : { highMs: Math.max(p.highMs, 0.001) }),
+      })),
+    },
     layer: layers,
   } as TopLevelSpec;
 }

@@ -3,22 +3,23 @@ import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { defaultCpus } from './cpu-split.js';
 import { experimentResults, writeExperimentResults } from './experiment-results.js';
-import { defaultDurationS, EXPERIMENTS, isExperimentName, type Experiment, type ExperimentName } from './experiments.js';
-import { formatHostSteal } from './host-steal.js';
+import { defaultDurationS, EXPERIMENTS, selectExperiments, type Experiment } from './experiments.js';
 import { gitCommit, gitDirty, machineInfo } from './machine-info.js';
 import { ExperimentCannotProceed, RunAborted, type RunSettings } from './measure-run.js';
 import { progressBar } from './progress-bar.js';
-import { formatResultsTable } from './results-table.js';
 import { runExperiment } from './run-experiment.js';
 
 /*
- * bin/experiment.mjs: runs one experiment (or all) side by side, prints the table and the
- * verdict on stdout, writes <out>/<experiment>.json, .svg and .png. Ctrl-C stops the current
+ * bin/experiment.mjs: runs one experiment (or all) in interleaved rounds, prints its report
+ * (tables, host steal, verdict) on stdout, writes <out>/<experiment>.txt (the same report,
+ * ending with the verdict line), .json, .svg and .png. Ctrl-C stops the current
  * run (the server undeploys), writes nothing, and exits 130. A user mistake exits 2.
  */
 
 const REPOSITORY_ROOT = fileURLToPath(new URL('../../../../', import.meta.url));
 const DEFAULT_OUT = fileURLToPath(new URL('../../results/', import.meta.url));
+/** Rounds per experiment unless --repeats or --quick says otherwise (the issue's minimum for committed results). */
+const ROUNDS_FOR_RESULTS = 5;
 
 const number = (name: string, min: number) => (value: string): number => {
   const n = Number(value);
@@ -48,10 +49,10 @@ function command(): Command {
     .requiredOption('--experiment <name>', `${Object.keys(EXPERIMENTS).join(', ')} or all`)
     .option('--duration <s>', 'measured seconds per run (default 10, token-qos 20, --quick 4)', number('--duration', 0.1))
     .option('--warmup <s>', 'warm-up seconds per run (default 2, --quick 1)', number('--warmup', 0))
-    .option('--repeats <n>', 'runs per point, the median reported (default 3, --quick 1; token-qos: calibrated rounds, default 5)', number('--repeats', 1))
+    .option('--repeats <n>', 'interleaved rounds: every policy at every point once per round, medians and IQR reported (default 5, --quick 1)', number('--repeats', 1))
     .option('--quick', 'fewer loads, shorter runs, one repeat', false)
     .option('--out <dir>', 'where the JSON and plots go', DEFAULT_OUT)
-    .option('--loads <list>', 'offered loads in req/s, comma-separated (token-qos: the capacity sweep)', (v) => list(v))
+    .option('--loads <list>', 'offered loads in req/s, comma-separated (token-qos and mica: the saturation sweeps, ascending)', (v) => list(v))
     .option('--policies <list>', 'policies, comma-separated', (v) => list(v))
     .option('--server-cpus <list>', "taskset CPU list for the server; 'all' leaves it free (default: every CPU but the loadgen's)")
     .option('--loadgen-cpu <n>', 'CPU the load generator pins itself to (default: the last)', number('--loadgen-cpu', 0))
@@ -67,7 +68,7 @@ async function main(argv: readonly string[]): Promise<number> {
     const program = command();
     program.parse([...argv], { from: 'user' });
     flags = program.opts<Flags>();
-    if (flags.experiment !== 'all' && !isExperimentName(flags.experiment)) {
+    if (selectExperiments(flags.experiment) === undefined) {
       throw new InvalidArgumentError(`--experiment must be one of ${Object.keys(EXPERIMENTS).join(', ')} or all, not "${flags.experiment}"`);
     }
     if (flags.loads?.some((l) => !(Number(l) > 0)) === true) throw new InvalidArgumentError('--loads must be positive numbers');
@@ -77,7 +78,7 @@ async function main(argv: readonly string[]): Promise<number> {
     process.stderr.write(`experiment: ${message}\n`);
     return 2;
   }
-  const names: ExperimentName[] = flags.experiment === 'all' ? (Object.keys(EXPERIMENTS) as ExperimentName[]) : [flags.experiment as ExperimentName];
+  const names = selectExperiments(flags.experiment)!;
   const cpus = defaultCpus(availableParallelism(), flags.loadgenCpu);
   const serverCpus = flags.serverCpus === 'all' ? undefined : (flags.serverCpus ?? cpus.serverCpus);
   // The run length depends on the experiment (defaultDurationS), so it is added per experiment below.
@@ -98,10 +99,9 @@ async function main(argv: readonly string[]): Promise<number> {
     const experiment: Experiment = EXPERIMENTS[name];
     const settings: RunSettings = { ...baseSettings, durationS: flags.duration ?? defaultDurationS(experiment, flags.quick) };
     const startedAt = new Date();
-    // token-qos repeats whole calibrated rounds.
-    const repeats = flags.repeats ?? (flags.quick ? 1 : experiment.kind === 'token-qos' ? experiment.defaultRounds : 3);
-    process.stdout.write(`\n== ${name}: ${experiment.description}\n`);
-    process.stdout.write(`   loadgen on CPU ${settings.loadgenCpu}, server on CPUs ${settings.serverCpus ?? 'all'}; ${settings.durationS} s per run after ${settings.warmupS} s warm-up, ${repeats} repeat(s)\n`);
+    // Committed results need at least ROUNDS_FOR_RESULTS rounds: the median and IQR over them are what is judged.
+    const repeats = flags.repeats ?? (flags.quick ? 1 : ROUNDS_FOR_RESULTS);
+    process.stdout.write(`\n== ${name}: ${repeats} interleaved round(s) of ${settings.durationS} s runs\n`);
     const bar = progressBar(stop.signal);
     let outcome;
     try {
@@ -127,28 +127,9 @@ async function main(argv: readonly string[]): Promise<number> {
       startedAt,
       settings: { ...settings, repeats, quick: flags.quick },
     });
-    if (outcome.capacity !== undefined) {
-      const capacity = outcome.capacity;
-      process.stdout.write(`\ncoarse capacity sweep (${capacity.policy}, one run per load):\n${formatResultsTable(capacity.coarseRuns)}\n`);
-      process.stdout.write(`coarse capacity ${capacity.coarseRps} req/s\n\n`);
-      process.stdout.write(`the rounds' capacity sweep (${capacity.policy}, each load's median over the rounds):\n${formatResultsTable(capacity.runs)}\n`);
-      process.stdout.write(`capacity per round (${capacity.criterion}):\n`);
-      for (const round of capacity.rounds) {
-        const note = round.bracket === 'crossing' ? '' : round.bracket === 'all-within' ? ' (every grid load within the bound: at least this)' : ' (no grid load within the bound: round skipped)';
-        const tokens = round.tokenRate === undefined ? '' : `; tokens ${round.tokenRate}/s, buckets LS ${round.tokenBurst} BE ${round.tokenBestEffortBurst}`;
-        process.stdout.write(`  round ${round.round + 1}: ${round.rps} req/s${note}${tokens}\n`);
-      }
-      process.stdout.write(`median capacity ${capacity.rps} req/s\n\n`);
-      process.stdout.write('comparison: the median round of each (by the latency-sensitive user\'s p99), at shares of its round\'s capacity\n');
-    }
-    process.stdout.write(`${formatResultsTable(outcome.runs, { validityApplies: (r) => r.policy !== 'token-qos' })}\n`);
-    const steal = formatHostSteal(outcome.allRuns);
-    if (steal !== undefined) process.stdout.write(`${steal}\n`);
     const paths = await writeExperimentResults(flags.out, results);
-    process.stdout.write(`\ntarget: ${results.verdict.target}\n`);
-    for (const detail of results.verdict.details) process.stdout.write(`  ${detail}\n`);
-    process.stdout.write(`verdict: ${results.verdict.met ? 'MET' : 'NOT MET'} (measured ratio ${results.verdict.measuredRatio ?? 'n/a'})\n`);
-    process.stdout.write(`wrote ${paths.jsonPath}, ${paths.svgPath}, ${paths.pngPath}\n`);
+    process.stdout.write(`\n${paths.report}`);
+    process.stdout.write(`wrote ${paths.txtPath}, ${paths.jsonPath}, ${paths.svgPath}, ${paths.pngPath}\n`);
   }
   return 0;
 }

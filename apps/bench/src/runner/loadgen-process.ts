@@ -9,9 +9,11 @@ const LOADGEN_ENTRY = new URL('../loadgen/main.ts', import.meta.url);
  * must not share the runner's event loop) and returns its report. Aborting `signal` sends it
  * SIGTERM; it then reports what it did so far, or the promise rejects if it printed nothing.
  */
-export async function runLoadgenProcess(args: readonly string[], signal?: AbortSignal): Promise<LoadReport> {
+export async function runLoadgenProcess(args: readonly string[], signal?: AbortSignal, options: { readonly netns?: string } = {}): Promise<LoadReport> {
   if (signal?.aborted === true) throw new Error('the load generator was not started: already interrupted');
-  const child = spawnTypeScript(LOADGEN_ENTRY, args, { nodeFlags: ['--expose-gc'] });
+  // In a runner's namespace it is given --namespace too, so it may send to that namespace's veth peer.
+  const netnsArgs = options.netns === undefined ? [] : ['--namespace', options.netns];
+  const child = spawnTypeScript(LOADGEN_ENTRY, [...args, ...netnsArgs], { nodeFlags: ['--expose-gc'], ...(options.netns === undefined ? {} : { netns: options.netns }) });
   const onAbort = (): void => void child.kill('SIGTERM');
   signal?.addEventListener('abort', onAbort, { once: true });
   try {

@@ -1,8 +1,8 @@
-import type { CapacityEstimate } from './capacity.js';
 import type { Experiment, SweepExperiment } from './experiments.js';
 import { measureRun, type RunSettings } from './measure-run.js';
 import { reportedRuns, sweepOrder } from './run-order.js';
 import type { RunRecord } from './run-record.js';
+import { runMica } from './mica-experiment.js';
 import { runTokenQos } from './token-qos.js';
 import { getOnlyVerdict, scanMixVerdict, type Verdict } from './verdicts.js';
 
@@ -11,14 +11,14 @@ export { reportedRuns, sweepOrder } from './run-order.js';
 export interface ExperimentPlanOptions {
   readonly quick: boolean;
   readonly repeats: number;
-  /** Overrides the experiment's loads (sweeps) or capacity loads (token-qos). */
+  /** Overrides the experiment's loads (sweeps) or the saturation sweep's loads (token-qos). */
   readonly loads?: readonly number[];
   /** Overrides the experiment's policies. */
   readonly policies?: readonly string[];
 }
 
 export interface ExperimentProgress {
-  /** Called once the number of runs is known (token-qos learns its second phase's size later). */
+  /** Called once the number of runs is known, and again when it changes (token-qos's sweep ends when it saturates). */
   onPlan?(total: number): void;
   onRunStart?(label: string): void;
   onRunDone?(run: RunRecord): void;
@@ -31,32 +31,25 @@ export interface ExperimentOutcome {
   /** Every run, repeats included. */
   readonly allRuns: readonly RunRecord[];
   readonly verdict: Verdict;
-  /** token-qos: how the capacity was found, per round, and the sweep behind it. */
-  readonly capacity?: {
+  /** token-qos: round-robin's saturation throughput S, the sweep behind it, and what the rounds ran at. */
+  readonly saturation?: {
     readonly policy: string;
-    /** The median of the capacities the rounds found (each round's comparison used its own); 0 when none did. */
     readonly rps: number;
     readonly criterion: string;
-    /** The rounds' grid (with any extensions): each load's median run over the rounds that ran it. */
+    /** The sweep's runs, ascending, one per load. */
     readonly runs: readonly RunRecord[];
-    /** The coarse sweep's runs (one per load). */
-    readonly coarseRuns: readonly RunRecord[];
-    /** The coarse sweep's capacity, which the rounds' grid is laid around. */
-    readonly coarseRps: number;
-    /** Each round's capacity and, when it found one, the refiller's settings derived from it (tokens per second, bucket sizes). */
-    readonly rounds: ReadonlyArray<{
-      readonly round: number;
-      readonly rps: number;
-      readonly bracket: CapacityEstimate['bracket'];
-      readonly tokenRate?: number;
-      readonly tokenBurst?: number;
-      readonly tokenBestEffortBurst?: number;
-    }>;
+    /** The comparison's offered load (LS + BE), 1.2 S. */
+    readonly overloadRps: number;
+    /** The refiller's settings from S: tokens per second and bucket sizes. */
+    readonly tokenRate: number;
+    readonly tokenBurst: number;
+    readonly tokenBestEffortBurst: number;
   };
 }
 
 export async function runExperiment(experiment: Experiment, plan: ExperimentPlanOptions, settings: RunSettings, progress: ExperimentProgress = {}): Promise<ExperimentOutcome> {
-  return experiment.kind === 'sweep' ? runSweep(experiment, plan, settings, progress) : runTokenQos(experiment, plan, settings, progress);
+  if (experiment.kind === 'sweep') return runSweep(experiment, plan, settings, progress);
+  return experiment.kind === 'token-qos' ? runTokenQos(experiment, plan, settings, progress) : runMica(experiment, plan, settings, progress);
 }
 
 async function runSweep(experiment: SweepExperiment, plan: ExperimentPlanOptions, settings: RunSettings, progress: ExperimentProgress): Promise<ExperimentOutcome> {
@@ -66,7 +59,7 @@ async function runSweep(experiment: SweepExperiment, plan: ExperimentPlanOptions
   progress.onPlan?.(order.length);
   const allRuns: RunRecord[] = [];
   for (const { policy, load, repeat } of order) {
-    progress.onRunStart?.(`${policy} @ ${load}/s${plan.repeats > 1 ? ` #${repeat + 1}` : ''}`);
+    progress.onRunStart?.(`${plan.repeats > 1 ? `round ${repeat + 1}/${plan.repeats}: ` : ''}${policy} @ ${load}/s`);
     const run = await measureRun(
       { server: experiment.server, policy, users: [{ user: 0, rate: load }], flows: experiment.flows, mix: experiment.mix, repeat },
       settings,
@@ -76,7 +69,8 @@ async function runSweep(experiment: SweepExperiment, plan: ExperimentPlanOptions
     progress.onRunDone?.(run);
   }
   const runs = reportedRuns(allRuns, policies);
-  const verdict = experiment.name === 'get-only' ? getOnlyVerdict(experiment, runs) : scanMixVerdict(experiment, runs);
+  // Judged round by round on every run, not on the reported medians.
+  const verdict = experiment.name === 'get-only' ? getOnlyVerdict(experiment, allRuns) : scanMixVerdict(experiment, allRuns);
   return { runs, allRuns, verdict };
 }
 

@@ -1,9 +1,11 @@
+import { quartiles } from './quartiles.js';
 import { medianRun, type RunRecord } from './run-record.js';
 
 /**
- * The order of a sweep's runs: for each repeat, each load, every policy side by side, with
- * the policy order rotated from point to point so no policy always runs first (or right after
- * a noisy neighbour's burst) on a shared machine.
+ * The order of a sweep's runs, in interleaved rounds: for each round (`repeat`), each load,
+ * every policy side by side, so a round's policies meet the same host noise and a ratio
+ * between them is taken within a round; the policy order is rotated
+ * from point to point so no policy always runs first (or right after a noisy neighbour's burst).
  */
 export function sweepOrder(policies: readonly string[], loads: readonly number[], repeats: number): Array<{ policy: string; load: number; repeat: number }> {
   const order: Array<{ policy: string; load: number; repeat: number }> = [];
@@ -17,7 +19,10 @@ export function sweepOrder(policies: readonly string[], loads: readonly number[]
   return order;
 }
 
-/** Groups runs by (policy, load) and keeps each point's median run, in the order points first appear, sorted by load then policy order. */
+/**
+ * Groups runs by (policy, load) and keeps each point's median run with the GET p99 spread over
+ * its rounds, sorted by load then policy order.
+ */
 export function reportedRuns(runs: readonly RunRecord[], policies: readonly string[]): RunRecord[] {
   const points = new Map<string, RunRecord[]>();
   for (const run of runs) {
@@ -25,7 +30,10 @@ export function reportedRuns(runs: readonly RunRecord[], policies: readonly stri
     points.set(key, [...(points.get(key) ?? []), run]);
   }
   return [...points.values()]
-    .map((group) => medianRun(group))
+    .map((group) => {
+      const p99s = group.flatMap((r) => (r.getP99Us === null ? [] : [r.getP99Us]));
+      return { ...medianRun(group), ...(p99s.length === 0 ? {} : { getP99Spread: quartiles(p99s) }) };
+    })
     .sort((a, b) => a.offeredRps - b.offeredRps || policies.indexOf(a.policy) - policies.indexOf(b.policy));
 }
 

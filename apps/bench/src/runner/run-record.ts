@@ -1,5 +1,6 @@
 import type { LoadReport } from '../loadgen/load-report.js';
 import type { StoppedLine } from '../server/server-lines.js';
+import type { Quartiles } from './quartiles.js';
 
 /** A compared run counts only if the server kept up with the offered load and dropped (almost) nothing. */
 export const MIN_ACHIEVED_FRACTION = 0.98;
@@ -27,14 +28,29 @@ export interface RunRecord {
   readonly users?: Record<string, { offeredRps: number; achievedRps: number; p50Us: number; p99Us: number; p999Us: number; dropped: number; count: number }>;
   readonly loadgen: { readonly cpu: number | null; readonly gcPauses: LoadReport['gcPauses']; readonly runQueueWaitMs: number | null; readonly schedule: LoadReport['schedule'] };
   readonly servedPerWorker?: readonly number[];
-  /** token-qos: the calibrated round the run belongs to, that round's capacity, and the reference variant it is, if one. */
+  /** token-qos: the round a comparison run belongs to and the saturation throughput S it was run against. */
   readonly round?: number;
-  readonly capacityRps?: number;
-  readonly variant?: string;
+  readonly saturationRps?: number;
   /** Host steal time per CPU during the load (warm-up included), ms: how much the shared machine took from this run. */
   readonly hostStealMs?: readonly number[];
   /** Runs of the same point that this one is the median of (set on the reported run). */
   readonly repeatsOfPoint?: number;
+  /** GET p99 over the point's rounds, median and interquartile range (set on the reported run of a point with GET replies). */
+  readonly getP99Spread?: Quartiles;
+  /** mica: the workload the run offered. */
+  readonly workload?: string;
+  /** mica: each worker's CPU share and the main thread's (over the load generator's run, start-up to grace), worker CPU per request, handoffs and the deepest handoff queue. */
+  readonly mica?: {
+    readonly cpuShare: readonly number[];
+    readonly mainCpuShare: number;
+    readonly cpuUsPerRequest: number;
+    readonly handedOff: number;
+    readonly handoffHighWater: number;
+    readonly served: number;
+    readonly dropped: number;
+  };
+  /** token-qos: each user's p99 over the rounds (set on the reported run). */
+  readonly userP99Spread?: Record<string, Quartiles>;
 }
 
 /** Applies the validity rule: achieved >= 98% of offered and at most 0.1% dropped. */

@@ -15,29 +15,41 @@ export class ServerStartAborted extends Error {
   }
 }
 
-export interface ServerProcess extends AsyncDisposable {
-  readonly ready: ReadyLine;
+export interface ServerProcess<R = ReadyLine, S = StoppedLine> extends AsyncDisposable {
+  readonly ready: R;
   readonly pid: number;
   /** SIGTERM, then the stopped line (undefined if the server died without one); SIGKILL if it hangs. */
-  stop(): Promise<StoppedLine | undefined>;
+  stop(): Promise<S | undefined>;
+}
+
+export interface ServerProcessOptions {
+  /** Another server entry with the same two-line protocol (the MICA server); the key-value server by default. */
+  readonly entry?: URL;
+  /** Run it in this network namespace (`ip netns exec`). */
+  readonly netns?: string;
 }
 
 /**
  * Starts the key-value server with `args` (its own flags) and waits for its ready line. The
  * server deploys the policy itself and undeploys on SIGTERM before it exits.
  */
-export async function startServerProcess(args: readonly string[], cpus?: string, signal?: AbortSignal): Promise<ServerProcess> {
-  const child = spawnTypeScript(SERVER_ENTRY, args, cpus === undefined ? {} : { cpus });
+export async function startServerProcess<R extends { readonly ready: true } = ReadyLine, S extends { readonly stopped: true } = StoppedLine>(
+  args: readonly string[],
+  cpus?: string,
+  signal?: AbortSignal,
+  options: ServerProcessOptions = {},
+): Promise<ServerProcess<R, S>> {
+  const child = spawnTypeScript(options.entry ?? SERVER_ENTRY, args, { ...(cpus === undefined ? {} : { cpus }), ...(options.netns === undefined ? {} : { netns: options.netns }) });
   const nextLine = lineReader(child);
-  let stopping: Promise<StoppedLine | undefined> | undefined;
-  const stop = (): Promise<StoppedLine | undefined> => (stopping ??= stopChild(child, nextLine));
+  let stopping: Promise<S | undefined> | undefined;
+  const stop = (): Promise<S | undefined> => (stopping ??= stopChild<S>(child, nextLine));
   // Interrupted while starting: SIGTERM now (the server handles it during startup too), so
   // the wait for the ready line ends when its stdout closes; stop() below then only reaps it.
   const onAbort = (): void => void child.kill('SIGTERM');
   signal?.addEventListener('abort', onAbort, { once: true });
   const first = signal?.aborted === true ? undefined : await nextLine(READY_TIMEOUT_MS);
   signal?.removeEventListener('abort', onAbort);
-  const ready = parse<ReadyLine>(first);
+  const ready = parse<R>(first);
   if (ready?.ready !== true) {
     await stop();
     if (signal?.aborted === true) throw new ServerStartAborted();
@@ -80,7 +92,7 @@ function lineReader(child: ChildProcess): (timeoutMs: number) => Promise<string 
     });
 }
 
-async function stopChild(child: ChildProcess, nextLine: (timeoutMs: number) => Promise<string | undefined>): Promise<StoppedLine | undefined> {
+async function stopChild<S extends { readonly stopped: true }>(child: ChildProcess, nextLine: (timeoutMs: number) => Promise<string | undefined>): Promise<S | undefined> {
   const done = exited(child);
   if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
   // A server that does not stop in time is killed (it then prints no stopped line).
@@ -88,7 +100,7 @@ async function stopChild(child: ChildProcess, nextLine: (timeoutMs: number) => P
   const line = await nextLine(STOP_TIMEOUT_MS + 1000);
   await done;
   clearTimeout(timer);
-  const stopped = parse<StoppedLine>(line);
+  const stopped = parse<S>(line);
   return stopped?.stopped === true ? stopped : undefined;
 }
 

@@ -1,46 +1,19 @@
-import { capacityFromSweep, type CapacityEstimate } from './capacity.js';
 import type { TokenQosExperiment } from './experiments.js';
 import { ExperimentCannotProceed, measureRun, type RunSettings, type RunSpec } from './measure-run.js';
+import { quartiles } from './quartiles.js';
 import type { ExperimentOutcome, ExperimentPlanOptions, ExperimentProgress } from './run-experiment.js';
 import { medianRun, type RunRecord } from './run-record.js';
+import { keepsUp, saturationLoads, saturationSweepDone, saturationThroughput } from './saturation.js';
 import { tokenQosVerdict } from './verdicts.js';
 
 /**
- * The token-qos experiment in calibrated rounds (see TokenQosExperiment): a coarse capacity
- * sweep, then per round a grid sweep around it, that round's capacity, and the two users at
- * shares of it under each policy, side by side.
+ * The token-qos experiment (see TokenQosExperiment): round-robin's saturation throughput S
+ * from an ascending sweep in 5% steps, then the rounds, each running every policy once at
+ * 1.2 S side by side, in an order rotated per round.
  */
 
-/**
- * One way the two users are run in a round. Besides the experiment's policies, round-robin
- * also runs with the best-effort user offering only its spare share: the load token-qos
- * admits, offered without tokens. It is a reference, not part of the verdict: it shows what
- * the latency-sensitive user gets when the admitted load arrives by itself.
- */
-interface Variant {
-  readonly policy: string;
-  readonly variant?: string;
-  /** The best-effort user's offered load as a share of the round's capacity. */
-  readonly beShare: number;
-}
-
-const BE_AT_SPARE = 'BE at spare share';
-
-/** A round whose grid does not bracket the capacity extends it by this share of the coarse capacity per run... */
-const GRID_EXTENSION_STEP = 0.05;
-/** ...at most this many times (to 55% or 145% of the coarse capacity). */
-const MAX_GRID_EXTENSION = 6;
-
-function variantsOf(experiment: TokenQosExperiment, policies: readonly string[]): Variant[] {
-  const variants: Variant[] = policies.map((policy) => ({ policy, beShare: experiment.beShare }));
-  if (policies.includes('round-robin')) variants.push({ policy: 'round-robin', variant: BE_AT_SPARE, beShare: experiment.tokenShare - experiment.lsShare });
-  return variants;
-}
-
-const roundTo = (value: number, step: number): number => Math.max(step, Math.round(value / step) * step);
-
-/** The capacity sweep's traffic: both users, in the comparison's proportion, `total` req/s together. */
-function sweepUsers(experiment: TokenQosExperiment, total: number): RunSpec['users'] {
+/** Both users in the comparison's proportion, `total` req/s together. */
+function bothUsers(experiment: TokenQosExperiment, total: number): RunSpec['users'] {
   const ls = Math.round((total * experiment.lsShare) / (experiment.lsShare + experiment.beShare));
   return [
     { user: experiment.lsUser, rate: ls },
@@ -48,117 +21,75 @@ function sweepUsers(experiment: TokenQosExperiment, total: number): RunSpec['use
   ];
 }
 
-/** The refiller's rate and buckets for a capacity. */
-export function tokenSettings(experiment: TokenQosExperiment, capacityRps: number): { tokenRate: number; tokenBurst: number; tokenBestEffortBurst: number } {
-  const tokenRate = Math.round(experiment.tokenShare * capacityRps);
+/** The refiller's rate and buckets for a saturation throughput S. */
+export function tokenSettings(experiment: TokenQosExperiment, saturationRps: number): { tokenRate: number; tokenBurst: number; tokenBestEffortBurst: number } {
+  const tokenRate = Math.round(experiment.tokenShare * saturationRps);
   const tokens = (ms: number): number => Math.max(1, Math.round((tokenRate * ms) / 1000));
   return { tokenRate, tokenBurst: tokens(experiment.tokenBurstMs), tokenBestEffortBurst: tokens(experiment.bestEffortBurstMs) };
 }
 
-/** The grid a round sweeps: fractions of the coarse capacity, rounded to 100 req/s, ascending, distinct. */
-export function roundGridLoads(fractions: readonly number[], coarseRps: number): number[] {
-  return [...new Set(fractions.map((f) => roundTo(f * coarseRps, 100)))].sort((a, b) => a - b);
-}
-
-
-const sweepPoint = (run: RunRecord): { offeredRps: number; p99Us: number | null } => ({ offeredRps: run.offeredRps, p99Us: run.valid ? run.getP99Us : null });
-
 /**
- * One round's capacity: runs `measure` at every grid load, then, while the sweep does not
- * bracket the capacity (the host got noisier or quieter since the coarse sweep, and the whole
- * grid landed on one side of the bound), one more load a step beyond its low or high end, at
- * most MAX_GRID_EXTENSION times.
+ * Runs `measure` at each load in order until the sweep may stop (two loads in a row fell
+ * short of 98%), and answers the runs.
  */
-export async function calibrateRound(
-  grid: readonly number[],
-  step: number,
-  boundUs: number,
-  measure: (load: number, extended: boolean) => Promise<RunRecord>,
-): Promise<{ runs: RunRecord[]; estimate: CapacityEstimate }> {
+export async function sweepToSaturation(loads: readonly number[], measure: (load: number) => Promise<RunRecord>): Promise<RunRecord[]> {
   const runs: RunRecord[] = [];
-  for (const load of grid) runs.push(await measure(load, false));
-  let estimate = capacityFromSweep(runs.map(sweepPoint), boundUs);
-  for (let extra = 0; extra < MAX_GRID_EXTENSION && estimate.bracket !== 'crossing'; extra++) {
-    const loads = runs.map((r) => r.offeredRps);
-    const load = estimate.bracket === 'none-within' ? Math.min(...loads) - step : Math.max(...loads) + step;
-    if (load <= 0) break;
-    runs.push(await measure(load, true));
-    estimate = capacityFromSweep(runs.map(sweepPoint), boundUs);
+  for (const load of loads) {
+    runs.push(await measure(load));
+    if (saturationSweepDone(runs)) break;
   }
-  return { runs, estimate };
+  return runs;
 }
 
 export async function runTokenQos(experiment: TokenQosExperiment, plan: ExperimentPlanOptions, settings: RunSettings, progress: ExperimentProgress): Promise<ExperimentOutcome> {
-  const coarseLoads = plan.loads ?? (plan.quick ? experiment.quickCapacityLoads : experiment.capacityLoads);
-  const fractions = plan.quick ? experiment.quickRoundGrid : experiment.roundGrid;
-  const variants = variantsOf(experiment, plan.policies ?? experiment.policies);
+  const loads =
+    plan.loads ?? saturationLoads(plan.quick ? experiment.quickSaturationStartRps : experiment.saturationStartRps, experiment.saturationStep, experiment.maxSaturationLoads);
+  const policies = plan.policies ?? experiment.policies;
   const rounds = plan.repeats;
-  const perRound = fractions.length + variants.length;
-  progress.onPlan?.(coarseLoads.length + rounds * perRound);
-  const bound = experiment.capacityP99BoundUs;
-  const sweepRun = async (total: number, repeat: number, label: string): Promise<RunRecord> => {
-    progress.onRunStart?.(label);
+  let planned = Math.min(loads.length, 8) + rounds * policies.length;
+  progress.onPlan?.(planned);
+
+  let swept = 0;
+  const sweep = await sweepToSaturation(loads, async (load) => {
+    if (++swept > 8) progress.onPlan?.(++planned);
+    progress.onRunStart?.(`saturation: ${experiment.saturationPolicy} @ ${load}/s`);
     const run = await measureRun(
-      { server: experiment.server, policy: experiment.capacityPolicy, users: sweepUsers(experiment, total), flows: experiment.flows, mix: experiment.mix, repeat },
+      { server: experiment.server, policy: experiment.saturationPolicy, users: bothUsers(experiment, load), flows: experiment.flows, mix: experiment.mix, repeat: 0 },
       settings,
       progress.signal,
     );
     progress.onRunDone?.(run);
     return run;
-  };
-
-  // Coarse sweep: one run per load, up to the second load over the bound.
-  const coarseRuns: RunRecord[] = [];
-  let over = 0;
-  for (const load of coarseLoads) {
-    const run = await sweepRun(load, 0, `capacity (coarse): ${experiment.capacityPolicy} @ ${load}/s`);
-    coarseRuns.push(run);
-    const point = sweepPoint(run);
-    if (point.p99Us === null || point.p99Us > bound) {
-      if (++over === 2) break;
-    } else {
-      over = 0;
-    }
-  }
-  const coarse = capacityFromSweep(coarseRuns.map(sweepPoint), bound);
-  if (coarse.rps === 0) {
+  });
+  const saturationRps = saturationThroughput(sweep);
+  if (saturationRps === 0) {
     throw new ExperimentCannotProceed(
-      `the server kept ${experiment.capacityPolicy}'s GET p99 within ${bound} us at none of the coarse capacity loads (${coarseLoads.join(', ')} req/s), so there is no capacity to take shares of: the machine is too noisy right now (or the server too slow); try again later or pass lower --loads`,
+      `${experiment.saturationPolicy} achieved 98% of the offered rate at none of the saturation sweep's loads (${sweep.map((r) => r.offeredRps).join(', ')} req/s), so there is no saturation throughput to overload: pass lower --loads`,
     );
   }
-  let planned = coarseRuns.length + rounds * perRound;
+  const last = sweep.at(-1)!;
+  const sweepNote = saturationSweepDone(sweep)
+    ? []
+    : keepsUp(last)
+      ? [`the sweep ended at ${last.offeredRps} req/s with ${experiment.saturationPolicy} still keeping up, so S may be higher`]
+      : [`the sweep ran out of loads after one load that fell short (${last.offeredRps} req/s), not two in a row, so S rests on that one run`];
+  planned = sweep.length + rounds * policies.length;
   progress.onPlan?.(planned);
 
-  // Calibrated rounds.
-  const grid = roundGridLoads(fractions, coarse.rps);
-  const extensionStep = roundTo(GRID_EXTENSION_STEP * coarse.rps, 100);
-  const gridRuns: RunRecord[] = [];
+  const tokens = tokenSettings(experiment, saturationRps);
+  const lsRate = Math.round(experiment.lsShare * saturationRps);
+  const beRate = Math.round(experiment.beShare * saturationRps);
   const comparisonRuns: RunRecord[] = [];
-  const roundCapacities: Array<NonNullable<ExperimentOutcome['capacity']>['rounds'][number]> = [];
   for (let round = 0; round < rounds; round++) {
-    const { runs: sweep, estimate } = await calibrateRound(grid, extensionStep, bound, async (load, extended) => {
-      if (extended) progress.onPlan?.(++planned);
-      const label = `round ${round + 1}/${rounds}, capacity${extended ? ' (grid extended)' : ''}: ${experiment.capacityPolicy} @ ${load}/s`;
-      return { ...(await sweepRun(load, round, label)), round };
-    });
-    gridRuns.push(...sweep);
-    if (estimate.rps === 0) {
-      roundCapacities.push({ round, rps: 0, bracket: estimate.bracket });
-      continue;
-    }
-    const tokens = tokenSettings(experiment, estimate.rps);
-    roundCapacities.push({ round, rps: estimate.rps, bracket: estimate.bracket, ...tokens });
-    const lsRate = Math.round(experiment.lsShare * estimate.rps);
-    for (let i = 0; i < variants.length; i++) {
-      // Rotated per round, so no variant always runs right after the sweep.
-      const variant = variants[(i + round) % variants.length]!;
-      const beRate = Math.round(variant.beShare * estimate.rps);
-      progress.onRunStart?.(`round ${round + 1}/${rounds}: ${variant.policy}${variant.variant === undefined ? '' : ` (${variant.variant})`}, LS ${lsRate}/s + BE ${beRate}/s`);
+    for (let i = 0; i < policies.length; i++) {
+      // Rotated per round, so no policy always runs first.
+      const policy = policies[(i + round) % policies.length]!;
+      progress.onRunStart?.(`round ${round + 1}/${rounds}: ${policy}, LS ${lsRate}/s + BE ${beRate}/s`);
       const run = await measureRun(
         {
           server: experiment.server,
-          policy: variant.policy,
-          serverOptions: variant.policy === 'token-qos' ? { ...tokens, lsUser: experiment.lsUser, beUsers: [experiment.beUser] } : {},
+          policy,
+          serverOptions: policy === 'token-qos' ? { ...tokens, lsUser: experiment.lsUser, beUsers: [experiment.beUser] } : {},
           users: [
             { user: experiment.lsUser, rate: lsRate },
             { user: experiment.beUser, rate: beRate },
@@ -171,35 +102,38 @@ export async function runTokenQos(experiment: TokenQosExperiment, plan: Experime
         progress.signal,
       );
       progress.onRunDone?.(run);
-      comparisonRuns.push({ ...run, round, capacityRps: estimate.rps, ...(variant.variant === undefined ? {} : { variant: variant.variant }) });
+      comparisonRuns.push({ ...run, round, saturationRps });
     }
   }
 
-  // Each variant's reported run: its median round by the latency-sensitive user's p99.
-  const lsP99 = (run: RunRecord): number => run.users?.[String(experiment.lsUser)]?.p99Us ?? Infinity;
-  const reported = variants
-    .map((v) => comparisonRuns.filter((r) => r.policy === v.policy && r.variant === v.variant))
+  // Each policy's reported run: its median round by the LS user's p99, with each user's p99 spread over the rounds.
+  const ls = String(experiment.lsUser);
+  const lsP99 = (run: RunRecord): number => run.users?.[ls]?.p99Us ?? Infinity;
+  const reported = policies
+    .map((policy) => comparisonRuns.filter((r) => r.policy === policy))
     .filter((runs) => runs.length > 0)
-    .map((runs) => medianRun(runs, lsP99));
-  const gridMedians = [...new Set(gridRuns.map((r) => r.offeredRps))].sort((a, b) => a - b).map((load) => medianRun(gridRuns.filter((r) => r.offeredRps === load)));
-  const capacities = roundCapacities
-    .map((r) => r.rps)
-    .filter((rps) => rps > 0)
-    .sort((a, b) => a - b);
+    .map((runs) => {
+      const users = Object.keys(runs[0]!.users ?? {});
+      const userP99Spread = Object.fromEntries(
+        users.flatMap((id) => {
+          const p99s = runs.flatMap((r) => (r.users?.[id] === undefined || r.users[id].count === r.users[id].dropped ? [] : [r.users[id].p99Us]));
+          return p99s.length === 0 ? [] : [[id, quartiles(p99s)]];
+        }),
+      );
+      return { ...medianRun(runs, lsP99), userP99Spread };
+    });
+  const verdict = tokenQosVerdict(experiment, comparisonRuns, saturationRps, rounds);
   return {
     runs: reported,
-    allRuns: [...coarseRuns, ...gridRuns, ...comparisonRuns],
-    verdict: tokenQosVerdict(experiment, comparisonRuns, roundCapacities),
-    capacity: {
-      policy: experiment.capacityPolicy,
-      rps: capacities[Math.floor((capacities.length - 1) / 2)] ?? 0,
-      criterion:
-        `per round, where its sweep of ${experiment.capacityPolicy}'s GET p99 crosses ${bound} us: split where the fewest runs disagree, ` +
-        'interpolated between the loads around it (an invalid run counts as over)',
-      runs: gridMedians,
-      coarseRuns,
-      coarseRps: coarse.rps,
-      rounds: roundCapacities,
+    allRuns: [...sweep, ...comparisonRuns],
+    verdict: { ...verdict, details: [...verdict.details, ...sweepNote] },
+    saturation: {
+      policy: experiment.saturationPolicy,
+      rps: saturationRps,
+      criterion: `the highest load of a ${Math.round(experiment.saturationStep * 100)}% step sweep at which ${experiment.saturationPolicy} achieved at least 98% of the offered rate`,
+      runs: sweep,
+      overloadRps: lsRate + beRate,
+      ...tokens,
     },
   };
 }

@@ -10,6 +10,8 @@ export interface TypeScriptChildOptions {
   readonly cpus?: string;
   /** Extra flags for node itself, such as --expose-gc. */
   readonly nodeFlags?: readonly string[];
+  /** Run the child in this network namespace (`ip netns exec`, which execs in place: same pid). */
+  readonly netns?: string;
 }
 
 /**
@@ -24,7 +26,8 @@ export function spawnTypeScript(entry: URL, args: readonly string[], options: Ty
   const tsx = pathToFileURL(require.resolve('tsx')).href;
   const nodeArgs = [...(options.nodeFlags ?? []), '--conditions=source', '--import', tsx, fileURLToPath(entry), ...args];
   // taskset execs node in place (same pid), before any thread exists, so every thread inherits the CPU set.
-  const [command, commandArgs] = options.cpus === undefined ? [process.execPath, nodeArgs] : ['taskset', ['-c', options.cpus, process.execPath, ...nodeArgs]];
+  const [pinned, pinnedArgs] = options.cpus === undefined ? [process.execPath, nodeArgs] : ['taskset', ['-c', options.cpus, process.execPath, ...nodeArgs]];
+  const [command, commandArgs] = options.netns === undefined ? [pinned, pinnedArgs] : ['ip', ['netns', 'exec', options.netns, pinned, ...pinnedArgs]];
   const child = spawn(command, commandArgs, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, TSX_TSCONFIG_PATH: BENCH_TSCONFIG } });
   const tail: string[] = [];
   tails.set(child, tail);

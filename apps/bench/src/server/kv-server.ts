@@ -34,7 +34,6 @@ export class KvServer implements AsyncDisposable {
   readonly #workers: { readonly worker: Worker; readonly exited: Promise<void> }[] = [];
   readonly #control = new SharedArrayBuffer(4);
   readonly #counters: SharedArrayBuffer;
-  readonly #log: (line: string) => void;
   readonly #onFailure: (error: Error) => void;
   #failure: Error | undefined;
   /** Set once every worker is ready: failures before that reject `start` instead. */
@@ -47,7 +46,6 @@ export class KvServer implements AsyncDisposable {
     this.#data = data;
     this.#policy = policy;
     this.#counters = new SharedArrayBuffer(config.threads * COUNTERS_PER_WORKER * 8);
-    this.#log = events.log;
     this.#onFailure = events.onFailure;
   }
 
@@ -156,7 +154,7 @@ export class KvServer implements AsyncDisposable {
         fd: socket.raw,
         store,
         times: config.times,
-        reportScans: this.#policy?.tracksScans ?? false,
+        busyMap: this.#policy?.busyMapFd,
         control: this.#control,
         counters: this.#counters,
       };
@@ -169,7 +167,6 @@ export class KvServer implements AsyncDisposable {
         };
         worker.on('message', (message: WorkerMessage) => {
           if (message.type === 'ready') resolve();
-          else if (message.type === 'scan') this.#onScan(index, message.phase, message.at);
           else fail(new Error(message.message));
         });
         worker.on('error', fail);
@@ -177,13 +174,6 @@ export class KvServer implements AsyncDisposable {
       });
     });
     await Promise.all(ready);
-  }
-
-  #onScan(index: number, phase: 'start' | 'end', at: number): void {
-    const policy = this.#policy;
-    if (policy === undefined) return;
-    const marked = phase === 'start' ? policy.scanStarted(index, at) : policy.scanFinished(index);
-    marked.catch((error: unknown) => this.#log(`marking worker ${index}'s SCAN failed: ${error instanceof Error ? error.message : String(error)}`));
   }
 
   /** A worker that fails or exits on its own (not after a stop) is reported once; the owner decides to stop. */

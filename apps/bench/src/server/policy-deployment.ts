@@ -1,6 +1,7 @@
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ebpfBackendModule } from '@syrup/backend-ebpf';
+import { KernelDataMapStore } from '@syrup/backend-ebpf/maps';
 import { SyscallError, type Fd } from '@syrup/backend-ebpf/syscalls';
 import { compilePolicy, SyrupError, type PolicySource } from '@syrup/core';
 import type { DataMap } from '@syrup/maps';
@@ -8,7 +9,6 @@ import { ScanTracker, TokenRefiller } from '@syrup/policies-std';
 import { embedded, readPolicy, type EmbeddedSyrup } from '@syrup/runtime';
 import type { KvServerConfig } from './kv-server-options.js';
 import { KV_SERVER_POLICIES } from './kv-server-options.js';
-import { LatencySummary } from './latency-summary.js';
 import { setThisThreadNice } from './thread-priority.js';
 import { UsageError } from './usage-error.js';
 
@@ -20,24 +20,24 @@ const BENCH_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 /**
  * The server's policy, deployed in-process with `embedded()` at socket-select on the server's
  * own sockets (executor k = socket k = worker k), plus the userspace companions its maps call
- * for: a policy with a `busy` array (scan-avoid) gets a ScanTracker fed by the workers' SCAN
- * reports, and one with a `tokens` array (token-qos) gets a running TokenRefiller.
+ * for: a policy with a `busy` array (scan-avoid) has it reset by a ScanTracker and shared with
+ * the workers, which mark their own entries around each SCAN (see BusyMark), and one with a
+ * `tokens` array (token-qos) gets a running TokenRefiller.
  */
 export class PolicyDeployment implements AsyncDisposable {
   readonly id: string;
   readonly #syrup: EmbeddedSyrup;
-  readonly #tracker: ScanTracker | undefined;
+  /** Our own handle on the `busy` array, whose fd the workers map; closed after they exited. */
+  readonly #busy: KernelDataMapStore | undefined;
   readonly #refiller: TokenRefiller | undefined;
-  /** From a worker's report of a SCAN start to the busy mark being in the kernel map. */
-  readonly #markDelay = new LatencySummary();
   readonly #log: (message: string) => void;
   #closed = false;
 
-  private constructor(id: string, syrup: EmbeddedSyrup, tracker: ScanTracker | undefined, refiller: TokenRefiller | undefined, log: (message: string) => void) {
+  private constructor(id: string, syrup: EmbeddedSyrup, busy: KernelDataMapStore | undefined, refiller: TokenRefiller | undefined, log: (message: string) => void) {
     this.id = id;
     this.#log = log;
     this.#syrup = syrup;
-    this.#tracker = tracker;
+    this.#busy = busy;
     this.#refiller = refiller;
   }
 
@@ -55,7 +55,7 @@ export class PolicyDeployment implements AsyncDisposable {
     }
 
     const syrup = await embedded({ backends: [ebpfBackendModule] });
-    let tracker: ScanTracker | undefined;
+    let busyHandle: KernelDataMapStore | undefined;
     let refiller: TokenRefiller | undefined;
     try {
       const deployment = await userMistakeAsync(() =>
@@ -63,11 +63,17 @@ export class PolicyDeployment implements AsyncDisposable {
       );
       // The service's own map objects: over a kernel array they are mmapped, so the companions'
       // fetchAdd and compareExchange are atomic against the policy's.
-      const maps = syrup.service.get(deployment.id).maps as Readonly<Record<string, DataMap>>;
+      const managed = syrup.service.get(deployment.id);
+      const maps = managed.maps as Readonly<Record<string, DataMap>>;
       const busy = manifest.maps['busy']?.kind === 'array' ? maps['busy'] : undefined;
       if (busy !== undefined) {
-        tracker = new ScanTracker(busy, config.threads);
-        await tracker.reset();
+        // The tracker checks the map has an entry per worker and clears them; the workers mark.
+        await new ScanTracker(busy, config.threads).reset();
+        const store = managed.attachment?.maps.get('busy');
+        if (!(store instanceof KernelDataMapStore) || !store.atomic) {
+          throw new UsageError(`policy '${manifest.name}' has a busy map the workers cannot mark atomically (not an mmapable kernel array).`);
+        }
+        busyHandle = store.share();
       }
       const tokens = tokensDeclared ? maps['tokens'] : undefined;
       if (tokens !== undefined && config.tokens !== undefined) {
@@ -84,9 +90,10 @@ export class PolicyDeployment implements AsyncDisposable {
       } else if (tokens !== undefined) {
         log(`policy '${manifest.name}' has a tokens map but no refiller runs (no --token-rate), so its buckets stay as they are.`);
       }
-      return new PolicyDeployment(deployment.id, syrup, tracker, refiller, log);
+      return new PolicyDeployment(deployment.id, syrup, busyHandle, refiller, log);
     } catch (error) {
       refiller?.close();
+      busyHandle?.close();
       await syrup.close();
       // A companion refusing the policy's maps (a busy map smaller than --threads, say) is the user's to fix too.
       throw asUsageError(error);
@@ -108,28 +115,17 @@ export class PolicyDeployment implements AsyncDisposable {
     return undefined;
   }
 
-  /** True when workers should report their SCANs (the policy has a busy map). */
-  get tracksScans(): boolean {
-    return this.#tracker !== undefined;
+  /**
+   * The raw fd of the policy's `busy` array (scan-avoid), for the workers to map and mark
+   * their SCANs in; undefined when the policy has none. Valid until `close()`.
+   */
+  get busyMapFd(): number | undefined {
+    return this.#busy?.kernelMap.fd.raw;
   }
 
-  /** Worker `executor` is about to serve a SCAN; `at` is the worker's process.hrtime in ns. */
-  scanStarted(executor: number, at: number): Promise<void> {
-    const tracker = this.#tracker;
-    if (tracker === undefined || this.#closed) return Promise.resolve();
-    return tracker.scanStarted(executor).then(() => this.#markDelay.add((Number(process.hrtime.bigint()) - at) / 1000));
-  }
-
-  scanFinished(executor: number): Promise<void> {
-    const tracker = this.#tracker;
-    if (tracker === undefined || this.#closed) return Promise.resolve();
-    return tracker.scanFinished(executor);
-  }
-
-  /** Extra facts for the stopped line: marking delays (scan-avoid) and tokens granted (token-qos). */
+  /** Extra facts for the stopped line: tokens granted (token-qos). */
   stats(): Record<string, unknown> {
     const stats: Record<string, unknown> = {};
-    if (this.#tracker !== undefined) stats['scanMarkDelay'] = this.#markDelay.toJSON();
     if (this.#refiller !== undefined) {
       const { latencySensitive, bestEffort } = this.#refiller.granted;
       stats['tokensGranted'] = { latencySensitive: Number(latencySensitive), bestEffort: Number(bestEffort) };
@@ -142,7 +138,11 @@ export class PolicyDeployment implements AsyncDisposable {
     if (this.#closed) return;
     this.#closed = true;
     this.#refiller?.close();
-    await this.#syrup.close();
+    try {
+      await this.#syrup.close();
+    } finally {
+      this.#busy?.close();
+    }
   }
 
   [Symbol.asyncDispose](): Promise<void> {

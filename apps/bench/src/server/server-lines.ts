@@ -20,8 +20,6 @@ export interface StoppedLine {
   readonly byType: { readonly get: number; readonly scan: number; readonly put: number };
   /** Datagrams too short for a header or of an unknown type: not answered. */
   readonly ignored: number;
-  /** scan-avoid: microseconds from a worker's SCAN-start report to the busy mark in the kernel map. */
-  readonly scanMarkDelay?: { readonly count: number; readonly meanUs: number; readonly p50Us: number; readonly p99Us: number; readonly maxUs: number };
   /** token-qos: tokens the refiller put into buckets. */
   readonly tokensGranted?: { readonly latencySensitive: number; readonly bestEffort: number };
 }

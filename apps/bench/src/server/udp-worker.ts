@@ -1,5 +1,6 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import koffi from 'koffi';
+import { BusyMark } from './busy-mark.js';
 import { HEADER_BYTES, RequestType } from '../wire/request-header.js';
 import { VALUE_OFFSET, WORKER_INDEX_OFFSET, type RequestStore } from './request-store.js';
 import { ServiceTimer } from './service-timer.js';
@@ -49,6 +50,13 @@ async function serve(init: WorkerInit): Promise<void> {
       : new SyntheticStore(packet, init.store.valueSize, init.store.scanLength);
   const { get: getTime, scan: scanTime, put: putTime } = init.times;
   const needsEventLoop = store.needsEventLoop;
+  let busy: BusyMark | undefined;
+  try {
+    busy = init.busyMap === undefined ? undefined : BusyMark.open(init.busyMap, init.index);
+  } catch (error) {
+    store.close();
+    throw error;
+  }
   let lastTurn = performance.now();
 
   post({ type: 'ready' });
@@ -71,12 +79,16 @@ async function serve(init: WorkerInit): Promise<void> {
         replyLength = VALUE_OFFSET + store.get();
         bump(counters, CounterSlot.GET);
       } else if (type === RequestType.SCAN) {
-        if (init.reportScans) post({ type: 'scan', phase: 'start', at: Number(process.hrtime.bigint()) });
-        timer.serve(scanTime);
-        view.setUint32(VALUE_OFFSET, store.scan());
+        // Marked by this thread before the service starts, so no GET steered meanwhile lands here.
+        busy?.started();
+        try {
+          timer.serve(scanTime);
+          view.setUint32(VALUE_OFFSET, store.scan());
+        } finally {
+          busy?.finished();
+        }
         replyLength = VALUE_OFFSET + 4;
         bump(counters, CounterSlot.SCAN);
-        if (init.reportScans) post({ type: 'scan', phase: 'end', at: Number(process.hrtime.bigint()) });
       } else if (type === RequestType.PUT) {
         timer.serve(putTime);
         // The value is read before the worker index overwrites its first bytes.
@@ -92,6 +104,7 @@ async function serve(init: WorkerInit): Promise<void> {
       bump(counters, CounterSlot.SERVED);
     }
   } finally {
+    busy?.close();
     store.close();
   }
 }

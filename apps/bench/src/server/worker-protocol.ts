@@ -12,8 +12,11 @@ export interface WorkerInit {
   readonly fd: number;
   readonly store: WorkerStore;
   readonly times: { readonly get: ServiceTime; readonly scan: ServiceTime; readonly put: ServiceTime };
-  /** Post a `scan` message right before and right after serving each SCAN (for scan-avoid). */
-  readonly reportScans: boolean;
+  /**
+   * scan-avoid's `busy` array as a raw map fd the main thread owns (closed only after the
+   * worker exited): the worker marks its own entry around each SCAN it serves (see BusyMark).
+   */
+  readonly busyMap: number | undefined;
   /** Int32 word 0: 0 while running, 1 once asked to stop; blocking waits sleep on it so a stop wakes them. */
   readonly control: SharedArrayBuffer;
   /** Float64 counters, COUNTERS_PER_WORKER per worker (see CounterSlot); each worker writes only its own. */
@@ -26,6 +29,4 @@ export const COUNTERS_PER_WORKER = 5;
 /** Messages from a worker to the main thread. */
 export type WorkerMessage =
   | { readonly type: 'ready' }
-  /** `at`: process.hrtime in ns as a Number, to measure how late the main thread marks the socket. */
-  | { readonly type: 'scan'; readonly phase: 'start' | 'end'; readonly at: number }
   | { readonly type: 'failed'; readonly message: string };

@@ -156,6 +156,11 @@ export class XskUmem implements Disposable {
     }
   }
 
+  /** The UMEM's address in this process: another thread of the process views the same frames there (`sys.memoryView`). */
+  get address(): bigint {
+    return this.#region.address;
+  }
+
   /** The socket the UMEM is registered on (the first socket of its group). */
   get fd(): Fd {
     if (this.#closed) throw new XskError('XSK_CLOSED', 'the UMEM is closed.');

@@ -1,0 +1,113 @@
+import { execFileSync, spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import { text } from 'node:stream/consumers';
+import { afterEach, expect, it } from 'vitest';
+import { describeKernel } from '@syrup/test-support/kernel-gate';
+import { keyHome } from '../src/mica/key-home.js';
+import type { MicaStoppedLine } from '../src/mica/mica-server.js';
+import { BenchNamespaces } from '../src/runner/bench-namespaces.js';
+import { exited, spawnTypeScript, stderrTail } from '../src/runner/typescript-child.js';
+
+/*
+ * The MICA-style server over AF_XDP on a veth pair the test makes (as the runner would): two
+ * worker threads, each with its own AF_XDP socket on queue 0's shared UMEM and its own
+ * partition of the keys, the policy at xdp-drv; a client in the peer namespace.
+ */
+
+const SERVER = new URL('../src/mica/mica-server-main.ts', import.meta.url);
+const CLIENT = fileURLToPath(new URL('./support/mica-client.mjs', import.meta.url));
+const THREADS = 2;
+const KEYS = 1000;
+const REQUESTS = 2000;
+
+const cleanups: Array<() => void | Promise<void>> = [];
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+});
+
+interface ClientReport {
+  readonly replies: Array<[id: number, key: number, worker: number, type: number]>;
+  readonly duplicates: number[];
+  readonly missing: number[];
+}
+
+async function serveAndAsk(mode: 'key-hash' | 'handoff'): Promise<{ client: ClientReport; stopped: MicaStoppedLine }> {
+  const namespaces = BenchNamespaces.create();
+  cleanups.push(() => namespaces.close());
+  const port = 47_000 + (process.pid % 1000);
+  const server = spawnTypeScript(SERVER, ['--interface', namespaces.serverInterface, '--port', String(port), '--threads', String(THREADS), '--mode', mode, '--keys', String(KEYS), '--frames', '1024'], {
+    netns: namespaces.serverNamespace,
+  });
+  cleanups.push(async () => {
+    server.kill('SIGKILL');
+    await exited(server);
+  });
+  const lines = createInterface({ input: server.stdout! })[Symbol.asyncIterator]();
+  const ready = await lines.next();
+  if (ready.done === true) throw new Error(`the MICA server did not start:\n${stderrTail(server)}`);
+  expect(JSON.parse(ready.value)).toMatchObject({ ready: true, threads: THREADS, mode, policy: mode === 'key-hash' ? 'key-hash' : 'round-robin' });
+  // Driver mode (XDP_ATTACHED_DRV = 1), which loopback cannot do: the reason for the veth pair.
+  const [link] = JSON.parse(execFileSync('ip', ['-n', namespaces.serverNamespace, '-j', 'link', 'show', namespaces.serverInterface], { encoding: 'utf8' })) as { xdp?: { mode: number } }[];
+  expect(link?.xdp?.mode).toBe(1);
+  const client = spawn('ip', ['netns', 'exec', namespaces.loadgenNamespace, process.execPath, CLIENT, namespaces.serverAddress, String(port), String(REQUESTS), String(KEYS)], { stdio: ['ignore', 'pipe', 'inherit'] });
+  cleanups.push(async () => {
+    client.kill('SIGKILL');
+    await exited(client);
+  });
+  const report = JSON.parse(await text(client.stdout!)) as ClientReport;
+  server.kill('SIGTERM');
+  const stopped = await lines.next();
+  if (stopped.done === true) throw new Error(`the MICA server printed no stopped line:\n${stderrTail(server)}`);
+  return { client: report, stopped: JSON.parse(stopped.value) as MicaStoppedLine };
+}
+
+const sum = (stopped: MicaStoppedLine, counter: keyof MicaStoppedLine['perWorker'][number]): number => stopped.perWorker.reduce((s, w) => s + w[counter], 0);
+
+describeKernel('MICA-style server over AF_XDP', () => {
+  it("under key-hash at xdp-drv, every request's reply comes from its key's home thread, with no handoff", async () => {
+    const { client, stopped } = await serveAndAsk('key-hash');
+    expect(client.missing).toEqual([]);
+    expect(client.duplicates).toEqual([]);
+    expect(client.replies).toHaveLength(REQUESTS);
+    for (const [, key, worker] of client.replies) expect(worker).toBe(keyHome(BigInt(key), THREADS));
+    // Both partitions served, and each only its own keys.
+    expect(new Set(client.replies.map(([, , worker]) => worker))).toEqual(new Set([0, 1]));
+    expect(sum(stopped, 'HANDED_OFF')).toBe(0);
+    expect(sum(stopped, 'SERVED_AWAY_FROM_HOME')).toBe(0);
+    expect(sum(stopped, 'SERVED')).toBe(REQUESTS);
+  }, 120_000);
+
+  it('under round-robin with handoff, every request is served exactly once, by its home thread', async () => {
+    const { client, stopped } = await serveAndAsk('handoff');
+    expect(client.missing).toEqual([]);
+    expect(client.duplicates).toEqual([]);
+    expect(client.replies).toHaveLength(REQUESTS);
+    for (const [, key, worker] of client.replies) expect(worker).toBe(keyHome(BigInt(key), THREADS));
+    // Round robin spreads the requests without regard to the key: about half land away from home and are handed off.
+    const handedOff = sum(stopped, 'HANDED_OFF');
+    expect(handedOff).toBeGreaterThan(REQUESTS / 4);
+    expect(sum(stopped, 'SERVED_FOR_OTHERS')).toBe(handedOff);
+    expect(stopped.perWorker.every((w) => w.RECEIVED > REQUESTS / 4)).toBe(true);
+    expect(sum(stopped, 'SERVED')).toBe(REQUESTS);
+    expect(sum(stopped, 'SERVED_AWAY_FROM_HOME')).toBe(0);
+    expect(sum(stopped, 'DROPPED')).toBe(0);
+    expect(Math.max(...stopped.perWorker.map((w) => w.handoffHighWater))).toBeGreaterThan(0);
+  }, 120_000);
+
+  it('refuses an interface that does not exist, or a bad mode, with exit code 2 and one sentence', async () => {
+    for (const [args, sentence] of [
+      [['--interface', 'nosuchif0', '--port', '9000'], "mica-server: there is no network interface 'nosuchif0' in this network namespace."],
+      [['--interface', 'lo', '--port', '9000', '--mode', 'fast'], 'mica-server: --mode must be key-hash or handoff, not "fast".'],
+    ] as const) {
+      const child = spawnTypeScript(SERVER, args);
+      const output = text(child.stdout!);
+      // 'close', not 'exit': every line of stderr has been read by then.
+      await once(child, 'close');
+      expect(child.exitCode).toBe(2);
+      expect(await output).toBe('');
+      expect(stderrTail(child)).toBe(sentence);
+    }
+  }, 60_000);
+});
