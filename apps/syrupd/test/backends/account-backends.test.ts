@@ -9,7 +9,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { loadBackends } from '@syrup/runtime';
 import { accountBackends } from '../../src/backends/account-backends.js';
 import { PROJECT_BACKENDS } from '../../src/backends/project-backends.js';
-import { backendIndex, writePackage } from './fixture-packages.js';
+import { backendIndex, writePackage } from '@syrup/test-support/backend-packages';
 
 const INSTALL_DIR = fileURLToPath(new URL('../..', import.meta.url));
 

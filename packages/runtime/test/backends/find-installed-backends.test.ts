@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { findInstalledBackends } from '../../src/backends/find-installed-backends.js';
-import { writePackage } from './fixture-packages.js';
+import { writePackage } from '@syrup/test-support/backend-packages';
 
 const temporary: string[] = [];
 afterEach(() => {

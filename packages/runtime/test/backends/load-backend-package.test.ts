@@ -8,7 +8,7 @@ import { container as rootContainer, type DependencyContainer } from 'tsyringe';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { BackendLoadError } from '../../src/backends/backend-load-error.js';
 import { loadBackendPackage } from '../../src/backends/load-backend-package.js';
-import { backendIndex, writePackage } from './fixture-packages.js';
+import { backendIndex, writePackage } from '@syrup/test-support/backend-packages';
 
 const INSTALL_DIR = fileURLToPath(new URL('../..', import.meta.url));
 const CONDITIONS = new Set(['node', 'import']);

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { activeConditions, packageEntry } from '../../src/backends/package-entry.js';
-import { writePackage } from './fixture-packages.js';
+import { writePackage } from '@syrup/test-support/backend-packages';
 
 describe('packageEntry', () => {
   let dir: string;

@@ -1,3 +1,4 @@
+// Test fixtures: backend packages written to a temporary directory, for the tests of the backend loader (runtime) and of syrupd's account of it.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
