@@ -9,9 +9,10 @@ const here = dirname(fileURLToPath(import.meta.url));
 const REPO = join(here, '../../..');
 const NODE = join(REPO, 'node_modules/.bin/node');
 const SYRUP_BIN = join(here, '../bin/syrup.mjs');
+// A specifier's policy is named by its file's path from the working directory (here the repository), as every policy message does.
 const TOKEN_QOS_LINES = [
-  "token-qos.ts:15:9: compareExchange() on map 'tokens' needs an atomic that returns the old value; the NFP has only an atomic add that returns nothing.",
-  "token-qos.ts:45:12: the answer of fetchAdd() on map 'next' is used; the NFP has only an atomic add that returns nothing (call fetchAdd as a statement).",
+  "packages/policies-std/src/token-qos.ts:15:9: compareExchange() on map 'tokens' needs an atomic that returns the old value; the NFP has only an atomic add that returns nothing.",
+  "packages/policies-std/src/token-qos.ts:45:12: the answer of fetchAdd() on map 'next' is used; the NFP has only an atomic add that returns nothing (call fetchAdd as a statement).",
 ];
 
 /**

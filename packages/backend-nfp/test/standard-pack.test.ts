@@ -14,8 +14,8 @@ const TABLE: Record<(typeof STANDARD_POLICY_NAMES)[number], readonly string[]> =
   'key-hash': [],
   sita: ["sita.ts:19:17: the answer of fetchAdd() on map 'next' is used; the NFP has only an atomic add that returns nothing (call fetchAdd as a statement)."],
   'scan-avoid': [
-    "scan-avoid.ts:41:14: the answer of fetchAdd() on map 'next' is used; the NFP has only an atomic add that returns nothing (call fetchAdd as a statement).",
-    "scan-avoid.ts:43:28: the answer of fetchAdd() on map 'next' is used; the NFP has only an atomic add that returns nothing (call fetchAdd as a statement).",
+    "scan-avoid.ts:42:14: the answer of fetchAdd() on map 'next' is used; the NFP has only an atomic add that returns nothing (call fetchAdd as a statement).",
+    "scan-avoid.ts:44:28: the answer of fetchAdd() on map 'next' is used; the NFP has only an atomic add that returns nothing (call fetchAdd as a statement).",
   ],
   'get-priority': ["get-priority.ts:1:1: policy 'get-priority' takes thread inputs, which xdp-offload does not offer (it offers udp and packet)."],
   'token-qos': [
