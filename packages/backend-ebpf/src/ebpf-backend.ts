@@ -16,6 +16,7 @@ import {
   type TargetRequest,
 } from '@syrup/core';
 import { disassemble } from './asm/disasm.js';
+import { CodegenPool, type ProgramGenerator } from './codegen/worker/codegen-pool.js';
 import { probeFeatures, type FeatureReport } from './features/probe-features.js';
 import { ensureBpffs } from './pin/bpffs.js';
 import type { EbpfArtifact, NetworkHook } from './hooks/network-hook.js';
@@ -24,18 +25,26 @@ import type { EbpfArtifact, NetworkHook } from './hooks/network-hook.js';
  * The eBPF backend: the kernel's network hooks (socket selection, XDP, CPU redirect). It
  * generates the hook's program from the policy IR in the compile request (it never parses
  * policy text: the runtime ran the front end once) and routes attach requests to the hook
- * that made the artifact.
+ * that made the artifact. Code generation runs on `generator` (by default a CodegenPool: one
+ * worker thread) for hooks that describe their program by target id (`NetworkHook.codegen`),
+ * so a large policy's generation never holds the event loop; close() stops that worker.
  */
-export class EbpfBackend implements Backend {
+export class EbpfBackend implements Backend, AsyncDisposable {
   readonly name = 'ebpf';
   readonly hooks: readonly HookSpec[];
   readonly #byId: ReadonlyMap<string, NetworkHook>;
   readonly #probe: () => Promise<FeatureReport>;
+  readonly #generator: ProgramGenerator & { close?(): Promise<void> };
 
-  constructor(hooks: readonly NetworkHook[], probe: () => Promise<FeatureReport> = async () => probeFeatures()) {
+  constructor(
+    hooks: readonly NetworkHook[],
+    probe: () => Promise<FeatureReport> = async () => probeFeatures(),
+    generator: ProgramGenerator & { close?(): Promise<void> } = new CodegenPool(),
+  ) {
     this.hooks = hooks.map((h) => h.spec);
     this.#byId = new Map(hooks.map((h) => [h.spec.id, h]));
     this.#probe = probe;
+    this.#generator = generator;
   }
 
   async probe(): Promise<readonly HookProbe[]> {
@@ -61,11 +70,21 @@ export class EbpfBackend implements Backend {
   async compile(request: CompileRequest): Promise<EbpfArtifact> {
     const hook = this.#hook(request.hook.id);
     const { ir } = request;
-    const program = hook.compile(ir, {
+    const options = {
       ...(request.source === undefined ? {} : { sourceText: request.source.text }),
       ...(request.target?.port === undefined ? {} : { port: request.target.port }),
-    });
+    };
+    const program = hook.codegen === undefined ? hook.compile(ir, options) : await this.#generator.generate(ir, hook.codegen(ir, options));
     return { backend: 'ebpf', hook: hook.spec.id, policy: ir.manifest, ir, program };
+  }
+
+  /** Stops the code generation worker; a compile after it is refused with `CODEGEN_CLOSED`. Closing twice is harmless. */
+  async close(): Promise<void> {
+    await this.#generator.close?.();
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
   }
 
   async attach(request: AttachRequest): Promise<Attachment> {

@@ -1,0 +1,22 @@
+// The code generation worker's entry: runs generateProgram (policy IR -> eBPF program spec)
+// on a worker thread, so a policy near the IR limit (hundreds of milliseconds the first time)
+// does not stop syrupd's event loop and every other tenant's requests with it (issue #15).
+import { parentPort } from 'node:worker_threads';
+import { generateProgram } from '../generate-program.js';
+import type { CodegenJob, CodegenReply } from './codegen-messages.js';
+import { codegenFailureOf } from './codegen-transfer.js';
+
+const port = parentPort;
+if (port === null) throw new Error('codegen-worker runs only as a worker thread');
+
+port.on('message', (job: CodegenJob) => {
+  let reply: CodegenReply;
+  try {
+    // The target crosses as its id: generateProgram looks it up in CODEGEN_TARGETS.
+    reply = { id: job.id, ok: true, spec: generateProgram(job.ir, job.options) };
+  } catch (error) {
+    reply = { id: job.id, ok: false, error: codegenFailureOf(error) };
+  }
+  port.postMessage(reply);
+});
+port.postMessage({ ready: true });
