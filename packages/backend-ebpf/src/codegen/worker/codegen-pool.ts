@@ -18,67 +18,85 @@ interface Pending {
   reject(error: Error): void;
 }
 
+/** One worker thread and the jobs it holds. */
+interface Slot {
+  readonly worker: Worker;
+  readonly pending: Map<number, Pending>;
+}
+
+/** Workers by default: as many as the runtime's backend turns, so one tenant's generation never queues another's. */
+const DEFAULT_WORKERS = 2;
+
 /**
- * Runs `generateProgram` on one worker thread, started on the first job, so code generation
- * (up to hundreds of milliseconds for a policy near the IR limit) never holds the event loop.
- * Jobs run one after another in the order they arrive; the IR crosses by structured clone
- * (bigints included) and the spec comes back as plain data rebuilt here, and a generator
- * error arrives as the same class with the same code, sentence and position.
+ * Runs `generateProgram` on worker threads, started as jobs arrive (at most `maxWorkers`), so
+ * code generation (up to hundreds of milliseconds for a policy near the IR limit) never holds
+ * the event loop. A job goes to an idle worker, else to a new one while there is room, else to
+ * the worker holding the fewest jobs; a worker runs its jobs in order. The IR crosses by
+ * structured clone (bigints included) and the spec comes back as plain data rebuilt here, and
+ * a generator error arrives as the same class with the same code, sentence and position.
  *
- * Invariants: the worker keeps the process alive only while a job is pending; a worker that
- * fails or exits rejects every pending job (`CODEGEN_WORKER_FAILED`) and is replaced on the
- * next job; after close() every job is refused (`CODEGEN_CLOSED`).
+ * Invariants: a worker keeps the process alive only while it holds a job; a worker that fails
+ * or exits rejects the jobs it held (`CODEGEN_WORKER_FAILED`) and is forgotten, so a later job
+ * starts another; after close() every job is refused (`CODEGEN_CLOSED`).
  */
 export class CodegenPool implements ProgramGenerator, AsyncDisposable {
   readonly #entry: CodegenWorkerEntry;
-  readonly #pending = new Map<number, Pending>();
-  #worker: Worker | undefined;
+  readonly #maxWorkers: number;
+  readonly #slots: Slot[] = [];
   #nextId = 1;
   #closed = false;
 
-  constructor(entry: CodegenWorkerEntry = codegenWorkerEntry()) {
+  constructor(entry: CodegenWorkerEntry = codegenWorkerEntry(), maxWorkers: number = DEFAULT_WORKERS) {
+    if (!Number.isInteger(maxWorkers) || maxWorkers < 1) throw new RangeError(`a code generation pool needs at least one worker, not ${String(maxWorkers)}.`);
     this.#entry = entry;
+    this.#maxWorkers = maxWorkers;
   }
 
   generate(ir: PolicyIr, options: BuiltinCodegenOptions): Promise<ProgramSpec> {
     if (this.#closed) return Promise.reject(closed());
-    const worker = this.#start();
+    const slot = this.#pick();
     const id = this.#nextId++;
     return new Promise<ProgramSpec>((resolve, reject) => {
-      this.#pending.set(id, { resolve, reject });
-      worker.ref();
+      slot.pending.set(id, { resolve, reject });
+      slot.worker.ref();
       const job: CodegenJob = { id, ir, options };
-      worker.postMessage(job);
+      slot.worker.postMessage(job);
     });
   }
 
-  /** Terminates the worker; pending jobs are refused. Closing twice is harmless. */
+  /** Terminates the workers; pending jobs are refused. Closing twice is harmless. */
   async close(): Promise<void> {
     this.#closed = true;
-    const worker = this.#worker;
-    this.#worker = undefined;
-    this.#failAll(closed());
-    await worker?.terminate();
+    const slots = this.#slots.splice(0);
+    for (const slot of slots) failAll(slot, closed());
+    await Promise.all(slots.map((slot) => slot.worker.terminate()));
   }
 
   async [Symbol.asyncDispose](): Promise<void> {
     await this.close();
   }
 
-  #start(): Worker {
-    if (this.#worker !== undefined) return this.#worker;
+  #pick(): Slot {
+    const idle = this.#slots.find((slot) => slot.pending.size === 0);
+    if (idle !== undefined) return idle;
+    if (this.#slots.length < this.#maxWorkers) return this.#start();
+    return this.#slots.reduce((least, slot) => (slot.pending.size < least.pending.size ? slot : least));
+  }
+
+  #start(): Slot {
     const worker = new Worker(this.#entry.url, {
       ...(this.#entry.execArgv !== undefined ? { execArgv: [...this.#entry.execArgv] } : {}),
       ...(this.#entry.env !== undefined ? { env: this.#entry.env } : {}),
       resourceLimits: { maxOldGenerationSizeMb: WORKER_HEAP_MB },
     });
-    this.#worker = worker;
+    const slot: Slot = { worker, pending: new Map() };
+    this.#slots.push(slot);
     worker.on('message', (reply: CodegenReply | CodegenWorkerReady) => {
       if ('ready' in reply) return;
-      const pending = this.#pending.get(reply.id);
+      const pending = slot.pending.get(reply.id);
       if (pending === undefined) return;
-      this.#pending.delete(reply.id);
-      if (this.#pending.size === 0) worker.unref();
+      slot.pending.delete(reply.id);
+      if (slot.pending.size === 0) worker.unref();
       if (!reply.ok) {
         pending.reject(errorOfCodegenFailure(reply.error));
         return;
@@ -89,23 +107,24 @@ export class CodegenPool implements ProgramGenerator, AsyncDisposable {
         pending.reject(error as Error);
       }
     });
-    worker.on('error', (error: Error) => this.#lose(worker, new SyrupError('CODEGEN_WORKER_FAILED', `the eBPF code generation worker failed: ${error.message}`, { cause: error })));
-    worker.on('exit', (code: number) => this.#lose(worker, new SyrupError('CODEGEN_WORKER_FAILED', `the eBPF code generation worker exited with code ${code}.`)));
-    return worker;
+    worker.on('error', (error: Error) => this.#lose(slot, new SyrupError('CODEGEN_WORKER_FAILED', `the eBPF code generation worker failed: ${error.message}`, { cause: error })));
+    worker.on('exit', (code: number) => this.#lose(slot, new SyrupError('CODEGEN_WORKER_FAILED', `the eBPF code generation worker exited with code ${code}.`)));
+    return slot;
   }
 
-  /** Forgets a worker that failed or exited, so the next job starts another, and refuses what it held. */
-  #lose(worker: Worker, error: Error): void {
-    if (this.#worker !== worker) return;
-    this.#worker = undefined;
-    this.#failAll(error);
+  /** Forgets a worker that failed or exited, so a later job starts another, and refuses what it held. */
+  #lose(slot: Slot, error: Error): void {
+    const index = this.#slots.indexOf(slot);
+    if (index < 0) return;
+    this.#slots.splice(index, 1);
+    failAll(slot, error);
   }
+}
 
-  #failAll(error: Error): void {
-    const pending = [...this.#pending.values()];
-    this.#pending.clear();
-    for (const job of pending) job.reject(error);
-  }
+function failAll(slot: Slot, error: Error): void {
+  const pending = [...slot.pending.values()];
+  slot.pending.clear();
+  for (const job of pending) job.reject(error);
 }
 
 function closed(): SyrupError {

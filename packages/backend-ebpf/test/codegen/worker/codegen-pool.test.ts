@@ -95,6 +95,18 @@ describe('CodegenPool', () => {
     expect(error).toMatchObject({ code: 'CODEGEN_INVALID_OPTION', message: "'no-such-hook' is not a hook the eBPF code generator builds for." });
   }, 60_000);
 
+  it('generates jobs sent at once, each its own program, on up to two workers', async () => {
+    const ir = nearLimitIr();
+    const [xdp, socket, refused] = await Promise.allSettled([
+      pool.generate(ir, { target: 'xdp-drv', port: 53 }),
+      pool.generate(ir, { target: 'socket-select' }),
+      pool.generate(stackOverflowIr(), { target: 'socket-select' }),
+    ]);
+    expect(xdp).toMatchObject({ status: 'fulfilled', value: { target: 'xdp-drv', programType: 'xdp' } });
+    expect(socket).toMatchObject({ status: 'fulfilled', value: { target: 'socket-select', programType: 'sk_reuseport' } });
+    expect(refused).toMatchObject({ status: 'rejected', reason: { code: 'CODEGEN_STACK_OVERFLOW' } });
+  }, 60_000);
+
   it('refuses every job after close()', async () => {
     const closing = new CodegenPool();
     await closing.close();
