@@ -15,7 +15,7 @@ import {
   type TargetClaim,
   type TargetRequest,
 } from '@syrup/core';
-import { disassemble } from './asm/disasm.js';
+import { programListing } from './codegen/program-listing.js';
 import { CodegenPool, type ProgramGenerator } from './codegen/worker/codegen-pool.js';
 import { probeFeatures, type FeatureReport } from './features/probe-features.js';
 import { ensureBpffs } from './pin/bpffs.js';
@@ -25,9 +25,9 @@ import type { EbpfArtifact, NetworkHook } from './hooks/network-hook.js';
  * The eBPF backend: the kernel's network hooks (socket selection, XDP, CPU redirect). It
  * generates the hook's program from the policy IR in the compile request (it never parses
  * policy text: the runtime ran the front end once) and routes attach requests to the hook
- * that made the artifact. Code generation runs on `generator` (by default a CodegenPool: one
- * worker thread) for hooks that describe their program by target id (`NetworkHook.codegen`),
- * so a large policy's generation never holds the event loop; close() stops that worker.
+ * that made the artifact. Code generation runs on `generator` (by default a CodegenPool: worker
+ * threads) for hooks that describe their program by target id (`NetworkHook.codegen`),
+ * so a large policy's generation never holds the event loop; close() stops those workers.
  */
 export class EbpfBackend implements Backend, AsyncDisposable {
   readonly name = 'ebpf';
@@ -117,13 +117,17 @@ export class EbpfBackend implements Backend, AsyncDisposable {
     ensureBpffs(root);
   }
 
-  /** The program's instructions as the kernel's disassembler prints them, each with its policy source position where it has one. */
+  /**
+   * The program's instructions as the kernel's disassembler prints them, each with its policy
+   * source position where it has one: the listing the code generation worker made with the
+   * program, or made here for a program from elsewhere.
+   */
   describe(artifact: Artifact): readonly string[] {
     const program = (artifact as Artifact & Partial<EbpfArtifact>).program;
     if (artifact.backend !== 'ebpf' || program === undefined) {
       throw new SyrupError('EBPF_FOREIGN_ARTIFACT', `the eBPF backend cannot describe an artifact compiled by backend '${artifact.backend}'.`);
     }
-    return disassemble(program.instructions, { sources: true }).split('\n');
+    return this.#generator.listingOf?.(program) ?? programListing(program);
   }
 
   #hook(id: string): NetworkHook {

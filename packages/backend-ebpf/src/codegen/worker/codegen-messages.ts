@@ -36,7 +36,7 @@ export type CodegenFailure =
   | { readonly kind: 'other'; readonly message: string };
 
 export type CodegenReply =
-  | { readonly id: number; readonly ok: true; readonly spec: ProgramSpecData }
+  | { readonly id: number; readonly ok: true; readonly spec: ProgramSpecData; readonly listing: readonly string[] }
   | { readonly id: number; readonly ok: false; readonly error: CodegenFailure };
 
 /** The worker's first message, once it has loaded the generator. */

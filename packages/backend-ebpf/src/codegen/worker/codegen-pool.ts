@@ -11,6 +11,8 @@ const WORKER_HEAP_MB = 512;
 /** Generates programs for this backend's own targets, possibly off the calling thread. */
 export interface ProgramGenerator {
   generate(ir: PolicyIr, options: BuiltinCodegenOptions): Promise<ProgramSpec>;
+  /** The `programListing` of a spec this generator made, when it made one already; undefined otherwise. */
+  listingOf?(spec: ProgramSpec): readonly string[] | undefined;
 }
 
 interface Pending {
@@ -32,8 +34,8 @@ const DEFAULT_WORKERS = 2;
  * code generation (up to hundreds of milliseconds for a policy near the IR limit) never holds
  * the event loop. A job goes to an idle worker, else to a new one while there is room, else to
  * the worker holding the fewest jobs; a worker runs its jobs in order. The IR crosses by
- * structured clone (bigints included) and the spec comes back as plain data rebuilt here, and
- * a generator error arrives as the same class with the same code, sentence and position.
+ * structured clone (bigints included) and the spec comes back as plain data rebuilt here, with
+ * its listing (`listingOf`), and a generator error arrives as the same class with the same code, sentence and position.
  *
  * Invariants: a worker keeps the process alive only while it holds a job; a worker that fails
  * or exits rejects the jobs it held (`CODEGEN_WORKER_FAILED`) and is forgotten, so a later job
@@ -43,6 +45,8 @@ export class CodegenPool implements ProgramGenerator, AsyncDisposable {
   readonly #entry: CodegenWorkerEntry;
   readonly #maxWorkers: number;
   readonly #slots: Slot[] = [];
+  /** Listings the workers made with the specs, for `disasm` (see codegen-worker.ts). */
+  readonly #listings = new WeakMap<ProgramSpec, readonly string[]>();
   #nextId = 1;
   #closed = false;
 
@@ -62,6 +66,10 @@ export class CodegenPool implements ProgramGenerator, AsyncDisposable {
       const job: CodegenJob = { id, ir, options };
       slot.worker.postMessage(job);
     });
+  }
+
+  listingOf(spec: ProgramSpec): readonly string[] | undefined {
+    return this.#listings.get(spec);
   }
 
   /** Terminates the workers; pending jobs are refused. Closing twice is harmless. */
@@ -102,7 +110,9 @@ export class CodegenPool implements ProgramGenerator, AsyncDisposable {
         return;
       }
       try {
-        pending.resolve(programSpecFromData(reply.spec));
+        const spec = programSpecFromData(reply.spec);
+        this.#listings.set(spec, reply.listing);
+        pending.resolve(spec);
       } catch (error) {
         pending.reject(error as Error);
       }

@@ -3,6 +3,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { Instruction } from '../../../src/asm/index.js';
 import { CodegenError } from '../../../src/codegen/codegen-error.js';
 import { generateProgram } from '../../../src/codegen/generate-program.js';
+import { programListing } from '../../../src/codegen/program-listing.js';
 import { CodegenPool } from '../../../src/codegen/worker/codegen-pool.js';
 
 /** The syrupd bench's near-limit policy: a 1000-iteration unrolled loop of payload reads. */
@@ -50,7 +51,11 @@ describe('CodegenPool', () => {
     const options = { target: 'xdp-skb', port: 9000, sourceText: 'line one\nline two\nline three' } as const;
     const spec = await pool.generate(ir, options);
     expect(spec.instructions.every((item) => item instanceof Instruction || (item as { kind?: string }).kind === 'label')).toBe(true);
-    expect(spec).toEqual(generateProgram(ir, options));
+    const onThisThread = generateProgram(ir, options);
+    expect(spec).toEqual(onThisThread);
+    // disasm's listing comes made with it, the same lines as made here.
+    expect(pool.listingOf(spec)).toEqual(programListing(onThisThread));
+    expect(pool.listingOf(onThisThread)).toBeUndefined();
   }, 60_000);
 
   it('keeps the event loop turning while a near-limit policy is generated', async () => {
