@@ -78,7 +78,7 @@ export class EbpfBackend implements Backend, AsyncDisposable {
     return { backend: 'ebpf', hook: hook.spec.id, policy: ir.manifest, ir, program };
   }
 
-  /** Stops the code generation worker; a compile after it is refused with `CODEGEN_CLOSED`. Closing twice is harmless. */
+  /** Stops the code generation workers; a compile after it is refused with `CODEGEN_CLOSED`. Closing twice is harmless. */
   async close(): Promise<void> {
     await this.#generator.close?.();
   }
