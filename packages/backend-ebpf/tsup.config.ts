@@ -4,7 +4,8 @@ import { defineConfig } from 'tsup';
 const SUBPATHS = ['asm', 'btf', 'codegen', 'features', 'hooks', 'links', 'loader', 'maps', 'pin', 'programs', 'syscalls', 'xsk'];
 
 export default defineConfig({
-  entry: ['src/index.ts', 'src/testing.ts', ...SUBPATHS.map((name) => `src/${name}/index.ts`)],
+  // The code generation worker is a file of its own (dist/codegen/worker/codegen-worker.js): the backend starts it as a worker thread (codegen/worker/codegen-worker-entry.ts).
+  entry: ['src/index.ts', 'src/testing.ts', ...SUBPATHS.map((name) => `src/${name}/index.ts`), 'src/codegen/worker/codegen-worker.ts'],
   format: ['esm'],
   target: 'node24',
   dts: true,

@@ -8,8 +8,8 @@
  * `status` (on a fresh connection, as `syrup status` does) are timed unloaded, then under B's
  * flood, in the same rounds spread over the same time; the figures are medians and the ratios
  * loaded over unloaded (the target is 2 at most). $FAIRNESS_B_FLOOD=disasm makes every one of
- * B's working connections send disasms instead (code generation on the daemon's event loop,
- * back to back): the case that still slows A down.
+ * B's working connections send disasms instead (back to back: code generation, which the eBPF
+ * backend runs on its worker threads, and listings of 20000 lines).
  */
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { readFileSync } from 'node:fs';

@@ -127,7 +127,7 @@ describeKernel("syrupd keeps serving tenant A while the verifier works on tenant
       // Core's deployment names the policy and the hook around the verifier's own sentence, which points at the policy's line.
       expect(refusal.code).toBe('DEPLOY_FAILED');
       expect(refusal.message).toMatch(
-        /^deploying policy 'branchy-offsets' at hook 'socket-select' failed: program 'branchy_offsets' was rejected by the verifier at instruction \d+ .* from (?:\S+/)?branchy-offsets\.ts:27:\d+: BPF program is too large\. Processed 1000001 insn\.$/,
+        /^deploying policy 'branchy-offsets' at hook 'socket-select' failed: program 'branchy_offsets' was rejected by the verifier at instruction \d+ .* from (?:\S+\/)?branchy-offsets\.ts:27:\d+: BPF program is too large\. Processed 1000001 insn\.$/,
       );
     }
     // A's deployment runs; B has none (nothing half-attached stays behind).

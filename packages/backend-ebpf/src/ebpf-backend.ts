@@ -16,8 +16,9 @@ import {
   type TargetClaim,
   type TargetRequest,
 } from '@syrup/core';
-import { loadProgramSpec } from './loader/loaded-program.js';
-import { disassemble } from './asm/disasm.js';
+import { loadProgramSpecAsync } from './loader/loaded-program.js';
+import { programListing } from './codegen/program-listing.js';
+import { CodegenPool, type ProgramGenerator } from './codegen/worker/codegen-pool.js';
 import { probeFeatures, type FeatureReport } from './features/probe-features.js';
 import { ensureBpffs } from './pin/bpffs.js';
 import type { EbpfArtifact, NetworkHook } from './hooks/network-hook.js';
@@ -26,18 +27,26 @@ import type { EbpfArtifact, NetworkHook } from './hooks/network-hook.js';
  * The eBPF backend: the kernel's network hooks (socket selection, XDP, CPU redirect). It
  * generates the hook's program from the policy IR in the compile request (it never parses
  * policy text: the runtime ran the front end once) and routes attach requests to the hook
- * that made the artifact.
+ * that made the artifact. Code generation runs on `generator` (by default a CodegenPool: worker
+ * threads) for hooks that describe their program by target id (`NetworkHook.codegen`),
+ * so a large policy's generation never holds the event loop; close() stops those workers.
  */
-export class EbpfBackend implements Backend {
+export class EbpfBackend implements Backend, AsyncDisposable {
   readonly name = 'ebpf';
   readonly hooks: readonly HookSpec[];
   readonly #byId: ReadonlyMap<string, NetworkHook>;
   readonly #probe: () => Promise<FeatureReport>;
+  readonly #generator: ProgramGenerator & { close?(): Promise<void> };
 
-  constructor(hooks: readonly NetworkHook[], probe: () => Promise<FeatureReport> = async () => probeFeatures()) {
+  constructor(
+    hooks: readonly NetworkHook[],
+    probe: () => Promise<FeatureReport> = async () => probeFeatures(),
+    generator: ProgramGenerator & { close?(): Promise<void> } = new CodegenPool(),
+  ) {
     this.hooks = hooks.map((h) => h.spec);
     this.#byId = new Map(hooks.map((h) => [h.spec.id, h]));
     this.#probe = probe;
+    this.#generator = generator;
   }
 
   async probe(): Promise<readonly HookProbe[]> {
@@ -63,11 +72,21 @@ export class EbpfBackend implements Backend {
   async compile(request: CompileRequest): Promise<EbpfArtifact> {
     const hook = this.#hook(request.hook.id);
     const { ir } = request;
-    const program = hook.compile(ir, {
+    const options = {
       ...(request.source === undefined ? {} : { sourceText: request.source.text }),
       ...(request.target?.port === undefined ? {} : { port: request.target.port }),
-    });
+    };
+    const program = hook.codegen === undefined ? hook.compile(ir, options) : await this.#generator.generate(ir, hook.codegen(ir, options));
     return { backend: 'ebpf', hook: hook.spec.id, policy: ir.manifest, ir, program };
+  }
+
+  /** Stops the code generation workers; a compile after it is refused with `CODEGEN_CLOSED`. Closing twice is harmless. */
+  async close(): Promise<void> {
+    await this.#generator.close?.();
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
   }
 
   async attach(request: AttachRequest): Promise<Attachment> {
@@ -115,17 +134,22 @@ export class EbpfBackend implements Backend {
     if (artifact.backend !== 'ebpf' || program === undefined) {
       throw new SyrupError('EBPF_FOREIGN_ARTIFACT', `the eBPF backend cannot verify an artifact compiled by backend '${artifact.backend}'.`);
     }
-    const loaded = await loadProgramSpec(program);
+    // The verifier runs on a pool thread, as at deploy.
+    const loaded = await loadProgramSpecAsync(program);
     loaded.close();
   }
 
-  /** The program's instructions as the kernel's disassembler prints them, each with its policy source position where it has one. */
+  /**
+   * The program's instructions as the kernel's disassembler prints them, each with its policy
+   * source position where it has one: the listing the code generation worker made with the
+   * program, or made here for a program from elsewhere.
+   */
   describe(artifact: Artifact): readonly string[] {
     const program = (artifact as Artifact & Partial<EbpfArtifact>).program;
     if (artifact.backend !== 'ebpf' || program === undefined) {
       throw new SyrupError('EBPF_FOREIGN_ARTIFACT', `the eBPF backend cannot describe an artifact compiled by backend '${artifact.backend}'.`);
     }
-    return disassemble(program.instructions, { sources: true }).split('\n');
+    return this.#generator.listingOf?.(program) ?? programListing(program);
   }
 
   #hook(id: string): NetworkHook {

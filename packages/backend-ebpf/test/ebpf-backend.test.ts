@@ -1,8 +1,9 @@
 import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 import { afterEach, describe, expect, it } from 'vitest';
-import { FRONT_END_CHANNEL, STANDARD_HOOKS, compilePolicy } from '@syrup/core';
+import { FRONT_END_CHANNEL, STANDARD_HOOKS, SyrupError, compilePolicy } from '@syrup/core';
 import { EbpfBackend } from '../src/ebpf-backend.js';
 import { SocketSelectHook } from '../src/hooks/socket-select/socket-select-hook.js';
+import { XdpHook } from '../src/hooks/xdp/xdp-hook.js';
 import type { EbpfArtifact } from '../src/hooks/network-hook.js';
 import { policyUnit } from './hooks/socket-select/support.js';
 
@@ -45,4 +46,32 @@ describe('EbpfBackend.compile (no kernel)', () => {
     expect(text).toMatch(/%= 3\b/);
     expect(text).not.toMatch(/%= [46]\b/);
   });
+
+  it('generates a near-limit policy on its code generation worker while the event loop keeps turning, and refuses after close()', async () => {
+    const backend = new EbpfBackend([new XdpHook('xdp-skb')]);
+    const text = [
+      "import { definePolicy } from '@syrup/core';",
+      "export default definePolicy({ name: 'near-limit', input: 'udp', maps: {}, params: {},",
+      '  schedule(pkt) { let x = 0; for (let i = 0; i < 1000; i++) { x += pkt.payload.u8(i); } return x; } });',
+    ].join('\n');
+    const { ir, manifest } = compilePolicy({ fileName: 'near-limit.ts', text });
+    const request = { policy: manifest, ir, hook: STANDARD_HOOKS['xdp-skb'], target: { ifname: 'lo', port: 9000 } };
+    try {
+      let turns = 0;
+      let turning = true;
+      const turn = (): void => {
+        turns++;
+        if (turning) setImmediate(turn);
+      };
+      setImmediate(turn);
+      const artifact = (await backend.compile(request)) as EbpfArtifact;
+      turning = false;
+      expect(artifact.program.target).toBe('xdp-skb');
+      expect(artifact.program.slotCount).toBeGreaterThan(1000);
+      expect(turns).toBeGreaterThan(10);
+    } finally {
+      await backend.close();
+    }
+    await expect(backend.compile(request)).rejects.toSatisfy((error) => error instanceof SyrupError && error.code === 'CODEGEN_CLOSED');
+  }, 60_000);
 });

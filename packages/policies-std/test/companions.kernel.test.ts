@@ -25,9 +25,12 @@ function unit(name: StandardPolicyName, params: Record<string, number>): PolicyU
   return { manifest, ir, source };
 }
 
+/** One eBPF backend with only its socket-select hook, for every deployment; the last test closes it (its code generation workers). */
+const backend = new EbpfBackend([new SocketSelectHook()]);
+
 /** Core's deploy path with only the eBPF backend's socket-select hook. */
 function deploy(policy: PolicyUnit, target: DeployTarget): Promise<ManagedDeployment> {
-  const registry = new HookRegistryImpl([new EbpfBackend([new SocketSelectHook()])]);
+  const registry = new HookRegistryImpl([backend]);
   return new ManagedDeployment(registry, policy, { hook: 'socket-select', target }).start();
 }
 
@@ -193,6 +196,8 @@ describeKernel('the userspace companions on the kernel maps of real deployments'
   });
 
   it('left no kernel object or socket behind (the process holds the fds it held before)', async () => {
+    // The backend's code generation workers hold their own event loops' fds until it closes.
+    await backend.close();
     // Node closes its dgram sockets a moment after close(), hence the wait.
     expect(await waitFor(() => openFds() === fdsBefore), `${openFds()} fds open, ${fdsBefore} before`).toBe(true);
   });

@@ -7,6 +7,13 @@ export type { CodegenErrorCode, CodegenErrorLocation } from './codegen-error.js'
 export { generateProgram, generateTestHarness } from './generate-program.js';
 export type { GenerateOptions, TestHarnessOptions } from './generate-program.js';
 
+// Code generation off the calling thread: this backend's targets, by id, on a worker.
+export { CodegenPool } from './worker/codegen-pool.js';
+export type { ProgramGenerator } from './worker/codegen-pool.js';
+export type { BuiltinCodegenOptions } from './worker/codegen-messages.js';
+export { codegenWorkerEntry } from './worker/codegen-worker-entry.js';
+export type { CodegenWorkerEntry } from './worker/codegen-worker-entry.js';
+
 export { NATIVE_LOWERING, POLICY_BODY_HELPERS, verdictEpilogue } from './codegen-target.js';
 export type {
   CodegenTarget,

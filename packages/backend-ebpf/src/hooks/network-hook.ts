@@ -1,5 +1,6 @@
 import type { AbandonRequest, AttachRequest, Attachment, Authorization, AuthorizeRequest, HookProbe, HookSpec, PolicyIr, RestoreRequest, TargetClaim, TargetRequest } from '@syrup/core';
 import type { ProgramSpec } from '../codegen/program-spec.js';
+import type { BuiltinCodegenOptions } from '../codegen/worker/codegen-messages.js';
 import type { FeatureReport } from '../features/probe-features.js';
 
 /** What the eBPF backend compiles for one hook: the generated program spec and its IR. */
@@ -27,7 +28,14 @@ export interface HookCompileOptions {
 export interface NetworkHook {
   readonly spec: HookSpec;
   probe(features: FeatureReport): HookProbe;
+  /** Generates the program on the calling thread (tests, tools). */
   compile(ir: PolicyIr, options: HookCompileOptions): ProgramSpec;
+  /**
+   * Optional: what `compile` generates, as one of this backend's targets by id and plain
+   * options, so the backend can generate it on its code generation worker instead of the
+   * event loop. Hooks without it are compiled with `compile`.
+   */
+  codegen?(ir: PolicyIr, options: HookCompileOptions): BuiltinCodegenOptions;
   attach(request: AttachRequest<EbpfArtifact>): Promise<Attachment>;
   /** What a deployment on the target holds (`Backend.claims`); none when absent. */
   claims?(request: TargetRequest): readonly TargetClaim[];

@@ -1,6 +1,6 @@
 import { RestoreError, STANDARD_HOOKS, type AbandonRequest, type AttachRequest, type Authorization, type AuthorizeRequest, type DeployTarget, type TargetClaim, type TargetRequest, processClaim, type HookProbe, type HookSpec, type PolicyIr, type RestoreRequest } from '@syrup/core';
 import { generateProgram } from '../../codegen/generate-program.js';
-import { SOCKET_SELECT_TARGET } from '../../codegen/targets/socket-select-target.js';
+import type { BuiltinCodegenOptions } from '../../codegen/worker/codegen-messages.js';
 import type { ProgramSpec } from '../../codegen/program-spec.js';
 import type { FeatureReport } from '../../features/probe-features.js';
 import { nativeSyscalls } from '../../syscalls/native-syscalls.js';
@@ -71,7 +71,11 @@ export class SocketSelectHook implements NetworkHook {
   }
 
   compile(ir: PolicyIr, options: HookCompileOptions): ProgramSpec {
-    return generateProgram(ir, { target: SOCKET_SELECT_TARGET, ...(options.sourceText === undefined ? {} : { sourceText: options.sourceText }) });
+    return generateProgram(ir, this.codegen(ir, options));
+  }
+
+  codegen(_ir: PolicyIr, options: HookCompileOptions): BuiltinCodegenOptions {
+    return { target: 'socket-select', ...(options.sourceText === undefined ? {} : { sourceText: options.sourceText }) };
   }
 
   async attach(request: AttachRequest<EbpfArtifact>): Promise<SocketGroupAttachment> {

@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import { RestoreError, STANDARD_HOOKS, type AbandonRequest, type AttachRequest, type Authorization, type AuthorizeRequest, type HookProbe, type HookSpec, type PersistedAttachment, type PolicyIr, type RestoreRequest, type TargetClaim, type TargetRequest } from '@syrup/core';
 import { generateProgram } from '../../codegen/generate-program.js';
-import { CODEGEN_TARGETS } from '../../codegen/targets/builtin-targets.js';
+import type { BuiltinCodegenOptions } from '../../codegen/worker/codegen-messages.js';
 import type { ProgramSpec } from '../../codegen/program-spec.js';
 import type { FeatureName, FeatureReport } from '../../features/probe-features.js';
 import { nativeSyscalls } from '../../syscalls/native-syscalls.js';
@@ -76,13 +76,17 @@ export class XdpHook implements NetworkHook {
   }
 
   compile(ir: PolicyIr, options: HookCompileOptions): ProgramSpec {
+    return generateProgram(ir, this.codegen(ir, options));
+  }
+
+  codegen(ir: PolicyIr, options: HookCompileOptions): BuiltinCodegenOptions {
     // Only a udp policy's prologue parses ports; a packet policy sees every frame the dispatcher routes to it.
     const port = ir.manifest.input === 'udp' ? options.port : undefined;
-    return generateProgram(ir, {
-      target: CODEGEN_TARGETS[this.id],
+    return {
+      target: this.id,
       ...(port === undefined ? {} : { port }),
       ...(options.sourceText === undefined ? {} : { sourceText: options.sourceText }),
-    });
+    };
   }
 
   async attach(request: AttachRequest<EbpfArtifact>): Promise<XdpAttachment> {

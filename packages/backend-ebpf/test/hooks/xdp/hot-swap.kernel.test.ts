@@ -73,6 +73,8 @@ describeKernel('hot swap at the XDP hooks', () => {
       } finally {
         server.close();
         await attachment.close();
+        // Its code generation workers hold fds of their own (their event loops').
+        await backend.close();
       }
       // Every replaced program and map was closed along the way (the poller's epoll set goes once its thread exits).
       await ReadinessPoller.of(nativeSyscalls()).stopped();
