@@ -15,8 +15,10 @@ const here = dirname(fileURLToPath(import.meta.url));
 const ROUND_ROBIN_TEXT = readFileSync(join(here, '../../policies-std/src/round-robin.ts'), 'utf8');
 /** Generous: a gated compile waits for the test, and only a hung test should ever see this limit. */
 const TIMEOUT_MS = 60_000;
-const A = 1000;
-const B = 1001;
+// Tenant uids no process here runs as (the tests run as root or as an ordinary user, whose uid is often 1000 or 1001):
+// B's deploys on this test process's port are refused as not B's.
+const A = 3_000_000_001;
+const B = 3_000_000_002;
 
 /** Round robin's text under its own file name: the name is how the gated worker tells compiles apart. */
 function policy(fileName: string): PolicySource {
@@ -100,7 +102,7 @@ describe('the policy compiler under several tenants (issue #15)', () => {
       (error: unknown) => error,
     );
     expect(refused).toBeInstanceOf(LimitError);
-    expect(refused).toMatchObject({ code: 'LIMIT_QUEUED_COMPILES', message: 'uid 1001 already has 16 compiles queued, the --max-queued-compiles limit.', limit: 16 });
+    expect(refused).toMatchObject({ code: 'LIMIT_QUEUED_COMPILES', message: `uid ${B} already has 16 compiles queued, the --max-queued-compiles limit.`, limit: 16 });
     const a = outcome(compiler.compile(policy('a1.ts'), undefined, { uid: A, timeoutMs: TIMEOUT_MS, maxQueued: 16 }));
     // Once one of B's compiles has ended, B may queue another.
     gate.release('b1.ts');
@@ -192,7 +194,7 @@ describe('syrupd with tenants on many connections (issue #15)', () => {
     a.send(deploy('a'));
     await queued(a, 'a');
     gate.release('b1.ts');
-    // Compiled, then refused by the ownership check that follows the compile: this test's process is root's, not B's.
+    // Compiled, then refused by the ownership check that follows the compile: this test's process is not B's.
     expect(await b1.next()).toMatchObject({ id: 'b1', ok: false, error: { code: 'NOT_OWNER' } });
     // b1's connection goes on with its second request, queued behind b2, b3 and A.
     await queued(b1, 'b1-second');
@@ -236,7 +238,7 @@ describe('syrupd with tenants on many connections (issue #15)', () => {
       v: 1,
       id: 'q17',
       ok: false,
-      error: { code: 'LIMIT_QUEUED_COMPILES', message: 'uid 1001 already has 16 compiles queued, the --max-queued-compiles limit.' },
+      error: { code: 'LIMIT_QUEUED_COMPILES', message: `uid ${B} already has 16 compiles queued, the --max-queued-compiles limit.` },
     });
     // Another tenant is not affected by B's limit.
     const a = await open(A);
