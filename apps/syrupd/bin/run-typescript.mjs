@@ -6,13 +6,13 @@ import { createRequire } from 'node:module';
 import { constants } from 'node:os';
 import { pathToFileURL } from 'node:url';
 
-/** `entry` is a .ts file; `tsconfig` the package's (tsx otherwise looks in the cwd, which may be anywhere). */
-export function runTypeScript(entry, tsconfig) {
+/** `entry` is a .ts file; `tsconfig` the package's (tsx otherwise looks in the cwd, which may be anywhere); `env` is added to the child's environment. */
+export function runTypeScript(entry, tsconfig, env = {}) {
   const require = createRequire(import.meta.url);
   const tsx = pathToFileURL(require.resolve('tsx')).href;
   const child = spawn(process.execPath, ['--conditions=source', '--import', tsx, entry, ...process.argv.slice(2)], {
     stdio: 'inherit',
-    env: { ...process.env, TSX_TSCONFIG_PATH: tsconfig },
+    env: { ...process.env, ...env, TSX_TSCONFIG_PATH: tsconfig },
   });
   // Signals sent to this process go on to the child, which shuts down cleanly; a terminal's
   // Ctrl-C reaches both, and the child treats a repeated signal as the same request.
