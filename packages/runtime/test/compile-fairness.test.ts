@@ -43,14 +43,36 @@ describe('the policy compiler under several tenants (issue #15)', () => {
     gate = undefined;
   });
 
-  const start = (): { gate: GatedCompiles; compiler: PolicyCompiler } => {
+  const start = (workers?: number): { gate: GatedCompiles; compiler: PolicyCompiler } => {
     gate = gatedCompiles();
-    compiler = gate.compiler();
+    compiler = gate.compiler(workers);
     return { gate, compiler };
   };
 
-  it("serves uids round robin: A's one compile starts before B's second, though B queued first", async () => {
-    const { gate, compiler } = start();
+  it("starts A's compile on the second worker while B's runs, and never gives B two workers", async () => {
+    const { gate, compiler } = start(2);
+    const b = ['b1.ts', 'b2.ts'].map((name) => outcome(compiler.compile(policy(name), undefined, { uid: B, timeoutMs: TIMEOUT_MS, maxQueued: 16 })));
+    expect(await gate.nextStart()).toBe('b1.ts');
+    const a = outcome(compiler.compile(policy('a1.ts'), undefined, { uid: A, timeoutMs: TIMEOUT_MS, maxQueued: 16 }));
+    // b1 is still held: A did not wait for it.
+    expect(await gate.nextStart()).toBe('a1.ts');
+    gate.release('a1.ts');
+    expect(await a).toEqual({ compiled: 'round-robin' });
+    // A's worker is free again and b2 waits, yet b2 does not start: B runs one compile at a time.
+    const early = await gate.nextStart(500).then(
+      (name) => name,
+      () => 'none',
+    );
+    expect(early).toBe('none');
+    gate.release('b1.ts');
+    expect(await gate.nextStart()).toBe('b2.ts');
+    gate.release('b2.ts');
+    expect(await Promise.all(b)).toEqual([{ compiled: 'round-robin' }, { compiled: 'round-robin' }]);
+    expect(gate.started()).toEqual(['b1.ts', 'a1.ts', 'b2.ts']);
+  });
+
+  it("with one worker, serves uids round robin: A's one compile starts before B's second, though B queued first", async () => {
+    const { gate, compiler } = start(1);
     const b = ['b1.ts', 'b2.ts', 'b3.ts'].map((name) => outcome(compiler.compile(policy(name), undefined, { uid: B, timeoutMs: TIMEOUT_MS, maxQueued: 16 })));
     expect(await gate.nextStart()).toBe('b1.ts');
     const a = outcome(compiler.compile(policy('a1.ts'), undefined, { uid: A, timeoutMs: TIMEOUT_MS, maxQueued: 16 }));
@@ -193,14 +215,15 @@ describe('syrupd with tenants on many connections (issue #15)', () => {
     const a = await open(A);
     a.send(deploy('a'));
     await queued(a, 'a');
+    // b2 and b3 waited longer, yet A starts next, on the second worker, while b1 still runs.
+    expect(await gate.nextStart()).toBe('a.ts');
     gate.release('b1.ts');
     // Compiled, then refused by the ownership check that follows the compile: this test's process is not B's.
     expect(await b1.next()).toMatchObject({ id: 'b1', ok: false, error: { code: 'NOT_OWNER' } });
-    // b1's connection goes on with its second request, queued behind b2, b3 and A.
+    // b1's connection goes on with its second request, queued behind b2 and b3; B's oldest waiting compile takes B's one worker.
     await queued(b1, 'b1-second');
-    // b2 and b3 waited longer, yet A goes next: B was served last.
-    expect(await gate.nextStart()).toBe('a.ts');
-    // B leaves while A compiles: its queued compiles (b2, b3, b1-second) are withdrawn, its pipelined b1-third never read.
+    expect(await gate.nextStart()).toBe('b2.ts');
+    // B leaves while A and b2 compile: b2's worker is stopped, its queued compiles (b3, b1-second) are withdrawn, its pipelined b1-third never read.
     for (const connection of [b1, b2, b3]) connection.socket.destroy();
     await Promise.all([b1, b2, b3].map((c) => new Promise<void>((resolve) => (c.closed ? resolve() : c.socket.once('close', () => resolve())))));
     gate.release('a.ts');
@@ -210,7 +233,7 @@ describe('syrupd with tenants on many connections (issue #15)', () => {
     expect(await gate.nextStart()).toBe('a-again.ts');
     gate.release('a-again.ts');
     expect(await a.next()).toEqual({ v: 1, id: 'a-again', ok: true, result: { lines: ['policy round-robin at socket-select'] } });
-    expect(gate.started()).toEqual(['b1.ts', 'a.ts', 'a-again.ts']);
+    expect(gate.started()).toEqual(['b1.ts', 'a.ts', 'b2.ts', 'a-again.ts']);
   });
 
   it('admits a whole deployment quota pipelined on one connection, and refuses the 17th compile queued over many with the limit named', async () => {
@@ -240,10 +263,9 @@ describe('syrupd with tenants on many connections (issue #15)', () => {
       ok: false,
       error: { code: 'LIMIT_QUEUED_COMPILES', message: `uid ${B} already has 16 compiles queued, the --max-queued-compiles limit.` },
     });
-    // Another tenant is not affected by B's limit.
+    // Another tenant is not affected by B's limit, and does not wait for B's running compile.
     const a = await open(A);
     a.send(disasm('a'));
-    gate.release('q1.ts');
     expect(await gate.nextStart()).toBe('a.ts');
     gate.release('a.ts');
     expect(await a.next()).toMatchObject({ id: 'a', ok: true });

@@ -10,8 +10,8 @@ import { PolicyCompiler } from '../../src/index.js';
  * channel (the compilers are closed by whoever owns them).
  */
 export interface GatedCompiles extends Disposable {
-  /** A new policy compiler whose worker holds every compile until released. */
-  compiler(): PolicyCompiler;
+  /** A new policy compiler (with `workers` workers, default the runtime's) whose workers hold every compile until released. */
+  compiler(workers?: number): PolicyCompiler;
   /** The file name of the next compile a worker started (waits for it; rejects after `timeoutMs`). */
   nextStart(timeoutMs?: number): Promise<string>;
   /** Every compile started so far, in order. */
@@ -35,7 +35,7 @@ export function gatedCompiles(): GatedCompiles {
     for (const wake of waiting.splice(0)) wake();
   };
   return {
-    compiler: () => new PolicyCompiler(entry),
+    compiler: (workers) => new PolicyCompiler(entry, workers),
     started: () => [...started],
     release: (fileName) => channel.postMessage({ release: fileName }),
     nextStart: async (timeoutMs = 30_000) => {

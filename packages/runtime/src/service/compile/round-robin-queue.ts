@@ -29,11 +29,16 @@ export class RoundRobinQueue<T> {
     else items.push(item);
   }
 
-  /** The oldest item of the uid whose turn it is, or undefined when nothing waits. */
-  shift(): T | undefined {
+  /**
+   * The oldest item of the uid whose turn it is, or undefined when nothing waits. With
+   * `eligible`, only uids it accepts take a turn (a uid already running its one job at a time
+   * is skipped and keeps its place).
+   */
+  shift(eligible?: (uid: number) => boolean): T | undefined {
     let next: number | undefined;
     let nextServed = Infinity;
     for (const uid of this.#queues.keys()) {
+      if (eligible !== undefined && !eligible(uid)) continue;
       const served = this.#served.get(uid) ?? 0;
       if (served < nextServed) {
         next = uid;
