@@ -1,0 +1,129 @@
+import ts from './lazy-typescript.js';
+import type { SourcePosition, VReg } from '../ir/policy-ir.js';
+import type { PolicyManifest } from '../policy/define-policy.js';
+import { ConstantFolder } from './constant-folder.js';
+import { IrBuilder } from './ir-builder.js';
+import type { ModuleFunction, PolicyModule } from './policy-module.js';
+import type { PolicyLimits } from './policy-limits.js';
+import { isAssignmentOperator, isIncrement } from './policy-syntax.js';
+import { Scope, type Binding } from './lowering-scope.js';
+import { unwrapExpression, type SourceContext } from './source-context.js';
+
+/**
+ * The state of one lowering run, shared by its parts (functions, statements, conditions,
+ * expressions, constants), and the bookkeeping every part goes through: the nesting depth and
+ * the step budget (both limits of {@link PolicyLimits}), declarations, and what each register
+ * is to the names bound to it.
+ */
+export class Lowering {
+  readonly builder: IrBuilder;
+  readonly moduleScope = new Scope(undefined);
+  readonly constants: ConstantFolder;
+  /** The functions being inlined, outermost first: a call of one of them is recursion. */
+  readonly callStack: ModuleFunction[] = [];
+  /** Registers that are the home of a `let` (or an assigned parameter): their value changes. */
+  readonly mutable = new Set<VReg>();
+  /** Registers bound to a name: a `let` may not take one over as its home. */
+  readonly named = new Set<VReg>();
+  readonly #assigned = new Map<ts.Node, ReadonlySet<string>>();
+  #manifest: PolicyManifest | undefined;
+  #depth = 0;
+  #steps = 0;
+
+  constructor(
+    readonly ctx: SourceContext,
+    readonly module: PolicyModule,
+    readonly limits: PolicyLimits,
+  ) {
+    this.builder = new IrBuilder(limits.maxIrInstructions);
+    this.constants = new ConstantFolder(this);
+    for (const [name, binding] of module.bindings) this.moduleScope.names.set(name, { b: 'module', binding });
+  }
+
+  /** The manifest of the policy being lowered; undefined while top-level constants are checked, before it is read. */
+  get manifest(): PolicyManifest | undefined {
+    return this.#manifest;
+  }
+
+  /** The manifest, for the parts that only run while schedule is lowered. */
+  get policy(): PolicyManifest {
+    return this.#manifest as PolicyManifest;
+  }
+
+  startPolicy(manifest: PolicyManifest): void {
+    this.#manifest = manifest;
+  }
+
+  /** Enters a statement, an expression or an inlined call: one level deeper, one step spent. */
+  enter(node: ts.Node): void {
+    if (++this.#depth > this.limits.maxNestingDepth) {
+      this.ctx.fail(node, `code is nested more than ${this.limits.maxNestingDepth} levels deep (statements, expressions and inlined calls)`, undefined, 'POLICY_TOO_DEEP');
+    }
+    this.step(node);
+  }
+
+  /**
+   * Charges one node visited to the step budget, refusing the policy at `node` once it is
+   * spent. Every walk of the lowerer that can repeat per unrolled iteration or inlined call
+   * charges it (lowering through enter, constant folding directly): a walk left out is one a
+   * source can make as slow as it likes within the other limits.
+   */
+  step(node: ts.Node): void {
+    if (++this.#steps > this.limits.maxLoweringSteps) {
+      this.ctx.fail(node, `the policy is too large: lowering it after inlining calls and unrolling loops takes more than ${this.limits.maxLoweringSteps} steps`);
+    }
+  }
+
+  leave(): void {
+    this.#depth--;
+  }
+
+  pos(node: ts.Node): SourcePosition {
+    return this.ctx.pos(node);
+  }
+
+  declare(scope: Scope, name: ts.Identifier, binding: Binding): void {
+    if (scope.lookup(name.text) !== undefined) {
+      this.ctx.fail(name, `'${name.text}' is already declared; policy code does not allow redeclaring or shadowing a name`);
+    }
+    scope.names.set(name.text, binding);
+  }
+
+  /** Names a function assigns anywhere in its body: those parameters need a register of their own. */
+  assignedNames(fn: ModuleFunction): ReadonlySet<string> {
+    const cached = this.#assigned.get(fn.node);
+    if (cached) return cached;
+    const names = new Set<string>();
+    const target = (node: ts.Expression): void => {
+      const e = unwrapExpression(node);
+      if (ts.isIdentifier(e)) names.add(e.text);
+    };
+    // An explicit stack, not recursion: this walk runs before lowering checks the nesting
+    // depth, and a long operator chain (a||a||...) is a tree thousands of levels deep.
+    const pending: ts.Node[] = fn.node.body ? [fn.node.body] : [];
+    for (let node = pending.pop(); node !== undefined; node = pending.pop()) {
+      if (ts.isBinaryExpression(node) && isAssignmentOperator(node.operatorToken.kind)) target(node.left);
+      if ((ts.isPrefixUnaryExpression(node) || ts.isPostfixUnaryExpression(node)) && isIncrement(node.operator)) target(node.operand);
+      ts.forEachChild(node, (child) => {
+        pending.push(child);
+      });
+    }
+    this.#assigned.set(fn.node, names);
+    return names;
+  }
+
+  checkFunctionShape(fn: ModuleFunction): void {
+    const node = fn.node;
+    const modifiers = ts.canHaveModifiers(node) ? ts.getModifiers(node) : undefined;
+    if (modifiers?.some((m) => m.kind === ts.SyntaxKind.AsyncKeyword)) this.ctx.fail(fn.nameNode, `function '${fn.name}' is async; async functions are not allowed in policy code`);
+    if (node.asteriskToken) this.ctx.fail(fn.nameNode, `function '${fn.name}' is a generator; generators are not allowed in policy code`);
+    if (!node.body) this.ctx.fail(fn.nameNode, `function '${fn.name}' has no body`);
+    for (const parameter of node.parameters) {
+      if (parameter.dotDotDotToken) this.ctx.fail(parameter, 'rest parameters are not allowed in policy code');
+      if (parameter.initializer) this.ctx.fail(parameter.initializer, 'default parameter values are not allowed in policy code');
+      if (parameter.questionToken) this.ctx.fail(parameter, 'optional parameters are not allowed in policy code');
+      if (ts.isIdentifier(parameter.name) && parameter.name.text === 'this') this.ctx.fail(parameter, '`this` is not allowed in policy code');
+      if (ts.isArrayBindingPattern(parameter.name)) this.ctx.fail(parameter.name, 'array destructuring is not allowed in policy code');
+    }
+  }
+}
