@@ -97,7 +97,7 @@ export {
   type VReg,
 } from './ir/policy-ir.js';
 export { formatIrInsn, formatPolicyIr } from './ir/format-policy-ir.js';
-export { PolicyIrError, insnRegisters, verifyPolicyIr } from './ir/verify-policy-ir.js';
+export { PolicyIrError, insnRegisters, verifyPolicyIr, type PolicyIrCheck } from './ir/verify-policy-ir.js';
 export { policyIrFromJson, policyIrToJson } from './ir/policy-ir-json.js';
 export { U64_MASK, evalBinary, evalCompare, evalUnary, isCommutative, negateCompare, swapCompare } from './ir/ir-semantics.js';
 

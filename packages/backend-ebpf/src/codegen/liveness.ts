@@ -1,60 +1,13 @@
-import type { IrInsn, Operand, VReg } from '@syrup/core';
+import { insnRegisters, type IrInsn, type VReg } from '@syrup/core';
 
-/** The virtual registers an instruction reads. */
+/** The virtual registers an instruction reads, each once; which operands are read is core's insnRegisters. */
 export function insnUses(insn: IrInsn): VReg[] {
-  const uses: VReg[] = [];
-  const add = (o: Operand): void => {
-    if (typeof o === 'number' && !uses.includes(o)) uses.push(o);
-  };
-  switch (insn.op) {
-    case 'const':
-    case 'label':
-    case 'jump':
-    case 'input':
-    case 'helper':
-      break;
-    case 'mov':
-      add(insn.src);
-      break;
-    case 'binary':
-    case 'compare':
-    case 'jump-if':
-      add(insn.a);
-      add(insn.b);
-      break;
-    case 'unary':
-      add(insn.a);
-      break;
-    case 'load':
-      add(insn.offset);
-      break;
-    case 'map-get':
-    case 'map-delete':
-      add(insn.key);
-      break;
-    case 'map-set':
-      add(insn.key);
-      add(insn.value);
-      break;
-    case 'map-fetch-add':
-      add(insn.key);
-      add(insn.delta);
-      break;
-    case 'map-cmpxchg':
-      add(insn.key);
-      add(insn.expected);
-      add(insn.desired);
-      break;
-    case 'return':
-      if (insn.verdict === 'executor') add(insn.value);
-      break;
-  }
-  return uses;
+  return [...new Set(insnRegisters(insn).reads)];
 }
 
 /** The virtual register an instruction writes, if any (IR instructions write at most one). */
 export function insnDef(insn: IrInsn): VReg | undefined {
-  return 'dst' in insn ? insn.dst : undefined;
+  return insnRegisters(insn).write;
 }
 
 /** Successor instruction indices of each instruction; a `return` has none. */

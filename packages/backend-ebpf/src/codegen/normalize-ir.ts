@@ -1,8 +1,6 @@
-import { INPUT_FIELDS, POLICY_IR_VERSION, evalCompare, type IrInsn, type Operand, type PolicyIr } from '@syrup/core';
+import { PolicyIrError, evalCompare, verifyPolicyIr, type IrInsn, type PolicyIr } from '@syrup/core';
 import { CodegenError } from './codegen-error.js';
 import { computeLiveness, insnDef } from './liveness.js';
-
-const U64_LIMIT = 1n << 64n;
 
 /**
  * A policy IR checked and simplified for code generation: jumps whose outcome is known are
@@ -147,120 +145,20 @@ function lastInsn(ir: PolicyIr, folded: readonly (IrInsn | undefined)[], end: nu
   return undefined;
 }
 
+/**
+ * Checks `ir` with core's verifier in its lenient mode (see PolicyIrCheck): every instruction,
+ * not the control flow, which normalizeIr works out itself. A violation is CODEGEN_INVALID_IR
+ * at the offending instruction's source position, in the verifier's words.
+ */
 function validate(ir: PolicyIr): void {
-  const fail = (message: string, insn?: IrInsn): never => {
-    const pos = insn?.pos;
-    throw new CodegenError('CODEGEN_INVALID_IR', `${ir.fileName}${pos ? `:${pos.line}:${pos.column}` : ''}: ${message}`, {
+  try {
+    verifyPolicyIr(ir, 'lenient');
+  } catch (error) {
+    if (!(error instanceof PolicyIrError)) throw error;
+    const pos = error.index === undefined ? undefined : ir.insns[error.index]?.pos;
+    throw new CodegenError('CODEGEN_INVALID_IR', `${ir.fileName}${pos ? `:${pos.line}:${pos.column}` : ''}: ${error.message}`, {
+      cause: error,
       location: pos ? { file: ir.fileName, line: pos.line, column: pos.column } : undefined,
     });
-  };
-  if (ir.version !== POLICY_IR_VERSION) fail(`policy IR version ${String(ir.version)} is not ${POLICY_IR_VERSION}.`);
-  if (!Number.isInteger(ir.registerCount) || ir.registerCount < 0) fail(`register count ${String(ir.registerCount)} is not a count.`);
-  if (ir.insns.length === 0) fail('the policy IR has no instructions.');
-
-  const labels = new Set<string>();
-  for (const insn of ir.insns) {
-    if (insn.op !== 'label') continue;
-    if (labels.has(insn.label)) fail(`label '${insn.label}' is defined twice.`, insn);
-    labels.add(insn.label);
-  }
-  const fields: readonly string[] = INPUT_FIELDS[ir.manifest.input];
-  const vreg = (v: number, insn: IrInsn): void => {
-    if (!Number.isInteger(v) || v < 0 || v >= ir.registerCount) {
-      fail(`virtual register ${String(v)} is outside 0..${ir.registerCount - 1}.`, insn);
-    }
-  };
-  const operand = (o: Operand, insn: IrInsn): void => {
-    if (typeof o === 'bigint') {
-      if (o < 0n || o >= U64_LIMIT) fail(`immediate ${o} is not an unsigned 64-bit value.`, insn);
-    } else {
-      vreg(o, insn);
-    }
-  };
-  const map = (name: string, insn: IrInsn): void => {
-    if (!Object.hasOwn(ir.manifest.maps, name)) fail(`map '${name}' is not declared by the policy.`, insn);
-  };
-
-  for (const insn of ir.insns) {
-    switch (insn.op) {
-      case 'const':
-        vreg(insn.dst, insn);
-        operand(insn.value, insn);
-        break;
-      case 'mov':
-        vreg(insn.dst, insn);
-        operand(insn.src, insn);
-        break;
-      case 'binary':
-      case 'compare':
-        vreg(insn.dst, insn);
-        operand(insn.a, insn);
-        operand(insn.b, insn);
-        break;
-      case 'unary':
-        vreg(insn.dst, insn);
-        operand(insn.a, insn);
-        break;
-      case 'label':
-        break;
-      case 'jump':
-        if (!labels.has(insn.target)) fail(`jump to undefined label '${insn.target}'.`, insn);
-        break;
-      case 'jump-if':
-        if (!labels.has(insn.target)) fail(`jump to undefined label '${insn.target}'.`, insn);
-        operand(insn.a, insn);
-        operand(insn.b, insn);
-        break;
-      case 'input':
-        vreg(insn.dst, insn);
-        if (!fields.includes(insn.field)) fail(`a ${ir.manifest.input} input has no field '${insn.field}'.`, insn);
-        break;
-      case 'load': {
-        vreg(insn.dst, insn);
-        operand(insn.offset, insn);
-        const region = ir.manifest.input === 'udp' ? 'payload' : ir.manifest.input === 'packet' ? 'data' : undefined;
-        if (insn.region !== region) fail(`a ${ir.manifest.input} input has no '${insn.region}' bytes to load.`, insn);
-        if (![1, 2, 4, 8].includes(insn.size)) fail(`load size ${String(insn.size)} is not 1, 2, 4 or 8.`, insn);
-        if (insn.byteOrder !== 'be' && insn.byteOrder !== 'le') fail(`byte order '${String(insn.byteOrder)}' is not be or le.`, insn);
-        break;
-      }
-      case 'map-get':
-        vreg(insn.dst, insn);
-        map(insn.map, insn);
-        operand(insn.key, insn);
-        break;
-      case 'map-set':
-        map(insn.map, insn);
-        operand(insn.key, insn);
-        operand(insn.value, insn);
-        break;
-      case 'map-delete':
-        map(insn.map, insn);
-        operand(insn.key, insn);
-        break;
-      case 'map-fetch-add':
-        vreg(insn.dst, insn);
-        map(insn.map, insn);
-        operand(insn.key, insn);
-        operand(insn.delta, insn);
-        break;
-      case 'map-cmpxchg':
-        vreg(insn.dst, insn);
-        map(insn.map, insn);
-        operand(insn.key, insn);
-        operand(insn.expected, insn);
-        operand(insn.desired, insn);
-        break;
-      case 'helper':
-        vreg(insn.dst, insn);
-        if (!['random', 'now', 'cpu'].includes(insn.helper)) fail(`helper '${String(insn.helper)}' does not exist.`, insn);
-        break;
-      case 'return':
-        if (insn.verdict === 'executor') operand(insn.value, insn);
-        else if (insn.verdict !== 'pass' && insn.verdict !== 'drop') fail(`verdict '${String(insn.verdict)}' is not executor, pass or drop.`, insn);
-        break;
-      default:
-        fail(`instruction '${String((insn as { op?: unknown }).op)}' does not exist.`, insn);
-    }
   }
 }

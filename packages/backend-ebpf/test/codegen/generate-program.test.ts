@@ -183,6 +183,25 @@ describe('generateProgram', () => {
     expectCodegenError(() => generateProgram(ir, { target: 'xdp-drv' }), 'CODEGEN_INVALID_IR');
   });
 
+  it('refuses malformed IR in the words of core\'s verifier, at the offending instruction\'s position', () => {
+    const insns: IrInsn[] = [{ op: 'jump', target: 'nowhere', pos: { line: 3, column: 5 } }];
+    const ir: PolicyIr = { ...policyIr({ input: 'udp', insns }), registerCount: 1 };
+    const error = (() => {
+      try {
+        generateProgram(ir, { target: 'xdp-drv' });
+      } catch (caught) {
+        return caught as CodegenError;
+      }
+      return expect.fail('expected a CodegenError');
+    })();
+    expect(error).toMatchObject({
+      code: 'CODEGEN_INVALID_IR',
+      message: `${ir.fileName}:3:5: instruction 0 (jump): label "nowhere" is not defined.`,
+      location: { file: ir.fileName, line: 3, column: 5 },
+    });
+    expect(error.cause).toMatchObject({ code: 'POLICY_IR_INVALID', index: 0 });
+  });
+
   it('says so when a jump would have to reach further than 32767 instructions', () => {
     const insns: IrInsn[] = [{ op: 'input', dst: 0, field: 'srcPort' }, { op: 'jump-if', kind: 'eq', a: 0, b: 1n, target: 'end' }];
     for (let i = 0; i < 4000; i++) insns.push({ op: 'map-set', map: 'm', key: 0n, value: 0 });

@@ -1,6 +1,6 @@
 import ts from './lazy-typescript.js';
 import { isArrayKind } from '@syrup/maps';
-import type { LoadRegion, Operand, SourcePosition } from '../ir/policy-ir.js';
+import { HELPER_NAMES, type HelperName, type LoadRegion, type Operand, type SourcePosition } from '../ir/policy-ir.js';
 import { lowerCondition } from './lower-conditions.js';
 import { inlineCall } from './lower-functions.js';
 import type { Lowering } from './lowering.js';
@@ -11,7 +11,7 @@ import { ARITHMETIC, COMPARISON, INPUT_MEMBERS, isAssignmentOperator, isTypeWrap
 import { expressionReason } from './refusal-reasons.js';
 import { unwrapExpression } from './source-context.js';
 
-const HELPERS = new Set(['random', 'now', 'cpu']);
+const HELPERS: ReadonlySet<string> = new Set(HELPER_NAMES);
 
 /** Lowers an expression whose value must be an integer: an immediate when it folds, a register otherwise. */
 export function lowerInt(l: Lowering, expression: ts.Expression, scope: Scope, frame: Frame): Operand {
@@ -293,7 +293,7 @@ function coreCall(l: Lowering, name: string, node: ts.CallExpression): Value {
   if (HELPERS.has(name)) {
     if (node.arguments.length !== 0) l.ctx.fail(node, `${name}() takes no arguments`);
     const dst = l.builder.newReg();
-    l.builder.emit({ op: 'helper', dst, helper: name as 'random' | 'now' | 'cpu', pos: l.pos(node) });
+    l.builder.emit({ op: 'helper', dst, helper: name as HelperName, pos: l.pos(node) });
     return int(dst);
   }
   if (name === 'PASS' || name === 'DROP') return l.ctx.fail(node, `${name} is not a function; return it as it is`);

@@ -64,7 +64,9 @@ export type InputField = (typeof INPUT_FIELDS)[InputKind][number];
 /** The byte regions a policy can read: a datagram's payload, or a raw frame's data. */
 export type LoadRegion = 'payload' | 'data';
 
-export type HelperName = 'random' | 'now' | 'cpu';
+/** The helpers policy code can call (`random()`, `now()`, `cpu()`), each an IR `helper` instruction. */
+export const HELPER_NAMES = ['random', 'now', 'cpu'] as const;
+export type HelperName = (typeof HELPER_NAMES)[number];
 
 interface Located {
   readonly pos?: SourcePosition;

@@ -1,5 +1,5 @@
 import { SyrupError } from '../errors/syrup-error.js';
-import { INPUT_FIELDS, POLICY_IR_VERSION, type IrInsn, type Operand, type PolicyIr } from './policy-ir.js';
+import { HELPER_NAMES, INPUT_FIELDS, POLICY_IR_VERSION, type IrInsn, type Operand, type PolicyIr } from './policy-ir.js';
 
 /** An IR that breaks the contract of `policy-ir.ts`: a bug in its producer, or untrusted data. */
 export class PolicyIrError extends SyrupError {
@@ -17,8 +17,19 @@ const U64_MAX = (1n << 64n) - 1n;
 const BINARY_OPS = new Set(['add', 'sub', 'mul', 'div', 'mod', 'and', 'or', 'xor', 'shl', 'shr']);
 const COMPARE_OPS = new Set(['eq', 'ne', 'lt', 'le', 'gt', 'ge']);
 const UNARY_OPS = new Set(['neg', 'not']);
-const HELPERS = new Set(['random', 'now', 'cpu']);
+const HELPERS: ReadonlySet<string> = new Set(HELPER_NAMES);
 const LOAD_REGION_OF_INPUT: Readonly<Record<string, string | undefined>> = { udp: 'payload', packet: 'data' };
+
+/**
+ * How much of the contract {@link verifyPolicyIr} checks.
+ * - `strict` (the default): all of it. What a deployment, the evaluator and IR read from JSON need.
+ * - `lenient`: each instruction on its own (operations, fields, registers, immediates, labels,
+ *   maps, regions, helpers, verdicts), not the control flow: a fall-through off the end,
+ *   unreachable code and reads before writes pass. For a code generator, which removes
+ *   unreachable code and finds a path off the end itself, zeroes what is read before it is
+ *   written, and is tested with IR written by hand.
+ */
+export type PolicyIrCheck = 'strict' | 'lenient';
 
 /**
  * Checks an IR against its contract and throws {@link PolicyIrError} on the first violation:
@@ -26,9 +37,10 @@ const LOAD_REGION_OF_INPUT: Readonly<Record<string, string | undefined>> = { udp
  * defined labels, declared maps, fields and regions the input kind has, no fall-through off the
  * end, every instruction reachable (the kernel verifier refuses dead code), and every register
  * written on all paths before it is read (the verifier refuses reads of unset registers).
- * Backends may call it on IR they did not produce; the front end's output always passes.
+ * Backends may call it on IR they did not produce; the front end's output always passes. In
+ * `lenient` mode it stops after the instruction checks (see {@link PolicyIrCheck}).
  */
-export function verifyPolicyIr(ir: PolicyIr): void {
+export function verifyPolicyIr(ir: PolicyIr, check: PolicyIrCheck = 'strict'): void {
   if (ir.version !== POLICY_IR_VERSION) {
     throw new PolicyIrError(`policy IR version ${String(ir.version)} is not the supported version ${POLICY_IR_VERSION}.`);
   }
@@ -50,6 +62,7 @@ export function verifyPolicyIr(ir: PolicyIr): void {
     labels.set(insn.label, index);
   });
   ir.insns.forEach((insn, index) => checkInsn(ir, insn, index, labels));
+  if (check === 'lenient') return;
   const last = ir.insns[ir.insns.length - 1];
   if (last?.op !== 'return' && last?.op !== 'jump') {
     throw new PolicyIrError(`instruction ${ir.insns.length - 1}: the last instruction can fall through off the end.`, ir.insns.length - 1);

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { POLICY_IR_VERSION, type IrInsn, type PolicyIr } from '../../src/ir/policy-ir.js';
-import { PolicyIrError, verifyPolicyIr } from '../../src/ir/verify-policy-ir.js';
+import { PolicyIrError, verifyPolicyIr, type PolicyIrCheck } from '../../src/ir/verify-policy-ir.js';
 
 const manifest = {
   name: 'p',
@@ -9,9 +9,9 @@ const manifest = {
   params: {},
 };
 const ir = (insns: IrInsn[], registerCount = 4): PolicyIr => ({ version: POLICY_IR_VERSION, manifest, fileName: 'p.ts', registerCount, insns });
-const message = (program: PolicyIr): string | undefined => {
+const message = (program: PolicyIr, check: PolicyIrCheck = 'strict'): string | undefined => {
   try {
-    verifyPolicyIr(program);
+    verifyPolicyIr(program, check);
     return undefined;
   } catch (error) {
     expect(error).toBeInstanceOf(PolicyIrError);
@@ -58,5 +58,18 @@ describe('verifyPolicyIr', () => {
     ['a register out of range', [{ op: 'const', dst: 9, value: 1n }, { op: 'return', verdict: 'pass' }], 'instruction 0 (const): dst 9 is not a register below 4.'],
   ])('refuses %s', (_, insns, expected) => {
     expect(message(ir(insns))).toBe(expected);
+  });
+
+  it('checks each instruction but not the control flow in lenient mode (what code generators ask for)', () => {
+    // Flow: a read before any write, unreachable code, a fall-through off the end all pass.
+    expect(message(ir([{ op: 'return', verdict: 'executor', value: 1 }]), 'lenient')).toBeUndefined();
+    expect(message(ir([{ op: 'return', verdict: 'pass' }, { op: 'return', verdict: 'drop' }]), 'lenient')).toBeUndefined();
+    expect(message(ir([{ op: 'input', dst: 0, field: 'len' }]), 'lenient')).toBeUndefined();
+    // Instructions: refused in the same words as in strict mode.
+    expect(message(ir([{ op: 'jump', target: 'nowhere' }]), 'lenient')).toBe('instruction 0 (jump): label "nowhere" is not defined.');
+    expect(message(ir([{ op: 'helper', dst: 0, helper: 'rdtsc' as never }, { op: 'return', verdict: 'pass' }]), 'lenient')).toBe(
+      'instruction 0 (helper): unknown helper "rdtsc".',
+    );
+    expect(message({ ...ir([{ op: 'return', verdict: 'pass' }]), registerCount: -1 }, 'lenient')).toBe('policy IR register count -1 is not a non-negative integer.');
   });
 });

@@ -1,4 +1,5 @@
 import type { DataMapKind } from '@syrup/maps';
+import { HELPER_NAMES, type HelperName } from '../../ir/policy-ir.js';
 import type { InputKind } from '../../policy/inputs.js';
 import { SeededRandom } from './seeded-random.js';
 
@@ -19,7 +20,7 @@ export interface RandomPolicyOptions {
    */
   readonly mapKinds?: readonly DataMapKind[];
   /** Helpers the code may call; default all three. A kernel suite cannot inject `random` and `now`. */
-  readonly helpers?: readonly ('random' | 'now' | 'cpu')[];
+  readonly helpers?: readonly HelperName[];
 }
 
 /** A generated policy module: valid in the policy language, so it must compile. */
@@ -104,7 +105,7 @@ const MAP_KINDS: readonly DataMapKind[] = ['array', 'hash', 'lru-hash', 'percpu-
  */
 export function generateRandomPolicy(options: RandomPolicyOptions | number): RandomPolicy {
   const o = typeof options === 'number' ? { seed: options } : options;
-  return new PolicyGenerator(o.seed, o.input, o.budget ?? 1500, o.mapKinds ?? MAP_KINDS, o.helpers ?? ['random', 'now', 'cpu']).generate();
+  return new PolicyGenerator(o.seed, o.input, o.budget ?? 1500, o.mapKinds ?? MAP_KINDS, o.helpers ?? HELPER_NAMES).generate();
 }
 
 class PolicyGenerator {
@@ -124,7 +125,7 @@ class PolicyGenerator {
     input: InputKind | undefined,
     budget: number,
     private readonly mapKinds: readonly DataMapKind[],
-    private readonly helpers: readonly ('random' | 'now' | 'cpu')[],
+    private readonly helpers: readonly HelperName[],
   ) {
     this.#rng = new SeededRandom(seed);
     const rng = this.#rng;
