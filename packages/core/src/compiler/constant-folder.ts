@@ -12,17 +12,20 @@ import { ARITHMETIC, COMPARISON, isTypeWrapper } from './policy-syntax.js';
  * cycles refused), `ThreadEvent` members, and the two questions lowering asks of an expression.
  *
  * - {@link fold}: is it a constant, and which? It evaluates literals, params, constants, loop
- *   counters and operators with the IR's own semantics, emits nothing and never refuses what
- *   lowering would accept; lowering asks it to pick a branch it need not emit.
+ *   counters and operators with the IR's own semantics and emits nothing; it refuses only what
+ *   lowering refuses too (an unknown ThreadEvent member, a bad top-level constant) and a spent
+ *   step budget. Lowering asks it to pick the branch of a condition it need not emit.
  * - {@link require}: it must be a constant (case values, loop bounds, top-level constants). It
  *   lowers the expression, so the expression is checked exactly like run-time code (nesting
  *   depth, error messages and positions), and the result must be an immediate with no code
  *   emitted: the IR builder folds constant operands with the same semantics as `fold`.
  *
  * The two are not one walk on purpose: `require` refuses what lowering refuses (a 250-term
- * `1 + 1 + ...` as a case value is nested too deeply) and accepts what lowering folds away
- * (`case 0 && pkt.len:` is 0), while `fold` must decide conditions of any depth without
- * refusing them. Both charge every node they visit to the step budget.
+ * `1 + 1 + ...` as a case value is nested too deeply, `ThreadEvent?.NEW` uses optional
+ * chaining) and accepts what lowering folds away (`case 0 && pkt.len:` is 0), while `fold`
+ * must decide a condition of any depth, which lowering never walks when it folds. Answering
+ * `require` with `fold` would change which policies compile. Both charge every node they
+ * visit to the step budget.
  */
 export class ConstantFolder {
   readonly #values = new Map<string, bigint>();

@@ -285,6 +285,17 @@ function pick(pkt: UdpInput, n: number) {
     );
   });
 
+  it('checks a required constant (case value, top-level const) as run-time code, and folds a condition of any depth', () => {
+    // constant-folder.ts: `require` lowers, so it keeps lowering's refusals and what lowering folds away;
+    // `fold` decides conditions lowering never walks. Answering one with the other would change these.
+    const terms = (n: number): string => Array.from({ length: n }, () => '1').join(' + ');
+    const tooDeep = `code is nested more than ${POLICY_LIMITS.maxNestingDepth} levels deep (statements, expressions and inlined calls)`;
+    expect(compileError(udpPolicy(`    switch (pkt.len) {\n      case ${terms(250)}: return 1;\n    }\n    return 0;`, { signature: 'pkt' }))).toBe(`test.ts:11:12: ${tooDeep}`);
+    expect(compileError(udpPolicy('    return K;', { top: `const K = ${terms(250)};` }))).toBe(`test.ts:3:11: ${tooDeep}`);
+    expect(compileError(udpPolicy(`    switch (pkt.len) {\n      case 0 && pkt.len: return 1;\n    }\n    return 0;`, { signature: 'pkt' }))).toBeUndefined();
+    expect(compileError(udpPolicy(`    return (${terms(250)}) > 3 ? 1 : 2;`, { signature: 'pkt' }))).toBeUndefined();
+  });
+
   it('charges constant folding to the step budget: a big constant condition folded in every unrolled iteration is refused at its line', () => {
     // Issue #15's folding bomb: 20 480 unrolled iterations lower in about 164 000 steps, under
     // the budget, but each folds a 4 000-term condition. Before folding counted, this policy
