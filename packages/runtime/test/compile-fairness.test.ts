@@ -5,8 +5,9 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Backend, registerHookRegistry, type Artifact, type CompiledPolicy, type PolicySource } from '@syrup/core';
 import { container } from 'tsyringe';
+import { describeAsRoot } from '@syrup/test-support/kernel-gate';
 import { afterEach, describe, expect, it } from 'vitest';
-import { LimitError, PeerCredentials, PolicyCompiler, ProtocolServer, ProtocolServerOptions, RuntimeService, type PeerIdentity } from '../src/index.js';
+import { BACKLOG_NICE, LimitError, PeerCredentials, RuntimeLimits, PolicyCompiler, ProtocolServer, ProtocolServerOptions, RuntimeService, type PeerIdentity } from '../src/index.js';
 import { gatedCompiles, type GatedCompiles } from './support/gated-compiles.js';
 import { lineConnection, type LineConnection } from './support/line-connection.js';
 import { MemoryBackend } from './support/memory-backend.js';
@@ -125,16 +126,47 @@ describe('the policy compiler under several tenants (issue #15)', () => {
     );
     expect(refused).toBeInstanceOf(LimitError);
     expect(refused).toMatchObject({ code: 'LIMIT_QUEUED_COMPILES', message: `uid ${B} already has 16 compiles queued, the --max-queued-compiles limit.`, limit: 16 });
+    // Another uid's compile is taken, on the second worker.
     const a = outcome(compiler.compile(policy('a1.ts'), undefined, { uid: A, timeoutMs: TIMEOUT_MS, maxQueued: 16 }));
+    expect(await gate.nextStart()).toBe('a1.ts');
     // Once one of B's compiles has ended, B may queue another.
     gate.release('b1.ts');
     expect(await b[0]).toEqual({ compiled: 'round-robin' });
     const again = outcome(compiler.compile(policy('b17.ts'), undefined, request));
-    expect(await gate.nextStart()).toBe('a1.ts');
+    expect(await gate.nextStart()).toBe('b2.ts');
     gate.release('a1.ts');
     expect(await a).toEqual({ compiled: 'round-robin' });
     await compiler.close();
     expect(await again).toEqual({ refused: 'COMPILER_CLOSED' });
+  });
+});
+
+describeAsRoot('compile priority under a backlog (root may raise a thread\'s priority back)', () => {
+  let gate: GatedCompiles | undefined;
+  let compiler: PolicyCompiler | undefined;
+  afterEach(async () => {
+    await compiler?.close();
+    gate?.[Symbol.dispose]();
+  });
+
+  it("runs a compile whose uid has more waiting at the backlog's nice value, and one with nothing waiting at 0", async () => {
+    gate = gatedCompiles();
+    compiler = gate.compiler(2);
+    const b = ['b1.ts', 'b2.ts', 'b3.ts'].map((name) => outcome((compiler as PolicyCompiler).compile(policy(name), undefined, { uid: B, timeoutMs: TIMEOUT_MS })));
+    expect(await gate.nextStart()).toBe('b1.ts');
+    const a = outcome(compiler.compile(policy('a1.ts'), undefined, { uid: A, timeoutMs: TIMEOUT_MS }));
+    expect(await gate.nextStart()).toBe('a1.ts');
+    gate.release('a1.ts');
+    await a;
+    gate.release('b1.ts');
+    expect(await gate.nextStart()).toBe('b2.ts');
+    gate.release('b2.ts');
+    expect(await gate.nextStart()).toBe('b3.ts');
+    gate.release('b3.ts');
+    await Promise.all(b);
+    // b2 had b3 waiting behind it when it started; b1 (queued before b2 and b3), a1 and b3 had nothing of their uid waiting
+    // (b3 ran in the worker that ran b2 at the lower priority: it was raised back).
+    expect(['b1.ts', 'a1.ts', 'b2.ts', 'b3.ts'].map((name) => gate?.niceOf(name))).toEqual([0, 0, BACKLOG_NICE, 0]);
   });
 });
 
@@ -174,6 +206,8 @@ describe('syrupd with tenants on many connections (issue #15)', () => {
     registerHookRegistry(child);
     child.register(Backend, { useValue: new DescribingBackend() });
     child.register(PolicyCompiler, { useValue: gate.compiler() });
+    // A compile the test holds must not reach the tenants' compile-time limit while the test works on others.
+    child.register(RuntimeLimits, { useValue: { compileTimeoutMs: TIMEOUT_MS } });
     child.registerSingleton(RuntimeService);
     child.register(PeerCredentials, { useValue: { of: () => identities.shift() ?? { uid: 65534, gid: 65534, pid: 1 } } });
     child.register(ProtocolServerOptions, { useValue: { socketPath } });

@@ -16,6 +16,8 @@ export interface GatedCompiles extends Disposable {
   nextStart(timeoutMs?: number): Promise<string>;
   /** Every compile started so far, in order. */
   started(): readonly string[];
+  /** The nice value the worker thread held when the compile of `fileName` started. */
+  niceOf(fileName: string): number | undefined;
   /** Lets the held compile of `fileName` run (core's real front end) and answer. */
   release(fileName: string): void;
 }
@@ -26,17 +28,20 @@ export function gatedCompiles(): GatedCompiles {
   const real = compileWorkerEntry();
   const entry = { ...real, url: new URL('./gated-compile-worker.ts', import.meta.url), env: { ...(real.env ?? process.env), SYRUP_TEST_GATE_CHANNEL: name } };
   const started: string[] = [];
+  const nices = new Map<string, number>();
   let read = 0;
   const waiting: (() => void)[] = [];
   channel.onmessage = (event) => {
-    const fileName = (event as { data: { started?: string } }).data.started;
+    const { started: fileName, nice } = (event as { data: { started?: string; nice?: number } }).data;
     if (fileName === undefined) return;
+    if (nice !== undefined) nices.set(fileName, nice);
     started.push(fileName);
     for (const wake of waiting.splice(0)) wake();
   };
   return {
     compiler: (workers) => new PolicyCompiler(entry, workers),
     started: () => [...started],
+    niceOf: (fileName) => nices.get(fileName),
     release: (fileName) => channel.postMessage({ release: fileName }),
     nextStart: async (timeoutMs = 30_000) => {
       const deadline = Date.now() + timeoutMs;

@@ -5,6 +5,8 @@ export interface CompileJob {
   readonly id: number;
   readonly source: PolicySource;
   readonly params?: Readonly<Record<string, number | bigint>>;
+  /** The nice value the worker thread compiles at (compile-worker-priority.ts); absent keeps the thread's. */
+  readonly nice?: number;
 }
 
 /** An error crossing the thread boundary, rebuilt on the main thread with the same code and sentence. */

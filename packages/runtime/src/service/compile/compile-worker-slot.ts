@@ -18,6 +18,8 @@ export interface SlotCompile {
   readonly timeoutMs: number;
   /** Aborting stops the compile: before it reaches the worker, or by terminating the worker. */
   readonly signal: AbortSignal | undefined;
+  /** The nice value the worker thread compiles at; undefined keeps the thread's. */
+  readonly nice?: number;
 }
 
 export interface CompileWorkerSlotOptions {
@@ -120,7 +122,7 @@ export class CompileWorkerSlot {
       worker.on('message', onMessage);
       worker.on('error', onError);
       worker.on('exit', onExit);
-      const message: CompileJob = { id, source: { fileName: job.source.fileName, text: job.source.text }, ...(job.params !== undefined ? { params: job.params } : {}) };
+      const message: CompileJob = { id, source: { fileName: job.source.fileName, text: job.source.text }, ...(job.params !== undefined ? { params: job.params } : {}), ...(job.nice !== undefined ? { nice: job.nice } : {}) };
       worker.postMessage(message);
     });
   }

@@ -5,12 +5,14 @@
 import { parentPort } from 'node:worker_threads';
 import { compilePolicy, PolicyCompileError, SyrupError } from '@syrup/core';
 import type { CompileJob, CompileReply, WorkerFailure } from './compile-messages.js';
+import { runAtNice } from './compile-worker-priority.js';
 
 const port = parentPort;
 if (port === null) throw new Error('compile-worker.ts runs only as a worker thread');
 
 port.on('message', (job: CompileJob) => {
   let reply: CompileReply;
+  runAtNice(job.nice);
   try {
     const { ir } = compilePolicy(job.source, job.params === undefined ? {} : { params: job.params });
     reply = { id: job.id, ok: true, ir };

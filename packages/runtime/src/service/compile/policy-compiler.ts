@@ -14,6 +14,15 @@ import { RoundRobinQueue } from './round-robin-queue.js';
 export const DEFAULT_COMPILE_WORKERS = Math.min(2, availableParallelism());
 /** A spare worker (every one but the first) is terminated after this long unused. */
 const SPARE_WORKER_IDLE_MS = 30_000;
+/**
+ * The nice value of a compile whose uid has more compiles waiting behind it: a tenant with a
+ * backlog is batch work, and when its compile shares a CPU with the compile of a tenant that
+ * sent one, the kernel gives that one about ten times the CPU time. A compile with nothing of
+ * its uid waiting runs at 0, the daemon's own priority. Applied only when the process may
+ * raise a thread's priority back (root), so that an unprivileged embedded runtime's workers
+ * are never stuck at the lower priority.
+ */
+export const BACKLOG_NICE = 10;
 
 /** Who a compile is for and how far it may go. */
 export interface CompileOptions {
@@ -60,6 +69,7 @@ export class PolicyCompiler {
   readonly #free: Set<CompileWorkerSlot>;
   readonly #slots: readonly CompileWorkerSlot[];
   readonly #runningUids = new Set<number>();
+  readonly #mayRenice = process.geteuid?.() === 0;
   #closed = false;
 
   constructor(entry: CompileWorkerEntry = compileWorkerEntry(), workers: number = DEFAULT_COMPILE_WORKERS) {
@@ -119,8 +129,9 @@ export class PolicyCompiler {
       this.#free.delete(slot);
       const { uid, timeoutMs, signal } = job.options;
       this.#runningUids.add(uid);
+      const nice = this.#mayRenice ? (this.#queue.sizeOf(uid) > 0 ? BACKLOG_NICE : 0) : undefined;
       slot
-        .compile({ source: job.source, params: job.params, timeoutMs, signal })
+        .compile({ source: job.source, params: job.params, timeoutMs, signal, ...(nice !== undefined ? { nice } : {}) })
         .then(job.resolve, job.reject)
         .finally(() => {
           this.#runningUids.delete(uid);
