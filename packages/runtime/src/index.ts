@@ -52,7 +52,7 @@ export { processStartTime } from './persistence/process-start-time.js';
 export { LimitError, type LimitErrorCode } from './service/limits/limit-error.js';
 export { DEFAULT_TENANT_LIMITS, RuntimeLimits, tenantLimits, type TenantLimits } from './service/limits/runtime-limits.js';
 export { mapMemoryBytes } from './service/limits/map-memory.js';
-export { BACKLOG_NICE, PolicyCompiler, type CompileOptions } from './service/compile/policy-compiler.js';
+export { BACKLOG_NICE_STEPS, PolicyCompiler, type CompileOptions } from './service/compile/policy-compiler.js';
 export { ProgressLineSchema, SERVICE_STAGES, type ProgressLine, type ServiceStage } from './protocol/protocol-schema.js';
 export type { ClientDisasmOptions, ClientStage } from './client/syrup-client.js';
 export { OwnershipError, type OwnershipErrorCode } from '@syrup/core';

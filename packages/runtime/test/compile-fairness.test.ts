@@ -1,13 +1,13 @@
 import 'reflect-metadata';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { getPriority, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Backend, registerHookRegistry, type Artifact, type CompiledPolicy, type PolicySource } from '@syrup/core';
 import { container } from 'tsyringe';
 import { describeAsRoot } from '@syrup/test-support/kernel-gate';
 import { afterEach, describe, expect, it } from 'vitest';
-import { BACKLOG_NICE, LimitError, PeerCredentials, RuntimeLimits, PolicyCompiler, ProtocolServer, ProtocolServerOptions, RuntimeService, type PeerIdentity } from '../src/index.js';
+import { BACKLOG_NICE_STEPS, LimitError, PeerCredentials, RuntimeLimits, PolicyCompiler, ProtocolServer, ProtocolServerOptions, RuntimeService, type PeerIdentity } from '../src/index.js';
 import { gatedCompiles, type GatedCompiles } from './support/gated-compiles.js';
 import { lineConnection, type LineConnection } from './support/line-connection.js';
 import { MemoryBackend } from './support/memory-backend.js';
@@ -166,7 +166,9 @@ describeAsRoot('compile priority under a backlog (root may raise a thread\'s pri
     await Promise.all(b);
     // b2 had b3 waiting behind it when it started; b1 (queued before b2 and b3), a1 and b3 had nothing of their uid waiting
     // (b3 ran in the worker that ran b2 at the lower priority: it was raised back).
-    expect(['b1.ts', 'a1.ts', 'b2.ts', 'b3.ts'].map((name) => gate?.niceOf(name))).toEqual([0, 0, BACKLOG_NICE, 0]);
+    const daemon = getPriority(0);
+    const backlogged = Math.min(19, daemon + BACKLOG_NICE_STEPS);
+    expect(['b1.ts', 'a1.ts', 'b2.ts', 'b3.ts'].map((name) => gate?.niceOf(name))).toEqual([daemon, daemon, backlogged, daemon]);
   });
 });
 

@@ -1,4 +1,4 @@
-import { availableParallelism } from 'node:os';
+import { availableParallelism, getPriority } from 'node:os';
 import { SyrupError, type CompiledPolicy, type PolicySource } from '@syrup/core';
 import { injectable } from 'tsyringe';
 import { LimitError } from '../limits/limit-error.js';
@@ -15,14 +15,15 @@ export const DEFAULT_COMPILE_WORKERS = Math.min(2, availableParallelism());
 /** A spare worker (every one but the first) is terminated after this long unused. */
 const SPARE_WORKER_IDLE_MS = 30_000;
 /**
- * The nice value of a compile whose uid has more compiles waiting behind it: a tenant with a
- * backlog is batch work, and when its compile shares a CPU with the compile of a tenant that
- * sent one, the kernel gives that one about ten times the CPU time. A compile with nothing of
- * its uid waiting runs at 0, the daemon's own priority. Applied only when the process may
- * raise a thread's priority back (root), so that an unprivileged embedded runtime's workers
- * are never stuck at the lower priority.
+ * How many nice values below the daemon a compile runs whose uid has more compiles waiting
+ * when it starts: a tenant with a backlog is batch work, and when its compile shares a CPU
+ * with the compile of a tenant that sent one, the kernel gives that one about ten times the
+ * CPU time. A compile with nothing of its uid waiting runs at the daemon's own nice value
+ * (the main thread's when the compiler was made). Applied only when the process may raise a
+ * thread's priority back (root), so that an unprivileged embedded runtime's workers are never
+ * stuck at the lower priority.
  */
-export const BACKLOG_NICE = 10;
+export const BACKLOG_NICE_STEPS = 10;
 
 /** Who a compile is for and how far it may go. */
 export interface CompileOptions {
@@ -69,7 +70,8 @@ export class PolicyCompiler {
   readonly #free: Set<CompileWorkerSlot>;
   readonly #slots: readonly CompileWorkerSlot[];
   readonly #runningUids = new Set<number>();
-  readonly #mayRenice = process.geteuid?.() === 0;
+  /** The nice values compiles run at, undefined when this process may not raise a thread's priority back. */
+  readonly #nice = process.geteuid?.() === 0 ? compileNiceValues() : undefined;
   #closed = false;
 
   constructor(entry: CompileWorkerEntry = compileWorkerEntry(), workers: number = DEFAULT_COMPILE_WORKERS) {
@@ -129,7 +131,7 @@ export class PolicyCompiler {
       this.#free.delete(slot);
       const { uid, timeoutMs, signal } = job.options;
       this.#runningUids.add(uid);
-      const nice = this.#mayRenice ? (this.#queue.sizeOf(uid) > 0 ? BACKLOG_NICE : 0) : undefined;
+      const nice = this.#nice === undefined ? undefined : this.#queue.sizeOf(uid) > 0 ? this.#nice.backlogged : this.#nice.alone;
       slot
         .compile({ source: job.source, params: job.params, timeoutMs, signal, ...(nice !== undefined ? { nice } : {}) })
         .then(job.resolve, job.reject)
@@ -140,4 +142,10 @@ export class PolicyCompiler {
         });
     }
   }
+}
+
+/** The daemon's nice value, and the one BACKLOG_NICE_STEPS below it (19 at most). */
+function compileNiceValues(): { alone: number; backlogged: number } {
+  const alone = getPriority(0);
+  return { alone, backlogged: Math.min(19, alone + BACKLOG_NICE_STEPS) };
 }
