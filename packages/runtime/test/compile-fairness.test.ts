@@ -149,7 +149,7 @@ describeAsRoot('compile priority under a backlog (root may raise a thread\'s pri
     gate?.[Symbol.dispose]();
   });
 
-  it("runs a compile whose uid has more waiting at the backlog's nice value, and one with nothing waiting at 0", async () => {
+  it("runs a compile whose uid has more waiting at the backlog's nice value, and one with nothing waiting at the daemon's", async () => {
     gate = gatedCompiles();
     compiler = gate.compiler(2);
     const b = ['b1.ts', 'b2.ts', 'b3.ts'].map((name) => outcome((compiler as PolicyCompiler).compile(policy(name), undefined, { uid: B, timeoutMs: TIMEOUT_MS })));
