@@ -13,7 +13,10 @@ export type { SocketProtocol } from './socket-select/socket-table.js';
 
 export { XDP_HOOK_IDS, XdpHook, createXdpHooks, type XdpHookOptions } from './xdp/xdp-hook.js';
 export { XdpAttachment } from './xdp/xdp-attachment.js';
-export { DISPATCHER_SLOTS, XdpDispatcher, type DispatcherLease, type DispatcherLocation, type DispatcherMode, type DispatcherPins } from './xdp/xdp-dispatcher.js';
+export { XdpDispatcher } from './xdp/xdp-dispatcher.js';
+export { XdpDispatchers } from './xdp/xdp-dispatchers.js';
+export { DispatcherLease } from './xdp/dispatcher-lease.js';
+export { DISPATCHER_SLOTS, type DispatcherLocation, type DispatcherMode, type DispatcherPins } from './xdp/dispatcher-location.js';
 export { XdpHookError, type XdpHookErrorCode } from './xdp/xdp-hook-error.js';
 export { DEFAULT_CPU_QUEUE_SIZE, parseXdpTarget, type XdpHookId, type XdpTarget, type XskExecutors } from './xdp/xdp-target.js';
 export { DISPATCHER_MAP_NAMES, ROUTE_VALUE_SIZE, dispatcherInstructions } from './xdp/dispatcher-program.js';

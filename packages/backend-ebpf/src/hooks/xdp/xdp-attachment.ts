@@ -22,7 +22,10 @@ import type { XskSocket } from '../../xsk/xsk-socket.js';
 import { XskSocketGroup } from '../../xsk/xsk-socket-group.js';
 import type { EbpfArtifact } from '../network-hook.js';
 import { onlineCpus } from './online-cpus.js';
-import { XdpDispatcher, type DispatcherLease, type DispatcherMode, type DispatcherPins } from './xdp-dispatcher.js';
+import type { DispatcherLease } from './dispatcher-lease.js';
+import type { DispatcherMode, DispatcherPins } from './dispatcher-location.js';
+import type { XdpDispatcher } from './xdp-dispatcher.js';
+import type { XdpDispatchers } from './xdp-dispatchers.js';
 import { XdpHookError } from './xdp-hook-error.js';
 import { takeProcessXskSockets } from './process-xsk-sockets.js';
 import { TargetProcessWatch } from '../target-process-watch.js';
@@ -37,6 +40,8 @@ export interface OpenXdpAttachmentOptions {
   readonly artifact: EbpfArtifact;
   readonly target: XdpTarget;
   readonly sharedMaps?: SharedMaps;
+  /** The backend's dispatchers, one per interface, which the policy joins. */
+  readonly dispatchers: XdpDispatchers;
   readonly sys: Syscalls;
 }
 
@@ -60,7 +65,7 @@ export class XdpAttachment implements Attachment {
   readonly xskGroup: XskSocketGroup | undefined;
   /** The executors map: an XSK map (AF_XDP hooks) or a CPU map (cpu-redirect). */
   readonly executors: XskMap | CpuMap;
-  readonly #lease: DispatcherLease;
+  readonly #lease: DispatcherLease<XdpDispatcher>;
   readonly #shared: ReadonlyMap<string, KernelDataMapStore>;
   #loaded: LoadedProgram;
   #spec: ProgramSpec | undefined;
@@ -94,7 +99,7 @@ export class XdpAttachment implements Attachment {
     xskGroup: XskSocketGroup | undefined;
     xskProcess?: TargetProcessWatch | undefined;
     executors: XskMap | CpuMap;
-    lease: DispatcherLease;
+    lease: DispatcherLease<XdpDispatcher>;
     shared: ReadonlyMap<string, KernelDataMapStore>;
     loaded: LoadedProgram;
     spec: ProgramSpec | undefined;
@@ -133,7 +138,7 @@ export class XdpAttachment implements Attachment {
   static restored(init: {
     hook: XdpHookId;
     target: XdpTarget;
-    lease: DispatcherLease;
+    lease: DispatcherLease<XdpDispatcher>;
     program: LoadedProgram['program'];
     executors: XskMap | CpuMap;
     maps: ReadonlyMap<string, KernelDataMapStore>;
@@ -171,7 +176,7 @@ export class XdpAttachment implements Attachment {
     try {
       // The dispatcher's refusals (port taken, other mode, a foreign XDP program) come first,
       // before any socket is opened. The port is routed only once the policy is installed.
-      const lease = XdpDispatcher.lease({
+      const lease = options.dispatchers.lease({
         ifname: target.ifname,
         ifindex,
         ...(target.netns === undefined ? {} : { netns: target.netns }),
@@ -182,7 +187,7 @@ export class XdpAttachment implements Attachment {
         ...(target.xsk.kind === 'none' ? {} : { queue: target.queue }),
         sys,
       });
-      undo.push(() => lease.release());
+      undo.push(() => lease.close());
       let sockets: readonly XskSocket[] = [];
       let xskGroup: XskSocketGroup | undefined;
       let xskProcess: TargetProcessWatch | undefined;
@@ -364,7 +369,7 @@ export class XdpAttachment implements Attachment {
     if (this.#closed) return;
     if (this.#pinDir === undefined) return this.close();
     this.#closed = true;
-    this.#lease.letGo();
+    this.#lease.release();
     this.#loaded.close();
     for (const map of this.#owned.values()) map.close();
     this.executors.close();
@@ -386,7 +391,7 @@ export class XdpAttachment implements Attachment {
     this.#closed = true;
     const steps: (() => void)[] = [
       () => this.#xskProcess?.close(),
-      () => this.#lease.release(),
+      () => this.#lease.close(),
       () => this.#loaded.close(),
       () => {
         for (const map of this.#owned.values()) map.close();
