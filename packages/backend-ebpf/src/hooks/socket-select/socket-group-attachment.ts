@@ -13,7 +13,7 @@ import { SystemMapError } from '../../maps/system/system-map-error.js';
 import type { Program } from '../../programs/program.js';
 import type { Syscalls } from '../../syscalls/syscalls.js';
 import type { EbpfArtifact } from '../network-hook.js';
-import { planDataMaps } from './plan-data-maps.js';
+import { planDataMaps } from '../plan-data-maps.js';
 import { pinDirectoriesOf } from '../../pin/pinned-object.js';
 import { commitPins, pinAt, unpinEvery, type PendingPins } from '../../pin/pinned-objects.js';
 import { EXECUTORS_PIN, PROGRAM_PIN, pinSocketGroup, unpinAll, type OpenedSocketGroup } from './socket-group-pins.js';
