@@ -1,10 +1,11 @@
 // @syrup/backend-ebpf/hooks: the network hooks this backend registers.
-// Owns socket-select (SO_REUSEPORT groups) and the XDP hooks (xdp-skb, xdp-drv, cpu-redirect)
-// behind a per-interface dispatcher, with the NetworkHook contract they share.
+// Owns socket-select (SO_REUSEPORT groups) and the XDP hooks (xdp-skb, xdp-drv, cpu-redirect) behind
+// per-interface dispatchers, with what they share: the NetworkHook contract and data-map planning.
 export type { EbpfArtifact, HookCompileOptions, NetworkHook } from './network-hook.js';
 
 export { SocketSelectHook, type SocketSelectHookOptions } from './socket-select/socket-select-hook.js';
 export { SocketGroupAttachment, type SocketGroupAttachOptions } from './socket-select/socket-group-attachment.js';
+export { SteeredSockets } from './socket-select/steered-sockets.js';
 export { SocketSelectError, type SocketSelectErrorCode } from './socket-select/socket-select-error.js';
 export type { SocketGroupInfo } from './socket-select/socket-group.js';
 export type { ExplicitSocket } from './socket-select/local-socket-group.js';

@@ -79,9 +79,9 @@ export class DispatcherPinSet {
     return { dir: dirName, objects: this.#records };
   }
 
-  /** The shared directory and the pins as a record keeps them; only once pinned. */
-  where(): { sharedDir: string; pins: DispatcherPins } {
-    if (this.#dir === undefined || this.#sharedDir === undefined) throw new Error('the dispatcher is not pinned.');
+  /** The shared directory and the pins as a record keeps them; undefined until pinned. */
+  where(): { sharedDir: string; pins: DispatcherPins } | undefined {
+    if (this.#dir === undefined || this.#sharedDir === undefined) return undefined;
     return { sharedDir: this.#sharedDir, pins: { dir: this.#dir.slice(this.#sharedDir.length + 1), objects: this.#records } };
   }
 

@@ -193,8 +193,9 @@ export class XdpDispatcher implements LeaseHolder {
    * go; otherwise it is detached and its pins removed.
    */
   #idle(): void {
-    if (this.#pins.pinned && !this.routeTable.empty) {
-      this.#owner.park(this.#key, this, { ifname: this.ifname, ifindex: this.ifindex, netns: this.netns, netnsId: this.netnsId, mode: this.mode, ...this.#pins.where() });
+    const pinnedAt = this.#pins.where();
+    if (pinnedAt !== undefined && !this.routeTable.empty) {
+      this.#owner.park(this.#key, this, { ifname: this.ifname, ifindex: this.ifindex, netns: this.netns, netnsId: this.netnsId, mode: this.mode, ...pinnedAt });
       this.#closeFds();
       return;
     }
