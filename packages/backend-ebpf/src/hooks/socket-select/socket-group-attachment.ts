@@ -150,19 +150,13 @@ export class SocketGroupAttachment implements Attachment, Disposable {
    */
   static restored(group: SocketGroup, objects: OpenedSocketGroup, pinDir: string, options: SocketGroupAttachOptions): SocketGroupAttachment {
     const sysOption = options.sys === undefined ? {} : { sys: options.sys };
-    let link: ReuseportAttachment | undefined;
-    try {
-      link = group.withMember((member) => ReuseportAttachment.attach(member, objects.program, sysOption));
-    } catch (error) {
-      group.close();
-      objects[Symbol.dispose]();
-      throw error;
-    }
-    if (link === undefined) {
-      group.close();
-      objects[Symbol.dispose]();
-      throw gone(group);
-    }
+    // On failure the group closes first, then the objects (reverse order of these uses).
+    using undo = new DisposableStack();
+    undo.use(objects);
+    undo.use(group);
+    const link = group.withMember((member) => ReuseportAttachment.attach(member, objects.program, sysOption));
+    if (link === undefined) throw gone(group);
+    undo.move();
     const loaded = new LoadedProgram(objects.program, objects.maps, new Map([[SYSTEM_MAP_NAMES.executors, objects.executors.kernelMap]]), []);
     const attachment = new SocketGroupAttachment(group, objects.executors, loaded, objects.maps, [...objects.maps.values()], link, options);
     options.steered.adopt(group, options.deployment);
