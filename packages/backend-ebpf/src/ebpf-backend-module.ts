@@ -7,7 +7,11 @@ import { SocketSelectHook } from './hooks/socket-select/socket-select-hook.js';
 import { createXdpHooks } from './hooks/xdp/xdp-hook.js';
 import type { NetworkHook } from './hooks/network-hook.js';
 
-/** Every network hook this package provides, in registry order. */
+/**
+ * Every network hook this package provides, in registry order, made anew for one backend: the
+ * state they keep (each interface's XDP dispatcher, the socket groups socket-select steers) is
+ * that backend's, shared by its hooks and by no other backend.
+ */
 export function ebpfNetworkHooks(): NetworkHook[] {
   return [new SocketSelectHook(), ...createXdpHooks()];
 }

@@ -1,7 +1,7 @@
 // @syrup/backend-ebpf/links: attaching programs and where they attach.
-// Owns XDP links, pinned links, SO_ATTACH_REUSEPORT_EBPF attachments, interface lookup and
-// running code inside a network namespace, the interface settings XDP tests need (tx checksum offload),
-// and raw tracepoint links.
+// Owns the Link contract (XDP and raw tracepoint links, any of them pinned), SO_ATTACH_REUSEPORT_EBPF
+// attachments, interface and network-namespace lookup, and tx checksum offload for XDP tests.
+export type { Link } from './link.js';
 export { XDP_MODE_FLAGS, XdpLink, attachXdp, type AttachXdpOptions, type XdpLinkUpdateOptions, type XdpMode } from './xdp-link.js';
 export { PinnedLink } from './pinned-link.js';
 export { ReuseportAttachment, SO_ATTACH_REUSEPORT_EBPF, SO_DETACH_REUSEPORT_BPF, type ReuseportAttachOptions } from './reuseport-attachment.js';

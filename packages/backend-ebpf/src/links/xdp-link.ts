@@ -1,6 +1,5 @@
 import { SyscallError } from '../errors/syscall-error.js';
 import type { Fd } from '../fd.js';
-import { openPinned, pinObject } from '../pin/pin.js';
 import type { Program } from '../programs/program.js';
 import { AttachType, LinkType, ProgType } from '../syscalls/bpf-constants.js';
 import { nativeSyscalls } from '../syscalls/native-syscalls.js';
@@ -8,6 +7,7 @@ import { getLinkInfo, type LinkInfo } from '../syscalls/obj-info.js';
 import type { Syscalls } from '../syscalls/syscalls.js';
 import { interfaceIndex } from './interface-index.js';
 import { LinkError } from './link-error.js';
+import type { Link } from './link.js';
 import { inNetworkNamespace } from './network-namespace.js';
 import { PinnedLink } from './pinned-link.js';
 
@@ -89,7 +89,7 @@ export function attachXdp(options: AttachXdpOptions): XdpLink {
  * A live XDP link: it owns the link's fd. Closing an unpinned link detaches the program;
  * closing a pinned one only drops this process's reference.
  */
-export class XdpLink implements Disposable {
+export class XdpLink implements Link {
   readonly sys: Syscalls;
   /** The interface the link was created on (0 once known to be detached). */
   readonly ifindex: number;
@@ -126,9 +126,8 @@ export class XdpLink implements Disposable {
   }
 
   /** Opens an XDP link pinned at `path`, as a `PinnedLink`. */
-  static open(path: string, options: { sys?: Syscalls } = {}): PinnedLink {
-    const sys = options.sys ?? nativeSyscalls();
-    return new PinnedLink(XdpLink.fromFd(openPinned(path, { sys }), { sys }), path);
+  static open(path: string, options: { sys?: Syscalls } = {}): PinnedLink<XdpLink> {
+    return PinnedLink.open(path, (fd, opened) => XdpLink.fromFd(fd, opened), options);
   }
 
   /** The owned fd. */
@@ -192,9 +191,8 @@ export class XdpLink implements Disposable {
   }
 
   /** Pins the link at `path` in bpffs: it then stays attached after this process exits, until unpinned and closed. */
-  pin(path: string): PinnedLink {
-    pinObject(this.fd, path, { sys: this.sys });
-    return new PinnedLink(this, path);
+  pin(path: string): PinnedLink<XdpLink> {
+    return PinnedLink.pin(this, path);
   }
 
   /** Closes the fd; an unpinned link detaches. Calling it again does nothing. */

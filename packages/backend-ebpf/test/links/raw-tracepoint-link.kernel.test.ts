@@ -1,11 +1,13 @@
+import { mkdirSync } from 'node:fs';
 import { describeKernel } from '@syrup/test-support/kernel-gate';
-import { expect, it } from 'vitest';
+import { afterEach, expect, it } from 'vitest';
 import { Add, Mov, R0, R1, R10, R2, atomic, call, exit, JEq, label, loadMapPtr, storeImm } from '../../src/asm/index.js';
 import { KernelBtf } from '../../src/btf/index.js';
 import { LinkError, RawTracepointLink } from '../../src/links/index.js';
 import { KernelMap } from '../../src/maps/index.js';
 import { Program } from '../../src/programs/index.js';
-import { MapType, ProgType } from '../../src/syscalls/index.js';
+import { LinkType, MapType, ProgType } from '../../src/syscalls/index.js';
+import { removePinRoot, uniquePinRoot } from '../support/pin-root.js';
 
 /** A raw tracepoint program that counts its runs in counter[0]. */
 function counting(counter: KernelMap): Program {
@@ -54,6 +56,32 @@ describeKernel('RawTracepointLink', () => {
     expect(() => RawTracepointLink.attach(program, 'no_such_tracepoint_here')).toThrow(/^attaching program 'count_switch' to raw tracepoint no_such_tracepoint_here failed: BPF_RAW_TRACEPOINT_OPEN on no_such_tracepoint_here failed with ENOENT/);
     using xdp = Program.load({ name: 'pass', type: ProgType.XDP, license: 'GPL', instructions: [Mov.imm(R0, 2), exit()] });
     expect(() => RawTracepointLink.attach(xdp, 'sched_switch')).toThrow("program 'pass' is not a raw tracepoint program (type 6), so it cannot attach to tracepoint sched_switch.");
+  });
+});
+
+describeKernel('RawTracepointLink as a Link', () => {
+  const root = uniquePinRoot();
+  afterEach(() => removePinRoot(root));
+
+  it('describes itself, stays attached through a PinnedLink after its fd closes, and ends once unpinned; detach is refused', async () => {
+    mkdirSync(root, { recursive: true });
+    using counter = KernelMap.create({ type: MapType.ARRAY, keySize: 4, valueSize: 8, maxEntries: 1 });
+    using program = counting(counter);
+    const link = RawTracepointLink.attach(program, 'sched_switch');
+    expect(link.info()).toMatchObject({ type: LinkType.RAW_TRACEPOINT, progId: program.info().id });
+    expect(() => link.detach()).toThrow(expect.objectContaining({ code: 'LINK_DETACH_FAILED' }));
+    const pinned = link.pin(`${root}/switch`);
+    link.close();
+    expect(pinned.closed).toBe(true);
+    const before = read(counter);
+    await sleep(50);
+    expect(read(counter)).toBeGreaterThan(before);
+    // The pin alone kept it attached; with the pin gone too, nothing holds it and it ends.
+    expect(pinned.unpin()).toBe(link);
+    await sleep(20);
+    const after = read(counter);
+    await sleep(50);
+    expect(read(counter)).toBe(after);
   });
 });
 

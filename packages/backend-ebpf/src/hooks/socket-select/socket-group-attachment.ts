@@ -13,26 +13,19 @@ import { SystemMapError } from '../../maps/system/system-map-error.js';
 import type { Program } from '../../programs/program.js';
 import type { Syscalls } from '../../syscalls/syscalls.js';
 import type { EbpfArtifact } from '../network-hook.js';
-import { planDataMaps } from './plan-data-maps.js';
+import { planDataMaps } from '../plan-data-maps.js';
 import { pinDirectoriesOf } from '../../pin/pinned-object.js';
 import { commitPins, pinAt, unpinEvery, type PendingPins } from '../../pin/pinned-objects.js';
 import { EXECUTORS_PIN, PROGRAM_PIN, pinSocketGroup, unpinAll, type OpenedSocketGroup } from './socket-group-pins.js';
 import type { SocketGroup, SocketGroupInfo } from './socket-group.js';
 import { SocketSelectError } from './socket-select-error.js';
+import type { SteeredSockets } from './steered-sockets.js';
 
 const HOOK = 'socket-select';
 
-/**
- * Sockets steered by a live deployment in this process, by inode, with that deployment's id (when the
- * caller named it), so a refusal can name it. The kernel keeps one
- * program per group and SO_ATTACH_REUSEPORT_EBPF silently replaces it, so a second
- * deployment on the same group would take the first one's place unnoticed; refusing here
- * turns that into an error (a replace is what was meant). Another process can still attach
- * to the group behind this one's back: the kernel gives no way to see who attached.
- */
-const steered = new Map<number, string | undefined>();
-
 export interface SocketGroupAttachOptions {
+  /** The sockets the backend's deployments steer: the group's are claimed, or the attach is refused as busy. */
+  readonly steered: SteeredSockets;
   readonly sharedMaps?: SharedMaps;
   /** The deployment being attached: a second deployment on the same group is refused naming it. */
   readonly deployment?: string;
@@ -61,6 +54,7 @@ export class SocketGroupAttachment implements Attachment, Disposable {
   readonly #executors: ReuseportSockArray;
   readonly #shared: SharedMaps | undefined;
   readonly #sys: Syscalls | undefined;
+  readonly #steered: SteeredSockets;
   /** Maps this attachment created and must close; shared maps are never in it. */
   readonly #owned = new Set<KernelDataMapStore>();
   #loaded: LoadedProgram;
@@ -94,6 +88,7 @@ export class SocketGroupAttachment implements Attachment, Disposable {
     this.#link = link;
     this.#shared = options.sharedMaps;
     this.#sys = options.sys;
+    this.#steered = options.steered;
   }
 
   /**
@@ -103,59 +98,46 @@ export class SocketGroupAttachment implements Attachment, Disposable {
    * pinned there first (pin before attach). Takes ownership of `group` (closed on failure
    * too); on failure nothing stays loaded, attached or pinned.
    */
-  static async open(group: SocketGroup, artifact: EbpfArtifact, options: SocketGroupAttachOptions = {}): Promise<SocketGroupAttachment> {
+  static async open(group: SocketGroup, artifact: EbpfArtifact, options: SocketGroupAttachOptions): Promise<SocketGroupAttachment> {
     const sysOption = options.sys === undefined ? {} : { sys: options.sys };
-    const cleanup: Disposable[] = [group];
-    try {
-      const busy = group.info.inodes.find((inode) => steered.has(inode));
-      if (busy !== undefined) {
-        const holder = steered.get(busy);
-        throw new SocketSelectError(
-          'SOCKET_SELECT_GROUP_BUSY',
-          holder === undefined
-            ? `${group.toString()} already runs another deployment of this process (syrupd, or the application embedding the runtime); replace that deployment instead.`
-            : `${group.toString()} already runs deployment ${holder}; replace that deployment instead of deploying a second one there.`,
-        );
-      }
-      // Claimed before the verifier runs (off the event loop), so a second deploy to the same
-      // group meanwhile is refused as busy instead of racing this one to the attach.
-      const inodes = [...group.info.inodes];
-      for (const inode of inodes) steered.set(inode, options.deployment);
-      cleanup.push({ [Symbol.dispose]: () => inodes.forEach((inode) => steered.delete(inode)) });
-      const executors = ReuseportSockArray.create({ maxEntries: group.size, name: 'executors' }, sysOption);
-      cleanup.push({ [Symbol.dispose]: () => releaseSocketArray(executors) });
-      const plan = planDataMaps(artifact.program, { ...sysOption, ...(options.sharedMaps === undefined ? {} : { shared: options.sharedMaps }) });
-      cleanup.push(...plan.created);
-      const loaded = await loadProgramSpecAsync(artifact.program, {
+    // Undone in reverse on any failure below; kept (moved out) once the attachment owns it all.
+    using undo = new DisposableStack();
+    undo.use(group);
+    // Claimed before the verifier runs (off the event loop), so a second deploy to the same
+    // group meanwhile is refused as busy instead of racing this one to the attach.
+    undo.use(options.steered.claim(group, options.deployment));
+    const executors = ReuseportSockArray.create({ maxEntries: group.size, name: 'executors' }, sysOption);
+    undo.defer(() => releaseSocketArray(executors));
+    const plan = planDataMaps(artifact.program, { ...sysOption, ...(options.sharedMaps === undefined ? {} : { shared: options.sharedMaps }) });
+    for (const store of plan.created) undo.use(store);
+    const loaded = undo.use(
+      await loadProgramSpecAsync(artifact.program, {
         dataMaps: plan.maps,
         systemMaps: new Map([[SYSTEM_MAP_NAMES.executors, executors.kernelMap]]),
         ...sysOption,
-      });
-      cleanup.push(loaded);
-      const pinned = new Map<string, number>();
-      if (options.pinDir !== undefined) {
-        const pinDir = options.pinDir;
-        const sys = options.sys ?? group.sys;
-        cleanup.push({ [Symbol.dispose]: () => unpinEvery(pinDir, pinned) });
-        pinAt(loaded.program.fd, pinDir, PROGRAM_PIN, loaded.program.info().id, pinned, sys);
-        pinAt(executors.fd, pinDir, EXECUTORS_PIN, executors.kernelMap.info().id, pinned, sys);
-        crashPoint('socket-select-after-pin');
-      }
-      fillSocketArray(group, executors);
-      crashPoint('socket-select-after-fill');
-      const link = group.withMember((member) => ReuseportAttachment.attach(member, loaded.program, sysOption));
-      if (link === undefined) throw gone(group);
-      crashPoint('socket-select-after-attach');
-      const attachment = new SocketGroupAttachment(group, executors, loaded, plan.maps, plan.created, link, options);
-      if (options.pinDir !== undefined) {
-        attachment.#pinDir = options.pinDir;
-        for (const [pin, id] of pinned) attachment.#pinned.set(pin, id);
-      }
-      return attachment;
-    } catch (error) {
-      for (const resource of cleanup.reverse()) resource[Symbol.dispose]();
-      throw error;
+      }),
+    );
+    const pinned = new Map<string, number>();
+    if (options.pinDir !== undefined) {
+      const pinDir = options.pinDir;
+      const sys = options.sys ?? group.sys;
+      undo.defer(() => unpinEvery(pinDir, pinned));
+      pinAt(loaded.program.fd, pinDir, PROGRAM_PIN, loaded.program.info().id, pinned, sys);
+      pinAt(executors.fd, pinDir, EXECUTORS_PIN, executors.kernelMap.info().id, pinned, sys);
+      crashPoint('socket-select-after-pin');
     }
+    fillSocketArray(group, executors);
+    crashPoint('socket-select-after-fill');
+    const link = group.withMember((member) => ReuseportAttachment.attach(member, loaded.program, sysOption));
+    if (link === undefined) throw gone(group);
+    crashPoint('socket-select-after-attach');
+    const attachment = new SocketGroupAttachment(group, executors, loaded, plan.maps, plan.created, link, options);
+    if (options.pinDir !== undefined) {
+      attachment.#pinDir = options.pinDir;
+      for (const [pin, id] of pinned) attachment.#pinned.set(pin, id);
+    }
+    undo.move();
+    return attachment;
   }
 
   /**
@@ -166,24 +148,18 @@ export class SocketGroupAttachment implements Attachment, Disposable {
    * the recorded one back in place of a newer one nothing records, so what steers is always
    * what the state file names. Takes ownership of `group` and `objects`.
    */
-  static restored(group: SocketGroup, objects: OpenedSocketGroup, pinDir: string, options: SocketGroupAttachOptions = {}): SocketGroupAttachment {
+  static restored(group: SocketGroup, objects: OpenedSocketGroup, pinDir: string, options: SocketGroupAttachOptions): SocketGroupAttachment {
     const sysOption = options.sys === undefined ? {} : { sys: options.sys };
-    let link: ReuseportAttachment | undefined;
-    try {
-      link = group.withMember((member) => ReuseportAttachment.attach(member, objects.program, sysOption));
-    } catch (error) {
-      group.close();
-      objects[Symbol.dispose]();
-      throw error;
-    }
-    if (link === undefined) {
-      group.close();
-      objects[Symbol.dispose]();
-      throw gone(group);
-    }
+    // On failure the group closes first, then the objects (reverse order of these uses).
+    using undo = new DisposableStack();
+    undo.use(objects);
+    undo.use(group);
+    const link = group.withMember((member) => ReuseportAttachment.attach(member, objects.program, sysOption));
+    if (link === undefined) throw gone(group);
+    undo.move();
     const loaded = new LoadedProgram(objects.program, objects.maps, new Map([[SYSTEM_MAP_NAMES.executors, objects.executors.kernelMap]]), []);
     const attachment = new SocketGroupAttachment(group, objects.executors, loaded, objects.maps, [...objects.maps.values()], link, options);
-    for (const inode of group.info.inodes) steered.set(inode, options.deployment);
+    options.steered.adopt(group, options.deployment);
     attachment.#pinDir = pinDir;
     for (const [pin, id] of objects.pinned) attachment.#pinned.set(pin, id);
     return attachment;
@@ -218,7 +194,7 @@ export class SocketGroupAttachment implements Attachment, Disposable {
     this.#closed = true;
     this.#stopExitWatch();
     this.#exitListeners = [];
-    for (const inode of this.#group.info.inodes) steered.delete(inode);
+    this.#steered.free(this.#group);
     this.#loaded.close();
     for (const store of this.#owned) store.close();
     this.#owned.clear();
@@ -356,7 +332,7 @@ export class SocketGroupAttachment implements Attachment, Disposable {
       this.#group.withMember((member) => this.#link.through(member).detach());
       crashPoint('socket-select-after-detach');
     } finally {
-      for (const inode of this.#group.info.inodes) steered.delete(inode);
+      this.#steered.free(this.#group);
       this.#loaded.close();
       for (const store of this.#owned) store.close();
       this.#owned.clear();

@@ -15,6 +15,7 @@ import { pinDirectoriesOf } from '../../pin/pinned-object.js';
 import { openSocketGroupPins, openTargetPidfd } from './socket-group-pins.js';
 import { abandonSocketGroup } from './socket-group-abandon.js';
 import type { SocketGroup } from './socket-group.js';
+import { SteeredSockets } from './steered-sockets.js';
 import { SocketSelectError } from './socket-select-error.js';
 import type { SocketProtocol } from './socket-table.js';
 
@@ -43,6 +44,8 @@ export class SocketSelectHook implements NetworkHook {
   readonly spec: HookSpec = STANDARD_HOOKS['socket-select'];
   readonly #sys: Syscalls | undefined;
   readonly #proc: ProcView;
+  /** The groups this hook's live deployments steer: one deployment per group (see `SteeredSockets`). */
+  readonly #steered = new SteeredSockets();
 
   constructor(options: SocketSelectHookOptions = {}) {
     this.#sys = options.sys;
@@ -83,6 +86,7 @@ export class SocketSelectHook implements NetworkHook {
     const { artifact, target } = request;
     const group = resolveGroup(target, protocolOf(artifact, target), sys);
     return SocketGroupAttachment.open(group, artifact, {
+      steered: this.#steered,
       sys,
       ...(request.sharedMaps === undefined ? {} : { sharedMaps: request.sharedMaps }),
       // Pinned before the attach: a crash right after it leaves the objects findable (see abandon).
@@ -116,7 +120,7 @@ export class SocketSelectHook implements NetworkHook {
     }
     const group = ProcessSocketGroup.adopt(objects.info, pidfd, sys);
     try {
-      return SocketGroupAttachment.restored(group, objects, pinDirectoriesOf(request.location, this.spec.id).path, { sys });
+      return SocketGroupAttachment.restored(group, objects, pinDirectoriesOf(request.location, this.spec.id).path, { steered: this.#steered, sys });
     } catch (error) {
       if (error instanceof SocketSelectError && error.code === 'SOCKET_SELECT_GROUP_GONE') {
         throw new RestoreError('RESTORE_TARGET_GONE', error.message, { cause: error });

@@ -21,8 +21,12 @@ import { XskError } from '../../xsk/xsk-error.js';
 import type { XskSocket } from '../../xsk/xsk-socket.js';
 import { XskSocketGroup } from '../../xsk/xsk-socket-group.js';
 import type { EbpfArtifact } from '../network-hook.js';
+import { ownedMaps, planDataMaps, type DataMapPlan } from '../plan-data-maps.js';
 import { onlineCpus } from './online-cpus.js';
-import { XdpDispatcher, type DispatcherLease, type DispatcherMode, type DispatcherPins } from './xdp-dispatcher.js';
+import type { DispatcherLease } from './dispatcher-lease.js';
+import type { DispatcherMode, DispatcherPins } from './dispatcher-location.js';
+import type { XdpDispatcher } from './xdp-dispatcher.js';
+import type { XdpDispatchers } from './xdp-dispatchers.js';
 import { XdpHookError } from './xdp-hook-error.js';
 import { takeProcessXskSockets } from './process-xsk-sockets.js';
 import { TargetProcessWatch } from '../target-process-watch.js';
@@ -37,6 +41,8 @@ export interface OpenXdpAttachmentOptions {
   readonly artifact: EbpfArtifact;
   readonly target: XdpTarget;
   readonly sharedMaps?: SharedMaps;
+  /** The backend's dispatchers, one per interface, which the policy joins. */
+  readonly dispatchers: XdpDispatchers;
   readonly sys: Syscalls;
 }
 
@@ -60,7 +66,7 @@ export class XdpAttachment implements Attachment {
   readonly xskGroup: XskSocketGroup | undefined;
   /** The executors map: an XSK map (AF_XDP hooks) or a CPU map (cpu-redirect). */
   readonly executors: XskMap | CpuMap;
-  readonly #lease: DispatcherLease;
+  readonly #lease: DispatcherLease<XdpDispatcher>;
   readonly #shared: ReadonlyMap<string, KernelDataMapStore>;
   #loaded: LoadedProgram;
   #spec: ProgramSpec | undefined;
@@ -94,7 +100,7 @@ export class XdpAttachment implements Attachment {
     xskGroup: XskSocketGroup | undefined;
     xskProcess?: TargetProcessWatch | undefined;
     executors: XskMap | CpuMap;
-    lease: DispatcherLease;
+    lease: DispatcherLease<XdpDispatcher>;
     shared: ReadonlyMap<string, KernelDataMapStore>;
     loaded: LoadedProgram;
     spec: ProgramSpec | undefined;
@@ -133,7 +139,7 @@ export class XdpAttachment implements Attachment {
   static restored(init: {
     hook: XdpHookId;
     target: XdpTarget;
-    lease: DispatcherLease;
+    lease: DispatcherLease<XdpDispatcher>;
     program: LoadedProgram['program'];
     executors: XskMap | CpuMap;
     maps: ReadonlyMap<string, KernelDataMapStore>;
@@ -167,11 +173,12 @@ export class XdpAttachment implements Attachment {
     const where = `'${target.ifname}'${target.netns === undefined ? '' : ` in network namespace '${target.netns}'`}`;
     const ifindex = resolveInterface(target, where, sys);
     const shared = sharedKernelMaps(options.sharedMaps, artifact.program);
-    const undo: (() => void)[] = [];
-    try {
-      // The dispatcher's refusals (port taken, other mode, a foreign XDP program) come first,
-      // before any socket is opened. The port is routed only once the policy is installed.
-      const lease = XdpDispatcher.lease({
+    // Undone in reverse on any failure below; kept (moved out) once the attachment owns it all.
+    using undo = new DisposableStack();
+    // The dispatcher's refusals (port taken, other mode, a foreign XDP program) come first,
+    // before any socket is opened. The port is routed only once the policy is installed.
+    const lease = undo.use(
+      options.dispatchers.lease({
         ifname: target.ifname,
         ifindex,
         ...(target.netns === undefined ? {} : { netns: target.netns }),
@@ -181,70 +188,68 @@ export class XdpAttachment implements Attachment {
         // queue would drop the frame); PASS, DROP and CPU redirect serve every queue.
         ...(target.xsk.kind === 'none' ? {} : { queue: target.queue }),
         sys,
-      });
-      undo.push(() => lease.release());
-      let sockets: readonly XskSocket[] = [];
-      let xskGroup: XskSocketGroup | undefined;
-      let xskProcess: TargetProcessWatch | undefined;
-      let executors: XskMap | CpuMap;
-      if (hook === 'cpu-redirect') {
-        const cpuMap = CpuMap.create({ name: 'syrup_cpus' }, { sys });
-        undo.push(() => cpuMap.close());
-        const cpus = target.cpus ?? onlineCpus();
-        for (const cpu of cpus) {
-          if (cpu >= cpuMap.maxEntries) {
-            throw new XdpHookError('XDP_TARGET_INVALID', `CPU ${cpu} does not exist on this machine, which has CPUs 0 to ${cpuMap.maxEntries - 1}.`);
-          }
-          cpuMap.set(cpu, { queueSize: target.cpuQueueSize, ...(target.cpuProgram === undefined ? {} : { program: target.cpuProgram }) });
+      }),
+    );
+    let sockets: readonly XskSocket[] = [];
+    let xskGroup: XskSocketGroup | undefined;
+    let xskProcess: TargetProcessWatch | undefined;
+    let executors: XskMap | CpuMap;
+    if (hook === 'cpu-redirect') {
+      const cpuMap = CpuMap.create({ name: 'syrup_cpus' }, { sys });
+      undo.defer(() => cpuMap.close());
+      const cpus = target.cpus ?? onlineCpus();
+      for (const cpu of cpus) {
+        if (cpu >= cpuMap.maxEntries) {
+          throw new XdpHookError('XDP_TARGET_INVALID', `CPU ${cpu} does not exist on this machine, which has CPUs 0 to ${cpuMap.maxEntries - 1}.`);
         }
-        executors = cpuMap;
-      } else {
-        if (target.xsk.kind === 'given') {
-          sockets = target.xsk.sockets;
-          const namespace = networkNamespaceIdentity(target.netns);
-          if (sockets.some((s) => s.ifindex !== ifindex || networkNamespaceIdentity(s.umem.netns) !== namespace)) {
-            throw new XdpHookError('XDP_TARGET_INVALID', `the sockets of extra.xskSockets are not bound to ${where}.`);
-          }
-        } else if (target.xsk.kind === 'create') {
-          xskGroup = await openGroup(target, ifindex, target.xsk.count, target.xsk.umem, where, sys);
-          const group = xskGroup;
-          undo.push(() => group.close());
-          sockets = group.sockets;
-        }
-        // A process's sockets (extra.xskPid) are borrowed only while they go into the map, which then holds them;
-        // its pidfd is kept, so the deployment can end with the process.
-        let borrowed: Fd[] = [];
-        if (target.xsk.kind === 'process') {
-          const taken = takeProcessXskSockets(target.xsk.pid, where, sys);
-          borrowed = taken.sockets;
-          const watch = new TargetProcessWatch(taken.pidfd, sys);
-          undo.push(() => watch.close());
-          xskProcess = watch;
-        }
-        try {
-          const fds = target.xsk.kind === 'process' ? borrowed : sockets.map((s) => s.fd);
-          const xskMap = XskMap.create({ maxEntries: Math.max(1, fds.length), name: 'syrup_xsks' }, { sys });
-          undo.push(() => xskMap.close());
-          fds.forEach((fd, k) => xskMap.set(k, fd));
-          executors = xskMap;
-        } finally {
-          for (const fd of borrowed) fd.close();
-        }
+        cpuMap.set(cpu, { queueSize: target.cpuQueueSize, ...(target.cpuProgram === undefined ? {} : { program: target.cpuProgram }) });
       }
-
-      const owned = new Map<string, KernelDataMapStore>();
-      undo.push(() => {
-        for (const map of owned.values()) map.close();
-      });
-      const loaded = await loadPolicy(artifact.program, executors, shared, new Map(), owned, sys);
-      undo.push(() => loaded.close());
-
-      lease.install(loaded.program);
-      return new XdpAttachment({ hook, target, ifindex, sockets, xskGroup, xskProcess, executors, lease, shared, loaded, spec: artifact.program, owned, sys });
-    } catch (error) {
-      for (const step of undo.reverse()) step();
-      throw error;
+      executors = cpuMap;
+    } else {
+      if (target.xsk.kind === 'given') {
+        sockets = target.xsk.sockets;
+        const namespace = networkNamespaceIdentity(target.netns);
+        if (sockets.some((s) => s.ifindex !== ifindex || networkNamespaceIdentity(s.umem.netns) !== namespace)) {
+          throw new XdpHookError('XDP_TARGET_INVALID', `the sockets of extra.xskSockets are not bound to ${where}.`);
+        }
+      } else if (target.xsk.kind === 'create') {
+        const group = await openGroup(target, ifindex, target.xsk.count, target.xsk.umem, where, sys);
+        undo.defer(() => group.close());
+        xskGroup = group;
+        sockets = group.sockets;
+      }
+      // A process's sockets (extra.xskPid) are borrowed only while they go into the map, which then holds them;
+      // its pidfd is kept, so the deployment can end with the process.
+      let borrowed: Fd[] = [];
+      if (target.xsk.kind === 'process') {
+        const taken = takeProcessXskSockets(target.xsk.pid, where, sys);
+        borrowed = taken.sockets;
+        const watch = new TargetProcessWatch(taken.pidfd, sys);
+        undo.defer(() => watch.close());
+        xskProcess = watch;
+      }
+      try {
+        const fds = target.xsk.kind === 'process' ? borrowed : sockets.map((s) => s.fd);
+        const xskMap = XskMap.create({ maxEntries: Math.max(1, fds.length), name: 'syrup_xsks' }, { sys });
+        undo.defer(() => xskMap.close());
+        fds.forEach((fd, k) => xskMap.set(k, fd));
+        executors = xskMap;
+      } finally {
+        for (const fd of borrowed) fd.close();
+      }
     }
+
+    const { loaded, plan } = await loadPolicy(artifact.program, executors, shared, new Map(), sys);
+    undo.defer(() => {
+      for (const map of plan.created) map.close();
+    });
+    undo.defer(() => loaded.close());
+
+    lease.install(loaded.program);
+    const owned = ownedMaps(plan, shared);
+    const attachment = new XdpAttachment({ hook, target, ifindex, sockets, xskGroup, xskProcess, executors, lease, shared, loaded, spec: artifact.program, owned, sys });
+    undo.move();
+    return attachment;
   }
 
   /** The policy's data maps, by the names it declared. */
@@ -276,23 +281,17 @@ export class XdpAttachment implements Attachment {
       throw new XdpHookError('XDP_ARTIFACT_MISMATCH', `a ${this.hook} attachment can only be replaced by a ${this.hook} artifact of the eBPF backend, not one for '${next.hook}'.`);
     }
     const spec = next.program;
-    const owned = new Map<string, KernelDataMapStore>();
-    let loaded: LoadedProgram;
-    try {
-      loaded = await loadPolicy(spec, this.executors, this.#shared, this.#owned, owned, this.#sys);
-    } catch (error) {
-      for (const [name, map] of owned) if (this.#owned.get(name) !== map) map.close();
-      throw error;
-    }
+    const { loaded, plan } = await loadPolicy(spec, this.executors, this.#shared, this.#owned, this.#sys);
     try {
       // Closed while the verifier ran (off the event loop): the slot is no longer this attachment's.
       if (this.#closed) throw new XdpHookError('XDP_CLOSED', `the ${this.hook} attachment on '${this.target.ifname}' is closed.`);
       this.#lease.install(loaded.program);
     } catch (error) {
       loaded.close();
-      for (const [name, map] of owned) if (this.#owned.get(name) !== map) map.close();
+      for (const map of plan.created) map.close();
       throw error;
     }
+    const owned = ownedMaps(plan, this.#shared);
     const old = this.#loaded;
     const oldOwned = this.#owned;
     this.#loaded = loaded;
@@ -364,7 +363,7 @@ export class XdpAttachment implements Attachment {
     if (this.#closed) return;
     if (this.#pinDir === undefined) return this.close();
     this.#closed = true;
-    this.#lease.letGo();
+    this.#lease.release();
     this.#loaded.close();
     for (const map of this.#owned.values()) map.close();
     this.executors.close();
@@ -386,7 +385,7 @@ export class XdpAttachment implements Attachment {
     this.#closed = true;
     const steps: (() => void)[] = [
       () => this.#xskProcess?.close(),
-      () => this.#lease.release(),
+      () => this.#lease.close(),
       () => this.#loaded.close(),
       () => {
         for (const map of this.#owned.values()) map.close();
@@ -471,34 +470,24 @@ function sharedKernelMaps(shared: SharedMaps | undefined, spec: ProgramSpec): Re
 }
 
 /**
- * Loads a policy program with its executors map and its data maps: shared ones, then ones it
- * can take over from `previous` (same name, kind and size), then new ones, recorded in `owned`.
+ * Loads a policy program with its executors map and its data maps (see `planDataMaps`: the
+ * ones it can keep from `current`, same name and shape, then shared ones, then new ones). On
+ * failure the maps made for it are closed again.
  */
-function loadPolicy(
+async function loadPolicy(
   spec: ProgramSpec,
   executors: XskMap | CpuMap,
   shared: ReadonlyMap<string, KernelDataMapStore>,
-  previous: ReadonlyMap<string, KernelDataMapStore>,
-  owned: Map<string, KernelDataMapStore>,
+  current: ReadonlyMap<string, KernelDataMapStore>,
   sys: Syscalls,
-): Promise<LoadedProgram> {
-  const dataMaps = new Map<string, KernelDataMapStore>();
-  for (const mapSpec of spec.maps) {
-    const declared = mapSpec.dataSpec;
-    if (declared === undefined) continue;
-    const sharedMap = shared.get(mapSpec.name);
-    if (sharedMap !== undefined) {
-      dataMaps.set(mapSpec.name, sharedMap);
-      continue;
-    }
-    const old = previous.get(mapSpec.name);
-    const map =
-      old !== undefined && old.spec.kind === declared.kind && old.spec.maxEntries === declared.maxEntries
-        ? old
-        : KernelDataMapStore.create(declared, { name: mapSpec.name, mmapable: declared.kind === 'array', sys });
-    owned.set(mapSpec.name, map);
-    dataMaps.set(mapSpec.name, map);
+): Promise<{ loaded: LoadedProgram; plan: DataMapPlan }> {
+  const plan = planDataMaps(spec, { current, shared, hook: spec.target, sys });
+  try {
+    // The verifier runs off the event loop: the daemon keeps serving other tenants meanwhile.
+    const loaded = await loadProgramSpecAsync(spec, { dataMaps: plan.maps, systemMaps: new Map([[SYSTEM_MAP_NAMES.executors, executors.kernelMap]]), sys });
+    return { loaded, plan };
+  } catch (error) {
+    for (const map of plan.created) map.close();
+    throw error;
   }
-  // The verifier runs off the event loop: the daemon keeps serving other tenants meanwhile.
-  return loadProgramSpecAsync(spec, { dataMaps, systemMaps: new Map([[SYSTEM_MAP_NAMES.executors, executors.kernelMap]]), sys });
 }

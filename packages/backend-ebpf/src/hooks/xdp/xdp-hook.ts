@@ -17,7 +17,8 @@ import { distrust, expectProgramMaps, expectRecorded, openRecordedDataMaps, open
 import { Program } from '../../programs/program.js';
 import { MapType, ProgType } from '../../syscalls/bpf-constants.js';
 import { XdpAttachment } from './xdp-attachment.js';
-import { XdpDispatcher, type DispatcherLocation, type DispatcherMode } from './xdp-dispatcher.js';
+import type { DispatcherLocation, DispatcherMode } from './dispatcher-location.js';
+import { XdpDispatchers } from './xdp-dispatchers.js';
 import { XdpHookError } from './xdp-hook-error.js';
 import { DEFAULT_CPU_QUEUE_SIZE, parseXdpTarget, type XdpHookId, type XdpTarget } from './xdp-target.js';
 
@@ -27,6 +28,12 @@ export interface XdpHookOptions {
   readonly sys?: Syscalls;
   /** Where ownership proofs read procfs (a fixture tree in unit tests). */
   readonly proc?: ProcView;
+  /**
+   * The dispatchers this hook's policies join, one per interface: the XDP hooks of one backend
+   * share them (`createXdpHooks` does), so that every policy on an interface goes through one
+   * dispatcher. A hook made alone has its own.
+   */
+  readonly dispatchers?: XdpDispatchers;
 }
 
 /**
@@ -44,6 +51,8 @@ export class XdpHook implements NetworkHook {
   readonly spec: HookSpec;
   readonly #sys: Syscalls | undefined;
   readonly #ownership: XdpOwnership;
+  /** The interfaces' dispatchers, shared with the backend's other XDP hooks. */
+  readonly dispatchers: XdpDispatchers;
 
   constructor(id: XdpHookId, options: XdpHookOptions = {}) {
     if (!XDP_HOOK_IDS.includes(id)) throw new XdpHookError('XDP_TARGET_INVALID', `'${String(id)}' is not an XDP hook; use ${XDP_HOOK_IDS.join(', ')}.`);
@@ -51,6 +60,7 @@ export class XdpHook implements NetworkHook {
     this.spec = STANDARD_HOOKS[id];
     this.#sys = options.sys;
     this.#ownership = new XdpOwnership(options.proc ?? new ProcView());
+    this.dispatchers = options.dispatchers ?? new XdpDispatchers();
   }
 
   /** A routed port on the interface, and the RX queue when the policy has AF_XDP executors (see XdpOwnership). */
@@ -100,6 +110,26 @@ export class XdpHook implements NetworkHook {
       artifact,
       target,
       ...(request.sharedMaps === undefined ? {} : { sharedMaps: request.sharedMaps }),
+      dispatchers: this.dispatchers,
+      sys: this.#sys ?? nativeSyscalls(),
+    });
+  }
+
+  /**
+   * Undoes what a crashed daemon's unfinished deploy (or a replace or undeploy whose record no
+   * longer restores) left at the target: its port's route and slot on the interface's
+   * dispatcher (see `XdpDispatchers.abandonRoute`). The deployment's own pins go with its
+   * directory, which the runtime removes.
+   */
+  async abandon(request: AbandonRequest): Promise<void> {
+    const { target } = request;
+    const netns = target.extra?.['netns'];
+    if (typeof target.interface !== 'string' || target.port === undefined) return;
+    this.dispatchers.abandonRoute({
+      ifname: target.interface,
+      netns: typeof netns === 'string' ? netns : undefined,
+      port: target.port,
+      sharedDir: pinDirectoriesOf(request.location, this.id).shared,
       sys: this.#sys ?? nativeSyscalls(),
     });
   }
@@ -113,25 +143,6 @@ export class XdpHook implements NetworkHook {
    * went away is `RESTORE_TARGET_GONE`. Records of policies with AF_XDP executors are refused
    * with `RESTORE_UNSUPPORTED`: their sockets were the stopped process's own.
    */
-  /**
-   * Undoes what a crashed daemon's unfinished deploy (or a replace or undeploy whose record no
-   * longer restores) left at the target: its port's route and slot on the interface's
-   * dispatcher (see `XdpDispatcher.abandonRoute`). The deployment's own pins go with its
-   * directory, which the runtime removes.
-   */
-  async abandon(request: AbandonRequest): Promise<void> {
-    const { target } = request;
-    const netns = target.extra?.['netns'];
-    if (typeof target.interface !== 'string' || target.port === undefined) return;
-    XdpDispatcher.abandonRoute({
-      ifname: target.interface,
-      netns: typeof netns === 'string' ? netns : undefined,
-      port: target.port,
-      sharedDir: pinDirectoriesOf(request.location, this.id).shared,
-      sys: this.#sys ?? nativeSyscalls(),
-    });
-  }
-
   async restore(request: RestoreRequest): Promise<XdpAttachment> {
     const sys = this.#sys ?? nativeSyscalls();
     const { record } = request;
@@ -156,7 +167,7 @@ export class XdpHook implements NetworkHook {
     const objects = record.objects.map((o) => fromObjectRecord(o, this.id));
     // A daemon that died between a replace's pins and its record left pins pending: settled first.
     settlePendingPins(dir.path, objects, sys);
-    const dispatcher = XdpDispatcher.restore(location, sys);
+    const dispatcher = this.dispatchers.restore(location, sys);
     const opened: Disposable[] = [];
     try {
       const programRecord = recordOf(objects, 'program', 'prog', this.id);
@@ -264,7 +275,8 @@ function targetOf(data: XdpRecordData): XdpTarget {
   };
 }
 
-/** The three XDP hooks, for registering with the eBPF backend. */
+/** The three XDP hooks, for registering with the eBPF backend, sharing one set of dispatchers (`options.dispatchers`, or a new one). */
 export function createXdpHooks(options: XdpHookOptions = {}): XdpHook[] {
-  return XDP_HOOK_IDS.map((id) => new XdpHook(id, options));
+  const dispatchers = options.dispatchers ?? new XdpDispatchers();
+  return XDP_HOOK_IDS.map((id) => new XdpHook(id, { ...options, dispatchers }));
 }

@@ -1,6 +1,5 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { XdpAttachment } from '../../../src/hooks/xdp/xdp-attachment.js';
-import { XdpDispatcher } from '../../../src/hooks/xdp/xdp-dispatcher.js';
 import { nativeSyscalls } from '../../../src/syscalls/native-syscalls.js';
 import { XskServer } from '../../../src/xsk/xsk-server.js';
 import { XskSocketGroup } from '../../../src/xsk/xsk-socket-group.js';
@@ -56,7 +55,7 @@ describeKernel('the XDP dispatcher', () => {
       // The cpu-redirect policy joins the running dispatcher in its mode.
       cpu = (await backend.attach({ artifact: await compileFor(backend, 'cpu-redirect', 'by-first-word.ts', cpuTarget), target: cpuTarget })) as XdpAttachment;
       expect(cpu.mode).toBe('skb');
-      const dispatcher = XdpDispatcher.running(xsk.ifindex, nsA);
+      const dispatcher = backend.dispatchers.running(xsk.ifindex, nsA);
       expect(dispatcher).toBeDefined();
       expect(cpu.route.dispatcher).toBe(dispatcher);
       expect(new Map(dispatcher?.ports)).toEqual(new Map([[XSK_PORT, xsk.route.slot], [CPU_PORT, cpu.route.slot]]));
@@ -77,7 +76,7 @@ describeKernel('the XDP dispatcher', () => {
       await cpu?.close();
     }
     expect(xdpAttachment(nsA, ifA)).toBeUndefined();
-    expect(XdpDispatcher.running(xsk.ifindex, nsA)).toBeUndefined();
+    expect(backend.dispatchers.running(xsk.ifindex, nsA)).toBeUndefined();
   }, 60_000);
 
   it('uses the application\'s own sockets as executors and leaves them open; a replace keeps the policy\'s maps', async () => {

@@ -1,6 +1,5 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { XdpAttachment } from '../../../src/hooks/xdp/xdp-attachment.js';
-import { XdpDispatcher } from '../../../src/hooks/xdp/xdp-dispatcher.js';
 import { XdpHookError } from '../../../src/hooks/xdp/xdp-hook-error.js';
 import { attachXdp } from '../../../src/links/xdp-link.js';
 import { nativeSyscalls } from '../../../src/syscalls/native-syscalls.js';
@@ -84,7 +83,7 @@ describeKernel('XDP hook refusals leave nothing behind', () => {
 
       // Nothing of the refused deployment is left: the same root program, only the first port routed.
       expect(xdpAttachment(nsA, ifA)?.progIds).toEqual(programIds);
-      expect([...(XdpDispatcher.running(first.ifindex, nsA)?.ports.keys() ?? [])]).toEqual([PORT_A]);
+      expect([...(backend.dispatchers.running(first.ifindex, nsA)?.ports.keys() ?? [])]).toEqual([PORT_A]);
       let received = 0;
       const server = new XskServer(first.sockets, () => {
         received++;
@@ -120,7 +119,7 @@ describeKernel('XDP hook refusals leave nothing behind', () => {
       expect(conflict.message).toContain('skb mode');
       expectOneSentence(conflict);
       expect(openFds()).toBe(before);
-      expect([...(XdpDispatcher.running(first.ifindex, nsA)?.ports.keys() ?? [])]).toEqual([PORT_A]);
+      expect([...(backend.dispatchers.running(first.ifindex, nsA)?.ports.keys() ?? [])]).toEqual([PORT_A]);
     } finally {
       await first.close();
     }

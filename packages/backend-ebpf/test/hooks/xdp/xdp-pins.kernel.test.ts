@@ -4,7 +4,6 @@ import { join } from 'node:path';
 import { RestoreError, type DeployTarget, type PersistedAttachment, type PersistenceLocation, type RestoreRequest } from '@syrup/core';
 import { afterEach, beforeEach, expect, it } from 'vitest';
 import { XdpAttachment } from '../../../src/hooks/xdp/xdp-attachment.js';
-import { XdpDispatcher } from '../../../src/hooks/xdp/xdp-dispatcher.js';
 import { KernelDataMapStore } from '../../../src/maps/kernel-data-map-store.js';
 import { KernelMap } from '../../../src/maps/kernel-map.js';
 import { unpin } from '../../../src/pin/pin.js';
@@ -123,7 +122,7 @@ describeKernel('XDP persistence: pins, release, restore', () => {
     // Released as by a dying daemon: this process holds nothing, the dispatcher stays attached and the policy counts.
     await first.release!();
     await second.release!();
-    expect(XdpDispatcher.running(pair.ifindexA, pair.nsA)).toBeUndefined();
+    expect(backend.dispatchers.running(pair.ifindexA, pair.nsA)).toBeUndefined();
     expect(xdpAttachment(pair.nsA, pair.ifA)?.progIds).toEqual([dispatcherProg]);
     using receiver = udpSocketIn(sys, pair.nsA, pair.ipA, PORT);
     await send(PORT, 7, counter, 12n);
@@ -135,7 +134,7 @@ describeKernel('XDP persistence: pins, release, restore', () => {
     expect(a.program.info().id).toBe(info.id);
     // One dispatcher object for both, opened once from the pins.
     expect(a.route.dispatcher).toBe(b.route.dispatcher);
-    expect(XdpDispatcher.running(pair.ifindexA, pair.nsA)).toBe(a.route.dispatcher);
+    expect(backend.dispatchers.running(pair.ifindexA, pair.nsA)).toBe(a.route.dispatcher);
     expect(new Map(a.route.dispatcher.ports)).toEqual(new Map([[PORT, first.route.slot], [OTHER_PORT, second.route.slot]]));
 
     // Replace through the restored attachment: the map carries over, the pins follow.
@@ -156,7 +155,7 @@ describeKernel('XDP persistence: pins, release, restore', () => {
     for (const pin of ['prog', 'executors', 'maps/seen']) expect(existsSync(join(dirA.path, pin))).toBe(false);
     expect(existsSync(shared)).toBe(false);
     expect(xdpAttachment(pair.nsA, pair.ifA)).toBeUndefined();
-    expect(XdpDispatcher.running(pair.ifindexA, pair.nsA)).toBeUndefined();
+    expect(backend.dispatchers.running(pair.ifindexA, pair.nsA)).toBeUndefined();
   }, 60_000);
 
   it('refuses a tampered pin (policy map or dispatcher map) with RESTORE_UNTRUSTED, leaves it alone and keeps no fd', async () => {
@@ -217,7 +216,7 @@ describeKernel('XDP persistence: pins, release, restore', () => {
     expect(record.data).toMatchObject({ executors: 'cpu', cpus: [0], mode: 'skb' });
     const dispatcherProg = cpu.route.dispatcher.program.info().id;
     await cpu.release!();
-    expect(XdpDispatcher.running(pair.ifindexA, pair.nsA)).toBeUndefined();
+    expect(backend.dispatchers.running(pair.ifindexA, pair.nsA)).toBeUndefined();
 
     // A fresh attach would be refused (the pinned dispatcher holds the interface): the new one joins it through its pins.
     const other = await deploy(OTHER_PORT, 'count-pass.ts');

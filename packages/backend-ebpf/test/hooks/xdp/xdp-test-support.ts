@@ -8,6 +8,7 @@ import { EbpfBackend } from '../../../src/ebpf-backend.js';
 import type { Fd } from '../../../src/fd.js';
 import type { EbpfArtifact } from '../../../src/hooks/network-hook.js';
 import { createXdpHooks } from '../../../src/hooks/xdp/xdp-hook.js';
+import { XdpDispatchers } from '../../../src/hooks/xdp/xdp-dispatchers.js';
 import { inNetworkNamespace } from '../../../src/links/network-namespace.js';
 import type { Syscalls } from '../../../src/syscalls/syscalls.js';
 import { receiveWaiting, sockaddrIn } from '../../support/sockets.js';
@@ -52,9 +53,10 @@ export function policySource(file: string): { fileName: string; text: string } {
   return { fileName: fileURLToPath(url), text: readFileSync(url, 'utf8') };
 }
 
-/** The backend with the XDP hooks (and only them), as a deployment would reach them. */
-export function xdpBackend(): EbpfBackend {
-  return new EbpfBackend(createXdpHooks());
+/** The backend with the XDP hooks (and only them), as a deployment would reach them, and the dispatchers its hooks share. */
+export function xdpBackend(): EbpfBackend & { readonly dispatchers: XdpDispatchers } {
+  const dispatchers = new XdpDispatchers();
+  return Object.assign(new EbpfBackend(createXdpHooks({ dispatchers })), { dispatchers });
 }
 
 /** Compiles a policy module for `hook` and `target` through the backend, with deploy-time params. */

@@ -1,8 +1,8 @@
 import type { DataMapSpec, DataMapStore } from '@syrup/maps';
-import type { ProgramSpec } from '../../codegen/program-spec.js';
-import { KernelMapError } from '../../errors/kernel-map-error.js';
-import { KernelDataMapStore } from '../../maps/kernel-data-map-store.js';
-import type { Syscalls } from '../../syscalls/syscalls.js';
+import type { ProgramSpec } from '../codegen/program-spec.js';
+import { KernelMapError } from '../errors/kernel-map-error.js';
+import { KernelDataMapStore } from '../maps/kernel-data-map-store.js';
+import type { Syscalls } from '../syscalls/syscalls.js';
 
 /** The data maps one program loads with, and which of them were made for it. */
 export interface DataMapPlan {
@@ -17,11 +17,14 @@ export interface PlanDataMapsOptions {
   readonly current?: ReadonlyMap<string, KernelDataMapStore>;
   /** Maps shared with other deployments by name (cross-layer maps); borrowed, never closed here. */
   readonly shared?: ReadonlyMap<string, DataMapStore>;
+  /** The hook the program runs at, as a refusal of a shared map names it; socket-select by default. */
+  readonly hook?: string;
   readonly sys?: Syscalls;
 }
 
 /**
- * Chooses a kernel map for every data map a program declares. The hook creates the maps
+ * Chooses a kernel map for every data map a program declares, for every hook of this backend
+ * (socket-select, the XDP hooks). The hook creates the maps
  * itself (rather than letting `loadProgramSpec` do it) because across hot swaps a map
  * outlives the program that created it: the attachment, not a program, owns them. Arrays
  * are created mmapable, as `loadProgramSpec` would, so userspace `fetchAdd` stays atomic.
@@ -41,7 +44,7 @@ export function planDataMaps(spec: ProgramSpec, options: PlanDataMapsOptions = {
       }
       const shared = options.shared?.get(mapSpec.name);
       if (shared !== undefined) {
-        maps.set(mapSpec.name, sharedKernelMap(mapSpec.name, shared, dataSpec));
+        maps.set(mapSpec.name, sharedKernelMap(mapSpec.name, shared, dataSpec, options.hook ?? 'socket-select'));
         continue;
       }
       const store = KernelDataMapStore.create(dataSpec, {
@@ -59,14 +62,19 @@ export function planDataMaps(spec: ProgramSpec, options: PlanDataMapsOptions = {
   }
 }
 
+/** The maps of `plan` the deployment owns: every one but those borrowed from `shared`. */
+export function ownedMaps(plan: DataMapPlan, shared: ReadonlyMap<string, DataMapStore> | undefined): Map<string, KernelDataMapStore> {
+  return new Map([...plan.maps].filter(([name, store]) => shared?.get(name) !== store));
+}
+
 /** Same kind, key, value and size: what a program can use in place of the map it declares. */
 function sameShape(a: DataMapSpec, b: DataMapSpec): boolean {
   return a.kind === b.kind && a.key === b.key && a.value === b.value && a.maxEntries === b.maxEntries;
 }
 
-function sharedKernelMap(name: string, shared: DataMapStore, declared: DataMapSpec): KernelDataMapStore {
+function sharedKernelMap(name: string, shared: DataMapStore, declared: DataMapSpec, hook: string): KernelDataMapStore {
   if (!(shared instanceof KernelDataMapStore)) {
-    throw new KernelMapError('KERNEL_MAP_INCOMPATIBLE', `shared map '${name}' is not a kernel map, so a program at socket-select cannot use it.`);
+    throw new KernelMapError('KERNEL_MAP_INCOMPATIBLE', `shared map '${name}' is not a kernel map, so a program at ${hook} cannot use it.`);
   }
   if (!sameShape(shared.spec, declared)) {
     throw new KernelMapError(
