@@ -34,21 +34,24 @@ import type {
   MapLookupBatchAttr,
   MapLookupBatchResult,
   MapUpdateBatchAttr,
-  MmapOptions,
   ProgLoadAttr,
   ProgTestRunAttr,
   ProgTestRunResult,
-  Syscalls,
-} from './syscalls.js';
+} from './bpf-syscalls.js';
+import type { EpollWaitListener, EpollWaitThread, MmapOptions, OsSyscalls } from './os-syscalls.js';
+import type { Syscalls } from './syscalls.js';
 
 /** The verifier may be interrupted by a signal and ask to be called again. */
 const PROG_LOAD_EAGAIN_RETRIES = 5;
 
 /**
- * Every bpf() command, written once over two primitives: `bpf(command, attr)` and the address
- * of an array. The native implementation backs them with libc, the fake with a model of the
- * kernel that decodes the very attr bytes the native one would pass, so unit tests exercise
- * the same encoding as production (aya swaps one syscall function the same way).
+ * The whole chokepoint over its two halves. The bpf() commands are written here once, over two
+ * primitives: `bpf(command, attr)` and the address of an array. The native implementation
+ * backs them with libc, the fake with a model of the kernel that decodes the very attr bytes
+ * the native one would pass, so unit tests exercise the same encoding as production (aya swaps
+ * one syscall function the same way). The operating-system calls are another object's, `os`,
+ * and are forwarded to it unchanged; every fd either half creates is owned through `os`, whose
+ * close and dup are the ones an `Fd` needs.
  *
  * Attr memory is allocated once: the element attr is dedicated to the four element
  * commands, whose fields are rewritten in full on every call while the rest stays zero, so a
@@ -56,6 +59,8 @@ const PROG_LOAD_EAGAIN_RETRIES = 5;
  */
 export abstract class SyscallsBase implements Syscalls {
   abstract readonly kind: string;
+  /** The operating-system half: native libc calls, or the fake kernel's model of them. */
+  protected readonly os: OsSyscalls;
   #attr: SyscallBuffer | undefined;
   #elemAttr: SyscallBuffer | undefined;
   /**
@@ -77,6 +82,10 @@ export abstract class SyscallsBase implements Syscalls {
   /** The same for asynchronous calls, one list per call in flight, until it settles. */
   readonly #retainedAsync = new Set<Uint8Array[]>();
 
+  protected constructor(os: OsSyscalls) {
+    this.os = os;
+  }
+
   /** bpf(2): the result, or the negated errno. */
   protected abstract bpf(command: number, attr: SyscallBuffer): number;
   /**
@@ -91,30 +100,6 @@ export abstract class SyscallsBase implements Syscalls {
   abstract allocBuffer(size: number): SyscallBuffer;
   abstract possibleCpus(): number;
   abstract objectKind(object: Fd): BpfObjectKind | undefined;
-  abstract closeFd(raw: number): void;
-  abstract dupFd(raw: number, minimum: number): number;
-  abstract setsockopt(socket: Fd, level: number, name: number, value: Uint8Array): void;
-  abstract getsockopt(socket: Fd, level: number, name: number, value: Uint8Array): number;
-  abstract mmap(options: MmapOptions): bigint;
-  abstract munmap(address: bigint, length: number): void;
-  abstract memoryView(address: bigint, length: number): ArrayBuffer;
-  abstract mount(source: string, target: string, fsType: string, flags: number, data?: string): void;
-  abstract statfsType(path: string): number;
-  abstract pidfdOpen(pid: number, flags?: number): Fd;
-  abstract pidfdGetfd(pidfd: Fd, targetFd: number, flags?: number): Fd;
-  abstract socket(domain: number, type: number, protocol: number): Fd;
-  abstract bind(socket: Fd, address: Uint8Array): void;
-  abstract openFile(path: string, flags: number): Fd;
-  abstract setns(namespace: Fd, nstype: number): void;
-  abstract ioctl(fd: Fd, request: number, arg: SyscallBuffer): void;
-  abstract interfaceIndex(name: string): number;
-  abstract interfaceName(index: number): string | undefined;
-  abstract pageSize(): number;
-  abstract epollCreate(): Fd;
-  abstract epollCtl(epoll: Fd, op: number, target: Fd, events: number, token: number): void;
-  abstract eventfd(initial: number, flags: number): Fd;
-  abstract write(fd: Fd, bytes: Uint8Array): number;
-  abstract sendto(socket: Fd, bytes: Uint8Array | null, flags: number, address?: Uint8Array): number;
 
   mapCreate(attr: MapCreateAttr): Fd {
     encodeMapCreate(this.#prepare(), attr);
@@ -312,9 +297,111 @@ export abstract class SyscallsBase implements Syscalls {
     this.#bpfOrThrow(BpfCommand.LINK_DETACH, String(link));
   }
 
-  /** Wraps a number the kernel just returned. */
+  // The operating-system half, forwarded.
+
+  closeFd(raw: number): void {
+    this.os.closeFd(raw);
+  }
+
+  dupFd(raw: number, minimum: number): number {
+    return this.os.dupFd(raw, minimum);
+  }
+
+  setsockopt(socket: Fd, level: number, name: number, value: Uint8Array): void {
+    this.os.setsockopt(socket, level, name, value);
+  }
+
+  getsockopt(socket: Fd, level: number, name: number, value: Uint8Array): number {
+    return this.os.getsockopt(socket, level, name, value);
+  }
+
+  mmap(options: MmapOptions): bigint {
+    return this.os.mmap(options);
+  }
+
+  munmap(address: bigint, length: number): void {
+    this.os.munmap(address, length);
+  }
+
+  memoryView(address: bigint, length: number): ArrayBuffer {
+    return this.os.memoryView(address, length);
+  }
+
+  mount(source: string, target: string, fsType: string, flags: number, data?: string): void {
+    this.os.mount(source, target, fsType, flags, data);
+  }
+
+  statfsType(path: string): number {
+    return this.os.statfsType(path);
+  }
+
+  pidfdOpen(pid: number, flags?: number): Fd {
+    return this.os.pidfdOpen(pid, flags);
+  }
+
+  pidfdGetfd(pidfd: Fd, targetFd: number, flags?: number): Fd {
+    return this.os.pidfdGetfd(pidfd, targetFd, flags);
+  }
+
+  socket(domain: number, type: number, protocol: number): Fd {
+    return this.os.socket(domain, type, protocol);
+  }
+
+  bind(socket: Fd, address: Uint8Array): void {
+    this.os.bind(socket, address);
+  }
+
+  openFile(path: string, flags: number): Fd {
+    return this.os.openFile(path, flags);
+  }
+
+  setns(namespace: Fd, nstype: number): void {
+    this.os.setns(namespace, nstype);
+  }
+
+  ioctl(fd: Fd, request: number, arg: SyscallBuffer): void {
+    this.os.ioctl(fd, request, arg);
+  }
+
+  interfaceIndex(name: string): number {
+    return this.os.interfaceIndex(name);
+  }
+
+  interfaceName(index: number): string | undefined {
+    return this.os.interfaceName(index);
+  }
+
+  pageSize(): number {
+    return this.os.pageSize();
+  }
+
+  epollCreate(): Fd {
+    return this.os.epollCreate();
+  }
+
+  epollCtl(epoll: Fd, op: number, target: Fd, events: number, token: number): void {
+    this.os.epollCtl(epoll, op, target, events, token);
+  }
+
+  epollWaitThread(epoll: Fd, stopToken: number, listener: EpollWaitListener): EpollWaitThread {
+    return this.os.epollWaitThread(epoll, stopToken, listener);
+  }
+
+  eventfd(initial: number, flags: number): Fd {
+    return this.os.eventfd(initial, flags);
+  }
+
+  write(fd: Fd, bytes: Uint8Array): number {
+    return this.os.write(fd, bytes);
+  }
+
+  sendto(socket: Fd, bytes: Uint8Array | null, flags: number, address?: Uint8Array): number {
+    return this.os.sendto(socket, bytes, flags, address);
+  }
+
+  /** Wraps a number the kernel just returned, owned through the operating-system half. */
   protected adopt(raw: number): Fd {
-    return Fd.adopt(raw, this);
+    return Fd.adopt(raw, this.os);
   }
 
   #general(): SyscallBuffer {
