@@ -42,9 +42,10 @@ const pollers = new WeakMap<Syscalls, ReadinessPoller>();
 /**
  * Tells the main thread when fds become readable, without blocking the event loop and
  * without spinning: one epoll set per syscall layer, waited on by one thread the layer starts
- * (`epollWaitThread`, a worker blocked in epoll_wait) that exists only while something is watched. Watches are one-shot, so a consumer drains, then
- * re-arms; re-arming a level-triggered fd that is already readable reports it at once, so no
- * wakeup between the drain and the re-arm is lost. The thread keeps the process alive only
+ * (`epollWaitThread`: natively a worker blocked in epoll_wait) that exists only while something
+ * is watched. Watches are one-shot, so a consumer drains, then re-arms; re-arming a
+ * level-triggered fd that is already readable reports it at once, so no wakeup between the
+ * drain and the re-arm is lost. The thread keeps the process alive only
  * while some watch is armed (and was not made with `keepAlive: false`).
  */
 export class ReadinessPoller {
