@@ -130,8 +130,9 @@ export interface InfoPointer {
 
 /**
  * The bpf(2) commands: every call that encodes a `union bpf_attr`, written once in
- * `SyscallsBase` over a single `bpf(command, attr)` primitive (cilium/ebpf keeps the same half in
- * `internal/sys`). The other half, the operating-system calls around them, is `OsSyscalls` (os-syscalls.ts).
+ * `BpfCommands` (bpf-commands.ts) over a single `bpf(command, attr)` primitive (cilium/ebpf
+ * keeps the same half in `internal/sys`). The other half, the operating-system calls around
+ * them, is `OsSyscalls` (os-syscalls.ts).
  */
 export interface BpfSyscalls {
   /**

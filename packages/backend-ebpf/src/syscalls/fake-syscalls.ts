@@ -27,7 +27,7 @@ export type OverridableCall = Exclude<keyof Syscalls, 'kind' | 'closeFd' | 'dupF
 /**
  * A model of the kernel for unprivileged unit tests, in the chokepoint's two halves over one
  * shared state ({@link FakeKernel}: fd table, memory, ids, call log): the bpf() commands
- * ({@link FakeBpfCommands}) decode the attr bytes `SyscallsBase` encodes for the native call, so
+ * ({@link FakeBpfCommands}) decode the attr bytes `BpfCommands` encodes for the native call, so
  * the encoders are exercised too, and the OS calls ({@link FakeOsCalls}) model fds, mappings,
  * mounts, pidfds, sockets and epoll. What it does not model: the verifier, file permissions
  * and real sockets.

@@ -33,7 +33,7 @@ type AsyncCapableCall = Call & { async: (...args: unknown[]) => void };
 
 /**
  * The real system calls through libc via koffi: the bpf() primitive here, under the commands
- * `SyscallsBase` encodes, and the operating-system calls in {@link NativeOsCalls}.
+ * `BpfCommands` encodes, and the operating-system calls in {@link NativeOsCalls}.
  *
  * glibc's `syscall()` is variadic, but on x86_64 and aarch64 Linux integer and pointer
  * arguments travel in the same registers either way, so a fixed prototype stands in for it and

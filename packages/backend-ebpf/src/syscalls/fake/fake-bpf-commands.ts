@@ -28,7 +28,7 @@ export interface FakeTestRunAnswer {
 }
 
 /**
- * The fake kernel's bpf(2): decodes the attr bytes `SyscallsBase` encoded, exactly as the
+ * The fake kernel's bpf(2): decodes the attr bytes `BpfCommands` encoded, exactly as the
  * native call would pass them, and answers from the shared {@link FakeKernel} with the
  * kernel's errnos. It models data maps, pins, object info, and programs and links as records;
  * not the verifier (a test says how PROG_LOAD answers) and not file permissions.
