@@ -1,7 +1,7 @@
 import { defineConfig } from 'tsup';
 
 /** The package root, ./testing and one entry per subpath export (package.json `exports`). */
-const SUBPATHS = ['asm', 'btf', 'codegen', 'features', 'hooks', 'links', 'loader', 'maps', 'pin', 'programs', 'syscalls', 'xsk'];
+const SUBPATHS = ['asm', 'btf', 'codegen', 'features', 'hooks', 'links', 'loader', 'maps', 'pin', 'programs', 'readiness', 'syscalls', 'xsk'];
 
 export default defineConfig({
   // The code generation worker is a file of its own (dist/codegen/worker/codegen-worker.js): the backend starts it as a worker thread (codegen/worker/codegen-worker-entry.ts).

@@ -7,5 +7,6 @@ export {
   type FakeProg,
   type FakeProgLoadAnswer,
   type FakeSyscallsOptions,
+  type OverridableCall,
   type FakeTestRunAnswer,
 } from './syscalls/fake-syscalls.js';

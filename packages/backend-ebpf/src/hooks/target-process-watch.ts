@@ -1,5 +1,5 @@
 import type { Fd } from '../fd.js';
-import { ReadinessPoller, type ReadinessWatch } from '../maps/system/readiness-poller.js';
+import { ReadinessPoller, type ReadinessWatch } from '../readiness/readiness-poller.js';
 import type { Syscalls } from '../syscalls/syscalls.js';
 
 /**

@@ -15,5 +15,7 @@ export { ReuseportSockArray } from './system/reuseport-sock-array.js';
 export { XskMap } from './system/xsk-map.js';
 export { CPU_MAP_MAX_QUEUE_SIZE, CpuMap, type CpuMapEntry, type CpuMapValue } from './system/cpu-map.js';
 export { RingBuffer, type RingBufferCreateOptions, type RingBufferRecordHandler, type RingBufferSubscription } from './system/ring-buffer.js';
-export { ReadinessPoller, type ReadinessWatch } from './system/readiness-poller.js';
 export { SystemMapError, type SystemMapErrorCode } from './system/system-map-error.js';
+
+// The readiness poller lives on ./readiness; kept here for the importers it had while it sat among the system maps.
+export { ReadinessPoller, type ReadinessWatch } from '../readiness/index.js';

@@ -1,12 +1,16 @@
 // @syrup/backend-ebpf/syscalls: the one place this package talks to the kernel.
-// Owns the Syscalls interface and its native (koffi) implementation, owned fds, bpf() attrs,
+// Owns the Syscalls interface in its two halves, the bpf() commands (BpfSyscalls) and the OS
+// calls around them (OsSyscalls), its native (koffi) implementation, owned fds, bpf() attrs,
 // constants and object info, and the errors of failed calls (the fake is on ./testing).
 export { NativeSyscalls, nativeSyscalls } from './native-syscalls.js';
 export {
   Epoll,
   Mmap,
   type BpfObjectKind,
+  type BpfSyscalls,
   type BtfLoadAttr,
+  type EpollWaitListener,
+  type EpollWaitThread,
   type InfoPointer,
   type LinkCreateAttr,
   type LinkUpdateOptions,
@@ -16,6 +20,7 @@ export {
   type MapLookupBatchResult,
   type MapUpdateBatchAttr,
   type MmapOptions,
+  type OsSyscalls,
   type ProgLoadAttr,
   type ProgTestRunAttr,
   type ProgTestRunResult,

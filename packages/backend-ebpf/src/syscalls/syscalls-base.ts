@@ -1,370 +1,123 @@
-import { ERRNO } from '../errors/errno.js';
-import { SyscallError } from '../errors/syscall-error.js';
-import { Fd } from '../fd.js';
-import {
-  BtfLoadOffset,
-  cString,
-  encodeBtfLoad,
-  encodeLinkCreate,
-  encodeLinkUpdate,
-  encodeMapBatch,
-  encodeMapCreate,
-  encodeMapElem,
-  encodeObj,
-  encodeObjGetInfo,
-  encodeProgLoad,
-  encodeProgTestRun,
-  InfoOffset,
-  LinkDetachOffset,
-  MapBatchOffset,
-  ProgLoadOffset,
-  TestRunOffset,
-  type AddressOf,
-} from './bpf-attr.js';
-import { BPF_ATTR_SIZE, BpfCommand, bpfCommandName } from './bpf-constants.js';
+import type { Fd } from '../fd.js';
+import { BpfCommands } from './bpf-commands.js';
+import type { EpollWaitListener, EpollWaitThread, MmapOptions, OsSyscalls } from './os-syscalls.js';
 import type { SyscallBuffer } from './syscall-buffer.js';
-import type {
-  BpfObjectKind,
-  BtfLoadAttr,
-  InfoPointer,
-  LinkCreateAttr,
-  LinkUpdateOptions,
-  LoadOutput,
-  MapCreateAttr,
-  MapLookupBatchAttr,
-  MapLookupBatchResult,
-  MapUpdateBatchAttr,
-  MmapOptions,
-  ProgLoadAttr,
-  ProgTestRunAttr,
-  ProgTestRunResult,
-  Syscalls,
-} from './syscalls.js';
-
-/** The verifier may be interrupted by a signal and ask to be called again. */
-const PROG_LOAD_EAGAIN_RETRIES = 5;
+import type { Syscalls } from './syscalls.js';
 
 /**
- * Every bpf() command, written once over two primitives: `bpf(command, attr)` and the address
- * of an array. The native implementation backs them with libc, the fake with a model of the
- * kernel that decodes the very attr bytes the native one would pass, so unit tests exercise
- * the same encoding as production (aya swaps one syscall function the same way).
- *
- * Attr memory is allocated once: the element attr is dedicated to the four element
- * commands, whose fields are rewritten in full on every call while the rest stays zero, so a
- * lookup or update allocates nothing; every other command zeroes the general attr first.
+ * The whole chokepoint: the bpf() commands of {@link BpfCommands}, and the operating-system
+ * calls of another object, `os`, forwarded to it unchanged. Every fd either half creates is
+ * owned through `os`, whose close and dup are the ones an `Fd` needs. An implementation gives
+ * the bpf() primitive and its OS half: {@link NativeSyscalls} libc for both, `FakeSyscalls`
+ * the fake kernel's model of both.
  */
-export abstract class SyscallsBase implements Syscalls {
+export abstract class SyscallsBase extends BpfCommands implements Syscalls {
   abstract readonly kind: string;
-  #attr: SyscallBuffer | undefined;
-  #elemAttr: SyscallBuffer | undefined;
-  /**
-   * What the element attr holds now. A store calls with the same map, key and value buffers
-   * every time, so the attr is rewritten only when one of them changes: the kernel never
-   * writes into an element command's attr, so what was encoded stays valid.
-   */
-  #elemMap: Fd | undefined;
-  #elemKey: SyscallBuffer | null | undefined;
-  #elemValue: SyscallBuffer | undefined;
-  #elemFlags = 0;
-  /**
-   * Arrays whose addresses sit in the attr of the call in flight. Holding them in a field
-   * (not a local) keeps them reachable until the call returns: an optimizing compiler may
-   * drop a local after its last use, and a collection could then free memory the kernel is
-   * about to read.
-   */
-  readonly #retained: Uint8Array[] = [];
-  /** The same for asynchronous calls, one list per call in flight, until it settles. */
-  readonly #retainedAsync = new Set<Uint8Array[]>();
+  /** The operating-system half: native libc calls, or the fake kernel's model of them. */
+  protected readonly os: OsSyscalls;
 
-  /** bpf(2): the result, or the negated errno. */
-  protected abstract bpf(command: number, attr: SyscallBuffer): number;
-  /**
-   * bpf(2) off the calling thread: runs `encode` (which fills `attr`) right before the call is
-   * issued, then resolves with the result or the negated errno. Encoding is left to the
-   * implementation so that the fake can register its memory in the same turn as it reads it.
-   */
-  protected abstract bpfAsync(command: number, attr: SyscallBuffer, encode: () => void): Promise<number>;
-  /** The address of `bytes[0]`, valid while `bytes` is reachable. */
-  protected abstract addressOfBytes(bytes: Uint8Array): bigint;
-
-  abstract allocBuffer(size: number): SyscallBuffer;
-  abstract possibleCpus(): number;
-  abstract objectKind(object: Fd): BpfObjectKind | undefined;
-  abstract closeFd(raw: number): void;
-  abstract dupFd(raw: number, minimum: number): number;
-  abstract setsockopt(socket: Fd, level: number, name: number, value: Uint8Array): void;
-  abstract getsockopt(socket: Fd, level: number, name: number, value: Uint8Array): number;
-  abstract mmap(options: MmapOptions): bigint;
-  abstract munmap(address: bigint, length: number): void;
-  abstract memoryView(address: bigint, length: number): ArrayBuffer;
-  abstract mount(source: string, target: string, fsType: string, flags: number, data?: string): void;
-  abstract statfsType(path: string): number;
-  abstract pidfdOpen(pid: number, flags?: number): Fd;
-  abstract pidfdGetfd(pidfd: Fd, targetFd: number, flags?: number): Fd;
-  abstract socket(domain: number, type: number, protocol: number): Fd;
-  abstract bind(socket: Fd, address: Uint8Array): void;
-  abstract openFile(path: string, flags: number): Fd;
-  abstract setns(namespace: Fd, nstype: number): void;
-  abstract ioctl(fd: Fd, request: number, arg: SyscallBuffer): void;
-  abstract interfaceIndex(name: string): number;
-  abstract interfaceName(index: number): string | undefined;
-  abstract pageSize(): number;
-  abstract epollCreate(): Fd;
-  abstract epollCtl(epoll: Fd, op: number, target: Fd, events: number, token: number): void;
-  abstract eventfd(initial: number, flags: number): Fd;
-  abstract write(fd: Fd, bytes: Uint8Array): number;
-  abstract sendto(socket: Fd, bytes: Uint8Array | null, flags: number, address?: Uint8Array): number;
-
-  mapCreate(attr: MapCreateAttr): Fd {
-    encodeMapCreate(this.#prepare(), attr);
-    return this.adopt(this.#bpfOrThrow(BpfCommand.MAP_CREATE, attr.name === undefined ? undefined : `map '${attr.name}'`));
+  protected constructor(os: OsSyscalls) {
+    super(os);
+    this.os = os;
   }
 
-  mapLookupElem(map: Fd, key: SyscallBuffer, value: SyscallBuffer, flags = 0): boolean {
-    return this.#elemAnswer(BpfCommand.MAP_LOOKUP_ELEM, this.#elem(map, key, value, flags), map);
+  closeFd(raw: number): void {
+    this.os.closeFd(raw);
   }
 
-  mapUpdateElem(map: Fd, key: SyscallBuffer, value: SyscallBuffer, flags: number): void {
-    const r = this.bpf(BpfCommand.MAP_UPDATE_ELEM, this.#elem(map, key, value, flags));
-    if (r < 0) throw new SyscallError('BPF_MAP_UPDATE_ELEM', -r, { subject: String(map) });
+  dupFd(raw: number, minimum: number): number {
+    return this.os.dupFd(raw, minimum);
   }
 
-  mapDeleteElem(map: Fd, key: SyscallBuffer): boolean {
-    return this.#elemAnswer(BpfCommand.MAP_DELETE_ELEM, this.#elem(map, key, undefined, 0), map);
+  setsockopt(socket: Fd, level: number, name: number, value: Uint8Array): void {
+    this.os.setsockopt(socket, level, name, value);
   }
 
-  mapGetNextKey(map: Fd, key: SyscallBuffer | null, next: SyscallBuffer): boolean {
-    return this.#elemAnswer(BpfCommand.MAP_GET_NEXT_KEY, this.#elem(map, key, next, 0), map);
+  getsockopt(socket: Fd, level: number, name: number, value: Uint8Array): number {
+    return this.os.getsockopt(socket, level, name, value);
   }
 
-  mapLookupBatch(map: Fd, attr: MapLookupBatchAttr): MapLookupBatchResult {
-    const view = this.#prepare();
-    const pointers = {
-      inBatch: attr.inBatch?.address ?? 0n,
-      outBatch: attr.outBatch.address,
-      keys: attr.keys.address,
-      values: attr.values.address,
-    };
-    encodeMapBatch(view, map.raw, pointers, attr.count, attr.elemFlags ?? 0);
-    const r = this.bpf(BpfCommand.MAP_LOOKUP_BATCH, this.#general());
-    // The kernel writes back how many elements it copied, also when it answers ENOENT.
-    const count = view.getUint32(MapBatchOffset.count, true);
-    if (r < 0 && -r !== ERRNO.ENOENT) throw new SyscallError('BPF_MAP_LOOKUP_BATCH', -r, { subject: String(map) });
-    return { count, done: r < 0 };
+  mmap(options: MmapOptions): bigint {
+    return this.os.mmap(options);
   }
 
-  mapUpdateBatch(map: Fd, attr: MapUpdateBatchAttr): number {
-    const view = this.#prepare();
-    const pointers = { inBatch: 0n, outBatch: 0n, keys: attr.keys.address, values: attr.values.address };
-    encodeMapBatch(view, map.raw, pointers, attr.count, attr.elemFlags ?? 0);
-    const r = this.bpf(BpfCommand.MAP_UPDATE_BATCH, this.#general());
-    const count = view.getUint32(MapBatchOffset.count, true);
-    if (r < 0) throw new SyscallError('BPF_MAP_UPDATE_BATCH', -r, { subject: `${String(map)} after ${count} elements` });
-    return count;
+  munmap(address: bigint, length: number): void {
+    this.os.munmap(address, length);
   }
 
-  progLoad(attr: ProgLoadAttr, output?: LoadOutput): Fd {
-    let r = 0;
-    try {
-      for (let attempt = 0; attempt <= PROG_LOAD_EAGAIN_RETRIES; attempt++) {
-        const view = this.#prepare();
-        encodeProgLoad(view, attr, this.#addressOf);
-        r = this.bpf(BpfCommand.PROG_LOAD, this.#general());
-        if (output) output.logTrueSize = view.getUint32(ProgLoadOffset.log_true_size, true);
-        if (r !== -ERRNO.EAGAIN) break;
-      }
-    } finally {
-      this.#release();
-    }
-    if (r < 0) {
-      throw new SyscallError('BPF_PROG_LOAD', -r, { subject: attr.name === undefined ? undefined : `program '${attr.name}'` });
-    }
-    return this.adopt(r);
+  memoryView(address: bigint, length: number): ArrayBuffer {
+    return this.os.memoryView(address, length);
   }
 
-  async progLoadAsync(attr: ProgLoadAttr, output?: LoadOutput): Promise<Fd> {
-    // Its own attr: the shared one is rewritten by every synchronous call made while this one waits.
-    const buffer = this.allocBuffer(BPF_ATTR_SIZE);
-    const retained: Uint8Array[] = [buffer.bytes];
-    const addressOf: AddressOf = (bytes) => {
-      if (bytes === undefined || bytes.length === 0) return 0n;
-      retained.push(bytes);
-      return this.addressOfBytes(bytes);
-    };
-    this.#retainedAsync.add(retained);
-    let r = 0;
-    try {
-      for (let attempt = 0; attempt <= PROG_LOAD_EAGAIN_RETRIES; attempt++) {
-        r = await this.bpfAsync(BpfCommand.PROG_LOAD, buffer, () => {
-          buffer.bytes.fill(0);
-          encodeProgLoad(buffer.view, attr, addressOf);
-        });
-        if (output) output.logTrueSize = buffer.view.getUint32(ProgLoadOffset.log_true_size, true);
-        if (r !== -ERRNO.EAGAIN) break;
-      }
-    } finally {
-      this.#retainedAsync.delete(retained);
-    }
-    if (r < 0) {
-      throw new SyscallError('BPF_PROG_LOAD', -r, { subject: attr.name === undefined ? undefined : `program '${attr.name}'` });
-    }
-    return this.adopt(r);
+  mount(source: string, target: string, fsType: string, flags: number, data?: string): void {
+    this.os.mount(source, target, fsType, flags, data);
   }
 
-  progTestRun(attr: ProgTestRunAttr): ProgTestRunResult {
-    const view = this.#prepare();
-    let r: number;
-    try {
-      encodeProgTestRun(view, attr, this.#addressOf);
-      r = this.bpf(BpfCommand.PROG_TEST_RUN, this.#general());
-    } finally {
-      this.#release();
-    }
-    if (r < 0) throw new SyscallError('BPF_PROG_TEST_RUN', -r, { subject: String(attr.prog) });
-    return {
-      retval: view.getUint32(TestRunOffset.retval, true),
-      duration: view.getUint32(TestRunOffset.duration, true),
-      dataSizeOut: view.getUint32(TestRunOffset.data_size_out, true),
-      ctxSizeOut: view.getUint32(TestRunOffset.ctx_size_out, true),
-    };
+  statfsType(path: string): number {
+    return this.os.statfsType(path);
   }
 
-  btfLoad(attr: BtfLoadAttr, output?: LoadOutput): Fd {
-    const view = this.#prepare();
-    let r: number;
-    try {
-      encodeBtfLoad(view, attr, this.#addressOf);
-      r = this.bpf(BpfCommand.BTF_LOAD, this.#general());
-    } finally {
-      this.#release();
-    }
-    if (output) output.logTrueSize = view.getUint32(BtfLoadOffset.btf_log_true_size, true);
-    if (r < 0) throw new SyscallError('BPF_BTF_LOAD', -r);
-    return this.adopt(r);
+  pidfdOpen(pid: number, flags?: number): Fd {
+    return this.os.pidfdOpen(pid, flags);
   }
 
-  objPin(object: Fd, path: string): void {
-    let r: number;
-    try {
-      encodeObj(this.#prepare(), this.#addressOf(cString(path)), object.raw, 0);
-      r = this.bpf(BpfCommand.OBJ_PIN, this.#general());
-    } finally {
-      this.#release();
-    }
-    if (r < 0) throw new SyscallError('BPF_OBJ_PIN', -r, { subject: path });
+  pidfdGetfd(pidfd: Fd, targetFd: number, flags?: number): Fd {
+    return this.os.pidfdGetfd(pidfd, targetFd, flags);
   }
 
-  objGet(path: string, fileFlags: number): Fd {
-    let r: number;
-    try {
-      encodeObj(this.#prepare(), this.#addressOf(cString(path)), 0, fileFlags);
-      r = this.bpf(BpfCommand.OBJ_GET, this.#general());
-    } finally {
-      this.#release();
-    }
-    if (r < 0) throw new SyscallError('BPF_OBJ_GET', -r, { subject: path });
-    return this.adopt(r);
+  socket(domain: number, type: number, protocol: number): Fd {
+    return this.os.socket(domain, type, protocol);
   }
 
-  objGetInfoByFd(object: Fd, info: Uint8Array, pointers: readonly InfoPointer[] = []): number {
-    const infoView = new DataView(info.buffer, info.byteOffset, info.byteLength);
-    const view = this.#prepare();
-    let r: number;
-    try {
-      for (const p of pointers) infoView.setBigUint64(p.offset, this.#addressOf(p.buffer), true);
-      encodeObjGetInfo(view, object.raw, info.length, this.#addressOf(info));
-      r = this.bpf(BpfCommand.OBJ_GET_INFO_BY_FD, this.#general());
-    } finally {
-      this.#release();
-    }
-    if (r < 0) throw new SyscallError('BPF_OBJ_GET_INFO_BY_FD', -r, { subject: String(object) });
-    return view.getUint32(InfoOffset.info_len, true);
+  bind(socket: Fd, address: Uint8Array): void {
+    this.os.bind(socket, address);
   }
 
-  rawTracepointOpen(name: string, prog: Fd): Fd {
-    let r: number;
-    try {
-      const view = this.#prepare();
-      // struct { __u64 name; __u32 prog_fd; __u32 pad; __u64 cookie; } raw_tracepoint
-      view.setBigUint64(0, this.#addressOf(cString(name)), true);
-      view.setUint32(8, prog.raw, true);
-      r = this.bpf(BpfCommand.RAW_TRACEPOINT_OPEN, this.#general());
-    } finally {
-      this.#release();
-    }
-    if (r < 0) throw new SyscallError('BPF_RAW_TRACEPOINT_OPEN', -r, { subject: name });
-    return this.adopt(r);
+  openFile(path: string, flags: number): Fd {
+    return this.os.openFile(path, flags);
   }
 
-  linkCreate(attr: LinkCreateAttr): Fd {
-    encodeLinkCreate(this.#prepare(), attr);
-    return this.adopt(this.#bpfOrThrow(BpfCommand.LINK_CREATE, String(attr.prog)));
+  setns(namespace: Fd, nstype: number): void {
+    this.os.setns(namespace, nstype);
   }
 
-  linkUpdate(link: Fd, newProg: Fd, options?: LinkUpdateOptions): void {
-    encodeLinkUpdate(this.#prepare(), link.raw, newProg.raw, options);
-    this.#bpfOrThrow(BpfCommand.LINK_UPDATE, String(link));
+  ioctl(fd: Fd, request: number, arg: SyscallBuffer): void {
+    this.os.ioctl(fd, request, arg);
   }
 
-  linkDetach(link: Fd): void {
-    this.#prepare().setUint32(LinkDetachOffset.link_fd, link.raw, true);
-    this.#bpfOrThrow(BpfCommand.LINK_DETACH, String(link));
+  interfaceIndex(name: string): number {
+    return this.os.interfaceIndex(name);
   }
 
-  /** Wraps a number the kernel just returned. */
-  protected adopt(raw: number): Fd {
-    return Fd.adopt(raw, this);
+  interfaceName(index: number): string | undefined {
+    return this.os.interfaceName(index);
   }
 
-  #general(): SyscallBuffer {
-    this.#attr ??= this.allocBuffer(BPF_ATTR_SIZE);
-    return this.#attr;
+  pageSize(): number {
+    return this.os.pageSize();
   }
 
-  /** The element attr holding `map`, `key`, `value` (or next key) and `flags`, encoded only if it does not already. */
-  #elem(map: Fd, key: SyscallBuffer | null, value: SyscallBuffer | undefined, flags: number): SyscallBuffer {
-    const raw = map.raw;
-    const attr = (this.#elemAttr ??= this.allocBuffer(BPF_ATTR_SIZE));
-    if (map !== this.#elemMap || key !== this.#elemKey || value !== this.#elemValue || flags !== this.#elemFlags) {
-      encodeMapElem(attr.view, raw, key?.address ?? 0n, value?.address ?? 0n, flags);
-      this.#elemMap = map;
-      this.#elemKey = key;
-      this.#elemValue = value;
-      this.#elemFlags = flags;
-    }
-    return attr;
+  epollCreate(): Fd {
+    return this.os.epollCreate();
   }
 
-  /** Zeroes the general attr: the kernel refuses non-zero bytes past a command's last field. */
-  #prepare(): DataView {
-    const attr = this.#general();
-    attr.bytes.fill(0);
-    return attr.view;
+  epollCtl(epoll: Fd, op: number, target: Fd, events: number, token: number): void {
+    this.os.epollCtl(epoll, op, target, events, token);
   }
 
-  #bpfOrThrow(command: number, subject?: string): number {
-    const r = this.bpf(command, this.#general());
-    if (r < 0) throw new SyscallError(bpfCommandName(command), -r, { subject });
-    return r;
+  epollWaitThread(epoll: Fd, stopToken: number, listener: EpollWaitListener): EpollWaitThread {
+    return this.os.epollWaitThread(epoll, stopToken, listener);
   }
 
-  /** Element commands: ENOENT is an answer (absent key, end of iteration), anything else an error. */
-  #elemAnswer(command: number, attr: SyscallBuffer, map: Fd): boolean {
-    const r = this.bpf(command, attr);
-    if (r >= 0) return true;
-    if (-r === ERRNO.ENOENT) return false;
-    throw new SyscallError(bpfCommandName(command), -r, { subject: String(map) });
+  eventfd(initial: number, flags: number): Fd {
+    return this.os.eventfd(initial, flags);
   }
 
-  /** Address of an array for an attr field; the array stays retained until the call ends. */
-  readonly #addressOf: AddressOf = (bytes) => {
-    if (bytes === undefined || bytes.length === 0) return 0n;
-    this.#retained.push(bytes);
-    return this.addressOfBytes(bytes);
-  };
+  write(fd: Fd, bytes: Uint8Array): number {
+    return this.os.write(fd, bytes);
+  }
 
-  #release(): void {
-    this.#retained.length = 0;
+  sendto(socket: Fd, bytes: Uint8Array | null, flags: number, address?: Uint8Array): number {
+    return this.os.sendto(socket, bytes, flags, address);
   }
 }

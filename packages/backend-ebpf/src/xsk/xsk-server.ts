@@ -1,4 +1,4 @@
-import { ReadinessPoller, type ReadinessWatch } from '../maps/system/readiness-poller.js';
+import { ReadinessPoller, type ReadinessWatch } from '../readiness/readiness-poller.js';
 import { XskError } from './xsk-error.js';
 import type { XskSocket } from './xsk-socket.js';
 

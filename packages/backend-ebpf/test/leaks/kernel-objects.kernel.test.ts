@@ -5,7 +5,7 @@ import { ReuseportAttachment } from '../../src/links/reuseport-attachment.js';
 import { KernelDataMapStore } from '../../src/maps/kernel-data-map-store.js';
 import { CpuMap } from '../../src/maps/system/cpu-map.js';
 import { ProgArray } from '../../src/maps/system/prog-array.js';
-import { ReadinessPoller } from '../../src/maps/system/readiness-poller.js';
+import { ReadinessPoller } from '../../src/readiness/readiness-poller.js';
 import { ReuseportSockArray } from '../../src/maps/system/reuseport-sock-array.js';
 import { RingBuffer } from '../../src/maps/system/ring-buffer.js';
 import { XskMap } from '../../src/maps/system/xsk-map.js';

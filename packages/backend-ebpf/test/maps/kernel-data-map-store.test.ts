@@ -65,17 +65,17 @@ describe('KernelDataMapStore over the fake kernel', () => {
     const allocations = (): number => sys.calls.length;
     store.update(1, [1n]);
     const before = allocations();
-    let spy = 0;
-    const original = sys.allocBuffer.bind(sys);
-    sys.allocBuffer = (size) => {
-      spy++;
-      return original(size);
-    };
+    let allocated = 0;
+    const model = sys.allocBuffer.bind(sys);
+    using _counted = sys.override('allocBuffer', (size) => {
+      allocated++;
+      return model(size);
+    });
     for (let i = 0; i < 100; i++) {
       store.update(i % 8, [BigInt(i)]);
       store.lookup(i % 8);
     }
-    expect(spy).toBe(0);
+    expect(allocated).toBe(0);
     expect(allocations() - before).toBe(200);
   });
 
@@ -137,7 +137,9 @@ describe('KernelDataMapStore over the fake kernel', () => {
 
   it('closes the map when mapping its values fails', () => {
     const sys = new FakeSyscalls();
-    sys.failNext('mmap', ERRNO.ENOMEM);
+    using _noMemory = sys.override('mmap', () => {
+      throw new SyscallError('mmap', ERRNO.ENOMEM);
+    });
     expect(caught(() => KernelDataMapStore.create(spec('array', 4), { name: 'm', sys, mmapable: true }))).toBeInstanceOf(SyscallError);
     expect(sys.openFds()).toEqual([]);
   });

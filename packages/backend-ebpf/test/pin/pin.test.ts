@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
+import { ERRNO } from '../../src/errors/errno.js';
 import { PinError } from '../../src/errors/pin-error.js';
+import { SyscallError } from '../../src/errors/syscall-error.js';
 import { ensureBpffs, isBpffs } from '../../src/pin/bpffs.js';
 import { openPinned, pinObject, unpin } from '../../src/pin/pin.js';
 import { pinPath } from '../../src/pin/pin-path.js';
@@ -45,7 +47,9 @@ describe('pin paths', () => {
     expect(exists.path).toBe('/sys/fs/bpf/t/m');
     expect((exists.cause as { code: string }).code).toBe('EEXIST');
     expect(pinError(() => openPinned('/sys/fs/bpf/t/none', { sys })).code).toBe('PIN_NOT_FOUND');
-    sys.failNext('BPF_OBJ_GET', 13);
+    using _denied = sys.override('objGet', (path) => {
+      throw new SyscallError('BPF_OBJ_GET', ERRNO.EACCES, { subject: path });
+    });
     expect(pinError(() => openPinned('/sys/fs/bpf/t/m', { sys })).code).toBe('PIN_ACCESS_DENIED');
   });
 });
@@ -62,7 +66,9 @@ describe('ensureBpffs', () => {
     expect(isBpffs('/sys/fs/bpf', { sys })).toBe(false);
     sys.mount('bpf', '/sys/fs/bpf', 'bpf', 0);
     expect(isBpffs('/sys/fs/bpf/syrup', { sys })).toBe(true);
-    sys.failNext('statfs', 2);
+    using _gone = sys.override('statfsType', (path) => {
+      throw new SyscallError('statfs', ERRNO.ENOENT, { subject: path });
+    });
     expect(isBpffs('/sys/fs/bpf', { sys })).toBe(false);
   });
 });

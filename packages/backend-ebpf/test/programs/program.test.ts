@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { exit, loadMem, Mov, R0, R1 } from '../../src/asm/index.js';
 import { ERRNO } from '../../src/errors/errno.js';
+import { SyscallError } from '../../src/errors/syscall-error.js';
 import { sourceFromLineInfo } from '../../src/programs/line-info-source.js';
 import { Program } from '../../src/programs/program.js';
 import { ProgramError } from '../../src/programs/program-error.js';
@@ -106,8 +107,9 @@ describe('Program.load against the fake kernel', () => {
     sys.onProgLoad = () => ({ errno: ERRNO.EACCES, log: REJECTION });
     expect(caught(() => Program.load({ name: 'btf', type: ProgType.XDP, license: 'GPL', instructions: program, btf: { blob } }, { sys }))).toBeInstanceOf(VerifierError);
     expect(sys.openFds()).toEqual(before);
-    sys.failNext('BPF_BTF_LOAD', ERRNO.EINVAL);
-    sys.failNext('BPF_BTF_LOAD', ERRNO.EINVAL);
+    using _btfRefused = sys.override('btfLoad', () => {
+      throw new SyscallError('BPF_BTF_LOAD', ERRNO.EINVAL);
+    });
     const refused = caught(() => Program.load({ name: 'btf', type: ProgType.XDP, license: 'GPL', instructions: program, btf: { blob } }, { sys })) as ProgramError;
     expect(refused.code).toBe('PROGRAM_BTF_REJECTED');
     expect(sys.openFds()).toEqual(before);

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { ERRNO } from '../../src/errors/errno.js';
 import { SyscallError } from '../../src/errors/syscall-error.js';
-import { AttachType, FileFlag, LinkType, MapType, ProgType, UpdateFlag } from '../../src/syscalls/bpf-constants.js';
+import { AttachType, BPF_FS_MAGIC, FileFlag, LinkType, MapType, ProgType, UpdateFlag } from '../../src/syscalls/bpf-constants.js';
 import { FakeSyscalls } from '../../src/syscalls/fake-syscalls.js';
 import { getLinkInfo, getMapInfo, getProgInfo } from '../../src/syscalls/obj-info.js';
 import { Mmap } from '../../src/syscalls/syscalls.js';
@@ -17,6 +17,8 @@ function thrown(action: () => unknown): SyscallError {
 }
 
 const INSNS = new Uint8Array(16);
+/** statfs' f_type of an ext4 filesystem: any filesystem that is not bpffs. */
+const EXT4_SUPER_MAGIC = 0xef53;
 
 /**
  * These run the shared bpf() command layer (SyscallsBase) against the fake kernel, so the
@@ -192,5 +194,28 @@ describe('syscall layer over the fake kernel', () => {
     expect(error.message).toContain('missing CAP_BPF/root');
     using map = sys.mapCreate({ mapType: MapType.HASH, keySize: 4, valueSize: 8, maxEntries: 1 });
     expect(map.closed).toBe(false);
+  });
+
+  it('overrides one call for as long as a test holds the override, bypassing the model and its log', () => {
+    const sys = new FakeSyscalls();
+    {
+      using _noBpffs = sys.override('statfsType', () => EXT4_SUPER_MAGIC);
+      sys.mount('bpf', '/sys/fs/bpf', 'bpf', 0);
+      expect(sys.statfsType('/sys/fs/bpf')).toBe(EXT4_SUPER_MAGIC);
+      expect(() => sys.override('statfsType', () => 0)).toThrow(/already overridden/);
+    }
+    expect(sys.statfsType('/sys/fs/bpf')).toBe(BPF_FS_MAGIC);
+    expect(sys.count('statfs')).toBe(1);
+  });
+
+  it('lets an override of a bpf command stand in for the encoded call, errors included', () => {
+    const sys = new FakeSyscalls();
+    using _denied = sys.override('mapCreate', (attr) => {
+      throw new SyscallError('BPF_MAP_CREATE', ERRNO.EPERM, { subject: `map '${attr.name ?? ''}'` });
+    });
+    const error = thrown(() => sys.mapCreate({ mapType: MapType.HASH, keySize: 4, valueSize: 8, maxEntries: 1, name: 'h' }));
+    expect(error.code).toBe('EPERM');
+    expect(sys.count('BPF_MAP_CREATE')).toBe(0);
+    expect(sys.openFds()).toEqual([]);
   });
 });

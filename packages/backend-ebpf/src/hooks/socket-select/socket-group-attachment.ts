@@ -7,7 +7,7 @@ import type { Fd } from '../../fd.js';
 import { ReuseportAttachment } from '../../links/reuseport-attachment.js';
 import { LoadedProgram, loadProgramSpecAsync } from '../../loader/loaded-program.js';
 import type { KernelDataMapStore } from '../../maps/kernel-data-map-store.js';
-import { ReadinessPoller, type ReadinessWatch } from '../../maps/system/readiness-poller.js';
+import { ReadinessPoller, type ReadinessWatch } from '../../readiness/readiness-poller.js';
 import { ReuseportSockArray } from '../../maps/system/reuseport-sock-array.js';
 import { SystemMapError } from '../../maps/system/system-map-error.js';
 import type { Program } from '../../programs/program.js';

@@ -2,7 +2,7 @@ import { MapType } from '../../syscalls/bpf-constants.js';
 import { nativeSyscalls } from '../../syscalls/native-syscalls.js';
 import { KernelMap } from '../kernel-map.js';
 import { MapMemory } from '../map-memory.js';
-import { ReadinessPoller, type ReadinessWatch } from './readiness-poller.js';
+import { ReadinessPoller, type ReadinessWatch } from '../../readiness/readiness-poller.js';
 import { SystemMapError } from './system-map-error.js';
 import type { SystemMapOptions } from './system-map.js';
 

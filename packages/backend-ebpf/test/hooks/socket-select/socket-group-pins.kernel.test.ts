@@ -13,7 +13,7 @@ import { processStartTime } from '../../../src/hooks/socket-select/socket-group-
 import { SocketSelectHook } from '../../../src/hooks/socket-select/socket-select-hook.js';
 import { loadProgramSpec } from '../../../src/loader/loaded-program.js';
 import { KernelDataMapStore } from '../../../src/maps/kernel-data-map-store.js';
-import { ReadinessPoller } from '../../../src/maps/system/readiness-poller.js';
+import { ReadinessPoller } from '../../../src/readiness/readiness-poller.js';
 import { unpin } from '../../../src/pin/pin.js';
 import { nativeSyscalls } from '../../../src/syscalls/native-syscalls.js';
 import { describeKernel } from '@syrup/test-support/kernel-gate';

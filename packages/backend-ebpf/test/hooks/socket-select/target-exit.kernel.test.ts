@@ -4,7 +4,7 @@ import { describeKernel } from '@syrup/test-support/kernel-gate';
 import { EbpfBackend } from '../../../src/ebpf-backend.js';
 import type { SocketGroupAttachment } from '../../../src/hooks/socket-select/socket-group-attachment.js';
 import { SocketSelectHook } from '../../../src/hooks/socket-select/socket-select-hook.js';
-import { ReadinessPoller } from '../../../src/maps/system/readiness-poller.js';
+import { ReadinessPoller } from '../../../src/readiness/readiness-poller.js';
 import { nativeSyscalls } from '../../../src/syscalls/native-syscalls.js';
 import { deployer, openFdCount, policyUnit, PythonChild, pythonReceived, pythonServer, Senders, udpPortInUse, waitFor } from './support.js';
 

@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { XdpAttachment } from '../../../src/hooks/xdp/xdp-attachment.js';
-import { ReadinessPoller } from '../../../src/maps/system/readiness-poller.js';
+import { ReadinessPoller } from '../../../src/readiness/readiness-poller.js';
 import { nativeSyscalls } from '../../../src/syscalls/native-syscalls.js';
 import { XskServer } from '../../../src/xsk/xsk-server.js';
 import { describeKernel } from '@syrup/test-support/kernel-gate';

@@ -1,5 +1,5 @@
 import { afterEach, expect, it } from 'vitest';
-import { ReadinessPoller } from '../../../src/maps/system/readiness-poller.js';
+import { ReadinessPoller } from '../../../src/readiness/readiness-poller.js';
 import { RingBuffer } from '../../../src/maps/system/ring-buffer.js';
 import type { SystemMapError } from '../../../src/maps/system/system-map-error.js';
 import { nativeSyscalls } from '../../../src/syscalls/native-syscalls.js';

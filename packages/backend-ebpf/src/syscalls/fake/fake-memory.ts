@@ -1,4 +1,4 @@
-import { ERRNO } from '../errors/errno.js';
+import { ERRNO } from '../../errors/errno.js';
 
 /**
  * The fake kernel's view of user memory: every array the fake hands out or is given an

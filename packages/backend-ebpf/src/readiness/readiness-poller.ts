@@ -1,49 +1,8 @@
-import { createRequire } from 'node:module';
-import { Worker } from 'node:worker_threads';
-import type { Fd } from '../../fd.js';
-import { EPOLL_EVENT_LAYOUT } from '../../syscalls/native-syscalls.js';
-import { Epoll, type Syscalls } from '../../syscalls/syscalls.js';
+import type { Fd } from '../fd.js';
+import { Epoll, type EpollWaitThread, type Syscalls } from '../syscalls/syscalls.js';
 
 /** Token of the eventfd that tells the waiting thread to stop. */
 const STOP_TOKEN = 0;
-const MAX_EVENTS = 64;
-
-/*
- * The waiting thread. Node offers no readiness API for an arbitrary fd (libuv's uv_poll is
- * not exposed), so a worker thread blocks in epoll_wait(-1) and posts the tokens of the fds
- * that became readable. Blocking costs no CPU and keeps the event loop free; the alternative,
- * koffi's async calls, would park a libuv pool thread per wait and starve fs and dns.
- *
- * The source is plain JavaScript evaluated in the worker, so it runs the same from the
- * TypeScript sources and from the built package, and it touches only the raw epoll number
- * the main thread lent it: this thread, not the worker, owns and closes every fd.
- */
-const WORKER_SOURCE = `
-'use strict';
-const { workerData, parentPort } = require('node:worker_threads');
-const koffi = require(workerData.koffi);
-const epollWait = koffi.load('libc.so.6').func('int epoll_wait(int epfd, void *events, int maxevents, int timeout)');
-const { epfd, stopToken, eventSize, dataOffset, maxEvents } = workerData;
-const events = Buffer.alloc(eventSize * maxEvents);
-for (;;) {
-  const n = epollWait(epfd, events, maxEvents, -1);
-  if (n < 0) {
-    const errno = koffi.errno();
-    if (errno === 4) continue;
-    parentPort.postMessage({ errno });
-    break;
-  }
-  const tokens = [];
-  let stop = false;
-  for (let i = 0; i < n; i++) {
-    const token = events.readUInt32LE(i * eventSize + dataOffset);
-    if (token === stopToken) stop = true;
-    else tokens.push(token);
-  }
-  if (tokens.length > 0) parentPort.postMessage(tokens);
-  if (stop) break;
-}
-`;
 
 /** One fd being watched: `arm()` asks for the next readiness, reported once (EPOLLONESHOT). */
 export interface ReadinessWatch {
@@ -73,19 +32,20 @@ export interface WatchOptions {
 interface Generation {
   readonly epoll: Fd;
   readonly wake: Fd;
-  readonly worker: Worker;
+  readonly thread: EpollWaitThread;
   readonly watched: Map<number, Watched>;
-  exited: boolean;
+  ended: boolean;
 }
 
 const pollers = new WeakMap<Syscalls, ReadinessPoller>();
 
 /**
  * Tells the main thread when fds become readable, without blocking the event loop and
- * without spinning: one epoll set per syscall layer, waited on by one worker thread that
- * exists only while something is watched. Watches are one-shot, so a consumer drains, then
- * re-arms; re-arming a level-triggered fd that is already readable reports it at once, so no
- * wakeup between the drain and the re-arm is lost. The worker keeps the process alive only
+ * without spinning: one epoll set per syscall layer, waited on by one thread the layer starts
+ * (`epollWaitThread`: natively a worker blocked in epoll_wait) that exists only while something
+ * is watched. Watches are one-shot, so a consumer drains, then re-arms; re-arming a
+ * level-triggered fd that is already readable reports it at once, so no wakeup between the
+ * drain and the re-arm is lost. The thread keeps the process alive only
  * while some watch is armed (and was not made with `keepAlive: false`).
  */
 export class ReadinessPoller {
@@ -161,26 +121,15 @@ export class ReadinessPoller {
     try {
       wake = sys.eventfd(0, 0);
       sys.epollCtl(epoll, Epoll.CTL_ADD, wake, Epoll.IN, STOP_TOKEN);
-      const worker = new Worker(WORKER_SOURCE, {
-        eval: true,
-        workerData: {
-          koffi: createRequire(import.meta.url).resolve('koffi'),
-          epfd: epoll.raw,
-          stopToken: STOP_TOKEN,
-          eventSize: EPOLL_EVENT_LAYOUT.size,
-          dataOffset: EPOLL_EVENT_LAYOUT.data,
-          maxEvents: MAX_EVENTS,
-        },
-        // The thread only waits; a small heap is plenty.
-        resourceLimits: { maxOldGenerationSizeMb: 16, maxYoungGenerationSizeMb: 4 },
+      // The thread reports only after this turn, once `generation` is assigned.
+      const thread = sys.epollWaitThread(epoll, STOP_TOKEN, {
+        ready: (tokens) => this.#deliver(generation, tokens),
+        failed: (error) => this.#fail(generation, error),
       });
-      const generation: Generation = { epoll, wake, worker, watched: new Map(), exited: false };
-      worker.once('exit', () => {
-        generation.exited = true;
+      const generation: Generation = { epoll, wake, thread, watched: new Map(), ended: false };
+      void thread.ended.then(() => {
+        generation.ended = true;
       });
-      worker.on('message', (message: number[] | { errno: number }) => this.#deliver(generation, message));
-      worker.on('error', (error) => this.#fail(generation, error));
-      worker.unref();
       this.#generation = generation;
       return generation;
     } catch (error) {
@@ -190,12 +139,8 @@ export class ReadinessPoller {
     }
   }
 
-  #deliver(generation: Generation, message: number[] | { errno: number }): void {
-    if (!Array.isArray(message)) {
-      this.#fail(generation, new Error(`epoll_wait failed with errno ${message.errno}.`));
-      return;
-    }
-    for (const token of message) {
+  #deliver(generation: Generation, tokens: readonly number[]): void {
+    for (const token of tokens) {
       const watched = generation.watched.get(token);
       if (watched === undefined || !watched.armed) continue;
       watched.armed = false;
@@ -213,36 +158,32 @@ export class ReadinessPoller {
   #updateRef(generation: Generation): void {
     let armed = false;
     for (const watched of generation.watched.values()) armed ||= watched.armed && watched.keepAlive;
-    if (armed) generation.worker.ref();
-    else generation.worker.unref();
+    generation.thread.keepAlive(armed);
   }
 
   #stop(generation: Generation): void {
     if (this.#generation === generation) this.#generation = undefined;
-    generation.worker.unref();
+    generation.thread.keepAlive(false);
     const release = (): void => {
       generation.epoll.close();
       generation.wake.close();
     };
-    if (generation.exited) {
+    if (generation.ended) {
       release();
       return;
     }
-    // The worker may sit in epoll_wait on the set: wake it and close the fds only once it is gone.
-    const exited = new Promise<void>((resolve) => {
-      generation.worker.once('exit', () => {
-        release();
-        this.#stopping.delete(exited);
-        resolve();
-      });
+    // The thread may sit in epoll_wait on the set: wake it and close the fds only once it is gone.
+    const ended = generation.thread.ended.then(() => {
+      release();
+      this.#stopping.delete(ended);
     });
-    this.#stopping.add(exited);
+    this.#stopping.add(ended);
     try {
       const one = new Uint8Array(8);
       one[0] = 1;
       this.sys.write(generation.wake, one);
     } catch {
-      void generation.worker.terminate();
+      generation.thread.terminate();
     }
   }
 }

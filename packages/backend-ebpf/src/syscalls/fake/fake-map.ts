@@ -1,5 +1,5 @@
-import { ERRNO } from '../errors/errno.js';
-import { MapFlag, MapType, UpdateFlag } from './bpf-constants.js';
+import { ERRNO } from '../../errors/errno.js';
+import { MapFlag, MapType, UpdateFlag } from '../bpf-constants.js';
 
 const PAGE_SIZE = 4096;
 const ARRAY_TYPES: ReadonlySet<number> = new Set([MapType.ARRAY, MapType.PERCPU_ARRAY, MapType.PROG_ARRAY, MapType.CPUMAP, MapType.XSKMAP, MapType.REUSEPORT_SOCKARRAY]);
