@@ -16,6 +16,7 @@ import {
   type InputMemberOf,
 } from '../../src/policy/input-fields.js';
 import { INPUT_KINDS, type InputKind, type PacketInput, type TcpInput, type ThreadInput, type UdpInput } from '../../src/policy/inputs.js';
+import { generateRandomInput, SeededRandom } from '../../src/testing/index.js';
 import { udpPolicy } from '../support/compile.js';
 
 // The fixture: the standard table plus two fields no input has. The table is a value built by
@@ -114,6 +115,21 @@ describe("the authors' input interfaces (inputs.ts, written by hand)", () => {
     const members = STANDARD_INPUT_FIELDS.fieldsOf(kind).filter((f) => f.member).map((f) => f.name);
     const region = STANDARD_INPUT_FIELDS.regionOf(kind);
     expect(declaredMembers(INTERFACES[kind])).toEqual([...members, ...(region === undefined ? [] : [region])].sort());
+  });
+
+  it.each(INPUT_KINDS)("are listed for %s in docs/policy-language.md's table of inputs", (kind) => {
+    const doc = readFileSync(new URL('../../docs/policy-language.md', import.meta.url), 'utf8');
+    const row = doc.split('\n').find((line) => line.startsWith(`| \`${kind}\` |`)) ?? '';
+    const listed = [...row.split('|')[2]!.matchAll(/`([\w.]+)`/g)].map((m) => m[1]);
+    const reads = STANDARD_INPUT_FIELDS.fieldsOf(kind).flatMap((f) => [...(f.member ? [f.name] : []), ...(f.regionLength ? [`${f.regionLength}.length`] : [])]);
+    expect(listed.sort()).toEqual(reads.sort());
+  });
+
+  it.each(INPUT_KINDS)('are all given by the random inputs of %s (so the differential suites exercise them)', (kind) => {
+    const rng = new SeededRandom(1);
+    const given = new Set(Array.from({ length: 50 }, () => Object.keys(generateRandomInput(rng, kind))).flat());
+    const callerFields = STANDARD_INPUT_FIELDS.fieldsOf(kind).filter((f) => f.evaluation.from === 'caller' && f.evaluation.absent === 'zero');
+    for (const field of callerFields) expect(given).toContain(field.name);
   });
 
   it('agree with the table as types too (checked by the typecheck)', () => {
