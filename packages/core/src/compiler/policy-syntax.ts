@@ -3,9 +3,10 @@ import type { BinaryOp, CompareOp } from '../ir/policy-ir.js';
 
 /**
  * What the policy language's syntax means, as tables and predicates over TypeScript's syntax
- * kinds: the operators and the IR operation each lowers to, payload
- * reads and map methods (the members of inputs are policy/input-fields.ts's table). The lowering and the constant folder read the same tables, so a
- * constant folds to what the same expression computes at run time.
+ * kinds: the operators and the IR operation each lowers to, payload reads and map methods
+ * (the members of inputs are the table of policy/input-fields.ts). The lowering and the
+ * constant folder read the same tables, so a constant folds to what the same expression
+ * computes at run time.
  */
 
 export const ARITHMETIC = lazyMap<ts.SyntaxKind, BinaryOp>(() => [
