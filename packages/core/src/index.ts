@@ -23,6 +23,18 @@ export {
   type ThreadInput,
   type UdpInput,
 } from './policy/inputs.js';
+// The input fields in one table: what the front end, the IR verifier and the evaluator read, and backends size values by.
+export {
+  INPUT_REGIONS,
+  InputFieldTableError,
+  STANDARD_INPUT_FIELDS,
+  STANDARD_INPUT_FIELD_SPECS,
+  defineInputFields,
+  type FieldEvaluation,
+  type InputFieldSpec,
+  type InputFieldTable,
+  type InputMemberOf,
+} from './policy/input-fields.js';
 export { DROP, EXECUTOR_KINDS, PASS, type Drop, type ExecutorKey, type ExecutorKind, type Pass, type StandardExecutorKind, type Verdict } from './policy/verdict.js';
 export { cpu, now, random } from './policy/helpers.js';
 export { flowHash, foldIpv6Address, ipv4Address } from './policy/flow-hash.js';

@@ -7,6 +7,7 @@ import { Emitter } from './emitter.js';
 import { VERDICT_LABELS } from './epilogues.js';
 import { NATIVE_LOWERING, type CodegenTarget } from './codegen-target.js';
 import type { Frame } from './frame.js';
+import { fieldsComputedFrom, loadBoundField } from './input-locations.js';
 import { buildLiveIntervals, computeLiveness, insnDef, type Liveness } from './liveness.js';
 import { lowerInsn } from './lower-insn.js';
 import { planBoundsChecks, regionFacts, type RegionAccess } from './lower-load.js';
@@ -224,9 +225,10 @@ function inputNeeds(insns: readonly IrInsn[], input: InputKind): { fields: Set<I
     if (insn.op === 'input') fields.add(insn.field);
     if (insn.op === 'load') loads = true;
   }
-  if (fields.has('hash')) for (const f of ['srcAddr', 'dstAddr', 'srcPort', 'dstPort'] as const) fields.add(f);
+  for (const field of [...fields]) for (const from of fieldsComputedFrom(field)) fields.add(from);
   // Reads of a UDP payload are bounded by its length.
-  if (loads && input === 'udp') fields.add('payloadLength');
+  const bound = loadBoundField(input);
+  if (loads && bound !== undefined) fields.add(bound);
   return { fields, loads };
 }
 
@@ -240,7 +242,8 @@ function layoutFrame(layout: StackLayout, target: CodegenTarget, input: InputKin
   if (loads) {
     const baseSlot = layout.reserve('region base', 8);
     const endSlot = layout.reserve('data end', 8);
-    const lengthSlot = slots.get('payloadLength');
+    const bound = loadBoundField(input);
+    const lengthSlot = bound === undefined ? undefined : slots.get(bound);
     const length = lengthSlot === undefined ? {} : { lengthSlot };
     const { displacement } = target.region;
     access =

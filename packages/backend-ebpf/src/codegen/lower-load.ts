@@ -21,6 +21,7 @@ import {
   type Size,
 } from '../asm/index.js';
 import type { Emitter } from './emitter.js';
+import { isLoadBoundField } from './input-locations.js';
 import { FP, type Operands } from './operands.js';
 
 type LoadInsn = Extract<IrInsn, { op: 'load' }>;
@@ -141,7 +142,7 @@ export function regionFacts(insns: readonly IrInsn[], plans: ReadonlyMap<number,
   const onlyLength = new Map<VReg, boolean>();
   for (const insn of insns) {
     if (!('dst' in insn)) continue;
-    onlyLength.set(insn.dst, (onlyLength.get(insn.dst) ?? true) && insn.op === 'input' && insn.field === 'payloadLength');
+    onlyLength.set(insn.dst, (onlyLength.get(insn.dst) ?? true) && insn.op === 'input' && isLoadBoundField(insn.field));
   }
   const isLength = (o: unknown): o is VReg => typeof o === 'number' && onlyLength.get(o) === true;
 

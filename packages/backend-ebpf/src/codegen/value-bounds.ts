@@ -1,24 +1,16 @@
-import type { InputField, IrInsn, Operand, VReg } from '@syrup/core';
+import { STANDARD_INPUT_FIELD_SPECS, type IrInsn, type Operand, type VReg } from '@syrup/core';
 import { insnDef } from './liveness.js';
 
 const U64_MAX = (1n << 64n) - 1n;
 const U32_MAX = 0xffff_ffffn;
 
 /**
- * The largest value each input field can have at the eBPF hooks: the prologues read ports and
- * UDP lengths from 16-bit header fields, addresses from 32-bit ones (IPv6 folded to 32 bits),
- * the flow hash is truncated to 32 bits and a frame is shorter than 4 GiB.
+ * The largest value each input field can have at the eBPF hooks: core's table gives the bits
+ * every hook delivers (ports and UDP lengths come from 16-bit header fields, addresses from
+ * 32-bit ones with IPv6 folded to 32 bits, the flow hash is truncated to 32 bits and a frame is
+ * shorter than 4 GiB).
  */
-const FIELD_MAX: Readonly<Partial<Record<InputField, bigint>>> = {
-  srcPort: 0xffffn,
-  dstPort: 0xffffn,
-  len: 0xffffn,
-  payloadLength: 0xffffn,
-  length: U32_MAX,
-  srcAddr: U32_MAX,
-  dstAddr: U32_MAX,
-  hash: U32_MAX,
-};
+const FIELD_MAX: ReadonlyMap<string, bigint> = new Map(STANDARD_INPUT_FIELD_SPECS.map((f) => [f.name, (1n << BigInt(f.width)) - 1n]));
 
 /**
  * An upper bound of every value an operand can hold anywhere in the program: the maximum over
@@ -78,7 +70,7 @@ function maxOfDef(insn: IrInsn, maxOf: (o: Operand) => bigint): bigint {
     case 'compare':
       return 1n;
     case 'input':
-      return FIELD_MAX[insn.field] ?? U64_MAX;
+      return FIELD_MAX.get(insn.field) ?? U64_MAX;
     case 'load':
       return insn.size < 8 ? (1n << BigInt(8 * insn.size)) - 1n : U64_MAX;
     case 'helper':

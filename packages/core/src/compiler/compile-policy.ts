@@ -2,6 +2,7 @@ import ts from './lazy-typescript.js';
 import type { PolicySource } from '../backend/backend.js';
 import { POLICY_IR_VERSION, type PolicyIr } from '../ir/policy-ir.js';
 import type { PolicyManifest } from '../policy/define-policy.js';
+import type { InputFieldTable } from '../policy/input-fields.js';
 import { publishFrontEndRun } from './front-end-channel.js';
 import { PolicyCompileError } from './policy-compile-error.js';
 import { POLICY_LIMITS, type PolicyLimits } from './policy-limits.js';
@@ -15,6 +16,11 @@ export interface CompilePolicyOptions {
   readonly params?: Readonly<Record<string, number | bigint>>;
   /** Tighter (or, for tests, looser) bounds than {@link POLICY_LIMITS}. */
   readonly limits?: Partial<PolicyLimits>;
+  /**
+   * The input fields policy code may read; default the language's own, `STANDARD_INPUT_FIELDS`.
+   * For tests of a field before it joins the table (see policy/input-fields.ts for why it is a parameter).
+   */
+  readonly inputFields?: InputFieldTable;
 }
 
 /** A compiled policy: its IR, and its manifest with the params the code was compiled with. */
@@ -61,7 +67,7 @@ export function compilePolicy(source: PolicySource, options: CompilePolicyOption
 
   try {
     const module = scanPolicyModule(ctx);
-    const lowerer = new ScheduleLowerer(ctx, module, limits);
+    const lowerer = new ScheduleLowerer(ctx, module, limits, options.inputFields);
     lowerer.checkModuleConstants();
     const { manifest, schedule } = readPolicyOptions(ctx, module, (name, at) => lowerer.moduleConstantOrUndefined(name, at), options.params);
     const { insns, registerCount } = lowerer.lower(schedule, manifest);

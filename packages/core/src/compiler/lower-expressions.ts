@@ -1,13 +1,13 @@
 import ts from './lazy-typescript.js';
 import { isArrayKind } from '@syrup/maps';
-import { HELPER_NAMES, type HelperName, type LoadRegion, type Operand, type SourcePosition } from '../ir/policy-ir.js';
+import { HELPER_NAMES, type HelperName, type InputField, type LoadRegion, type Operand, type SourcePosition } from '../ir/policy-ir.js';
 import { lowerCondition } from './lower-conditions.js';
 import { inlineCall } from './lower-functions.js';
 import type { Lowering } from './lowering.js';
 import { describe, int, isCoreNamespace, type Frame, type Scope, type Value } from './lowering-scope.js';
 import { parseIntegerLiteral } from './integer-literal.js';
 import { CORE_MODULE } from './policy-module.js';
-import { ARITHMETIC, COMPARISON, INPUT_MEMBERS, isAssignmentOperator, isTypeWrapper, LOADS, MAP_METHODS, plural } from './policy-syntax.js';
+import { ARITHMETIC, COMPARISON, isAssignmentOperator, isTypeWrapper, LOADS, MAP_METHODS, plural } from './policy-syntax.js';
 import { expressionReason } from './refusal-reasons.js';
 import { unwrapExpression } from './source-context.js';
 
@@ -206,25 +206,28 @@ function coreValue(l: Lowering, name: string, node: ts.Node): Value {
   return l.ctx.fail(node, `'${name}' from '${CORE_MODULE}' cannot be used in policy code`);
 }
 
-/** `object.name` for the compile-time references: input fields, payload length, maps, params. */
+/**
+ * `object.name` for the compile-time references: input fields, payload length, maps, params.
+ * Input fields come from the lowering's table (`InputField` names only the standard ones; IR
+ * compiled with a test's table carries that table's names).
+ */
 export function memberOf(l: Lowering, object: Value, name: string, nameNode: ts.Node, pos: SourcePosition): Value {
   const b = l.builder;
   switch (object.t) {
     case 'input': {
       const kind = l.policy.input;
-      const member = INPUT_MEMBERS[kind]?.[name];
-      if (member === undefined || !Object.hasOwn(INPUT_MEMBERS[kind] as object, name)) {
-        return l.ctx.fail(nameNode, `a ${kind} input has no field '${name}'`);
-      }
-      if (member === 'payload' || member === 'data') return { t: 'bytes', region: member };
+      const region = l.inputFields.regionOf(kind);
+      if (region !== undefined && name === region) return { t: 'bytes', region };
+      const field = l.inputFields.member(kind, name);
+      if (field === undefined) return l.ctx.fail(nameNode, `a ${kind} input has no field '${name}'`);
       const dst = b.newReg();
-      b.emit({ op: 'input', dst, field: member, pos });
+      b.emit({ op: 'input', dst, field: field.name as InputField, pos });
       return int(dst);
     }
     case 'bytes': {
       if (name === 'length') {
         const dst = b.newReg();
-        b.emit({ op: 'input', dst, field: object.region === 'payload' ? 'payloadLength' : 'length', pos });
+        b.emit({ op: 'input', dst, field: l.inputFields.regionLength(object.region).name as InputField, pos });
         return int(dst);
       }
       if (Object.hasOwn(LOADS, name)) return l.ctx.fail(nameNode, `${object.region}.${name} is a method; call it as ${object.region}.${name}(offset)`);

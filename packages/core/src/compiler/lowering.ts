@@ -1,6 +1,7 @@
 import ts from './lazy-typescript.js';
 import type { SourcePosition, VReg } from '../ir/policy-ir.js';
 import type { PolicyManifest } from '../policy/define-policy.js';
+import { STANDARD_INPUT_FIELDS, type InputFieldTable } from '../policy/input-fields.js';
 import { ConstantFolder } from './constant-folder.js';
 import { IrBuilder } from './ir-builder.js';
 import type { ModuleFunction, PolicyModule } from './policy-module.js';
@@ -34,6 +35,8 @@ export class Lowering {
     readonly ctx: SourceContext,
     readonly module: PolicyModule,
     readonly limits: PolicyLimits,
+    /** The fields policy code may read from its input (`pkt.srcPort`, `pkt.payload.length`). */
+    readonly inputFields: InputFieldTable = STANDARD_INPUT_FIELDS,
   ) {
     this.builder = new IrBuilder(limits.maxIrInstructions);
     this.constants = new ConstantFolder(this);

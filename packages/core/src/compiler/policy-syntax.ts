@@ -1,11 +1,12 @@
 import ts, { lazyMap } from './lazy-typescript.js';
-import type { BinaryOp, CompareOp, InputField, LoadRegion } from '../ir/policy-ir.js';
+import type { BinaryOp, CompareOp } from '../ir/policy-ir.js';
 
 /**
  * What the policy language's syntax means, as tables and predicates over TypeScript's syntax
- * kinds: the operators and the IR operation each lowers to, the members of inputs, payload
- * reads and map methods. The lowering and the constant folder read the same tables, so a
- * constant folds to what the same expression computes at run time.
+ * kinds: the operators and the IR operation each lowers to, payload reads and map methods
+ * (the members of inputs are the table of policy/input-fields.ts). The lowering and the
+ * constant folder read the same tables, so a constant folds to what the same expression
+ * computes at run time.
  */
 
 export const ARITHMETIC = lazyMap<ts.SyntaxKind, BinaryOp>(() => [
@@ -47,14 +48,6 @@ export const COMPARISON = lazyMap<ts.SyntaxKind, CompareOp>(() => [
   [ts.SyntaxKind.GreaterThanToken, 'gt'],
   [ts.SyntaxKind.GreaterThanEqualsToken, 'ge'],
 ]);
-
-/** Scalar fields of each input kind as policy code names them, and the IR field they read. */
-export const INPUT_MEMBERS: Readonly<Record<string, Readonly<Record<string, InputField | LoadRegion>>>> = {
-  udp: { len: 'len', hash: 'hash', srcAddr: 'srcAddr', dstAddr: 'dstAddr', srcPort: 'srcPort', dstPort: 'dstPort', payload: 'payload' },
-  tcp: { hash: 'hash', srcAddr: 'srcAddr', dstAddr: 'dstAddr', srcPort: 'srcPort', dstPort: 'dstPort' },
-  packet: { length: 'length', data: 'data' },
-  thread: { tid: 'tid', pid: 'pid', event: 'event', lastCpu: 'lastCpu', runtimeNs: 'runtimeNs' },
-};
 
 /** The read methods of a byte region, and the load each one is. */
 export const LOADS: Readonly<Record<string, { readonly size: 1 | 2 | 4 | 8; readonly byteOrder: 'be' | 'le' }>> = {

@@ -1,6 +1,7 @@
 import type ts from './lazy-typescript.js';
 import type { IrInsn } from '../ir/policy-ir.js';
 import type { PolicyManifest } from '../policy/define-policy.js';
+import { STANDARD_INPUT_FIELDS, type InputFieldTable } from '../policy/input-fields.js';
 import { compactRegisters } from './compact-registers.js';
 import { IrBudgetExceeded } from './ir-builder.js';
 import { bindScheduleParameter, lowerBody } from './lower-functions.js';
@@ -28,8 +29,9 @@ export class ScheduleLowerer {
     private readonly ctx: SourceContext,
     private readonly module: PolicyModule,
     private readonly limits: PolicyLimits = POLICY_LIMITS,
+    inputFields: InputFieldTable = STANDARD_INPUT_FIELDS,
   ) {
-    this.#lowering = new Lowering(ctx, module, limits);
+    this.#lowering = new Lowering(ctx, module, limits, inputFields);
   }
 
   /** Evaluates every top-level integer constant, so a bad one is reported even when unused. */

@@ -1,35 +1,26 @@
-import type { InputField } from '../ir/policy-ir.js';
+import type { InputFieldSpec, LoadRegion, STANDARD_INPUT_FIELD_SPECS } from '../policy/input-fields.js';
 import type { flowHash } from '../policy/flow-hash.js';
 import { PolicyEvaluationError } from './policy-evaluation-error.js';
 
 /** A field value as the caller has it: a number (exact up to 2^53) or a bigint. */
 export type U64Like = number | bigint;
 
+/** The standard fields a caller may give (every field the table evaluates `from: 'caller'`). */
+type GivenField = Extract<(typeof STANDARD_INPUT_FIELD_SPECS)[number], { readonly evaluation: { readonly from: 'caller' } }>['name'];
+
 /**
  * One input for the evaluator, with the fields of every input kind optional (a policy reads
- * only those of its own kind). Absent scalar fields are 0, except `len`, which defaults to
- * the payload's length plus the 8-byte UDP header, a packet's `length`, which defaults to
- * `data.length`, and `hash`, which defaults to the framework's {@link flowHash} of the
- * addresses and ports (what every hook computes). Payload and frame reads are bounded by the
- * byte array's length.
+ * only those of its own kind). What an absent field is, is the input-field table's
+ * `evaluation` (policy/input-fields.ts): 0, except `len`, which defaults to the payload's
+ * length plus the 8-byte UDP header, a packet's `length`, which defaults to `data.length`, and
+ * `hash`, which defaults to the framework's {@link flowHash} of the addresses and ports (what
+ * every hook computes). Payload and frame reads are bounded by the byte array's length.
  */
-export interface PolicyEvaluationInput {
-  readonly len?: U64Like;
-  readonly hash?: U64Like;
-  readonly srcAddr?: U64Like;
-  readonly dstAddr?: U64Like;
-  readonly srcPort?: U64Like;
-  readonly dstPort?: U64Like;
+export interface PolicyEvaluationInput extends Readonly<Partial<Record<GivenField, U64Like>>> {
   /** A UDP datagram's payload. */
   readonly payload?: Uint8Array;
   /** A raw frame (packet input). */
   readonly data?: Uint8Array;
-  readonly length?: U64Like;
-  readonly tid?: U64Like;
-  readonly pid?: U64Like;
-  readonly event?: U64Like;
-  readonly lastCpu?: U64Like;
-  readonly runtimeNs?: U64Like;
 }
 
 const U64_MAX = (1n << 64n) - 1n;
@@ -45,26 +36,24 @@ export function toU64(value: U64Like, field: string): bigint {
   throw new PolicyEvaluationError(`input field '${field}' is ${String(value)}, not an unsigned 64-bit integer.`);
 }
 
-/** The bytes a policy's loads read for its input kind. */
-export function inputBytes(input: PolicyEvaluationInput, region: 'payload' | 'data'): Uint8Array {
-  return (region === 'payload' ? input.payload : input.data) ?? EMPTY;
+/** The bytes of `region` (none for a kind without one). */
+export function inputBytes(input: PolicyEvaluationInput, region: LoadRegion | undefined): Uint8Array {
+  return (region === 'payload' ? input.payload : region === 'data' ? input.data : undefined) ?? EMPTY;
 }
 
-/** The value of an IR input field for this input. */
-export function inputField(input: PolicyEvaluationInput, field: InputField): bigint {
-  switch (field) {
-    case 'payloadLength':
-      return BigInt(input.payload?.length ?? 0);
-    case 'len':
-      return input.len === undefined ? BigInt((input.payload?.length ?? 0) + 8) : toU64(input.len, 'len');
-    case 'length':
-      return input.length === undefined ? BigInt(input.data?.length ?? 0) : toU64(input.length, 'length');
-    case 'hash':
-      return input.hash === undefined ? inputFlowHash(input) : toU64(input.hash, 'hash');
-    default: {
-      const value = input[field];
-      return value === undefined ? 0n : toU64(value, field);
-    }
+/** The value of input field `spec` for this input, as its table entry says; `bytes` is the region of the policy's input kind. */
+export function inputField(input: PolicyEvaluationInput, spec: InputFieldSpec, bytes: Uint8Array): bigint {
+  const evaluation = spec.evaluation;
+  if (evaluation.from === 'region-length') return BigInt(bytes.length);
+  const value = (input as Readonly<Record<string, U64Like | undefined>>)[spec.name];
+  if (value !== undefined) return toU64(value, spec.name);
+  switch (evaluation.absent) {
+    case 'zero':
+      return 0n;
+    case 'flow-hash':
+      return inputFlowHash(input);
+    case 'region-length':
+      return BigInt(bytes.length + evaluation.plus);
   }
 }
 

@@ -1,6 +1,7 @@
 import { InMemoryDataMapStore, isPerCpuKind, type DataMapStore } from '@syrup/maps';
 import type { PolicyIr } from '../ir/policy-ir.js';
 import { verifyPolicyIr } from '../ir/verify-policy-ir.js';
+import { STANDARD_INPUT_FIELDS, type InputFieldTable } from '../policy/input-fields.js';
 import type { EvaluationRuntime } from './evaluation-runtime.js';
 import type { PolicyEvaluationInput } from './evaluation-input.js';
 import type { PolicyDecision } from './policy-decision.js';
@@ -28,6 +29,11 @@ export interface PolicyEvaluatorOptions {
    * interprets it instruction by instruction (slow, the definition the other is tested against).
    */
   readonly engine?: 'compiled' | 'reference';
+  /**
+   * The input fields the IR may read and how each is evaluated; default the language's own,
+   * `STANDARD_INPUT_FIELDS`. For tests of a field before it joins the table (policy/input-fields.ts).
+   */
+  readonly inputFields?: InputFieldTable;
 }
 
 /**
@@ -46,7 +52,8 @@ export class PolicyEvaluator {
   readonly #cpuSlots: number;
 
   constructor(ir: PolicyIr, options: PolicyEvaluatorOptions = {}) {
-    verifyPolicyIr(ir);
+    const inputFields = options.inputFields ?? STANDARD_INPUT_FIELDS;
+    verifyPolicyIr(ir, 'strict', inputFields);
     this.ir = ir;
     this.#cpu = checkCpu(options.cpu ?? 0);
     const given = options.maps instanceof Map ? options.maps : new Map(Object.entries(options.maps ?? {}));
@@ -76,7 +83,9 @@ export class PolicyEvaluator {
       now: now ? () => BigInt.asUintN(64, BigInt(now())) : () => process.hrtime.bigint(),
     };
     this.#run =
-      options.engine === 'reference' ? (input, cpu) => interpretPolicyIr(ir, input, runtime, cpu) : translatePolicyIr(ir).bind(runtime);
+      options.engine === 'reference'
+        ? (input, cpu) => interpretPolicyIr(ir, input, runtime, cpu, inputFields)
+        : translatePolicyIr(ir, inputFields).bind(runtime);
   }
 
   /** The policy's decision for one input; `cpu` overrides the evaluator's CPU for this decision. */

@@ -5,13 +5,23 @@ import { inputBytes, inputField, type PolicyEvaluationInput } from './evaluation
 import { DROP_DECISION, PASS_DECISION, type PolicyDecision } from './policy-decision.js';
 import type { PolicyMapAccess } from './policy-map-access.js';
 import { PolicyIrError } from '../ir/verify-policy-ir.js';
+import { STANDARD_INPUT_FIELDS, type InputFieldSpec, type InputFieldTable } from '../policy/input-fields.js';
 
 /**
  * Runs a (verified) policy IR one instruction at a time, straight from the contract in
  * policy-ir.ts and the functions of ir-semantics.ts. It is the slow, obvious definition the
- * fast evaluator is tested against; it also runs IR with backward jumps.
+ * fast evaluator is tested against; it also runs IR with backward jumps. Input fields are
+ * evaluated as `inputFields`, the table the IR was verified with, says.
  */
-export function interpretPolicyIr(ir: PolicyIr, input: PolicyEvaluationInput, runtime: EvaluationRuntime, cpu: number): PolicyDecision {
+export function interpretPolicyIr(
+  ir: PolicyIr,
+  input: PolicyEvaluationInput,
+  runtime: EvaluationRuntime,
+  cpu: number,
+  inputFields: InputFieldTable = STANDARD_INPUT_FIELDS,
+): PolicyDecision {
+  const kind = ir.manifest.input;
+  const regionBytes = inputBytes(input, inputFields.regionOf(kind));
   const labels = new Map<string, number>();
   ir.insns.forEach((insn, index) => {
     if (insn.op === 'label') labels.set(insn.label, index);
@@ -47,7 +57,7 @@ export function interpretPolicyIr(ir: PolicyIr, input: PolicyEvaluationInput, ru
         if (evalCompare(insn.kind, value(insn.a), value(insn.b))) pc = labels.get(insn.target) as number;
         break;
       case 'input':
-        regs[insn.dst] = inputField(input, insn.field);
+        regs[insn.dst] = inputField(input, inputFields.field(kind, insn.field) as InputFieldSpec, regionBytes);
         break;
       case 'load': {
         const bytes = inputBytes(input, insn.region);

@@ -3,6 +3,7 @@ import type { EvaluationRuntime } from './evaluation-runtime.js';
 import { inputFlowHash, toU64, type PolicyEvaluationInput } from './evaluation-input.js';
 import { DROP_DECISION, PASS_DECISION, type PolicyDecision } from './policy-decision.js';
 import type { PolicyMapAccess } from './policy-map-access.js';
+import { STANDARD_INPUT_FIELDS, type InputFieldSpec, type InputFieldTable } from '../policy/input-fields.js';
 
 /** A policy IR as a JavaScript function of one input and the CPU it runs on. */
 export type EvaluateFn = (input: PolicyEvaluationInput, cpu: number) => PolicyDecision;
@@ -23,15 +24,18 @@ const EMPTY = new Uint8Array(0);
  * exactly as ir-semantics.ts defines it, and jumps become a dispatch loop over the labels
  * (`for (;;) switch (block)`), which also serves IR with backward jumps. Only values from
  * closed sets (operations, field names, indices, u64 literals) are written into the text, so
- * a hostile IR cannot inject code; verify the IR first (the evaluator does).
+ * a hostile IR cannot inject code; verify the IR first (the evaluator does). Input fields are
+ * written as `inputFields`, the table the IR was verified with, says; its names are identifiers.
  */
-export function translatePolicyIr(ir: PolicyIr): TranslatedPolicy {
+export function translatePolicyIr(ir: PolicyIr, inputFields: InputFieldTable = STANDARD_INPUT_FIELDS): TranslatedPolicy {
   const mapNames = Object.keys(ir.manifest.maps);
   const mapIndex = new Map(mapNames.map((name, i) => [name, i]));
   const blockOf = new Map<string, number>();
   for (const insn of ir.insns) if (insn.op === 'label') blockOf.set(insn.label, blockOf.size + 1);
   const hasJumps = ir.insns.some((insn) => insn.op === 'jump' || insn.op === 'jump-if');
-  const region = ir.manifest.input === 'packet' ? 'data' : 'payload';
+  const kind = ir.manifest.input;
+  // A kind without a region reads no bytes; its `payload` is then absent and blen is 0.
+  const region = inputFields.regionOf(kind) ?? 'payload';
 
   const R = (r: number): string => `r${r}`;
   const O = (o: Operand): string => (typeof o === 'bigint' ? `${BigInt.asUintN(64, o)}n` : `r${o}`);
@@ -110,19 +114,20 @@ export function translatePolicyIr(ir: PolicyIr): TranslatedPolicy {
     }
   }
 
+  /** The expression of a field: what evaluation-input.ts's `inputField` computes, written out. */
   function field(name: string): string {
-    switch (name) {
-      case 'payloadLength':
-        return 'BigInt(blen)';
-      case 'len':
-        return `(input.len === undefined ? BigInt(blen + 8) : toU64(input.len, 'len'))`;
-      case 'length':
-        return `(input.length === undefined ? BigInt(blen) : toU64(input.length, 'length'))`;
-      case 'hash':
-        return `(input.hash === undefined ? flowHashOf(input) : toU64(input.hash, 'hash'))`;
-      default:
-        return `(input.${name} === undefined ? 0n : toU64(input.${name}, '${name}'))`;
-    }
+    const spec = inputFields.field(kind, name) as InputFieldSpec;
+    const evaluation = spec.evaluation;
+    if (evaluation.from === 'region-length') return 'BigInt(blen)';
+    const absent =
+      evaluation.absent === 'zero'
+        ? '0n'
+        : evaluation.absent === 'flow-hash'
+          ? 'flowHashOf(input)'
+          : evaluation.plus === 0
+            ? 'BigInt(blen)'
+            : `BigInt(blen + ${evaluation.plus})`;
+    return `(input.${name} === undefined ? ${absent} : toU64(input.${name}, '${name}'))`;
   }
 
   function load(insn: Extract<IrInsn, { op: 'load' }>): string {

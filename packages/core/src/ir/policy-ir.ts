@@ -1,4 +1,5 @@
-import type { InputKind } from '../policy/inputs.js';
+import { INPUT_KINDS, type InputKind } from '../policy/inputs.js';
+import { STANDARD_INPUT_FIELDS, type InputField, type LoadRegion } from '../policy/input-fields.js';
 import type { PolicyManifest } from '../policy/define-policy.js';
 
 /**
@@ -52,17 +53,18 @@ export type BinaryOp = 'add' | 'sub' | 'mul' | 'div' | 'mod' | 'and' | 'or' | 'x
 export type CompareOp = 'eq' | 'ne' | 'lt' | 'le' | 'gt' | 'ge';
 export type UnaryOp = 'neg' | 'not';
 
-/** Scalar fields of the inputs, by input kind. `payloadLength` is `payload.length`. */
-export const INPUT_FIELDS = {
-  udp: ['len', 'hash', 'srcAddr', 'dstAddr', 'srcPort', 'dstPort', 'payloadLength'],
-  tcp: ['hash', 'srcAddr', 'dstAddr', 'srcPort', 'dstPort'],
-  packet: ['length'],
-  thread: ['tid', 'pid', 'event', 'lastCpu', 'runtimeNs'],
-} as const satisfies Record<InputKind, readonly string[]>;
-export type InputField = (typeof INPUT_FIELDS)[InputKind][number];
+export type { InputField, LoadRegion };
 
-/** The byte regions a policy can read: a datagram's payload, or a raw frame's data. */
-export type LoadRegion = 'payload' | 'data';
+/**
+ * The standard scalar fields of the inputs by input kind, in table order: a view of
+ * policy/input-fields.ts, which defines them (`payloadLength` is `payload.length`).
+ */
+export const INPUT_FIELDS: Readonly<Record<InputKind, readonly InputField[]>> = Object.freeze(
+  Object.fromEntries(INPUT_KINDS.map((kind) => [kind, Object.freeze(STANDARD_INPUT_FIELDS.fieldsOf(kind).map((f) => f.name as InputField))])) as Record<
+    InputKind,
+    readonly InputField[]
+  >,
+);
 
 /** The helpers policy code can call (`random()`, `now()`, `cpu()`), each an IR `helper` instruction. */
 export const HELPER_NAMES = ['random', 'now', 'cpu'] as const;

@@ -1,5 +1,7 @@
 import { SyrupError } from '../errors/syrup-error.js';
-import { HELPER_NAMES, INPUT_FIELDS, POLICY_IR_VERSION, type IrInsn, type Operand, type PolicyIr } from './policy-ir.js';
+import { INPUT_KINDS, type InputKind } from '../policy/inputs.js';
+import { STANDARD_INPUT_FIELDS, type InputFieldTable } from '../policy/input-fields.js';
+import { HELPER_NAMES, POLICY_IR_VERSION, type IrInsn, type Operand, type PolicyIr } from './policy-ir.js';
 
 /** An IR that breaks the contract of `policy-ir.ts`: a bug in its producer, or untrusted data. */
 export class PolicyIrError extends SyrupError {
@@ -18,7 +20,6 @@ const BINARY_OPS = new Set(['add', 'sub', 'mul', 'div', 'mod', 'and', 'or', 'xor
 const COMPARE_OPS = new Set(['eq', 'ne', 'lt', 'le', 'gt', 'ge']);
 const UNARY_OPS = new Set(['neg', 'not']);
 const HELPERS: ReadonlySet<string> = new Set(HELPER_NAMES);
-const LOAD_REGION_OF_INPUT: Readonly<Record<string, string | undefined>> = { udp: 'payload', packet: 'data' };
 
 /**
  * How much of the contract {@link verifyPolicyIr} checks.
@@ -38,14 +39,15 @@ export type PolicyIrCheck = 'strict' | 'lenient';
  * end, every instruction reachable (the kernel verifier refuses dead code), and every register
  * written on all paths before it is read (the verifier refuses reads of unset registers).
  * Backends may call it on IR they did not produce; the front end's output always passes. In
- * `lenient` mode it stops after the instruction checks (see {@link PolicyIrCheck}).
+ * `lenient` mode it stops after the instruction checks (see {@link PolicyIrCheck}). The input
+ * fields and regions are those of `inputFields` (a test may pass a table with a field of its own).
  */
-export function verifyPolicyIr(ir: PolicyIr, check: PolicyIrCheck = 'strict'): void {
+export function verifyPolicyIr(ir: PolicyIr, check: PolicyIrCheck = 'strict', inputFields: InputFieldTable = STANDARD_INPUT_FIELDS): void {
   if (ir.version !== POLICY_IR_VERSION) {
     throw new PolicyIrError(`policy IR version ${String(ir.version)} is not the supported version ${POLICY_IR_VERSION}.`);
   }
-  if (!Object.hasOwn(INPUT_FIELDS, ir.manifest?.input)) {
-    throw new PolicyIrError(`policy IR input kind ${JSON.stringify(ir.manifest?.input)} is not one of ${Object.keys(INPUT_FIELDS).join(', ')}.`);
+  if (!INPUT_KINDS.includes(ir.manifest?.input)) {
+    throw new PolicyIrError(`policy IR input kind ${JSON.stringify(ir.manifest?.input)} is not one of ${INPUT_KINDS.join(', ')}.`);
   }
   if (!Number.isSafeInteger(ir.registerCount) || ir.registerCount < 0) {
     throw new PolicyIrError(`policy IR register count ${String(ir.registerCount)} is not a non-negative integer.`);
@@ -61,7 +63,7 @@ export function verifyPolicyIr(ir: PolicyIr, check: PolicyIrCheck = 'strict'): v
     }
     labels.set(insn.label, index);
   });
-  ir.insns.forEach((insn, index) => checkInsn(ir, insn, index, labels));
+  ir.insns.forEach((insn, index) => checkInsn(ir, insn, index, labels, inputFields));
   if (check === 'lenient') return;
   const last = ir.insns[ir.insns.length - 1];
   if (last?.op !== 'return' && last?.op !== 'jump') {
@@ -70,7 +72,8 @@ export function verifyPolicyIr(ir: PolicyIr, check: PolicyIrCheck = 'strict'): v
   checkFlow(ir, labels);
 }
 
-function checkInsn(ir: PolicyIr, insn: IrInsn, index: number, labels: ReadonlyMap<string, number>): void {
+function checkInsn(ir: PolicyIr, insn: IrInsn, index: number, labels: ReadonlyMap<string, number>, inputFields: InputFieldTable): void {
+  const kind: InputKind = ir.manifest.input;
   const fail = (reason: string): never => {
     throw new PolicyIrError(`instruction ${index} (${String(insn.op)}): ${reason}.`, index);
   };
@@ -132,14 +135,13 @@ function checkInsn(ir: PolicyIr, insn: IrInsn, index: number, labels: ReadonlyMa
       return;
     case 'input': {
       reg(insn.dst, 'dst');
-      const fields: readonly string[] = INPUT_FIELDS[ir.manifest.input];
-      if (!fields.includes(insn.field)) fail(`a ${ir.manifest.input} input has no field ${JSON.stringify(insn.field)}`);
+      if (typeof insn.field !== 'string' || inputFields.field(kind, insn.field) === undefined) fail(`a ${kind} input has no field ${JSON.stringify(insn.field)}`);
       return;
     }
     case 'load':
       reg(insn.dst, 'dst');
-      if (LOAD_REGION_OF_INPUT[ir.manifest.input] !== insn.region) {
-        fail(`a ${ir.manifest.input} input has no region ${JSON.stringify(insn.region)}`);
+      if (inputFields.regionOf(kind) !== insn.region) {
+        fail(`a ${kind} input has no region ${JSON.stringify(insn.region)}`);
       }
       operand(insn.offset, 'offset');
       if (![1, 2, 4, 8].includes(insn.size)) fail(`size ${String(insn.size)} is not 1, 2, 4 or 8`);

@@ -4,6 +4,7 @@ import type { TargetLowering } from '../codegen-target.js';
 import type { Emitter } from '../emitter.js';
 import { emitWideMultiplyRegisters } from '../wide-arithmetic.js';
 import { FP } from '../operands.js';
+import type { FlowHashSlots } from '../input-locations.js';
 
 /** The multipliers of core's `flowHash` (MurmurHash3's 64-bit finaliser). */
 export const FLOW_HASH_CONSTANTS = Object.freeze({
@@ -11,15 +12,6 @@ export const FLOW_HASH_CONSTANTS = Object.freeze({
   first: 0xff51_afd7_ed55_8ccdn,
   second: 0xc4ce_b9fe_1a85_ec53n,
 });
-
-/** The slots the prologue filled with the four fields the hash covers, and the one it writes. */
-export interface FlowHashSlots {
-  readonly srcAddr: number;
-  readonly dstAddr: number;
-  readonly srcPort: number;
-  readonly dstPort: number;
-  readonly hash: number;
-}
 
 /**
  * Emits core's `flowHash` bit for bit: all arithmetic is ALU64, which wraps modulo 2^64 as the
@@ -31,9 +23,9 @@ export function emitFlowHash(e: Emitter, slots: FlowHashSlots, arithmetic: Targe
     if (arithmetic === 'native') e.emit(Mul.reg(x, R5));
     else emitWideMultiplyRegisters(e, x, R5, t1, t2);
   };
-  e.emit(loadMem(R1, FP, slots.srcAddr, 'DW'), loadMem(R2, FP, slots.dstAddr, 'DW'));
-  e.emit(loadMem(R3, FP, slots.srcPort, 'DW'), loadMem(R4, FP, slots.dstPort, 'DW'));
-  // addresses = (srcAddr << 32) | dstAddr; ports = (srcPort << 16) | dstPort
+  e.emit(loadMem(R1, FP, slots.addresses[0], 'DW'), loadMem(R2, FP, slots.addresses[1], 'DW'));
+  e.emit(loadMem(R3, FP, slots.ports[0], 'DW'), loadMem(R4, FP, slots.ports[1], 'DW'));
+  // addresses = (source << 32) | destination; ports = (source << 16) | destination
   e.emit(LSh.imm(R1, 32), Or.reg(R1, R2), LSh.imm(R3, 16), Or.reg(R3, R4));
   e.emit(loadImm64(R5, FLOW_HASH_CONSTANTS.ports));
   multiply(R3, R2, R4);

@@ -26,6 +26,7 @@ import type { Emitter } from '../emitter.js';
 import type { Frame } from '../frame.js';
 import { FP } from '../operands.js';
 import { emitFlowHash } from './flow-hash.js';
+import { SOCKET_SELECT_LOCATIONS, addressSlot, flowHashSlots, locatedSlots, type LocatedSlot } from '../input-locations.js';
 
 /** `sk_reuseport_md` field offsets (include/uapi/linux/bpf.h). */
 export const SK_REUSEPORT_MD = Object.freeze({ data: 0, dataEnd: 8, len: 16, ethProtocol: 20, ipProtocol: 24, hash: 32 });
@@ -45,7 +46,7 @@ export const UDP_HEADER_SIZE = 8;
  * `eth_protocol`. `len` and the payload length come from the UDP length field, not ctx->len.
  */
 export function emitSocketSelectPrologue(e: Emitter, input: 'udp' | 'tcp', frame: Frame, passLabel: string): void {
-  const slot = (field: string): number | undefined => frame.fields.get(field as never);
+  const located = locatedSlots(frame, SOCKET_SELECT_LOCATIONS[input] ?? {});
   e.emit(Mov.reg(R6, R1), storeMem(FP, frame.ctx, R6, 'DW'));
   e.emit(loadMem(R7, R6, SK_REUSEPORT_MD.data, 'DW'), loadMem(R8, R6, SK_REUSEPORT_MD.dataEnd, 'DW'));
   // Ports (and the UDP length) are in the first bytes of the transport header.
@@ -53,22 +54,13 @@ export function emitSocketSelectPrologue(e: Emitter, input: 'udp' | 'tcp', frame
   if (frame.access !== undefined) {
     e.emit(storeMem(FP, frame.access.baseSlot, R7, 'DW'), storeMem(FP, frame.access.endSlot, R8, 'DW'));
   }
-  if (input === 'udp') {
-    const len = slot('len');
-    // Loads bound reads by the payload length, so the frame gives it a slot whenever there are loads.
-    const payloadLength = slot('payloadLength');
-    if (len !== undefined || payloadLength !== undefined) {
-      e.emit(loadMem(R2, R7, 4, 'H'), toBigEndian(R2, 16), JLT.imm(R2, UDP_HEADER_SIZE, passLabel));
-      if (len !== undefined) e.emit(storeMem(FP, len, R2, 'DW'));
-      if (payloadLength !== undefined) e.emit(Add.imm(R2, -UDP_HEADER_SIZE), storeMem(FP, payloadLength, R2, 'DW'));
-    }
-  }
-  emitPort(e, R7, 0, slot('srcPort'));
-  emitPort(e, R7, 2, slot('dstPort'));
+  // Loads bound reads by the payload length, so the frame gives it a slot whenever there are loads.
+  emitUdpLengths(e, R7, 0, located, passLabel);
+  emitTransportFields(e, R7, 0, located);
 
-  const srcAddr = slot('srcAddr');
-  const dstAddr = slot('dstAddr');
-  if (srcAddr !== undefined || dstAddr !== undefined) {
+  const source = addressSlot(located, 'source');
+  const destination = addressSlot(located, 'destination');
+  if (source !== undefined || destination !== undefined) {
     const buffer = frame.buffer!;
     const ipv6 = e.fresh('ipv6');
     const addressesDone = e.fresh('addresses');
@@ -76,25 +68,44 @@ export function emitSocketSelectPrologue(e: Emitter, input: 'udp' | 'tcp', frame
     // IPv4: saddr at 12 and daddr at 16, read together.
     loadNetworkBytes(e, 12, buffer, 8, passLabel);
     e.emit(loadMem(R1, FP, buffer, 'W'), toBigEndian(R1, 32), loadMem(R2, FP, buffer + 4, 'W'), toBigEndian(R2, 32));
-    storeAddresses(e, srcAddr, dstAddr);
+    storeAddresses(e, source, destination);
     e.emit(ja(addressesDone));
     e.label(ipv6);
     // IPv6: saddr at 8 and daddr at 24, 16 bytes each, folded to 32 bits by XOR of their words.
     loadNetworkBytes(e, 8, buffer, 32, passLabel);
     foldIpv6(e, R1, FP, buffer, R3);
     foldIpv6(e, R2, FP, buffer + 16, R3);
-    storeAddresses(e, srcAddr, dstAddr);
+    storeAddresses(e, source, destination);
     e.label(addressesDone);
   }
-  const hash = slot('hash');
-  if (hash !== undefined) {
-    emitFlowHash(e, { srcAddr: srcAddr!, dstAddr: dstAddr!, srcPort: slot('srcPort')!, dstPort: slot('dstPort')!, hash });
+  const hash = flowHashSlots(frame, located);
+  if (hash !== undefined) emitFlowHash(e, hash);
+}
+
+/**
+ * The fields at `udp-length`, from the UDP header at `base + header`: one load and check (a
+ * length below the header answers PASS), then each field, the header bytes it leaves out
+ * taken off in ascending order. Uses r2.
+ */
+export function emitUdpLengths(e: Emitter, base: Register, header: number, located: readonly LocatedSlot[], passLabel: string): void {
+  const lengths = located.flatMap(({ location, slot }) => (location.at === 'udp-length' ? [{ less: location.less, slot }] : [])).sort((a, b) => a.less - b.less);
+  if (lengths.length === 0) return;
+  e.emit(loadMem(R2, base, header + 4, 'H'), toBigEndian(R2, 16), JLT.imm(R2, UDP_HEADER_SIZE, passLabel));
+  let taken = 0;
+  for (const { less, slot } of lengths) {
+    if (less !== taken) e.emit(Add.imm(R2, taken - less));
+    taken = less;
+    e.emit(storeMem(FP, slot, R2, 'DW'));
   }
 }
 
-/** `slot = be16(*(u16 *)(base + offset))`, when the slot exists. */
-export function emitPort(e: Emitter, base: Register, offset: number, slot: number | undefined): void {
-  if (slot === undefined) return;
+/** The fields at `transport` (the ports), from the transport header at `base + header`. */
+export function emitTransportFields(e: Emitter, base: Register, header: number, located: readonly LocatedSlot[]): void {
+  for (const { location, slot } of located) if (location.at === 'transport') emitPort(e, base, header + location.offset, slot);
+}
+
+/** `slot = be16(*(u16 *)(base + offset))`. */
+function emitPort(e: Emitter, base: Register, offset: number, slot: number): void {
   e.emit(loadMem(R2, base, offset, 'H'), toBigEndian(R2, 16), storeMem(FP, slot, R2, 'DW'));
 }
 
@@ -108,10 +119,10 @@ export function foldIpv6(e: Emitter, reg: Register, base: Register, offset: numb
   e.emit(toBigEndian(reg, 32));
 }
 
-/** r1 = srcAddr, r2 = dstAddr into their slots. */
-function storeAddresses(e: Emitter, srcAddr: number | undefined, dstAddr: number | undefined): void {
-  if (srcAddr !== undefined) e.emit(storeMem(FP, srcAddr, R1, 'DW'));
-  if (dstAddr !== undefined) e.emit(storeMem(FP, dstAddr, R2, 'DW'));
+/** r1 = the source address, r2 = the destination address into their slots. */
+function storeAddresses(e: Emitter, source: number | undefined, destination: number | undefined): void {
+  if (source !== undefined) e.emit(storeMem(FP, source, R1, 'DW'));
+  if (destination !== undefined) e.emit(storeMem(FP, destination, R2, 'DW'));
 }
 
 /** skb_load_bytes_relative(ctx = r6, offset, fp + buffer, size, BPF_HDR_START_NET); failure answers PASS. */

@@ -27,7 +27,8 @@ import type { Frame } from '../frame.js';
 import { FP } from '../operands.js';
 import type { TargetLowering } from '../codegen-target.js';
 import { emitFlowHash } from './flow-hash.js';
-import { ETH_P_IPV6_RAW, ETH_P_IP_RAW, UDP_HEADER_SIZE, emitPort, foldIpv6 } from './socket-select.js';
+import { ETH_P_IPV6_RAW, ETH_P_IP_RAW, UDP_HEADER_SIZE, emitTransportFields, emitUdpLengths, foldIpv6 } from './socket-select.js';
+import { XDP_LOCATIONS, addressSlot, flowHashSlots, locatedSlots } from '../input-locations.js';
 
 /** `xdp_md` field offsets; every field is a u32. */
 export const XDP_MD = Object.freeze({ data: 0, dataEnd: 4, dataMeta: 8, ingressIfindex: 12, rxQueueIndex: 16 });
@@ -57,7 +58,7 @@ export interface XdpPrologueOptions {
  */
 export function emitXdpPacketPrologue(e: Emitter, frame: Frame): void {
   e.emit(Mov.reg(R6, R1), storeMem(FP, frame.ctx, R6, 'DW'));
-  const length = frame.fields.get('length');
+  const length = locatedSlots(frame, XDP_LOCATIONS.packet ?? {}).find((l) => l.location.at === 'frame-length')?.slot;
   if (frame.access === undefined && length === undefined) return;
   e.emit(loadMem(R7, R6, XDP_MD.data, 'W'), loadMem(R8, R6, XDP_MD.dataEnd, 'W'));
   if (frame.access !== undefined) {
@@ -78,9 +79,9 @@ export function emitXdpPacketPrologue(e: Emitter, frame: Frame): void {
  * tag), and after IP the UDP header is at r7 + 14 (r7 moved by the IP header length).
  */
 export function emitXdpUdpPrologue(e: Emitter, frame: Frame, passLabel: string, options: XdpPrologueOptions = {}): void {
-  const slot = (field: string): number | undefined => frame.fields.get(field as never);
-  const srcAddr = slot('srcAddr');
-  const dstAddr = slot('dstAddr');
+  const located = locatedSlots(frame, XDP_LOCATIONS.udp ?? {});
+  const source = addressSlot(located, 'source');
+  const destination = addressSlot(located, 'destination');
   const ipv6 = e.fresh('ipv6');
   const vlan = e.fresh('vlan');
   const network = e.fresh('network');
@@ -104,8 +105,8 @@ export function emitXdpUdpPrologue(e: Emitter, frame: Frame, passLabel: string, 
   e.emit(loadMem(R3, R7, ETH_HEADER_SIZE, 'B'), Mov.reg(R4, R3), RSh.imm(R4, 4), JNE.imm(R4, 4, passLabel));
   e.emit(loadMem(R4, R7, ETH_HEADER_SIZE + 9, 'B'), JNE.imm(R4, IPPROTO_UDP, passLabel));
   e.emit(loadMem(R4, R7, ETH_HEADER_SIZE + 6, 'H'), And.imm(R4, IPV4_FRAGMENT_OFFSET_RAW), JNE.imm(R4, 0, passLabel));
-  if (srcAddr !== undefined) e.emit(loadMem(R1, R7, ETH_HEADER_SIZE + 12, 'W'), toBigEndian(R1, 32), storeMem(FP, srcAddr, R1, 'DW'));
-  if (dstAddr !== undefined) e.emit(loadMem(R1, R7, ETH_HEADER_SIZE + 16, 'W'), toBigEndian(R1, 32), storeMem(FP, dstAddr, R1, 'DW'));
+  if (source !== undefined) e.emit(loadMem(R1, R7, ETH_HEADER_SIZE + 12, 'W'), toBigEndian(R1, 32), storeMem(FP, source, R1, 'DW'));
+  if (destination !== undefined) e.emit(loadMem(R1, R7, ETH_HEADER_SIZE + 16, 'W'), toBigEndian(R1, 32), storeMem(FP, destination, R1, 'DW'));
   // IHL in 32-bit words, 5..15: the verifier sees r3 in [20, 60] after the shift.
   e.emit(And.imm(R3, 0x0f), JLT.imm(R3, 5, passLabel), LSh.imm(R3, 2), Add.reg(R7, R3));
   e.emit(ja(udp));
@@ -114,13 +115,13 @@ export function emitXdpUdpPrologue(e: Emitter, frame: Frame, passLabel: string, 
   e.label(ipv6);
   bound(ETH_HEADER_SIZE + IPV6_HEADER_SIZE);
   e.emit(loadMem(R4, R7, ETH_HEADER_SIZE + 6, 'B'), JNE.imm(R4, IPPROTO_UDP, passLabel));
-  if (srcAddr !== undefined) {
+  if (source !== undefined) {
     foldIpv6(e, R1, R7, ETH_HEADER_SIZE + 8, R5);
-    e.emit(storeMem(FP, srcAddr, R1, 'DW'));
+    e.emit(storeMem(FP, source, R1, 'DW'));
   }
-  if (dstAddr !== undefined) {
+  if (destination !== undefined) {
     foldIpv6(e, R1, R7, ETH_HEADER_SIZE + 24, R5);
-    e.emit(storeMem(FP, dstAddr, R1, 'DW'));
+    e.emit(storeMem(FP, destination, R1, 'DW'));
   }
   e.emit(Add.imm(R7, IPV6_HEADER_SIZE));
 
@@ -130,21 +131,12 @@ export function emitXdpUdpPrologue(e: Emitter, frame: Frame, passLabel: string, 
   if (options.port !== undefined) {
     e.emit(loadMem(R2, R7, ETH_HEADER_SIZE + 2, 'H'), toBigEndian(R2, 16), JNE.imm(R2, options.port, passLabel));
   }
-  emitPort(e, R7, ETH_HEADER_SIZE, slot('srcPort'));
-  emitPort(e, R7, ETH_HEADER_SIZE + 2, slot('dstPort'));
-  const len = slot('len');
-  const payloadLength = slot('payloadLength');
-  if (len !== undefined || payloadLength !== undefined) {
-    e.emit(loadMem(R2, R7, ETH_HEADER_SIZE + 4, 'H'), toBigEndian(R2, 16), JLT.imm(R2, UDP_HEADER_SIZE, passLabel));
-    if (len !== undefined) e.emit(storeMem(FP, len, R2, 'DW'));
-    if (payloadLength !== undefined) e.emit(Add.imm(R2, -UDP_HEADER_SIZE), storeMem(FP, payloadLength, R2, 'DW'));
-  }
+  emitTransportFields(e, R7, ETH_HEADER_SIZE, located);
+  emitUdpLengths(e, R7, ETH_HEADER_SIZE, located, passLabel);
   if (frame.access !== undefined) {
     e.emit(Mov.reg(R2, R7), Add.imm(R2, ETH_HEADER_SIZE + UDP_HEADER_SIZE));
     e.emit(storeMem(FP, frame.access.baseSlot, R2, 'DW'), storeMem(FP, frame.access.endSlot, R8, 'DW'));
   }
-  const hash = slot('hash');
-  if (hash !== undefined) {
-    emitFlowHash(e, { srcAddr: srcAddr!, dstAddr: dstAddr!, srcPort: slot('srcPort')!, dstPort: slot('dstPort')!, hash }, options.arithmetic);
-  }
+  const hash = flowHashSlots(frame, located);
+  if (hash !== undefined) emitFlowHash(e, hash, options.arithmetic);
 }

@@ -2,6 +2,7 @@ import { Add, Mov, R0, R1, R2, R3, R4, call, exit, loadMapPtr, loadMem, storeMem
 import { POLICY_BODY_HELPERS, verdictEpilogue, type CodegenTarget } from '../codegen-target.js';
 import { SK_DROP, SK_PASS, SYSTEM_MAP_NAMES } from '../epilogues.js';
 import { FP } from '../operands.js';
+import { SOCKET_SELECT_LOCATIONS, readsAddresses } from '../input-locations.js';
 import { ATTACH_TYPE_NUMBERS, MAP_TYPE_NUMBERS, PROGRAM_TYPE_NUMBERS } from '../program-spec.js';
 import { emitSocketSelectPrologue } from '../prologues/socket-select.js';
 
@@ -21,7 +22,7 @@ export const SOCKET_SELECT_TARGET: CodegenTarget = Object.freeze<CodegenTarget>(
   inputs: ['udp', 'tcp'],
   portFilter: false,
   region: { mode: 'direct-or-helper', displacement: 8 },
-  scratchBytes: (fields) => (fields.has('srcAddr') || fields.has('dstAddr') ? 32 : 0),
+  scratchBytes: (fields) => (readsAddresses(fields, SOCKET_SELECT_LOCATIONS) ? 32 : 0),
   systemMap: {
     name: SYSTEM_MAP_NAMES.executors,
     role: 'executors',

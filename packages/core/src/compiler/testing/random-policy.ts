@@ -1,6 +1,7 @@
 import type { DataMapKind } from '@syrup/maps';
 import { HELPER_NAMES, type HelperName } from '../../ir/policy-ir.js';
 import type { InputKind } from '../../policy/inputs.js';
+import { STANDARD_INPUT_FIELDS } from '../../policy/input-fields.js';
 import { SeededRandom } from './seeded-random.js';
 
 /** What to generate. */
@@ -74,12 +75,10 @@ interface Code {
 }
 
 const INPUT_TYPES: Readonly<Record<InputKind, string>> = { udp: 'UdpInput', tcp: 'TcpInput', packet: 'PacketInput', thread: 'ThreadInput' };
-const SCALAR_FIELDS: Readonly<Record<InputKind, readonly string[]>> = {
-  udp: ['len', 'hash', 'srcAddr', 'dstAddr', 'srcPort', 'dstPort', 'payload.length'],
-  tcp: ['hash', 'srcAddr', 'dstAddr', 'srcPort', 'dstPort'],
-  packet: ['length', 'data.length'],
-  thread: ['tid', 'pid', 'event', 'lastCpu', 'runtimeNs'],
-};
+/** What policy code may read of an input kind, from the input-field table: `pkt.srcPort`, `pkt.payload.length`. */
+const scalarReads = (kind: InputKind): readonly string[] =>
+  STANDARD_INPUT_FIELDS.fieldsOf(kind).flatMap((f) => [...(f.member ? [f.name] : []), ...(f.regionLength === undefined ? [] : [`${f.regionLength}.length`])]);
+const SCALAR_FIELDS: Readonly<Record<InputKind, readonly string[]>> = { udp: scalarReads('udp'), tcp: scalarReads('tcp'), packet: scalarReads('packet'), thread: scalarReads('thread') };
 const ARITHMETIC = ['+', '-', '*', '/', '%', '&', '|', '^', '<<', '>>', '>>>'] as const;
 const COMPARISONS = ['===', '!==', '==', '!=', '<', '<=', '>', '>='] as const;
 const COMPOUND = ['+=', '-=', '*=', '/=', '%=', '&=', '|=', '^=', '<<=', '>>=', '>>>='] as const;
