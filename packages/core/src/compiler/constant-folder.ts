@@ -1,31 +1,32 @@
 import ts from './lazy-typescript.js';
 import { evalBinary, evalCompare, evalUnary } from '../ir/ir-semantics.js';
+import type { CompareOp } from '../ir/policy-ir.js';
 import { ThreadEvent, type ThreadEventName } from '../policy/inputs.js';
 import { parseIntegerLiteral } from './integer-literal.js';
-import { lowerExpression } from './lower-expressions.js';
+import { checkMemberAccess, lowerExpression, lowerInt } from './lower-expressions.js';
 import type { Lowering } from './lowering.js';
 import { isCoreNamespace, MODULE_FRAME, type Frame, type Scope } from './lowering-scope.js';
 import { ARITHMETIC, COMPARISON, isTypeWrapper } from './policy-syntax.js';
 
 /**
  * Everything the front end knows before run time: top-level constants (each evaluated once,
- * cycles refused), `ThreadEvent` members, and the two questions lowering asks of an expression.
+ * cycles refused), `ThreadEvent` members, and the one evaluator of constant expressions,
+ * {@link evaluate}, that decides both questions lowering asks: which branch of a condition it
+ * need not emit, and the value of what must be a constant ({@link require}: case values, loop
+ * bounds, top-level constants).
  *
- * - {@link fold}: is it a constant, and which? It evaluates literals, params, constants, loop
- *   counters and operators with the IR's own semantics and emits nothing; it refuses only what
- *   lowering refuses too (an unknown ThreadEvent member, a bad top-level constant) and a spent
- *   step budget. Lowering asks it to pick the branch of a condition it need not emit.
- * - {@link require}: it must be a constant (case values, loop bounds, top-level constants). It
- *   lowers the expression, so the expression is checked exactly like run-time code (nesting
- *   depth, error messages and positions), and the result must be an immediate with no code
- *   emitted: the IR builder folds constant operands with the same semantics as `fold`.
- *
- * The two are not one walk on purpose: `require` refuses what lowering refuses (a 250-term
- * `1 + 1 + ...` as a case value is nested too deeply, `ThreadEvent?.NEW` uses optional
- * chaining) and accepts what lowering folds away (`case 0 && pkt.len:` is 0), while `fold`
- * must decide a condition of any depth, which lowering never walks when it folds. Answering
- * `require` with `fold` would change which policies compile. Both charge every node they
- * visit to the step budget.
+ * One walk, one set of rules (docs/policy-language.md, "Constant expressions"):
+ * - every node it visits goes through {@link Lowering.enter}, like lowering: one step of the
+ *   budget and one level of nesting, so a constant nests and costs as the same code would at
+ *   run time (`params.X` is two nodes, the access and `params`);
+ * - literals, `true`/`false`, constants, loop counters, arguments that are constants, params,
+ *   `ThreadEvent` members, the unary, arithmetic and comparison operators with the IR's own
+ *   semantics; `a && b`, `a || b` and `c ? x : y` follow JavaScript: a constant left side
+ *   (condition) that decides the result makes the expression constant whatever the other
+ *   side is, and that side is still checked as dead code;
+ * - it refuses what lowering refuses at the nodes it reads (`?.`, private names, an unknown
+ *   `ThreadEvent` member, a bad top-level constant) and answers undefined for anything else
+ *   that is not a constant, which lowering then lowers (and refuses, when it is wrong).
  */
 export class ConstantFolder {
   readonly #values = new Map<string, bigint>();
@@ -52,24 +53,31 @@ export class ConstantFolder {
     return value;
   }
 
-  /** Lowers an expression that must fold to a constant without emitting any code; `reason` is the refusal otherwise. */
+  /**
+   * The value of an expression that must be a constant. One that is not is lowered as code to
+   * say what is wrong with it, as anywhere else; when nothing is, `reason` is the refusal.
+   */
   require(expression: ts.Expression, scope: Scope, frame: Frame, reason: string): bigint {
-    const before = this.l.builder.size;
-    const value = lowerExpression(this.l, expression, scope, frame);
-    if (value.t !== 'int' || typeof value.op !== 'bigint' || this.l.builder.size !== before) this.l.ctx.fail(expression, reason);
-    return value.op;
+    const value = this.evaluate(expression, scope, frame);
+    if (value !== undefined) return value;
+    lowerExpression(this.l, expression, scope, frame);
+    return this.l.ctx.fail(expression, reason);
   }
 
-  /**
-   * The value of an expression made only of constants (literals, params, constants, loop
-   * counters, operators), without emitting anything; undefined when any part is not constant.
-   * It never skips a part, so code it answers for is fully checked.
-   */
-  fold(expression: ts.Expression, scope: Scope): bigint | undefined {
-    const e = expression;
-    // Folding emits nothing but is not free: a big constant condition folded in every iteration of an unrolled loop took seconds (issue #15).
-    this.l.step(e);
-    if (isTypeWrapper(e)) return this.fold(e.expression, scope);
+  /** The value of `expression` when it is a constant, without emitting anything; undefined otherwise. */
+  evaluate(expression: ts.Expression, scope: Scope, frame: Frame): bigint | undefined {
+    const mark = this.l.builder.labelMark;
+    this.l.enter(expression);
+    const value = this.#evaluateKind(expression, scope, frame);
+    this.l.leave();
+    // Not a constant: the caller lowers the expression, which checks the operands skipped here
+    // again, so the labels they named (never targets: they are dead code) are named again.
+    if (value === undefined) this.l.builder.forgetLabels(mark);
+    return value;
+  }
+
+  #evaluateKind(e: ts.Expression, scope: Scope, frame: Frame): bigint | undefined {
+    if (isTypeWrapper(e)) return this.evaluate(e.expression, scope, frame);
     if (ts.isNumericLiteral(e) || ts.isBigIntLiteral(e)) return parseIntegerLiteral(this.l.ctx.text(e)).value;
     if (e.kind === ts.SyntaxKind.TrueKeyword) return 1n;
     if (e.kind === ts.SyntaxKind.FalseKeyword) return 0n;
@@ -80,52 +88,65 @@ export class ConstantFolder {
       return undefined;
     }
     if (ts.isPropertyAccessExpression(e)) {
+      checkMemberAccess(this.l, e);
       const event = this.threadEvent(e, scope);
       if (event !== undefined) return event;
-    }
-    if (ts.isPropertyAccessExpression(e) && ts.isIdentifier(e.expression) && !e.questionDotToken) {
-      const binding = scope.lookup(e.expression.text);
       const params = this.l.manifest?.params;
-      if (binding?.b !== 'value' || binding.value.t !== 'params' || !params || !Object.hasOwn(params, e.name.text)) return undefined;
+      if (!this.#isParams(e.expression, scope) || !params || !Object.hasOwn(params, e.name.text)) return undefined;
       return BigInt(params[e.name.text] as number | bigint);
     }
     if (ts.isPrefixUnaryExpression(e)) {
-      const a = this.fold(e.operand, scope);
+      const operator = e.operator;
+      const known = operator === ts.SyntaxKind.MinusToken || operator === ts.SyntaxKind.TildeToken;
+      if (!known && operator !== ts.SyntaxKind.ExclamationToken && operator !== ts.SyntaxKind.PlusToken) return undefined;
+      const a = this.evaluate(e.operand, scope, frame);
       if (a === undefined) return undefined;
-      switch (e.operator) {
-        case ts.SyntaxKind.MinusToken:
-          return evalUnary('neg', a);
-        case ts.SyntaxKind.TildeToken:
-          return evalUnary('not', a);
-        case ts.SyntaxKind.ExclamationToken:
-          return a === 0n ? 1n : 0n;
-        case ts.SyntaxKind.PlusToken:
-          return a;
-        default:
-          return undefined;
-      }
+      if (known) return evalUnary(operator === ts.SyntaxKind.MinusToken ? 'neg' : 'not', a);
+      return operator === ts.SyntaxKind.ExclamationToken ? (a === 0n ? 1n : 0n) : a;
     }
     if (ts.isBinaryExpression(e)) {
       const kind = e.operatorToken.kind;
+      if (kind === ts.SyntaxKind.AmpersandAmpersandToken || kind === ts.SyntaxKind.BarBarToken) {
+        const a = this.evaluate(e.left, scope, frame);
+        if (a === undefined) return undefined;
+        if (kind === ts.SyntaxKind.AmpersandAmpersandToken ? a === 0n : a !== 0n) return this.#skipping(e.right, a, scope, frame);
+        return this.evaluate(e.right, scope, frame);
+      }
       const arithmetic = ARITHMETIC.get(kind);
       const comparison = COMPARISON.get(kind);
-      const logical = kind === ts.SyntaxKind.AmpersandAmpersandToken || kind === ts.SyntaxKind.BarBarToken;
-      if (!arithmetic && !comparison && !logical) return undefined;
-      const a = this.fold(e.left, scope);
-      const c = a === undefined ? undefined : this.fold(e.right, scope);
+      if (!arithmetic && !comparison) return undefined;
+      const a = this.evaluate(e.left, scope, frame);
+      const c = a === undefined ? undefined : this.evaluate(e.right, scope, frame);
       if (a === undefined || c === undefined) return undefined;
       if (arithmetic) return evalBinary(arithmetic, a, c);
-      if (comparison) return evalCompare(comparison, a, c) ? 1n : 0n;
-      return kind === ts.SyntaxKind.AmpersandAmpersandToken ? (a === 0n ? a : c) : a !== 0n ? a : c;
+      return evalCompare(comparison as CompareOp, a, c) ? 1n : 0n;
     }
     if (ts.isConditionalExpression(e)) {
-      const c = this.fold(e.condition, scope);
-      const x = c === undefined ? undefined : this.fold(e.whenTrue, scope);
-      const y = x === undefined ? undefined : this.fold(e.whenFalse, scope);
-      if (c === undefined || x === undefined || y === undefined) return undefined;
-      return c !== 0n ? x : y;
+      const c = this.evaluate(e.condition, scope, frame);
+      if (c === undefined) return undefined;
+      const value = this.evaluate(c !== 0n ? e.whenTrue : e.whenFalse, scope, frame);
+      return value === undefined ? undefined : this.#skipping(c !== 0n ? e.whenFalse : e.whenTrue, value, scope, frame);
     }
     return undefined;
+  }
+
+  /** `value`, after checking `skipped`, the operand a constant decided away, as dead code (as lowering does). */
+  #skipping(skipped: ts.Expression, value: bigint, scope: Scope, frame: Frame): bigint {
+    this.l.builder.dead(() => lowerInt(this.l, skipped, scope, frame));
+    return value;
+  }
+
+  /** Whether `object` is the params (through type wrappers), each node visited as lowering visits it. */
+  #isParams(object: ts.Expression, scope: Scope): boolean {
+    this.l.enter(object);
+    let params = false;
+    if (isTypeWrapper(object)) params = this.#isParams(object.expression, scope);
+    else if (ts.isIdentifier(object)) {
+      const binding = scope.lookup(object.text);
+      params = binding?.b === 'value' && binding.value.t === 'params';
+    }
+    this.l.leave();
+    return params;
   }
 
   /**

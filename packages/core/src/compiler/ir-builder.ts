@@ -44,6 +44,22 @@ export class IrBuilder {
     return `L${this.#labels++}`;
   }
 
+  /** How many labels have been named; {@link forgetLabels} takes it back to this mark. */
+  get labelMark(): number {
+    return this.#labels;
+  }
+
+  /**
+   * Reuses the names of the labels named since `mark`, for a walk that emitted nothing and is
+   * walked again (a constant evaluation that found no constant), so its labels leave no gap.
+   */
+  forgetLabels(mark: number): void {
+    for (let i = mark; i < this.#labels; i++) {
+      if (this.#referenced.has(`L${i}`)) throw new Error(`label L${i} is already the target of a jump`);
+    }
+    this.#labels = mark;
+  }
+
   emit(insn: IrInsn): void {
     if (!this.#reachable) return;
     if (this.insns.length >= this.maxInsns) throw new IrBudgetExceeded(insn.pos);

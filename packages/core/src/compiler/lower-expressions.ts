@@ -66,8 +66,7 @@ function lowerExpressionKind(l: Lowering, e: ts.Expression, scope: Scope, frame:
   if (e.kind === ts.SyntaxKind.FalseKeyword) return int(0n);
   if (ts.isIdentifier(e)) return lowerIdentifier(l, e, scope);
   if (ts.isPropertyAccessExpression(e)) {
-    if (e.questionDotToken) l.ctx.fail(e, 'optional chaining (?.) is not allowed in policy code');
-    if (ts.isPrivateIdentifier(e.name)) l.ctx.fail(e.name, 'private names are not allowed in policy code');
+    checkMemberAccess(l, e);
     const object = e.expression;
     const event = l.constants.threadEvent(e, scope);
     if (event !== undefined) return int(event);
@@ -98,7 +97,7 @@ function lowerExpressionKind(l: Lowering, e: ts.Expression, scope: Scope, frame:
   if (ts.isBinaryExpression(e)) return lowerBinary(l, e, scope, frame);
   if (ts.isConditionalExpression(e)) {
     const pos = l.pos(e);
-    const known = l.constants.fold(e.condition, scope);
+    const known = l.constants.evaluate(e.condition, scope, frame);
     if (known !== undefined) {
       const value = lowerInt(l, known !== 0n ? e.whenTrue : e.whenFalse, scope, frame);
       b.dead(() => lowerInt(l, known !== 0n ? e.whenFalse : e.whenTrue, scope, frame));
@@ -118,6 +117,12 @@ function lowerExpressionKind(l: Lowering, e: ts.Expression, scope: Scope, frame:
   return l.ctx.fail(e, expressionReason(e));
 }
 
+/** Refuses the forms of `object.name` policy code never allows, wherever it appears: `?.` and private names. */
+export function checkMemberAccess(l: Lowering, e: ts.PropertyAccessExpression): void {
+  if (e.questionDotToken) l.ctx.fail(e, 'optional chaining (?.) is not allowed in policy code');
+  if (ts.isPrivateIdentifier(e.name)) l.ctx.fail(e.name, 'private names are not allowed in policy code');
+}
+
 function lowerBinary(l: Lowering, e: ts.BinaryExpression, scope: Scope, frame: Frame): Value {
   const b = l.builder;
   const kind = e.operatorToken.kind;
@@ -135,7 +140,7 @@ function lowerBinary(l: Lowering, e: ts.BinaryExpression, scope: Scope, frame: F
   if (kind === ts.SyntaxKind.AmpersandAmpersandToken || kind === ts.SyntaxKind.BarBarToken) {
     // JavaScript value semantics over integers: `a && b` is a when a is 0, else b; `a || b` is a when a is not 0, else b.
     const isAnd = kind === ts.SyntaxKind.AmpersandAmpersandToken;
-    const known = l.constants.fold(e.left, scope);
+    const known = l.constants.evaluate(e.left, scope, frame);
     if (known !== undefined) {
       const shortCircuits = isAnd ? known === 0n : known !== 0n;
       if (shortCircuits) {

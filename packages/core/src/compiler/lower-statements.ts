@@ -215,7 +215,7 @@ export function lowerReturnValue(l: Lowering, expression: ts.Expression, node: t
   const e = unwrapExpression(expression);
   if (ts.isConditionalExpression(e)) {
     // A verdict may only be returned, so `return c ? PASS : k` lowers as two returns.
-    const known = l.constants.fold(e.condition, scope);
+    const known = l.constants.evaluate(e.condition, scope, frame);
     if (known !== undefined) {
       lowerReturnValue(l, known !== 0n ? e.whenTrue : e.whenFalse, node, scope, frame);
       b.dead(() => lowerReturnValue(l, known !== 0n ? e.whenFalse : e.whenTrue, node, scope, frame));

@@ -57,21 +57,17 @@ export class Lowering {
     this.#manifest = manifest;
   }
 
-  /** Enters a statement, an expression or an inlined call: one level deeper, one step spent. */
+  /**
+   * Enters a statement, an expression or an inlined call: one level deeper, and one step of the
+   * budget spent, refusing the policy at `node` once either limit is crossed. Every walk of the
+   * front end that can repeat per unrolled iteration or inlined call enters each node it visits
+   * (lowering, dead code, constant evaluation): a walk left out is one a source can make as
+   * slow as it likes within the other limits.
+   */
   enter(node: ts.Node): void {
     if (++this.#depth > this.limits.maxNestingDepth) {
       this.ctx.fail(node, `code is nested more than ${this.limits.maxNestingDepth} levels deep (statements, expressions and inlined calls)`, undefined, 'POLICY_TOO_DEEP');
     }
-    this.step(node);
-  }
-
-  /**
-   * Charges one node visited to the step budget, refusing the policy at `node` once it is
-   * spent. Every walk of the lowerer that can repeat per unrolled iteration or inlined call
-   * charges it (lowering through enter, constant folding directly): a walk left out is one a
-   * source can make as slow as it likes within the other limits.
-   */
-  step(node: ts.Node): void {
     if (++this.#steps > this.limits.maxLoweringSteps) {
       this.ctx.fail(node, `the policy is too large: lowering it after inlining calls and unrolling loops takes more than ${this.limits.maxLoweringSteps} steps`);
     }

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { compilePolicy } from '../../src/compiler/compile-policy.js';
 import { PolicyCompileError } from '../../src/compiler/policy-compile-error.js';
-import { POLICY_LIMITS } from '../../src/compiler/policy-limits.js';
+import { POLICY_LIMITS, type PolicyLimits } from '../../src/compiler/policy-limits.js';
 import { formatPolicyIr } from '../../src/ir/format-policy-ir.js';
 import { insnRegisters } from '../../src/ir/verify-policy-ir.js';
 import type { IrInsn, PolicyIr } from '../../src/ir/policy-ir.js';
@@ -285,22 +285,62 @@ function pick(pkt: UdpInput, n: number) {
     );
   });
 
-  it('checks a required constant (case value, top-level const) as run-time code, and folds a condition of any depth', () => {
-    // constant-folder.ts: `require` lowers, so it keeps lowering's refusals and what lowering folds away;
-    // `fold` decides conditions lowering never walks. Answering one with the other would change these.
+  it('evaluates every constant expression by one set of rules: case values, top-level consts, ThreadEvent members, folded conditions', () => {
+    // constant-folder.ts and docs/policy-language.md ("Constant expressions"): one evaluator, so
+    // each rule holds wherever a constant is read, whether it must be one or is only folded.
     const terms = (n: number): string => Array.from({ length: n }, () => '1').join(' + ');
     const tooDeep = `code is nested more than ${POLICY_LIMITS.maxNestingDepth} levels deep (statements, expressions and inlined calls)`;
-    expect(compileError(udpPolicy(`    switch (pkt.len) {\n      case ${terms(250)}: return 1;\n    }\n    return 0;`, { signature: 'pkt' }))).toBe(`test.ts:11:12: ${tooDeep}`);
+    const inSwitch = (value: string): string => udpPolicy(`    switch (pkt.len) {\n      case ${value}: return 1;\n    }\n    return 0;`, { signature: 'pkt' });
+    const inCondition = (condition: string): string => udpPolicy(`    return (${condition}) ? 1 : 2;`, { signature: 'pkt' });
+    // Nesting counts the same everywhere: a constant nests as deep as the same code at run time.
+    expect(compileError(inSwitch(terms(250)))).toBe(`test.ts:11:12: ${tooDeep}`);
     expect(compileError(udpPolicy('    return K;', { top: `const K = ${terms(250)};` }))).toBe(`test.ts:3:11: ${tooDeep}`);
-    expect(compileError(udpPolicy(`    switch (pkt.len) {\n      case 0 && pkt.len: return 1;\n    }\n    return 0;`, { signature: 'pkt' }))).toBeUndefined();
-    expect(compileError(udpPolicy(`    return (${terms(250)}) > 3 ? 1 : 2;`, { signature: 'pkt' }))).toBeUndefined();
+    expect(compileError(inCondition(`${terms(250)}) > (3`))).toBe(`test.ts:10:13: ${tooDeep}`);
+    expect(compileError(inCondition(`${terms(150)}) > (3`))).toBeUndefined();
+    // A constant left side (or condition) that decides the result short-circuits everywhere; the other side is still checked.
+    expect(compileError(inSwitch('0 && pkt.len'))).toBeUndefined();
+    expect(compileError(inSwitch('1 ? 2 : pkt.len'))).toBeUndefined();
+    expect(formatPolicyIr(compileText(inCondition('0 && pkt.len')))).toBe('  return 2');
+    expect(formatPolicyIr(compileText(inCondition('1 || pkt.len')))).toBe('  return 1');
+    expect(formatPolicyIr(compileText(inCondition('(0 ? pkt.len : 3) && 1')))).toBe('  return 1');
+    expect(compileError(inSwitch('0 && pkt.bogus'))).toBe("test.ts:11:21: a udp input has no field 'bogus'");
+    expect(compileError(inCondition('0 && pkt.bogus'))).toBe("test.ts:10:22: a udp input has no field 'bogus'");
+    expect(compileError(inSwitch('1 && pkt.len'))).toBe('test.ts:11:12: case values must be compile-time constants (literals, params and constants)');
+    // Optional chaining is refused on ThreadEvent as on anything else.
+    const top = "import { ThreadEvent } from '@syrup/core';";
+    const optional = 'test.ts:11:12: optional chaining (?.) is not allowed in policy code';
+    expect(compileError(udpPolicy('    switch (pkt.len) {\n      case ThreadEvent?.NEW: return 1;\n    }\n    return 0;', { signature: 'pkt', top }))).toBe(optional);
+    expect(compileError(udpPolicy('    return ThreadEvent?.NEW ? 1 : 2;', { signature: 'pkt', top }))).toBe('test.ts:10:12: optional chaining (?.) is not allowed in policy code');
+    expect(compileError(udpPolicy('    return K;', { top: `${top}\nconst K = ThreadEvent?.NEW;` }))).toBe('test.ts:4:11: optional chaining (?.) is not allowed in policy code');
+    // Every node costs one step, wherever it is evaluated: params.X (the access and params) costs one more than a literal.
+    const steps = (text: string): number => {
+      let low = 1;
+      let high = 256;
+      while (low < high) {
+        const middle = Math.floor((low + high) / 2);
+        // PolicyLimits has the literal types of POLICY_LIMITS, so a tighter budget needs a cast.
+        const limits = { maxLoweringSteps: middle } as unknown as Partial<PolicyLimits>;
+        if (compileError(text, { limits }) === undefined) high = middle;
+        else low = middle + 1;
+      }
+      return low;
+    };
+    const withParams = (body: (value: string) => string): number => steps(body('params.SOCKETS')) - steps(body('4'));
+    const params = (body: string): string => udpPolicy(body, { signature: 'pkt, maps, params' });
+    expect(withParams((v) => params(`    switch (pkt.len) {\n      case ${v}: return 1;\n    }\n    return 0;`))).toBe(1);
+    expect(withParams((v) => params(`    return ${v} ? 1 : 2;`))).toBe(1);
+    // A condition that turns out not constant is walked twice, evaluated and then lowered: one step more each time.
+    expect(withParams((v) => params(`    return (${v} && pkt.len) ? 1 : 2;`))).toBe(2);
+    expect(withParams((v) => params(`    return ${v} + pkt.len;`))).toBe(1);
   });
 
   it('charges constant folding to the step budget: a big constant condition folded in every unrolled iteration is refused at its line', () => {
     // Issue #15's folding bomb: 20 480 unrolled iterations lower in about 164 000 steps, under
-    // the budget, but each folds a 4 000-term condition. Before folding counted, this policy
-    // compiled, after more than a minute of folding; now the folding crosses the budget.
-    const condition = Array.from({ length: 4000 }, () => '1').join(' + ');
+    // the budget, but each folds a 4 096-term condition. Before folding counted, this policy
+    // compiled, after more than a minute of folding; now the folding crosses the budget. The
+    // terms are summed as a balanced tree, 24 levels deep: a chain of 4 096 nests too deeply.
+    const sum = (n: number): string => (n === 1 ? '1' : `(${sum(n / 2)} + ${sum(n / 2)})`);
+    const condition = sum(4096);
     const bomb = (outer: number, inner: number): string =>
       udpPolicy(`    let n = 0;\n    for (let i = 0; i < ${outer}; i++) {\n      for (let j = 0; j < ${inner}; j++) {\n        const x = (${condition}) ? 1 : 2;\n      }\n    }\n    return n;`);
     let refusal: unknown;
