@@ -15,7 +15,7 @@ import { ARITHMETIC, COMPARISON, isTypeWrapper } from './policy-syntax.js';
  * need not emit, and the value of what must be a constant ({@link require}: case values, loop
  * bounds, top-level constants).
  *
- * One walk, one set of rules (docs/policy-language.md, "Constant expressions"):
+ * One walk, one set of rules (docs/policy-language.md, "Compile-time constants"):
  * - every node it visits goes through {@link Lowering.enter}, like lowering: one step of the
  *   budget and one level of nesting, so a constant nests and costs as the same code would at
  *   run time (`params.X` is two nodes, the access and `params`);

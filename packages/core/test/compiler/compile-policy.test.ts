@@ -286,7 +286,7 @@ function pick(pkt: UdpInput, n: number) {
   });
 
   it('evaluates every constant expression by one set of rules: case values, top-level consts, ThreadEvent members, folded conditions', () => {
-    // constant-folder.ts and docs/policy-language.md ("Constant expressions"): one evaluator, so
+    // constant-folder.ts and docs/policy-language.md ("Compile-time constants"): one evaluator, so
     // each rule holds wherever a constant is read, whether it must be one or is only folded.
     const terms = (n: number): string => Array.from({ length: n }, () => '1').join(' + ');
     const tooDeep = `code is nested more than ${POLICY_LIMITS.maxNestingDepth} levels deep (statements, expressions and inlined calls)`;
