@@ -306,6 +306,9 @@ function pick(pkt: UdpInput, n: number) {
     expect(compileError(inSwitch('0 && pkt.bogus'))).toBe("test.ts:11:21: a udp input has no field 'bogus'");
     expect(compileError(inCondition('0 && pkt.bogus'))).toBe("test.ts:10:22: a udp input has no field 'bogus'");
     expect(compileError(inSwitch('1 && pkt.len'))).toBe('test.ts:11:12: case values must be compile-time constants (literals, params and constants)');
+    // A variable is never a constant, not even times 0 (which the IR builder simplifies away at run time).
+    const times0 = udpPolicy('    let x = pkt.len;\n    switch (pkt.len) {\n      case x * 0: return 1;\n    }\n    return 0;', { signature: 'pkt' });
+    expect(compileError(times0)).toBe('test.ts:12:12: case values must be compile-time constants (literals, params and constants)');
     // Optional chaining is refused on ThreadEvent as on anything else.
     const top = "import { ThreadEvent } from '@syrup/core';";
     const optional = 'test.ts:11:12: optional chaining (?.) is not allowed in policy code';
