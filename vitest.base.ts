@@ -12,6 +12,9 @@ export function syrupVitestConfig(options: { kernel?: boolean; testTimeout?: num
   return defineConfig({
     resolve: { conditions: ['source', 'module', 'node', 'import', 'default'] },
     ssr: { resolve: { conditions: ['source', 'node', 'import', 'default'], externalConditions: ['source'] } },
+    // The global setup (the kernel suites' bpffs mount) runs in vitest's own environment, which
+    // must find workspace packages the same way: bpffs.ts reaches @syrup/errors through PinError.
+    environments: { __vitest__: { resolve: { conditions: ['source', 'node', 'import', 'default'], externalConditions: ['source'] } } },
     test: {
       include: ['test/**/*.test.ts'],
       environment: 'node',

@@ -1,3 +1,5 @@
+import { SyrupError } from '@syrup/errors';
+
 /** A stream progress can be drawn on: a terminal (isTTY) that takes cursor movements. */
 export interface ProgressStream extends NodeJS.WritableStream {
   readonly isTTY?: boolean;
@@ -22,6 +24,10 @@ export const processIo: CliIo = {
 };
 
 /** A mistake in how the command was called: one sentence, exit code 2. */
-export class UsageError extends Error {
+export class UsageError extends SyrupError<'USAGE'> {
   override name = 'UsageError';
+
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('USAGE', message, options);
+  }
 }

@@ -1,7 +1,7 @@
 import { fileURLToPath } from 'node:url';
 import { readFileSync } from 'node:fs';
 // The light entries: `syrup status` and `syrup ls` must not load core's policy compiler (TypeScript).
-import { SyrupError } from '@syrup/core/errors';
+import { isRefusal } from '@syrup/errors';
 import { connect, DEFAULT_SOCKET_PATH, type ClientDeployOptions, type ClientMap, type SyrupClient, type WireBackendPackage, type WireDeploymentInfo } from '@syrup/runtime/client';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { processIo, UsageError, type CliIo } from './cli-io.js';
@@ -323,7 +323,7 @@ function report(error: unknown, io: CliIo): number {
     io.err(`syrup: ${sentence(error.message)}`);
     return 2;
   }
-  if (error instanceof SyrupError) {
+  if (isRefusal(error)) {
     io.err(`syrup: ${sentence(error.message)}`);
     return SYSTEM_CODES.has(error.code) ? 1 : 2;
   }

@@ -1,4 +1,4 @@
-import { SyrupError } from '@syrup/core/errors';
+import { SyrupError } from '@syrup/errors';
 import { connect, ProtocolError, type WireStatus } from '@syrup/runtime/client';
 
 const RETRY_MS = 100;

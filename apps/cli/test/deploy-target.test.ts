@@ -1,4 +1,6 @@
+import { SyrupError } from '@syrup/errors';
 import { describe, expect, it } from 'vitest';
+import { UsageError } from '../src/cli-io.js';
 import { deployTarget } from '../src/deploy-target.js';
 import { runCli } from '../src/run-cli.js';
 
@@ -23,6 +25,10 @@ describe('syrup deploy --target', () => {
 
   it('refuses a word that is not key=value, a value of the wrong type, and a field the standard hook lacks', () => {
     expect(() => deployTarget('cpu-redirect', {}, ['cpus'])).toThrow("--target takes KEY=VALUE (lists as cpus=0,1), not 'cpus'.");
+    // A usage mistake is a SyrupError with its own code, told apart from the daemon's refusals by its class.
+    expect(() => deployTarget('cpu-redirect', {}, ['cpus'])).toThrow(UsageError);
+    expect(() => deployTarget('cpu-redirect', {}, ['cpus'])).toThrow(expect.objectContaining({ name: 'UsageError', code: 'USAGE' }));
+    expect(new UsageError('m.')).toBeInstanceOf(SyrupError);
     expect(() => deployTarget('cpu-redirect', {}, ['cpus=0,one'])).toThrow("target field 'cpus' takes integer list, and 'one' is not an integer.");
     expect(() => deployTarget('xdp-skb', {}, ['cpus=0'])).toThrow("hook 'xdp-skb' has no target field 'cpus' (it has interface, netns, port, queue, protocol, xskPid).");
   });

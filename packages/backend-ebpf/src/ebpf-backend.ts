@@ -1,7 +1,6 @@
 import {
   OwnershipError,
   RestoreError,
-  SyrupError,
   type AbandonRequest,
   type Artifact,
   type AttachRequest,
@@ -16,6 +15,7 @@ import {
   type TargetClaim,
   type TargetRequest,
 } from '@syrup/core';
+import { EbpfBackendError } from './ebpf-backend-error.js';
 import { loadProgramSpecAsync } from './loader/loaded-program.js';
 import { programListing } from './codegen/program-listing.js';
 import { CodegenPool, type ProgramGenerator } from './codegen/worker/codegen-pool.js';
@@ -92,7 +92,7 @@ export class EbpfBackend implements Backend, AsyncDisposable {
   async attach(request: AttachRequest): Promise<Attachment> {
     const artifact = request.artifact as Artifact & Partial<EbpfArtifact>;
     if (artifact.backend !== 'ebpf' || artifact.program === undefined) {
-      throw new SyrupError('EBPF_FOREIGN_ARTIFACT', `the eBPF backend cannot attach an artifact compiled by backend '${artifact.backend}'.`);
+      throw new EbpfBackendError('EBPF_FOREIGN_ARTIFACT', `the eBPF backend cannot attach an artifact compiled by backend '${artifact.backend}'.`);
     }
     return this.#hook(artifact.hook).attach(request as AttachRequest<EbpfArtifact>);
   }
@@ -132,7 +132,7 @@ export class EbpfBackend implements Backend, AsyncDisposable {
   async verify(artifact: Artifact): Promise<void> {
     const program = (artifact as Artifact & Partial<EbpfArtifact>).program;
     if (artifact.backend !== 'ebpf' || program === undefined) {
-      throw new SyrupError('EBPF_FOREIGN_ARTIFACT', `the eBPF backend cannot verify an artifact compiled by backend '${artifact.backend}'.`);
+      throw new EbpfBackendError('EBPF_FOREIGN_ARTIFACT', `the eBPF backend cannot verify an artifact compiled by backend '${artifact.backend}'.`);
     }
     // The verifier runs on a pool thread, as at deploy.
     const loaded = await loadProgramSpecAsync(program);
@@ -147,14 +147,14 @@ export class EbpfBackend implements Backend, AsyncDisposable {
   describe(artifact: Artifact): readonly string[] {
     const program = (artifact as Artifact & Partial<EbpfArtifact>).program;
     if (artifact.backend !== 'ebpf' || program === undefined) {
-      throw new SyrupError('EBPF_FOREIGN_ARTIFACT', `the eBPF backend cannot describe an artifact compiled by backend '${artifact.backend}'.`);
+      throw new EbpfBackendError('EBPF_FOREIGN_ARTIFACT', `the eBPF backend cannot describe an artifact compiled by backend '${artifact.backend}'.`);
     }
     return this.#generator.listingOf?.(program) ?? programListing(program);
   }
 
   #hook(id: string): NetworkHook {
     const hook = this.#byId.get(id);
-    if (hook === undefined) throw new SyrupError('EBPF_UNKNOWN_HOOK', `the eBPF backend does not provide hook '${id}'.`);
+    if (hook === undefined) throw new EbpfBackendError('EBPF_UNKNOWN_HOOK', `the eBPF backend does not provide hook '${id}'.`);
     return hook;
   }
 }

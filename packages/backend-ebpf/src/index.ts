@@ -2,6 +2,7 @@
 // The root holds the plugin entry (register, ebpfBackendModule, EbpfBackend) and what the
 // README's examples import; the building blocks are on subpath entries (./asm, ./maps, ./codegen...).
 export { EbpfBackend } from './ebpf-backend.js';
+export { EbpfBackendError, type EbpfBackendErrorCode } from './ebpf-backend-error.js';
 export { ebpfBackendModule, ebpfNetworkHooks, register } from './ebpf-backend-module.js';
 export type { EbpfArtifact, HookCompileOptions, NetworkHook } from './hooks/network-hook.js';
 

@@ -15,9 +15,8 @@ export type NfpErrorCode =
   /** An artifact of another backend or hook. */
   | 'NFP_FOREIGN_ARTIFACT';
 
-export class NfpError extends SyrupError {
+export class NfpError extends SyrupError<NfpErrorCode> {
   override name = 'NfpError';
-  declare readonly code: NfpErrorCode;
   /** For NFP_POLICY_NOT_OFFLOADABLE: every violation, in policy order. */
   readonly violations: readonly NfpViolation[];
   /** For NFP_POLICY_NOT_OFFLOADABLE: the firmware profile the policy was validated against (`syrup check` prints it). */

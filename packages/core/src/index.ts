@@ -4,10 +4,12 @@ import 'reflect-metadata';
 export {
   DeploymentError,
   HookUnavailableError,
+  LowLevelError,
   NoBackendError,
   PolicyDefinitionError,
   PolicyHelperError,
   SyrupError,
+  isRefusal,
 } from './errors/syrup-error.js';
 export { OwnershipError, type OwnershipErrorCode } from './errors/ownership-error.js';
 export {

@@ -1,11 +1,13 @@
 // tsyringe needs the Reflect polyfill before it loads; tests import it first, as an application would.
 import 'reflect-metadata';
 import { container as rootContainer } from 'tsyringe';
-import { beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it, vi } from 'vitest';
 import {
   HookRegistry,
   HookUnavailableError,
+  LowLevelError,
   ManagedDeployment,
+  OwnershipError,
   compilePolicy,
   registerHookRegistry,
   type DeploymentState,
@@ -105,6 +107,25 @@ describe('a third-party backend registered with register(container)', () => {
     expect(deployment.state).toBe('failed');
     expect(failures).toEqual(['DEPLOY_FAILED']);
     expect(recordedCalls.some((c) => c.startsWith('attach'))).toBe(false);
+  });
+
+  it("reports a backend's low-level error inside its own DEPLOY_FAILED sentence, and a refusal unchanged", async () => {
+    const registry = makeRegistry();
+    const lowLevel = new LowLevelError('LINK_ATTACH_FAILED', 'attaching the program failed with EBUSY.');
+    const attach = vi.spyOn(RecordingBackend.prototype, 'attach').mockRejectedValueOnce(lowLevel);
+    try {
+      const failed = new ManagedDeployment(registry, counterPolicy, { hook: 'test-queue', target: { port: 9000 } }).start();
+      await expect(failed).rejects.toMatchObject({
+        code: 'DEPLOY_FAILED',
+        message: "deploying policy 'counter' at hook 'test-queue' failed: attaching the program failed with EBUSY.",
+        cause: lowLevel,
+      });
+      const refusal = new OwnershipError('NOT_OWNER', 'port 9000 belongs to uid 1000.');
+      attach.mockRejectedValueOnce(refusal);
+      await expect(new ManagedDeployment(registry, counterPolicy, { hook: 'test-queue', target: { port: 9000 } }).start()).rejects.toBe(refusal);
+    } finally {
+      attach.mockRestore();
+    }
   });
 
   it('undeploys itself when the attachment reports that its target process exited', async () => {

@@ -1,3 +1,5 @@
+import { LowLevelError } from '@syrup/errors';
+
 /** Stable codes of every error the maps package raises. */
 export type MapErrorCode =
   | 'MAP_SPEC_INVALID'
@@ -12,12 +14,6 @@ export type MapErrorCode =
   | 'MAP_CLOSED';
 
 /** An error from a data map: `code` is stable, `message` is one sentence. */
-export class MapError extends Error {
+export class MapError extends LowLevelError<MapErrorCode> {
   override readonly name = 'MapError';
-  readonly code: MapErrorCode;
-
-  constructor(code: MapErrorCode, message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.code = code;
-  }
 }

@@ -12,11 +12,6 @@ export type CompanionErrorCode =
  * A refusal of a userspace companion (`ScanTracker`, `TokenRefiller`). Map failures (a closed
  * map, a map that cannot be atomic) are not wrapped: they keep the map's own error and code.
  */
-export class CompanionError extends SyrupError {
+export class CompanionError extends SyrupError<CompanionErrorCode> {
   override name = 'CompanionError';
-  declare readonly code: CompanionErrorCode;
-
-  constructor(code: CompanionErrorCode, message: string, options?: { cause?: unknown }) {
-    super(code, message, options);
-  }
 }

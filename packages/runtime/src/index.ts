@@ -50,6 +50,7 @@ export { PersistenceError, type PersistenceErrorCode } from './persistence/persi
 export { readStateFile, writeStateFile, STATE_FILE_VERSION, type DeploymentRecord, type IntentRecord, type RuntimeState } from './persistence/state-file.js';
 export { processStartTime } from './persistence/process-start-time.js';
 export { LimitError, type LimitErrorCode } from './service/limits/limit-error.js';
+export { CompilerError, type CompilerErrorCode } from './service/compile/compiler-error.js';
 export { DEFAULT_TENANT_LIMITS, RuntimeLimits, tenantLimits, type TenantLimits } from './service/limits/runtime-limits.js';
 export { mapMemoryBytes } from './service/limits/map-memory.js';
 export { BACKLOG_NICE_STEPS, PolicyCompiler, type CompileOptions } from './service/compile/policy-compiler.js';

@@ -8,6 +8,7 @@ const packages = resolve(here, '../..');
 /** Where this repository's workspace specifiers live (the `source` condition of their exports). */
 const WORKSPACE: Readonly<Record<string, string>> = {
   '@syrup/core/errors': join(packages, 'core/src/errors/index.ts'),
+  '@syrup/errors': join(packages, 'errors/src/index.ts'),
   '@syrup/maps': join(packages, 'maps/src/index.ts'),
 };
 

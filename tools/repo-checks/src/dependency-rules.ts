@@ -5,18 +5,19 @@ import { join, relative } from 'node:path';
  * The package table of docs/architecture.md ("may depend on" column), for production dependencies
  * (`dependencies`, `peerDependencies`, `optionalDependencies`). Dev-only edges are free.
  * The apps are composition roots and clients, so besides the table's entries they may use
- * the two foundation packages every other package builds on (core, maps).
+ * the foundation packages every other package builds on (errors, core, maps).
  */
 export const ALLOWED_PRODUCTION_EDGES: Readonly<Record<string, readonly string[]>> = {
-  '@syrup/core': ['@syrup/maps'],
-  '@syrup/maps': [],
-  '@syrup/backend-ebpf': ['@syrup/core', '@syrup/maps'],
-  '@syrup/backend-nfp': ['@syrup/core', '@syrup/maps', '@syrup/backend-ebpf'],
-  '@syrup/backend-ghost': ['@syrup/core', '@syrup/maps', '@syrup/backend-ebpf'],
-  '@syrup/policies-std': ['@syrup/core', '@syrup/maps'],
-  '@syrup/runtime': ['@syrup/core', '@syrup/maps'],
-  '@syrup/syrupd': ['@syrup/runtime', '@syrup/backend-ebpf', '@syrup/backend-ghost', '@syrup/backend-nfp', '@syrup/core', '@syrup/maps'],
-  '@syrup/cli': ['@syrup/runtime', '@syrup/syrupd', '@syrup/core', '@syrup/maps'],
+  '@syrup/errors': [],
+  '@syrup/core': ['@syrup/errors', '@syrup/maps'],
+  '@syrup/maps': ['@syrup/errors'],
+  '@syrup/backend-ebpf': ['@syrup/errors', '@syrup/core', '@syrup/maps'],
+  '@syrup/backend-nfp': ['@syrup/errors', '@syrup/core', '@syrup/maps', '@syrup/backend-ebpf'],
+  '@syrup/backend-ghost': ['@syrup/errors', '@syrup/core', '@syrup/maps', '@syrup/backend-ebpf'],
+  '@syrup/policies-std': ['@syrup/errors', '@syrup/core', '@syrup/maps'],
+  '@syrup/runtime': ['@syrup/errors', '@syrup/core', '@syrup/maps'],
+  '@syrup/syrupd': ['@syrup/runtime', '@syrup/backend-ebpf', '@syrup/backend-ghost', '@syrup/backend-nfp', '@syrup/errors', '@syrup/core', '@syrup/maps'],
+  '@syrup/cli': ['@syrup/runtime', '@syrup/syrupd', '@syrup/errors', '@syrup/core', '@syrup/maps'],
   '@syrup/bench': ['*'],
   '@syrup/repo-checks': [],
   '@syrup/test-support': [],

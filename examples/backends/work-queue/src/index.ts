@@ -3,6 +3,7 @@ import type { DependencyContainer } from 'tsyringe';
 import { WorkQueueBackend } from './work-queue-backend.js';
 
 export { WorkQueueBackend } from './work-queue-backend.js';
+export { WorkQueueError, type WorkQueueErrorCode } from './work-queue-error.js';
 export { WorkQueueAttachment, type WorkQueueArtifact } from './work-queue-attachment.js';
 export { WORK_QUEUE_HOOK, workQueueTarget, type WorkQueueTarget } from './work-queue-hook.js';
 export { JOB_SOCKET, type Job, type JobAnswer } from './job-server.js';

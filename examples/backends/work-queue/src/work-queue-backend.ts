@@ -1,6 +1,5 @@
 import {
   RestoreError,
-  SyrupError,
   type AttachRequest,
   type Authorization,
   type AuthorizeRequest,
@@ -18,6 +17,7 @@ import type { PolicyIr } from '@syrup/core';
 import { freshCounts, loadCounts, restoreMap } from './queue-state.js';
 import { WorkQueueAttachment, type WorkQueueArtifact } from './work-queue-attachment.js';
 import { WORK_QUEUE_HOOK, workQueueTarget } from './work-queue-hook.js';
+import { WorkQueueError } from './work-queue-error.js';
 
 /**
  * A third-party backend, written against the public APIs of `@syrup/core` and `@syrup/maps`
@@ -59,7 +59,7 @@ export class WorkQueueBackend implements Backend {
   async attach(request: AttachRequest): Promise<WorkQueueAttachment> {
     const artifact = request.artifact as Partial<WorkQueueArtifact>;
     if (artifact.backend !== this.name || artifact.ir === undefined) {
-      throw new SyrupError('WORK_QUEUE_FOREIGN_ARTIFACT', `the work-queue backend cannot attach an artifact compiled by backend '${String(artifact.backend)}'.`);
+      throw new WorkQueueError('WORK_QUEUE_FOREIGN_ARTIFACT', `the work-queue backend cannot attach an artifact compiled by backend '${String(artifact.backend)}'.`);
     }
     const target = workQueueTarget(request.target);
     const { maps, own } = this.#maps(artifact.ir, request.sharedMaps);

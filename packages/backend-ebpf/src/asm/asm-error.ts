@@ -1,3 +1,5 @@
+import { LowLevelError } from '@syrup/errors';
+
 /** Stable codes for every way building, assembling or decoding instructions can fail. */
 export type AsmErrorCode =
   | 'ASM_INVALID_REGISTER'
@@ -20,12 +22,6 @@ export type AsmErrorCode =
  *
  * Callers branch on `code`, never on the message, which may be reworded.
  */
-export class AsmError extends Error {
+export class AsmError extends LowLevelError<AsmErrorCode> {
   override readonly name = 'AsmError';
-  readonly code: AsmErrorCode;
-
-  constructor(code: AsmErrorCode, message: string, options?: ErrorOptions) {
-    super(message, options);
-    this.code = code;
-  }
 }

@@ -1,3 +1,5 @@
+import { LowLevelError } from '@syrup/errors';
+
 export type BtfErrorCode = 'BTF_INVALID_NAME' | 'BTF_INVALID_TYPE' | 'BTF_INVALID_RECORD' | 'BTF_UNREADABLE' | 'BTF_MEMBER_NOT_FOUND';
 
 /**
@@ -6,12 +8,6 @@ export type BtfErrorCode = 'BTF_INVALID_NAME' | 'BTF_INVALID_TYPE' | 'BTF_INVALI
  *
  * Callers branch on `code`, never on the message, which may be reworded.
  */
-export class BtfError extends Error {
+export class BtfError extends LowLevelError<BtfErrorCode> {
   override readonly name = 'BtfError';
-  readonly code: BtfErrorCode;
-
-  constructor(code: BtfErrorCode, message: string, options?: ErrorOptions) {
-    super(message, options);
-    this.code = code;
-  }
 }

@@ -1,3 +1,5 @@
+import { LowLevelError } from '@syrup/errors';
+
 /** Stable codes for every way turning a policy IR into an eBPF program can fail. */
 export type CodegenErrorCode =
   | 'CODEGEN_INVALID_IR'
@@ -21,14 +23,12 @@ export interface CodegenErrorLocation {
  *
  * Callers branch on `code`, never on the message, which may be reworded.
  */
-export class CodegenError extends Error {
+export class CodegenError extends LowLevelError<CodegenErrorCode> {
   override readonly name = 'CodegenError';
-  readonly code: CodegenErrorCode;
   readonly location: CodegenErrorLocation | undefined;
 
   constructor(code: CodegenErrorCode, message: string, options?: ErrorOptions & { location?: CodegenErrorLocation }) {
-    super(message, options);
-    this.code = code;
+    super(code, message, options);
     this.location = options?.location;
   }
 }

@@ -1,3 +1,5 @@
+import { LowLevelError } from '@syrup/errors';
+
 export type KernelMapErrorCode =
   | 'KERNEL_MAP_SPEC_INVALID'
   | 'KERNEL_MAP_INCOMPATIBLE'
@@ -9,12 +11,6 @@ export type KernelMapErrorCode =
  * A kernel map could not be described, opened or used as asked. Errors of the data-map
  * operations themselves are `MapError`s from `@syrup/maps`, so callers see one contract.
  */
-export class KernelMapError extends Error {
+export class KernelMapError extends LowLevelError<KernelMapErrorCode> {
   override readonly name = 'KernelMapError';
-  readonly code: KernelMapErrorCode;
-
-  constructor(code: KernelMapErrorCode, message: string, options?: ErrorOptions) {
-    super(message, options);
-    this.code = code;
-  }
 }

@@ -1,3 +1,5 @@
+import { LowLevelError } from '@syrup/errors';
+
 export type PinErrorCode =
   | 'PIN_PATH_INVALID'
   | 'PIN_EXISTS'
@@ -7,15 +9,13 @@ export type PinErrorCode =
   | 'BPFFS_UNAVAILABLE';
 
 /** A pin could not be created, opened, changed or removed; `cause` keeps the errno. */
-export class PinError extends Error {
+export class PinError extends LowLevelError<PinErrorCode> {
   override readonly name = 'PinError';
-  readonly code: PinErrorCode;
   /** The pin's path in bpffs. */
   readonly path: string;
 
   constructor(code: PinErrorCode, path: string, message: string, options?: ErrorOptions) {
-    super(message, options);
-    this.code = code;
+    super(code, message, options);
     this.path = path;
   }
 }

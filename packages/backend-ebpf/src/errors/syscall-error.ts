@@ -1,3 +1,4 @@
+import { LowLevelError } from '@syrup/errors';
 import { errnoHint, errnoName, type ErrnoCode } from './errno.js';
 
 export interface SyscallErrorOptions {
@@ -11,9 +12,8 @@ export interface SyscallErrorOptions {
  * `errno` the number, `operation` the call (`BPF_MAP_CREATE`, `mmap`). The message is one
  * sentence that names the likely cause; callers branch on `code`, never on the message.
  */
-export class SyscallError extends Error {
+export class SyscallError extends LowLevelError<ErrnoCode> {
   override readonly name = 'SyscallError';
-  readonly code: ErrnoCode;
   readonly errno: number;
   readonly operation: string;
   readonly subject: string | undefined;
@@ -21,10 +21,9 @@ export class SyscallError extends Error {
   constructor(operation: string, errno: number, options: SyscallErrorOptions = {}) {
     const code = errnoName(errno);
     const on = options.subject === undefined ? '' : ` on ${options.subject}`;
-    super(`${operation}${on} failed with ${code} (errno ${errno}): ${errnoHint(operation, code)}.`, {
+    super(code, `${operation}${on} failed with ${code} (errno ${errno}): ${errnoHint(operation, code)}.`, {
       cause: options.cause,
     });
-    this.code = code;
     this.errno = errno;
     this.operation = operation;
     this.subject = options.subject;

@@ -1,3 +1,5 @@
+import { LowLevelError } from '@syrup/errors';
+
 export type LinkErrorCode =
   | 'LINK_ATTACH_FAILED'
   | 'LINK_UPDATE_FAILED'
@@ -11,12 +13,6 @@ export type LinkErrorCode =
   | 'REUSEPORT_DETACH_FAILED';
 
 /** Attaching, updating, detaching or pinning an attachment failed; `cause` keeps the errno. */
-export class LinkError extends Error {
+export class LinkError extends LowLevelError<LinkErrorCode> {
   override readonly name = 'LinkError';
-  readonly code: LinkErrorCode;
-
-  constructor(code: LinkErrorCode, message: string, options?: ErrorOptions) {
-    super(message, options);
-    this.code = code;
-  }
 }

@@ -1,3 +1,5 @@
+import { LowLevelError } from '@syrup/errors';
+
 export type ProgramErrorCode =
   | 'PROGRAM_SPEC_INVALID'
   | 'PROGRAM_LOAD_FAILED'
@@ -11,12 +13,6 @@ export type ProgramErrorCode =
  * A program could not be described, loaded (for a reason other than the verifier, which
  * raises `VerifierError`), opened or run. `cause` keeps the `SyscallError` with the errno.
  */
-export class ProgramError extends Error {
+export class ProgramError extends LowLevelError<ProgramErrorCode> {
   override readonly name = 'ProgramError';
-  readonly code: ProgramErrorCode;
-
-  constructor(code: ProgramErrorCode, message: string, options?: ErrorOptions) {
-    super(message, options);
-    this.code = code;
-  }
 }

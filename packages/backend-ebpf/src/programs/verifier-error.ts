@@ -1,3 +1,4 @@
+import { LowLevelError } from '@syrup/errors';
 import type { SourceLocation } from '../asm/index.js';
 import { errnoName, type ErrnoCode } from '../errors/errno.js';
 
@@ -28,9 +29,8 @@ export interface VerifierLogFormat {
  * info say. `message` is one sentence built from the verifier's last complaint; the full
  * log is one `format()` away.
  */
-export class VerifierError extends Error {
+export class VerifierError extends LowLevelError<'VERIFIER_REJECTED'> {
   override readonly name = 'VerifierError';
-  readonly code = 'VERIFIER_REJECTED';
   readonly errno: number;
   readonly errnoName: ErrnoCode;
   readonly programName: string;
@@ -50,7 +50,7 @@ export class VerifierError extends Error {
         ? ''
         : ` at instruction ${details.failingInstruction}${details.instruction === undefined ? '' : ` (${details.instruction})`}`;
     const where = details.source === undefined ? '' : ` from ${formatSource(details.source)}`;
-    super(`program '${details.programName}' was rejected by the verifier${at}${where}: ${summary}.`, { cause: details.cause });
+    super('VERIFIER_REJECTED', `program '${details.programName}' was rejected by the verifier${at}${where}: ${summary}.`, { cause: details.cause });
     this.errno = details.errno;
     this.errnoName = errnoName(details.errno);
     this.programName = details.programName;

@@ -1,3 +1,5 @@
+import { LowLevelError } from '@syrup/errors';
+
 export type XskErrorCode =
   | 'XSK_UNSUPPORTED'
   | 'XSK_INVALID_OPTION'
@@ -10,12 +12,6 @@ export type XskErrorCode =
   | 'XSK_CLOSED';
 
 /** An AF_XDP socket, its UMEM or one of its rings could not be set up or used; `cause` keeps the errno. */
-export class XskError extends Error {
+export class XskError extends LowLevelError<XskErrorCode> {
   override readonly name = 'XskError';
-  readonly code: XskErrorCode;
-
-  constructor(code: XskErrorCode, message: string, options?: ErrorOptions) {
-    super(message, options);
-    this.code = code;
-  }
 }

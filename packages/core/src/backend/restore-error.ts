@@ -8,11 +8,6 @@ import { SyrupError } from '../errors/syrup-error.js';
  */
 export type RestoreErrorCode = 'RESTORE_TARGET_GONE' | 'RESTORE_UNTRUSTED' | 'RESTORE_UNSUPPORTED' | 'RESTORE_FAILED';
 
-export class RestoreError extends SyrupError {
+export class RestoreError extends SyrupError<RestoreErrorCode> {
   override name = 'RestoreError';
-  declare readonly code: RestoreErrorCode;
-
-  constructor(code: RestoreErrorCode, message: string, options?: { cause?: unknown }) {
-    super(code, message, options);
-  }
 }

@@ -3,7 +3,7 @@ import { EventEmitter } from 'eventemitter3';
 import { dataMapOf, type DataMap, type PerCpuDataMap } from '@syrup/maps';
 import type { Artifact, Attachment, Backend, DeployTarget, SharedMaps } from '../backend/backend.js';
 import type { PersistenceLocation } from '../backend/persistence.js';
-import { DeploymentError, SyrupError } from '../errors/syrup-error.js';
+import { DeploymentError, isRefusal, type SyrupError } from '../errors/syrup-error.js';
 import type { HookRegistry } from '../hook/hook-registry.js';
 import type { HookId, HookSpec } from '../hook/hook-spec.js';
 import { verifyPolicyIr } from '../ir/verify-policy-ir.js';
@@ -241,8 +241,9 @@ function mapsOf(attachment: Attachment): Record<string, DataMap | PerCpuDataMap>
   return maps;
 }
 
+/** A refusal passes through with its code; anything else, a LowLevelError included, is reported inside a sentence naming the deployment, and kept as cause. */
 function asSyrupError(error: unknown, context: string): SyrupError {
-  if (error instanceof SyrupError) return error;
+  if (isRefusal(error)) return error;
   const reason = error instanceof Error ? error.message : String(error);
   return new DeploymentError('DEPLOY_FAILED', `${context}: ${reason}`, { cause: error });
 }

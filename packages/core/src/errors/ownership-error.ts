@@ -13,11 +13,6 @@ import { SyrupError } from './syrup-error.js';
 export type OwnershipErrorCode = 'NOT_OWNER' | 'TARGET_NOT_FOUND' | 'TARGET_TAKEN' | 'TARGET_UNKNOWN';
 
 /** A tenant asked to deploy on a target it does not own; the message names the owner or what is missing. */
-export class OwnershipError extends SyrupError {
+export class OwnershipError extends SyrupError<OwnershipErrorCode> {
   override name = 'OwnershipError';
-  declare readonly code: OwnershipErrorCode;
-
-  constructor(code: OwnershipErrorCode, message: string, options?: { cause?: unknown }) {
-    super(code, message, options);
-  }
 }

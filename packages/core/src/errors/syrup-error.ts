@@ -1,17 +1,9 @@
-/**
- * Base of every error the framework raises on purpose. `code` is stable across releases and
- * safe to branch on; `message` is one sentence that says what and where; `cause` keeps the
- * underlying error (an errno, a zod issue, a backend's failure).
- */
-export class SyrupError extends Error {
-  override name = 'SyrupError';
-  readonly code: string;
+import { LowLevelError, SyrupError, isRefusal } from '@syrup/errors';
 
-  constructor(code: string, message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.code = code;
-  }
-}
+// The base lives in @syrup/errors, which depends on nothing, so the packages below core
+// (@syrup/maps) and the syscall layer of the eBPF backend extend the same class; core
+// re-exports it, so `instanceof SyrupError` holds whichever package one imports it from.
+export { LowLevelError, SyrupError, isRefusal };
 
 /** A policy declaration that `definePolicy` or the deploy path cannot accept. */
 export class PolicyDefinitionError extends SyrupError {
@@ -48,12 +40,8 @@ export class HookUnavailableError extends SyrupError {
 }
 
 /** A deployment step failed, or an operation was asked of a deployment in the wrong state. */
-export class DeploymentError extends SyrupError {
+export class DeploymentError extends SyrupError<'DEPLOY_FAILED' | 'DEPLOYMENT_STATE'> {
   override name = 'DeploymentError';
-
-  constructor(code: 'DEPLOY_FAILED' | 'DEPLOYMENT_STATE', message: string, options?: { cause?: unknown }) {
-    super(code, message, options);
-  }
 }
 
 /** A policy helper such as `random()` was called as plain JavaScript instead of inside a compiled policy. */

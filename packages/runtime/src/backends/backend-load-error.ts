@@ -8,9 +8,8 @@ import { SyrupError } from '@syrup/core';
  */
 export type BackendLoadErrorCode = 'BACKEND_NOT_FOUND' | 'BACKEND_IMPORT_FAILED' | 'BACKEND_NO_REGISTER' | 'BACKEND_REGISTER_FAILED';
 
-export class BackendLoadError extends SyrupError {
+export class BackendLoadError extends SyrupError<BackendLoadErrorCode> {
   override name = 'BackendLoadError';
-  declare readonly code: BackendLoadErrorCode;
   /** The reason alone, without the package's name and place (`it exports no register(container) function`), for listings that name the package already. */
   readonly detail: string;
   /** The package, once found: its package.json name and its directory. */

@@ -1,4 +1,4 @@
-import { SyrupError } from '@syrup/core';
+import { isRefusal } from '@syrup/core';
 import type { DependencyContainer } from 'tsyringe';
 import type { BackendPackageState } from '../protocol/daemon-backends.js';
 import { BackendLoadError } from './backend-load-error.js';
@@ -36,7 +36,7 @@ export async function loadBackends(specs: readonly string[], container: Dependen
       const loaded = await loadBackendPackage(spec, container, options);
       outcomes.push({ spec, state: 'loaded', name: loaded.name, path: loaded.dir, backendCount: loaded.backendCount });
     } catch (error) {
-      const code = error instanceof SyrupError ? error.code : '';
+      const code = isRefusal(error) ? error.code : '';
       const reason = error instanceof Error ? error.message : String(error);
       const found = error instanceof BackendLoadError ? error.found : undefined;
       outcomes.push({

@@ -1,5 +1,5 @@
-// The errors subpath: the client side (src/client/index.ts) must not load core's compiler.
-import { SyrupError } from '@syrup/core/errors';
+// From @syrup/errors, not @syrup/core: the client side (src/client/index.ts) must not load core's compiler.
+import { SyrupError } from '@syrup/errors';
 
 /** Stable codes of the runtime's own refusals. */
 export type RuntimeErrorCode =
@@ -16,26 +16,16 @@ export type RuntimeErrorCode =
   | 'REQUEST_CANCELLED';
 
 /** A request the runtime service refuses: the message is one sentence a user can act on. */
-export class RuntimeError extends SyrupError {
+export class RuntimeError extends SyrupError<RuntimeErrorCode> {
   override name = 'RuntimeError';
-  declare readonly code: RuntimeErrorCode;
-
-  constructor(code: RuntimeErrorCode, message: string, options?: { cause?: unknown }) {
-    super(code, message, options);
-  }
 }
 
 /** Codes of protocol-level refusals (the request never reached the service). */
 export type ProtocolErrorCode = 'PROTOCOL_MALFORMED' | 'PROTOCOL_VERSION' | 'PROTOCOL_UNKNOWN_OP' | 'PROTOCOL_TOO_LARGE' | 'PROTOCOL_CONNECTION';
 
 /** The wire protocol refused a request or the connection broke. */
-export class ProtocolError extends SyrupError {
+export class ProtocolError extends SyrupError<ProtocolErrorCode> {
   override name = 'ProtocolError';
-  declare readonly code: ProtocolErrorCode;
-
-  constructor(code: ProtocolErrorCode, message: string, options?: { cause?: unknown }) {
-    super(code, message, options);
-  }
 }
 
 /** A refusal that came back over the wire: `code` is the server's code, `message` its sentence. */

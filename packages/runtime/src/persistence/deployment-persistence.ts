@@ -5,7 +5,7 @@ import {
   ManagedDeployment,
   policyIrToJson,
   RestoreError,
-  SyrupError,
+  isRefusal,
   type Attachment,
   type CompiledPolicy,
   type DeployTarget,
@@ -301,11 +301,11 @@ export class DeploymentPersistence {
       try {
         ({ deployment, ir } = await this.#restore(registry, hooks.compile, record, hooks.sharedMapsFor(record)));
       } catch (error) {
-        if (intent !== undefined && !(error instanceof SyrupError && error.code === 'RESTORE_TARGET_GONE')) {
+        if (intent !== undefined && !(isRefusal(error) && error.code === 'RESTORE_TARGET_GONE')) {
           // Mid-replace or mid-undeploy, the pins may name neither the recorded objects nor others whole: the deployment is rolled back.
           await this.#abandon(registry, intent, record);
           resolved.push({ id: record.id, op: intent.op, outcome: 'rolled-back' });
-          dropped.push({ id: record.id, code: error instanceof SyrupError ? error.code : 'RESTORE_FAILED', reason: (error as Error).message, pinsRemoved: true });
+          dropped.push({ id: record.id, code: isRefusal(error) ? error.code : 'RESTORE_FAILED', reason: (error as Error).message, pinsRemoved: true });
           continue;
         }
         dropped.push(this.#drop(record, error));
@@ -421,7 +421,7 @@ export class DeploymentPersistence {
   }
 
   #drop(record: DeploymentRecord, error: unknown): DroppedDeployment {
-    const code = error instanceof SyrupError ? error.code : 'RESTORE_FAILED';
+    const code = isRefusal(error) ? error.code : 'RESTORE_FAILED';
     const reason = error instanceof Error ? error.message : String(error);
     // Only a gone target frees its directories: untrusted or unrestorable objects are left as found.
     const pinsRemoved = code === 'RESTORE_TARGET_GONE';

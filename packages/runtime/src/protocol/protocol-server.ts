@@ -1,7 +1,7 @@
 import { chmodSync, mkdirSync, rmSync, statSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
 import { dirname } from 'node:path';
-import { SyrupError, type DeployOptions, type DeployTarget, type HookId } from '@syrup/core';
+import { isRefusal, type DeployOptions, type DeployTarget, type HookId } from '@syrup/core';
 import { MapError } from '@syrup/maps';
 import { inject, injectable } from 'tsyringe';
 import { RuntimeError } from '../errors/runtime-error.js';
@@ -342,8 +342,8 @@ export class ProtocolServer {
           : undefined;
       return { v: PROTOCOL_VERSION, id, ok: true, result: await this.#perform(request, peer, connection, onStage) };
     } catch (error) {
-      // A map's own refusals (MAP_NOT_ATOMIC, MAP_KEY_OUT_OF_RANGE...) keep their codes too.
-      return refusal(id, error instanceof SyrupError || error instanceof MapError ? error.code : 'INTERNAL', messageOf(error));
+      // A map's own refusals (MAP_NOT_ATOMIC, MAP_KEY_OUT_OF_RANGE...) keep their codes too; other low-level errors are INTERNAL.
+      return refusal(id, isRefusal(error) || error instanceof MapError ? error.code : 'INTERNAL', messageOf(error));
     }
   }
 

@@ -33,11 +33,6 @@ export type SocketSelectErrorCode =
  * reports its `code` unchanged; the message is one sentence naming the port and, where one
  * is involved, the process.
  */
-export class SocketSelectError extends SyrupError {
+export class SocketSelectError extends SyrupError<SocketSelectErrorCode> {
   override name = 'SocketSelectError';
-  declare readonly code: SocketSelectErrorCode;
-
-  constructor(code: SocketSelectErrorCode, message: string, options?: { cause?: unknown }) {
-    super(code, message, options);
-  }
 }

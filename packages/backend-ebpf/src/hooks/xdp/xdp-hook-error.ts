@@ -13,11 +13,6 @@ export type XdpHookErrorCode =
   | 'XDP_CLOSED';
 
 /** A refusal or failure of the XDP hooks (xdp-skb, xdp-drv, cpu-redirect); `cause` keeps the kernel's errno. */
-export class XdpHookError extends SyrupError {
+export class XdpHookError extends SyrupError<XdpHookErrorCode> {
   override name = 'XdpHookError';
-  declare readonly code: XdpHookErrorCode;
-
-  constructor(code: XdpHookErrorCode, message: string, options?: { cause?: unknown }) {
-    super(code, message, options);
-  }
 }

@@ -1,3 +1,5 @@
+import { LowLevelError } from '@syrup/errors';
+
 export type SystemMapErrorCode =
   | 'SYSTEM_MAP_SPEC_INVALID'
   | 'SYSTEM_MAP_INCOMPATIBLE'
@@ -6,12 +8,6 @@ export type SystemMapErrorCode =
   | 'SYSTEM_MAP_CLOSED';
 
 /** A program array, socket array, XSK map, CPU map or ring buffer refused an operation; `cause` keeps the errno. */
-export class SystemMapError extends Error {
+export class SystemMapError extends LowLevelError<SystemMapErrorCode> {
   override readonly name = 'SystemMapError';
-  readonly code: SystemMapErrorCode;
-
-  constructor(code: SystemMapErrorCode, message: string, options?: ErrorOptions) {
-    super(message, options);
-    this.code = code;
-  }
 }

@@ -1,6 +1,7 @@
 import { Worker } from 'node:worker_threads';
 import { PolicyCompileError, SyrupError, type CompiledPolicy, type PolicySource } from '@syrup/core';
 import { RuntimeError } from '../../errors/runtime-error.js';
+import { CompilerError } from './compiler-error.js';
 import { LimitError } from '../limits/limit-error.js';
 import type { CompileJob, CompileReply, WorkerFailure, WorkerReady } from './compile-messages.js';
 import type { CompileWorkerEntry } from './compile-worker-entry.js';
@@ -115,7 +116,7 @@ export class CompileWorkerSlot {
       const onExit = (): void => {
         finish();
         this.#discard(worker);
-        reject(new SyrupError('COMPILE_WORKER_FAILED', 'the policy compiler worker exited while compiling.'));
+        reject(new CompilerError('COMPILE_WORKER_FAILED', 'the policy compiler worker exited while compiling.'));
       };
       const timer = setTimeout(() => stop(new LimitError('LIMIT_COMPILE_TIME', `compiling took longer than the ${timeoutMs} ms limit.`, timeoutMs)), timeoutMs);
       signal?.addEventListener('abort', onAbort, { once: true });
@@ -142,7 +143,7 @@ export class CompileWorkerSlot {
         void worker.terminate();
         reject(error);
       };
-      const timer = setTimeout(() => fail(new SyrupError('COMPILE_WORKER_FAILED', `the policy compiler worker did not start within ${WORKER_START_TIMEOUT_MS} ms.`)), WORKER_START_TIMEOUT_MS);
+      const timer = setTimeout(() => fail(new CompilerError('COMPILE_WORKER_FAILED', `the policy compiler worker did not start within ${WORKER_START_TIMEOUT_MS} ms.`)), WORKER_START_TIMEOUT_MS);
       const onReady = (message: WorkerReady): void => {
         if (message.ready !== true) return;
         clearTimeout(timer);
@@ -154,7 +155,7 @@ export class CompileWorkerSlot {
         resolve(worker);
       };
       const onError = (error: Error): void => fail(workerFailed(error));
-      const onExit = (code: number): void => fail(new SyrupError('COMPILE_WORKER_FAILED', `the policy compiler worker exited with code ${code} while starting.`));
+      const onExit = (code: number): void => fail(new CompilerError('COMPILE_WORKER_FAILED', `the policy compiler worker exited with code ${code} while starting.`));
       worker.on('message', onReady);
       worker.on('error', onError);
       worker.on('exit', onExit);
@@ -188,6 +189,7 @@ function errorOf(failure: WorkerFailure): Error {
       // The worker's code is one of core's PolicyCompileErrorCodes: the refusal keeps it (POLICY_TOO_DEEP too).
       return new PolicyCompileError(failure.fileName, failure.line, failure.column, failure.reason, { code: failure.code === 'POLICY_TOO_DEEP' ? 'POLICY_TOO_DEEP' : 'POLICY_COMPILE' });
     case 'syrup':
+      // A refusal core raised inside the worker, rebuilt on this side with the worker's code.
       return new SyrupError(failure.code, failure.message);
     case 'other':
       return new Error(failure.message);
@@ -199,10 +201,10 @@ export function cancelled(signal: AbortSignal): RuntimeError {
   return new RuntimeError('REQUEST_CANCELLED', 'the compile was cancelled before it finished.', { cause: signal.reason });
 }
 
-function workerFailed(error: Error): SyrupError {
+function workerFailed(error: Error): CompilerError {
   const code = (error as NodeJS.ErrnoException).code;
   if (code === 'ERR_WORKER_OUT_OF_MEMORY') {
-    return new SyrupError('COMPILE_WORKER_FAILED', `compiling ran out of the compiler's ${WORKER_HEAP_MB} MiB heap.`, { cause: error });
+    return new CompilerError('COMPILE_WORKER_FAILED', `compiling ran out of the compiler's ${WORKER_HEAP_MB} MiB heap.`, { cause: error });
   }
-  return new SyrupError('COMPILE_WORKER_FAILED', `the policy compiler worker failed: ${error.message}`, { cause: error });
+  return new CompilerError('COMPILE_WORKER_FAILED', `the policy compiler worker failed: ${error.message}`, { cause: error });
 }

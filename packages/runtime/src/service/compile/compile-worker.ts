@@ -3,7 +3,7 @@
 // thread (a compile on the main thread could not be interrupted). It is the only place the
 // runtime runs the front end: the IR it returns is what the backend generates code from.
 import { parentPort } from 'node:worker_threads';
-import { compilePolicy, PolicyCompileError, SyrupError } from '@syrup/core';
+import { compilePolicy, isRefusal, PolicyCompileError } from '@syrup/core';
 import type { CompileJob, CompileReply, WorkerFailure } from './compile-messages.js';
 import { runAtNice } from './compile-worker-priority.js';
 
@@ -27,6 +27,6 @@ function failureOf(error: unknown): WorkerFailure {
   if (error instanceof PolicyCompileError) {
     return { kind: 'compile', code: error.code, message: error.message, fileName: error.fileName, line: error.line, column: error.column, reason: error.reason };
   }
-  if (error instanceof SyrupError) return { kind: 'syrup', code: error.code, message: error.message };
+  if (isRefusal(error)) return { kind: 'syrup', code: error.code, message: error.message };
   return { kind: 'other', message: error instanceof Error ? error.message : String(error) };
 }

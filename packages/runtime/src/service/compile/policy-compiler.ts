@@ -1,7 +1,8 @@
 import { availableParallelism, getPriority } from 'node:os';
-import { SyrupError, type CompiledPolicy, type PolicySource } from '@syrup/core';
+import type { CompiledPolicy, PolicySource } from '@syrup/core';
 import { injectable } from 'tsyringe';
 import { LimitError } from '../limits/limit-error.js';
+import { CompilerError } from './compiler-error.js';
 import { compileWorkerEntry, type CompileWorkerEntry } from './compile-worker-entry.js';
 import { cancelled, CompileWorkerSlot } from './compile-worker-slot.js';
 import { RoundRobinQueue } from './round-robin-queue.js';
@@ -82,7 +83,7 @@ export class PolicyCompiler {
 
   /** The policy's IR and manifest (params applied) once the front end accepts it; its errors keep their codes and sentences. */
   compile(source: PolicySource, params: Readonly<Record<string, number | bigint>> | undefined, options: CompileOptions): Promise<CompiledPolicy> {
-    if (this.#closed) return Promise.reject(new SyrupError('COMPILER_CLOSED', 'the policy compiler is shut down.'));
+    if (this.#closed) return Promise.reject(new CompilerError('COMPILER_CLOSED', 'the policy compiler is shut down.'));
     const { uid, maxQueued, signal } = options;
     if (signal?.aborted === true) return Promise.reject(cancelled(signal));
     const held = this.#queue.sizeOf(uid) + (this.#runningUids.has(uid) ? 1 : 0);
@@ -117,7 +118,7 @@ export class PolicyCompiler {
   /** Terminates the workers; queued compiles are refused. */
   async close(): Promise<void> {
     this.#closed = true;
-    for (const job of this.#queue.drain()) job.reject(new SyrupError('COMPILER_CLOSED', 'the policy compiler is shut down.'));
+    for (const job of this.#queue.drain()) job.reject(new CompilerError('COMPILER_CLOSED', 'the policy compiler is shut down.'));
     await Promise.all(this.#slots.map((slot) => slot.close()));
   }
 

@@ -13,9 +13,8 @@ export type LimitErrorCode = 'LIMIT_DEPLOYMENTS' | 'LIMIT_MAP_MEMORY' | 'LIMIT_C
  * one sentence that names the limit and its value, so the caller knows what to ask for.
  * (The request-size limit is enforced before a request is parsed: ProtocolError PROTOCOL_TOO_LARGE.)
  */
-export class LimitError extends SyrupError {
+export class LimitError extends SyrupError<LimitErrorCode> {
   override name = 'LimitError';
-  declare readonly code: LimitErrorCode;
 
   constructor(
     code: LimitErrorCode,
