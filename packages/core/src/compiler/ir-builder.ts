@@ -1,10 +1,16 @@
+import { SyrupError } from '../errors/syrup-error.js';
 import { evalBinary, evalCompare, evalUnary, isCommutative, swapCompare } from '../ir/ir-semantics.js';
 import type { BinaryOp, CompareOp, IrInsn, Operand, SourcePosition, UnaryOp, VReg } from '../ir/policy-ir.js';
 
-/** Raised when the program grows past the instruction budget; the lowerer adds the position. */
-export class IrBudgetExceeded extends Error {
+/**
+ * Raised when the program grows past the instruction budget. Internal: the lowerer catches it
+ * and refuses the policy at `pos` with a PolicyCompileError, so it never reaches a caller.
+ */
+export class IrBudgetExceeded extends SyrupError<'IR_BUDGET_EXCEEDED'> {
+  override readonly name = 'IrBudgetExceeded';
+
   constructor(readonly pos: SourcePosition | undefined) {
-    super('IR instruction budget exceeded');
+    super('IR_BUDGET_EXCEEDED', 'the policy needs more IR instructions than the budget allows.');
   }
 }
 

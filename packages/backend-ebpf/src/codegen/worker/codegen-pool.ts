@@ -1,5 +1,6 @@
 import { Worker } from 'node:worker_threads';
-import { SyrupError, type PolicyIr } from '@syrup/core';
+import type { PolicyIr } from '@syrup/core';
+import { CodegenPoolError } from './codegen-pool-error.js';
 import type { ProgramSpec } from '../program-spec.js';
 import type { BuiltinCodegenOptions, CodegenJob, CodegenReply, CodegenWorkerReady } from './codegen-messages.js';
 import { codegenWorkerEntry, type CodegenWorkerEntry } from './codegen-worker-entry.js';
@@ -117,8 +118,8 @@ export class CodegenPool implements ProgramGenerator, AsyncDisposable {
         pending.reject(error as Error);
       }
     });
-    worker.on('error', (error: Error) => this.#lose(slot, new SyrupError('CODEGEN_WORKER_FAILED', `the eBPF code generation worker failed: ${error.message}`, { cause: error })));
-    worker.on('exit', (code: number) => this.#lose(slot, new SyrupError('CODEGEN_WORKER_FAILED', `the eBPF code generation worker exited with code ${code}.`)));
+    worker.on('error', (error: Error) => this.#lose(slot, new CodegenPoolError('CODEGEN_WORKER_FAILED', `the eBPF code generation worker failed: ${error.message}`, { cause: error })));
+    worker.on('exit', (code: number) => this.#lose(slot, new CodegenPoolError('CODEGEN_WORKER_FAILED', `the eBPF code generation worker exited with code ${code}.`)));
     return slot;
   }
 
@@ -137,6 +138,6 @@ function failAll(slot: Slot, error: Error): void {
   for (const job of pending) job.reject(error);
 }
 
-function closed(): SyrupError {
-  return new SyrupError('CODEGEN_CLOSED', 'the eBPF code generator is shut down.');
+function closed(): CodegenPoolError {
+  return new CodegenPoolError('CODEGEN_CLOSED', 'the eBPF code generator is shut down.');
 }
