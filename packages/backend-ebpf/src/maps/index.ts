@@ -15,5 +15,5 @@ export { ReuseportSockArray } from './system/reuseport-sock-array.js';
 export { XskMap } from './system/xsk-map.js';
 export { CPU_MAP_MAX_QUEUE_SIZE, CpuMap, type CpuMapEntry, type CpuMapValue } from './system/cpu-map.js';
 export { RingBuffer, type RingBufferCreateOptions, type RingBufferRecordHandler, type RingBufferSubscription } from './system/ring-buffer.js';
-export { ReadinessPoller, type ReadinessWatch } from './system/readiness-poller.js';
+export { READINESS_THREAD_NAME, ReadinessPoller, type ReadinessWatch } from './system/readiness-poller.js';
 export { SystemMapError, type SystemMapErrorCode } from './system/system-map-error.js';

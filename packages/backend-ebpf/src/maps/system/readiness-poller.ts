@@ -7,6 +7,8 @@ import { Epoll, type Syscalls } from '../../syscalls/syscalls.js';
 /** Token of the eventfd that tells the waiting thread to stop. */
 const STOP_TOKEN = 0;
 const MAX_EVENTS = 64;
+/** The waiting thread's name (its `comm` under /proc/<pid>/task). */
+export const READINESS_THREAD_NAME = 'syrup-readiness';
 
 /*
  * The waiting thread. Node offers no readiness API for an arbitrary fd (libuv's uv_poll is
@@ -163,6 +165,8 @@ export class ReadinessPoller {
       sys.epollCtl(epoll, Epoll.CTL_ADD, wake, Epoll.IN, STOP_TOKEN);
       const worker = new Worker(WORKER_SOURCE, {
         eval: true,
+        // Its thread's name, so an application can find it (to raise its priority with its agent's, say).
+        name: READINESS_THREAD_NAME,
         workerData: {
           koffi: createRequire(import.meta.url).resolve('koffi'),
           epfd: epoll.raw,
