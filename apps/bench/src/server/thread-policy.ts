@@ -74,14 +74,24 @@ export async function deployThreadPolicy(
   if (busy !== undefined && !(busy instanceof KernelDataMapStore && busy.atomic)) {
     throw new UsageError(`thread policy '${policy}' has a busy map the workers cannot mark atomically (not an mmapable kernel array).`);
   }
-  const agentTids = raiseAgentThreads(AGENT_FIFO_PRIORITY);
+  const agentTids = await raiseAgentThreads(AGENT_FIFO_PRIORITY);
   return { info: { policy, id: deployment.id, agentTids }, busy };
 }
 
+/** How long the readiness thread may take to appear: the agent's start creates it, and it names itself once it runs. */
+const READINESS_THREAD_WAIT_MS = 5000;
+
 /** Puts this process's main thread and its readiness thread at SCHED_FIFO `priority`; answers their thread ids. */
-function raiseAgentThreads(priority: number): number[] {
+async function raiseAgentThreads(priority: number): Promise<number[]> {
+  const deadline = performance.now() + READINESS_THREAD_WAIT_MS;
+  let readiness = threadsNamed(READINESS_THREAD_NAME);
+  while (readiness.length === 0) {
+    if (performance.now() > deadline) throw new Error(`the agent's readiness thread (${READINESS_THREAD_NAME}) did not appear within ${READINESS_THREAD_WAIT_MS} ms.`);
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    readiness = threadsNamed(READINESS_THREAD_NAME);
+  }
   const sched = new SchedSyscalls();
-  const tids = [process.pid, ...threadsNamed(READINESS_THREAD_NAME)];
+  const tids = [process.pid, ...readiness];
   for (const tid of tids) sched.setPolicy(tid, SchedPolicy.FIFO, priority);
   return tids;
 }
