@@ -94,6 +94,8 @@ async function serve(init: WorkerInit): Promise<void> {
         } finally {
           busy?.finished();
         }
+        // Run ahead again now, not at the next wakeup: the requests queued meanwhile are GETs too.
+        announcement?.announce();
         replyLength = VALUE_OFFSET + 4;
         bump(counters, CounterSlot.SCAN);
       } else if (type === RequestType.PUT) {
