@@ -76,6 +76,7 @@ describe('the cross-layer experiment', () => {
       ['get-priority', 'linux-default', 'get-priority'],
       ['both', 'scan-avoid', 'get-priority'],
     ]);
+    expect(measured.every((s) => s.loadgenInOwnSession === true)).toBe(true);
     // The next point starts with the next configuration (the sweep's rotation).
     expect(measured[4]!.label).toBe('scan-avoid');
     expect(outcome.runs.map((r) => `${r.policy}@${r.offeredRps}`)).toEqual([

@@ -18,7 +18,8 @@ export function selectConfigurations(experiment: CrossLayerExperiment, names: re
 /**
  * cross-layer: every configuration at every load, side by side in interleaved rounds (the
  * sweep's order), each run a fresh server with the configuration's socket-layer policy and
- * thread policy; the runs carry the configuration's name.
+ * thread policy, the load generator in a session of its own; the runs carry the
+ * configuration's name.
  */
 export async function runCrossLayer(experiment: CrossLayerExperiment, plan: ExperimentPlanOptions, settings: RunSettings, progress: ExperimentProgress): Promise<ExperimentOutcome> {
   const configurations = selectConfigurations(experiment, plan.policies);
@@ -40,6 +41,8 @@ export async function runCrossLayer(experiment: CrossLayerExperiment, plan: Expe
         flows: experiment.flows,
         mix: experiment.mix,
         repeat,
+        // A deferred worker is SCHED_IDLE: in the load generator's autogroup it would get almost no CPU weight against other sessions' work.
+        loadgenInOwnSession: true,
       },
       settings,
       progress.signal,

@@ -31,6 +31,8 @@ export interface RunSpec {
   readonly flows: number;
   readonly mix: string;
   readonly repeat: number;
+  /** Run the load generator in a session (autogroup) of its own (see runLoadgenProcess); cross-layer does. */
+  readonly loadgenInOwnSession?: boolean;
 }
 
 /**
@@ -96,6 +98,7 @@ export async function measureRun(spec: RunSpec, settings: RunSettings, signal?: 
         '--seed', String(settings.seed + spec.repeat),
       ],
       signal,
+      { ownSession: spec.loadgenInOwnSession === true },
     );
     stealAfter = readStealMs();
     agentAfter = agentCpuMs();
