@@ -71,6 +71,12 @@ describe('kv-server flags', () => {
     expect(config.times.put.meanUs).toBe(0);
   });
 
+  it('reads back a thread policy, and has none by default', () => {
+    expect(parseKvServerArgs(['--port', '9000']).threadPolicy).toBeUndefined();
+    const config = parseKvServerArgs(kvServerArgs({ port: 9000, policy: 'scan-avoid', threadPolicy: 'get-priority' }));
+    expect(config).toMatchObject({ policy: 'scan-avoid', threadPolicy: 'get-priority' });
+  });
+
   it('refuses malformed flags (CommanderError) and options that do not fit together (UsageError)', () => {
     expect(() => parseKvServerArgs([])).toThrow(CommanderError);
     expect(() => parseKvServerArgs(['--port', '9000', '--threads', '0'])).toThrow(CommanderError);

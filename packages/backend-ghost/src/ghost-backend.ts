@@ -107,9 +107,9 @@ export class GhostBackend implements Backend {
 
   async attach(request: AttachRequest): Promise<Attachment> {
     const artifact = request.artifact as GhostArtifact;
-    const { pid, cpus } = this.#target(request.target);
+    const { pid, cpus, threads, wakeOn } = this.#target(request.target);
     const evaluator = new PolicyEvaluator(artifact.ir, { ...(request.sharedMaps === undefined ? {} : { maps: request.sharedMaps }) });
-    const driver = await StockLinuxDriver.open({ pid, cpus });
+    const driver = await StockLinuxDriver.open({ pid, cpus, ...(threads === undefined ? {} : { threads }), ...(wakeOn === undefined ? {} : { wakeOn }) });
     const agent = new GhostAgent(driver, new Enclave(pid, cpus), evaluator);
     let exitWatch: { close(): void } | undefined;
     let closed = false;
@@ -136,8 +136,13 @@ export class GhostBackend implements Backend {
     };
   }
 
-  /** The target's pid and enclave CPUs, checked; one sentence on anything else. */
-  #target(target: DeployTarget): { pid: number; cpus: number[] } {
+  /**
+   * The target's pid, enclave CPUs and driver options, checked; one sentence on anything else.
+   * `extra.threads` (thread ids) limits the enclave to those threads and `extra.wakeOn`
+   * (`'wakeup'`) wakes the agent on wakeups only: see StockLinuxDriverOptions, for an agent
+   * that runs in its target process on the enclave's CPU.
+   */
+  #target(target: DeployTarget): { pid: number; cpus: number[]; threads?: number[]; wakeOn?: 'change' | 'wakeup' } {
     const pid = target.pid;
     if (pid === undefined) throw new GhostError('GHOST_ENCLAVE_INVALID', 'the thread hook needs the process whose threads it schedules: give --pid.');
     const given = target.extra?.['cpus'];
@@ -152,7 +157,13 @@ export class GhostBackend implements Backend {
     const outside = cpus.filter((cpu) => !this.allowedCpus.includes(cpu));
     if (outside.length > 0) throw new GhostError('GHOST_ENCLAVE_INVALID', `CPU ${outside.join(',')} is outside the CPUs the daemon lets enclaves use (${this.allowedCpus.join(',') || 'none'}).`);
     if (cpus.length === 0) throw new GhostError('GHOST_ENCLAVE_INVALID', 'an enclave needs at least one CPU.');
-    return { pid, cpus };
+    const threads = target.extra?.['threads'];
+    if (threads !== undefined && !(Array.isArray(threads) && threads.length > 0 && threads.every((t) => Number.isSafeInteger(t) && (t as number) > 0))) {
+      throw new GhostError('GHOST_ENCLAVE_INVALID', `extra.threads is a list of thread ids of the process, not ${JSON.stringify(threads)}.`);
+    }
+    const wakeOn = target.extra?.['wakeOn'];
+    if (wakeOn !== undefined && wakeOn !== 'change' && wakeOn !== 'wakeup') throw new GhostError('GHOST_ENCLAVE_INVALID', `extra.wakeOn is 'change' or 'wakeup', not ${JSON.stringify(wakeOn)}.`);
+    return { pid, cpus, ...(threads === undefined ? {} : { threads: [...(threads as number[])] }), ...(wakeOn === undefined ? {} : { wakeOn }) };
   }
 }
 

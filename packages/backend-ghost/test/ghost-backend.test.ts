@@ -23,6 +23,13 @@ describe('GhostBackend targets', () => {
     expect(parseCpuList('5,1-2', 'x')).toEqual([1, 2, 5]);
   });
 
+  it('takes the listed threads and the wake rule of an agent in its own target process, and refuses malformed ones in one sentence', () => {
+    expect(backend.claims(request({ pid: 42, extra: { threads: [43, 44], wakeOn: 'wakeup' } })).map((c) => c.key)).toEqual(['42', '1', '2', '3']);
+    expect(() => backend.claims(request({ pid: 42, extra: { threads: [] } }))).toThrow('extra.threads is a list of thread ids of the process, not [].');
+    expect(() => backend.claims(request({ pid: 42, extra: { threads: [43, -1] } }))).toThrow('extra.threads is a list of thread ids of the process, not [43,-1].');
+    expect(() => backend.claims(request({ pid: 42, extra: { wakeOn: 'always' } }))).toThrow(`extra.wakeOn is 'change' or 'wakeup', not "always".`);
+  });
+
   it("lets a tenant schedule only its own processes' threads", async () => {
     // pid 1 (init) belongs to root.
     await expect(backend.authorize({ ...request({ pid: 1 }), caller: { uid: 4242 } })).rejects.toThrow('process 1 belongs to uid 0, so uid 4242 may not schedule its threads.');

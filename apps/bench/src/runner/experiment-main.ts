@@ -53,7 +53,7 @@ function command(): Command {
     .option('--quick', 'fewer loads, shorter runs, one repeat', false)
     .option('--out <dir>', 'where the JSON and plots go', DEFAULT_OUT)
     .option('--loads <list>', 'offered loads in req/s, comma-separated (token-qos and mica: the saturation sweeps, ascending)', (v) => list(v))
-    .option('--policies <list>', 'policies, comma-separated', (v) => list(v))
+    .option('--policies <list>', 'policies (cross-layer: configurations), comma-separated', (v) => list(v))
     .option('--server-cpus <list>', "taskset CPU list for the server; 'all' leaves it free (default: every CPU but the loadgen's)")
     .option('--loadgen-cpu <n>', 'CPU the load generator pins itself to (default: the last)', number('--loadgen-cpu', 0))
     .option('--grace <ms>', 'loadgen grace period before unanswered requests count as dropped', number('--grace', 0), 1000)

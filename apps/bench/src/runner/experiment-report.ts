@@ -1,3 +1,4 @@
+import { formatAgentCpu } from './agent-cpu.js';
 import type { ExperimentResults } from './experiment-results.js';
 import { formatHostSteal } from './host-steal.js';
 import { formatResultsTable } from './results-table.js';
@@ -35,6 +36,8 @@ export function experimentReport(results: ExperimentResults): string {
       );
     }
   }
+  const agentCpu = formatAgentCpu(results.allRuns);
+  if (agentCpu !== undefined) lines.push(agentCpu);
   lines.push(formatHostSteal(results.allRuns) ?? 'host steal: not recorded (no steal column in /proc/stat)');
   lines.push('', `target: ${results.verdict.target}`);
   for (const detail of results.verdict.details) lines.push(`  ${detail}`);

@@ -107,7 +107,44 @@ export interface MicaExperiment {
   readonly target: string;
 }
 
-export type Experiment = SweepExperiment | TokenQosExperiment | MicaExperiment;
+/** A configuration of the cross-layer experiment: the server's socket-layer policy and thread policy, under the name its runs carry. */
+export interface LayerConfiguration {
+  readonly name: string;
+  /** The server's --policy (socket-select), `linux-default` for none. */
+  readonly policy: string;
+  /** The server's --thread-policy, run by an agent in the server on its CPU; none when undefined. */
+  readonly threadPolicy?: string;
+}
+
+/**
+ * Cross-layer scheduling (paper section 5.3): CPU-bound SCANs on a server confined to one CPU,
+ * where no socket-level policy can help alone (a GET steered away from a SCAN's socket still
+ * waits for the CPU the SCAN holds). The configurations run side by side in interleaved rounds
+ * at each load: nothing, the socket layer alone, the thread layer alone, and both sharing
+ * `busy`. Judged at `targetLoad` on the median of per-round ratios.
+ */
+export interface CrossLayerExperiment {
+  readonly kind: 'cross-layer';
+  readonly name: string;
+  readonly durationS?: number;
+  readonly description: string;
+  readonly server: ServerSpec;
+  readonly flows: number;
+  readonly mix: string;
+  readonly configurations: readonly LayerConfiguration[];
+  readonly loads: readonly number[];
+  readonly quickLoads: readonly number[];
+  readonly targetLoad: number;
+  /** The configuration judged, the baseline it must beat by `minRatio`, and the single layers it must not be worse than. */
+  readonly combined: string;
+  readonly baseline: string;
+  readonly singleLayers: readonly string[];
+  /** The baseline's GET p99 over the combined configuration's, median of per-round ratios, at least this. */
+  readonly minRatio: number;
+  readonly target: string;
+}
+
+export type Experiment = SweepExperiment | TokenQosExperiment | MicaExperiment | CrossLayerExperiment;
 
 export const EXPERIMENTS = {
   'scan-mix': {
@@ -189,6 +226,28 @@ export const EXPERIMENTS = {
     minRatio: 1.3,
     target:
       "Syrup (key-hash at xdp-drv) sustains at least 1.3x the saturation throughput of MICA's own round-robin plus handoff (>= 98% achieved, <= 0.1% dropped, GET p99 <= 5 ms) on both workloads",
+  },
+  'cross-layer': {
+    kind: 'cross-layer',
+    name: 'cross-layer',
+    description: '6 server threads on one CPU, synthetic GET 10 us of CPU, 1% SCANs of 1 ms of CPU, 16 client flows; socket layer (scan-avoid), thread layer (get-priority), both',
+    server: { threads: 6, store: 'synthetic', get: 'cpu:10us', scan: 'cpu:1ms' },
+    flows: 16,
+    mix: 'get=0.99,scan=0.01',
+    configurations: [
+      { name: 'linux-default', policy: 'linux-default' },
+      { name: 'scan-avoid', policy: 'scan-avoid' },
+      { name: 'get-priority', policy: 'linux-default', threadPolicy: 'get-priority' },
+      { name: 'both', policy: 'scan-avoid', threadPolicy: 'get-priority' },
+    ],
+    loads: [6000, 12_000],
+    quickLoads: [6000, 12_000],
+    targetLoad: 6000,
+    combined: 'both',
+    baseline: 'linux-default',
+    singleLayers: ['scan-avoid', 'get-priority'],
+    minRatio: 2.5,
+    target: 'at 6000 req/s offered, both layers (scan-avoid + get-priority) give GET p99 at least 2.5x lower than linux-default and no higher than either layer alone',
   },
 } as const satisfies Record<string, Experiment>;
 

@@ -6,6 +6,7 @@ import { readStealMs, stealBetween } from './host-steal.js';
 import { runLoadgenProcess } from './loadgen-process.js';
 import { toRunRecord, type RunRecord } from './run-record.js';
 import { ServerStartAborted, startServerProcess } from './server-process.js';
+import { threadCpuMs } from './thread-cpu.js';
 
 /** How every run of an experiment is measured. */
 export interface RunSettings {
@@ -20,13 +21,18 @@ export interface RunSettings {
 
 export interface RunSpec {
   readonly server: ServerSpec;
+  /** The server's --policy. */
   readonly policy: string;
+  /** The run's name in its record (`policy` unless given: cross-layer names its configurations). */
+  readonly label?: string;
   /** More server options (token-qos: tokenRate, lsUser, beUsers). */
   readonly serverOptions?: Partial<KvServerOptions>;
   readonly users: readonly UserStream[];
   readonly flows: number;
   readonly mix: string;
   readonly repeat: number;
+  /** Run the load generator in a session (autogroup) of its own (see runLoadgenProcess); cross-layer does. */
+  readonly loadgenInOwnSession?: boolean;
 }
 
 /**
@@ -50,7 +56,8 @@ export class RunAborted extends Error {
 /**
  * One run: a fresh server process with the policy (it deploys it on its own sockets and
  * undeploys on stop), the load generator against it, then the server stopped — always, also
- * when the run fails or is interrupted.
+ * when the run fails or is interrupted. When the server runs a thread policy, the CPU its
+ * agent's threads used over the load generator's run is recorded (`agentCpuShare`).
  */
 export async function measureRun(spec: RunSpec, settings: RunSettings, signal?: AbortSignal): Promise<RunRecord> {
   if (signal?.aborted === true) throw new RunAborted();
@@ -67,9 +74,17 @@ export async function measureRun(spec: RunSpec, settings: RunSettings, signal?: 
   let report;
   let stealBefore: number[] | undefined;
   let stealAfter: number[] | undefined;
+  const agentTids = server.ready.agentTids ?? [];
+  const agentCpuMs = (): number => agentTids.reduce((sum, tid) => sum + (threadCpuMs(server.pid, tid) ?? 0), 0);
+  let agentBefore = 0;
+  let agentAfter = 0;
+  let loadStartedAt = 0;
+  let loadMs = 0;
   try {
     if ((signal as AbortSignal | undefined)?.aborted === true) throw new RunAborted();
     stealBefore = readStealMs();
+    agentBefore = agentCpuMs();
+    loadStartedAt = performance.now();
     report = await runLoadgenProcess(
       [
         '--port', String(port),
@@ -83,8 +98,11 @@ export async function measureRun(spec: RunSpec, settings: RunSettings, signal?: 
         '--seed', String(settings.seed + spec.repeat),
       ],
       signal,
+      { ownSession: spec.loadgenInOwnSession === true },
     );
     stealAfter = readStealMs();
+    agentAfter = agentCpuMs();
+    loadMs = performance.now() - loadStartedAt;
   } catch (error) {
     if ((signal as AbortSignal | undefined)?.aborted === true) throw new RunAborted();
     throw error;
@@ -94,5 +112,9 @@ export async function measureRun(spec: RunSpec, settings: RunSettings, signal?: 
   // The signal may have fired while the run was under way (TypeScript still sees the entry check).
   if (report.aborted || (signal as AbortSignal | undefined)?.aborted === true) throw new RunAborted();
   const hostStealMs = stealBetween(stealBefore, stealAfter);
-  return { ...toRunRecord(spec.policy, report, stopped, spec.repeat), ...(hostStealMs === undefined ? {} : { hostStealMs }) };
+  return {
+    ...toRunRecord(spec.label ?? spec.policy, report, stopped, spec.repeat),
+    ...(hostStealMs === undefined ? {} : { hostStealMs }),
+    ...(agentTids.length === 0 || loadMs <= 0 ? {} : { agentCpuShare: Math.round(((agentAfter - agentBefore) / loadMs) * 1000) / 1000 }),
+  };
 }

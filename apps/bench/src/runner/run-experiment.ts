@@ -2,6 +2,7 @@ import type { Experiment, SweepExperiment } from './experiments.js';
 import { measureRun, type RunSettings } from './measure-run.js';
 import { reportedRuns, sweepOrder } from './run-order.js';
 import type { RunRecord } from './run-record.js';
+import { runCrossLayer } from './cross-layer-experiment.js';
 import { runMica } from './mica-experiment.js';
 import { runTokenQos } from './token-qos.js';
 import { getOnlyVerdict, scanMixVerdict, type Verdict } from './verdicts.js';
@@ -48,8 +49,16 @@ export interface ExperimentOutcome {
 }
 
 export async function runExperiment(experiment: Experiment, plan: ExperimentPlanOptions, settings: RunSettings, progress: ExperimentProgress = {}): Promise<ExperimentOutcome> {
-  if (experiment.kind === 'sweep') return runSweep(experiment, plan, settings, progress);
-  return experiment.kind === 'token-qos' ? runTokenQos(experiment, plan, settings, progress) : runMica(experiment, plan, settings, progress);
+  switch (experiment.kind) {
+    case 'sweep':
+      return runSweep(experiment, plan, settings, progress);
+    case 'token-qos':
+      return runTokenQos(experiment, plan, settings, progress);
+    case 'mica':
+      return runMica(experiment, plan, settings, progress);
+    case 'cross-layer':
+      return runCrossLayer(experiment, plan, settings, progress);
+  }
 }
 
 async function runSweep(experiment: SweepExperiment, plan: ExperimentPlanOptions, settings: RunSettings, progress: ExperimentProgress): Promise<ExperimentOutcome> {

@@ -31,6 +31,12 @@ export interface RunRecord {
   /** token-qos: the round a comparison run belongs to and the saturation throughput S it was run against. */
   readonly round?: number;
   readonly saturationRps?: number;
+  /**
+   * With a thread policy: the CPU time of its agent's threads in the server (the main thread's
+   * agent loop and its ring buffer's readiness thread) over the load generator's run (start-up
+   * to grace), as a share of one CPU.
+   */
+  readonly agentCpuShare?: number;
   /** Host steal time per CPU during the load (warm-up included), ms: how much the shared machine took from this run. */
   readonly hostStealMs?: readonly number[];
   /** Runs of the same point that this one is the median of (set on the reported run). */

@@ -12,6 +12,12 @@ export interface TypeScriptChildOptions {
   readonly nodeFlags?: readonly string[];
   /** Run the child in this network namespace (`ip netns exec`, which execs in place: same pid). */
   readonly netns?: string;
+  /**
+   * Start the child in a session of its own (setsid), so it is also its own scheduling
+   * autogroup: a busy CPU hog (the load generator) then does not dilute the CPU weight of the
+   * runner's other children (the server) against other sessions' work on their CPUs.
+   */
+  readonly ownSession?: boolean;
 }
 
 /**
@@ -28,7 +34,7 @@ export function spawnTypeScript(entry: URL, args: readonly string[], options: Ty
   // taskset execs node in place (same pid), before any thread exists, so every thread inherits the CPU set.
   const [pinned, pinnedArgs] = options.cpus === undefined ? [process.execPath, nodeArgs] : ['taskset', ['-c', options.cpus, process.execPath, ...nodeArgs]];
   const [command, commandArgs] = options.netns === undefined ? [pinned, pinnedArgs] : ['ip', ['netns', 'exec', options.netns, pinned, ...pinnedArgs]];
-  const child = spawn(command, commandArgs, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, TSX_TSCONFIG_PATH: BENCH_TSCONFIG } });
+  const child = spawn(command, commandArgs, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, TSX_TSCONFIG_PATH: BENCH_TSCONFIG }, detached: options.ownSession === true });
   const tail: string[] = [];
   tails.set(child, tail);
   createInterface({ input: child.stderr! }).on('line', (line) => {

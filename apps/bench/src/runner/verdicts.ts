@@ -25,10 +25,10 @@ export function roundsOf(runs: readonly RunRecord[]): number[] {
 const times = (x: number): string => `${x >= 10 ? x.toFixed(1) : x.toFixed(2)}x`;
 
 /** "median 9.1x (IQR 7.2x-12x over 5 rounds)". */
-const ratioSpread = (q: Quartiles): string => `${times(q.median)} (median of ${q.count} rounds' ratios, IQR ${times(q.q1)}-${times(q.q3)})`;
+export const ratioSpread = (q: Quartiles): string => `${times(q.median)} (median of ${q.count} rounds' ratios, IQR ${times(q.q1)}-${times(q.q3)})`;
 
 /** A verdict judged on fewer than half of its rounds is not a median of the experiment. */
-const enoughRounds = (judged: number, rounds: number): boolean => judged > 0 && judged * 2 > rounds;
+export const enoughRounds = (judged: number, rounds: number): boolean => judged > 0 && judged * 2 > rounds;
 
 /**
  * scan-mix: per round, how many times lower than linux-default's each policy keeps GET p99
@@ -67,7 +67,7 @@ export function scanMixVerdict(experiment: SweepExperiment, runs: readonly RunRe
   return { target: experiment.target, measuredRatio, met: measuredRatio !== null && measuredRatio >= requiredRatio, details };
 }
 
-const round2 = (x: number): number => Math.round(x * 100) / 100;
+export const round2 = (x: number): number => Math.round(x * 100) / 100;
 
 /** The highest offered load at which `policy`'s run is valid with GET p99 within the bound (0 if none). Give it one round's runs. */
 export function sustainedLoad(points: readonly RunRecord[], policy: string, boundUs = GET_P99_BOUND_US): number {

@@ -6,6 +6,8 @@ import { UsageError } from './usage-error.js';
 /** The policies the server knows by name; anything else must be a path to a policy file. */
 export const KV_SERVER_POLICIES = ['linux-default', 'round-robin', 'hash', 'key-hash', 'scan-avoid', 'sita', 'token-qos'] as const;
 export type KvServerPolicyName = (typeof KV_SERVER_POLICIES)[number];
+/** The thread policies the server knows by name (deployed at the `thread` hook on its own workers); anything else must be a path. */
+export const KV_SERVER_THREAD_POLICIES = ['get-priority'] as const;
 
 export type KvStoreMode = 'synthetic' | 'lmdb';
 
@@ -36,6 +38,8 @@ export interface KvServerOptions {
   readonly policy?: string;
   /** Policy params; SOCKETS defaults to `threads` when the policy declares it. */
   readonly params?: Readonly<Record<string, number | bigint>>;
+  /** A thread policy (a name of KV_SERVER_THREAD_POLICIES or a path) run by an agent in the server over its worker threads. Default none. */
+  readonly threadPolicy?: string;
   /** Token refill (policies with a `tokens` map, such as token-qos): tokens per second in all (TokenRefiller's ratePerSec). */
   readonly tokenRate?: number;
   readonly tokenBurst?: number;
@@ -59,6 +63,8 @@ export interface KvServerConfig {
   readonly scanLength: number;
   readonly policy: string;
   readonly params: Readonly<Record<string, number | bigint>>;
+  /** The thread policy, or undefined when the kernel schedules the workers. */
+  readonly threadPolicy: string | undefined;
   readonly tokens: { readonly ratePerSec: number; readonly lsUser: number; readonly beUsers: readonly number[]; readonly burst?: number; readonly bestEffortBurst?: number; readonly intervalMs?: number } | undefined;
   readonly receiveBuffer: number;
 }
@@ -89,6 +95,7 @@ export function parseKvServerArgs(argv: readonly string[], output?: { out(text: 
     .option('--value-size <bytes>', "bytes of a key's initial value", integer('--value-size', 0, MAX_VALUE_BYTES), DEFAULTS.valueSize)
     .option('--scan-length <n>', 'keys a SCAN reads', integer('--scan-length', 1, 1_000_000), DEFAULTS.scanLength)
     .option('--policy <name|path>', `${KV_SERVER_POLICIES.join(', ')}, or a policy file`, 'linux-default')
+    .option('--thread-policy <name|path>', `a thread policy run over the workers on the server's CPUs: ${KV_SERVER_THREAD_POLICIES.join(', ')}, or a policy file`)
     .addOption(new Option('--param <NAME=VALUE>', 'policy param (repeatable); SOCKETS defaults to --threads').argParser(collectParam).default({}, 'none'))
     .option('--token-rate <per-s>', 'token refill: tokens per second in all, the latency-sensitive user served first', positiveNumber('--token-rate'))
     .option('--ls-user <id>', 'token refill: the latency-sensitive user id', integer('--ls-user', 0, 1023))
@@ -111,6 +118,7 @@ export function parseKvServerArgs(argv: readonly string[], output?: { out(text: 
     scanLength: number;
     policy: string;
     param: Record<string, number | bigint>;
+    threadPolicy?: string;
     tokenRate?: number;
     lsUser?: number;
     beUsers?: number[];
@@ -141,6 +149,7 @@ export function parseKvServerArgs(argv: readonly string[], output?: { out(text: 
     scanLength: o.scanLength,
     policy: o.policy,
     params: o.param,
+    threadPolicy: o.threadPolicy,
     tokens:
       o.tokenRate === undefined
         ? undefined
@@ -173,6 +182,7 @@ export function kvServerArgs(options: KvServerOptions): string[] {
   flag('--scan-length', options.scanLength);
   flag('--policy', options.policy);
   for (const [name, value] of Object.entries(options.params ?? {})) args.push('--param', `${name}=${value}`);
+  flag('--thread-policy', options.threadPolicy);
   flag('--token-rate', options.tokenRate);
   flag('--ls-user', options.lsUser);
   flag('--be-users', options.beUsers?.join(','));

@@ -4,7 +4,7 @@ import { LmdbDirectory } from './lmdb-directory.js';
 import { PolicyDeployment } from './policy-deployment.js';
 import { ReuseportSocketGroup } from './reuseport-socket-group.js';
 import type { ReadyLine, StoppedLine } from './server-lines.js';
-import { COUNTERS_PER_WORKER, CounterSlot, type WorkerInit, type WorkerMessage, type WorkerStore } from './worker-protocol.js';
+import { COUNTERS_PER_WORKER, CounterSlot, type WorkerInit, type WorkerMessage, type WorkerStart, type WorkerStore } from './worker-protocol.js';
 
 /** How long a blocked recvfrom waits before its worker looks at the stop word again. */
 const RECEIVE_TIMEOUT_MS = 100;
@@ -63,7 +63,8 @@ export class KvServer implements AsyncDisposable {
     try {
       if (config.store === 'lmdb') data = LmdbDirectory.create(config.keys, config.valueSize);
       // Deployed before the workers start: datagrams that arrive meanwhile wait in the sockets' buffers.
-      if (config.policy !== 'linux-default') policy = await PolicyDeployment.deploy(config, sockets.sockets, log);
+      // (A thread policy is deployed once the workers exist, see #startWorkers.)
+      if (config.policy !== 'linux-default' || config.threadPolicy !== undefined) policy = await PolicyDeployment.deploy(config, sockets.sockets, log);
     } catch (error) {
       await policy?.close();
       data?.close();
@@ -96,6 +97,7 @@ export class KvServer implements AsyncDisposable {
       mode: describeMode(this.config),
       policy: this.config.policy,
       deployment: this.#policy?.id ?? null,
+      ...(this.#policy?.thread === undefined ? {} : { threadPolicy: this.#policy.thread.policy, threadDeployment: this.#policy.thread.id, agentTids: this.#policy.thread.agentTids }),
     };
   }
 
@@ -142,38 +144,47 @@ export class KvServer implements AsyncDisposable {
     };
   }
 
+  /**
+   * Starts the workers in two steps: each tells its thread id; then, with the thread policy
+   * deployed over those threads (if any), each gets its start message and serves.
+   */
   async #startWorkers(): Promise<void> {
     const { config } = this;
     const store: WorkerStore =
       this.#data === undefined
         ? { kind: 'synthetic', valueSize: config.valueSize, scanLength: config.scanLength }
         : { kind: 'lmdb', path: this.#data.path, valueSize: config.valueSize, scanLength: config.scanLength };
-    const ready = this.#sockets.sockets.map((socket, index) => {
-      const init: WorkerInit = {
-        index,
-        fd: socket.raw,
-        store,
-        times: config.times,
-        busyMap: this.#policy?.busyMapFd,
-        control: this.#control,
-        counters: this.#counters,
-      };
+    const started = this.#sockets.sockets.map((socket, index) => {
+      const init: WorkerInit = { index, fd: socket.raw, store, times: config.times, control: this.#control, counters: this.#counters };
       const worker = new Worker(WORKER_URL, { workerData: init, name: `kv-worker-${index}` });
       this.#workers.push({ worker, exited: new Promise((resolve) => worker.once('exit', () => resolve())) });
-      return new Promise<void>((resolve, reject) => {
+      let told!: (tid: number) => void;
+      let ready!: () => void;
+      const thread = new Promise<number>((resolve) => (told = resolve));
+      const serving = new Promise<void>((resolve, reject) => {
+        ready = resolve;
         const fail = (error: Error): void => {
           reject(error);
           this.#workerFailed(index, error);
         };
         worker.on('message', (message: WorkerMessage) => {
-          if (message.type === 'ready') resolve();
+          if (message.type === 'thread') told(message.tid);
+          else if (message.type === 'ready') ready();
           else fail(new Error(message.message));
         });
         worker.on('error', fail);
         worker.on('exit', (code) => fail(new Error(`it exited with code ${code}`)));
       });
+      // A worker that fails before telling its thread id fails the start through `serving`; the
+      // others' failures are awaited below, or not at all once the start has failed.
+      serving.catch(() => undefined);
+      return { worker, thread: Promise.race([thread, serving.then(() => 0)]), serving };
     });
-    await Promise.all(ready);
+    const tids = await Promise.all(started.map((s) => s.thread));
+    await this.#policy?.deployThreadPolicy(tids);
+    const start: WorkerStart = { busyMap: this.#policy?.busyMapFd, announceScans: this.#policy?.thread !== undefined };
+    for (const { worker } of started) worker.postMessage(start);
+    await Promise.all(started.map((s) => s.serving));
   }
 
   /** A worker that fails or exits on its own (not after a stop) is reported once; the owner decides to stop. */

@@ -8,7 +8,8 @@ import type { DataMap } from '@syrup/maps';
 import { ScanTracker, TokenRefiller } from '@syrup/policies-std';
 import { embedded, readPolicy, type EmbeddedSyrup } from '@syrup/runtime';
 import type { KvServerConfig } from './kv-server-options.js';
-import { KV_SERVER_POLICIES } from './kv-server-options.js';
+import { KV_SERVER_POLICIES, KV_SERVER_THREAD_POLICIES } from './kv-server-options.js';
+import { deployThreadPolicy, enclaveBackendModule, serverCpus, type ThreadPolicyInfo } from './thread-policy.js';
 import { setThisThreadNice } from './thread-priority.js';
 import { UsageError } from './usage-error.js';
 
@@ -18,32 +19,43 @@ const REFILLER_NICE = 19;
 const BENCH_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 
 /**
- * The server's policy, deployed in-process with `embedded()` at socket-select on the server's
- * own sockets (executor k = socket k = worker k), plus the userspace companions its maps call
- * for: a policy with a `busy` array (scan-avoid) has it reset by a ScanTracker and shared with
- * the workers, which mark their own entries around each SCAN (see BusyMark), and one with a
- * `tokens` array (token-qos) gets a running TokenRefiller.
+ * The server's policies, deployed in-process with `embedded()`: the socket-layer policy at
+ * socket-select on the server's own sockets (executor k = socket k = worker k), and with
+ * --thread-policy a thread policy at the `thread` hook over the worker threads (once they
+ * exist, `deployThreadPolicy`), plus the userspace companions their maps call for: a `busy`
+ * array (scan-avoid, get-priority; one map shared by name when both layers declare it) is
+ * reset by a ScanTracker and shared with the workers, which mark their own entries around
+ * each SCAN (see BusyMark); a `tokens` array (token-qos) gets a running TokenRefiller.
  */
 export class PolicyDeployment implements AsyncDisposable {
-  readonly id: string;
+  /** The socket-layer deployment's id; undefined for linux-default (with a thread policy only). */
+  readonly id: string | undefined;
   readonly #syrup: EmbeddedSyrup;
+  readonly #config: KvServerConfig;
   /** Our own handle on the `busy` array, whose fd the workers map; closed after they exited. */
-  readonly #busy: KernelDataMapStore | undefined;
+  #busy: KernelDataMapStore | undefined;
   readonly #refiller: TokenRefiller | undefined;
   readonly #log: (message: string) => void;
+  #thread: ThreadPolicyInfo | undefined;
   #closed = false;
 
-  private constructor(id: string, syrup: EmbeddedSyrup, busy: KernelDataMapStore | undefined, refiller: TokenRefiller | undefined, log: (message: string) => void) {
+  private constructor(id: string | undefined, syrup: EmbeddedSyrup, config: KvServerConfig, busy: KernelDataMapStore | undefined, refiller: TokenRefiller | undefined, log: (message: string) => void) {
     this.id = id;
+    this.#config = config;
     this.#log = log;
     this.#syrup = syrup;
     this.#busy = busy;
     this.#refiller = refiller;
   }
 
-  /** Deploys `config.policy` (not linux-default) on `sockets`; every refusal is a UsageError with the framework's sentence. */
+  /**
+   * Deploys `config.policy` on `sockets` (nothing for linux-default) and readies the thread
+   * hook when `config.threadPolicy` is set; every refusal is a UsageError with the framework's sentence.
+   */
   static async deploy(config: KvServerConfig, sockets: readonly Fd[], log: (line: string) => void): Promise<PolicyDeployment> {
-    const source = await policySource(config.policy);
+    const backends = config.threadPolicy === undefined ? [ebpfBackendModule] : [ebpfBackendModule, enclaveBackendModule(serverCpus())];
+    if (config.policy === 'linux-default') return new PolicyDeployment(undefined, await embedded({ backends }), config, undefined, undefined, log);
+    const source = await policySource(config.policy, KV_SERVER_POLICIES);
     const manifest = userMistake(() => compilePolicy(source).manifest);
     const params: Record<string, number | bigint> = {};
     if (Object.hasOwn(manifest.params, 'SOCKETS')) params['SOCKETS'] = config.threads;
@@ -54,12 +66,14 @@ export class PolicyDeployment implements AsyncDisposable {
       throw new UsageError(`--token-rate refills a policy's 'tokens' array map, and policy '${manifest.name}' declares none.`);
     }
 
-    const syrup = await embedded({ backends: [ebpfBackendModule] });
+    const syrup = await embedded({ backends });
+    // The thread policy's busy map is this one when both layers share it.
+    const shareBusy = config.threadPolicy !== undefined && manifest.maps['busy']?.kind === 'array';
     let busyHandle: KernelDataMapStore | undefined;
     let refiller: TokenRefiller | undefined;
     try {
       const deployment = await userMistakeAsync(() =>
-        syrup.deploy(source, { hook: 'socket-select', protocol: 'udp', port: config.port, extra: { sockets }, params }),
+        syrup.deploy(source, { hook: 'socket-select', protocol: 'udp', port: config.port, extra: { sockets }, params, ...(shareBusy ? { shareMaps: ['busy'] } : {}) }),
       );
       // The service's own map objects: over a kernel array they are mmapped, so the companions'
       // fetchAdd and compareExchange are atomic against the policy's.
@@ -90,7 +104,7 @@ export class PolicyDeployment implements AsyncDisposable {
       } else if (tokens !== undefined) {
         log(`policy '${manifest.name}' has a tokens map but no refiller runs (no --token-rate), so its buckets stay as they are.`);
       }
-      return new PolicyDeployment(deployment.id, syrup, busyHandle, refiller, log);
+      return new PolicyDeployment(deployment.id, syrup, config, busyHandle, refiller, log);
     } catch (error) {
       refiller?.close();
       busyHandle?.close();
@@ -98,6 +112,30 @@ export class PolicyDeployment implements AsyncDisposable {
       // A companion refusing the policy's maps (a busy map smaller than --threads, say) is the user's to fix too.
       throw asUsageError(error);
     }
+  }
+
+  /**
+   * Deploys the thread policy (--thread-policy, if any) over the worker threads, worker k's
+   * thread id at k (see deployThreadPolicy); its `busy` map becomes the workers' when the
+   * socket layer has none. Every refusal is a UsageError.
+   */
+  async deployThreadPolicy(workerTids: readonly number[]): Promise<void> {
+    const policy = this.#config.threadPolicy;
+    if (policy === undefined || this.#thread !== undefined) return;
+    const source = await policySource(policy, KV_SERVER_THREAD_POLICIES);
+    try {
+      const { info, busy } = await deployThreadPolicy(this.#syrup, source, policy, workerTids);
+      this.#thread = info;
+      // A new map (no socket-layer policy shares it), all zeros; each worker checks it has an entry.
+      if (busy !== undefined && this.#busy === undefined) this.#busy = busy.share();
+    } catch (error) {
+      throw asUsageError(error);
+    }
+  }
+
+  /** The deployed thread policy, once `deployThreadPolicy` ran with one. */
+  get thread(): ThreadPolicyInfo | undefined {
+    return this.#thread;
   }
 
   /**
@@ -150,13 +188,14 @@ export class PolicyDeployment implements AsyncDisposable {
   }
 }
 
-/** A standard policy by name (from @syrup/policies-std), or a policy file relative to the working directory. */
-async function policySource(policy: string): Promise<PolicySource> {
-  if ((KV_SERVER_POLICIES as readonly string[]).includes(policy)) {
+/** A standard policy by name (from @syrup/policies-std, one of `names`), or a policy file relative to the working directory. */
+async function policySource(policy: string, names: readonly string[]): Promise<PolicySource> {
+  if (names.includes(policy)) {
     return userMistakeAsync(() => readPolicy(`@syrup/policies-std/${policy}`, BENCH_ROOT));
   }
   if (!policy.includes('/') && !/\.[cm]?[jt]s$/.test(policy)) {
-    throw new UsageError(`--policy '${policy}' is neither one of ${KV_SERVER_POLICIES.join(', ')} nor a path to a policy file.`);
+    const flag = names === KV_SERVER_THREAD_POLICIES ? '--thread-policy' : '--policy';
+    throw new UsageError(`${flag} '${policy}' is neither one of ${names.join(', ')} nor a path to a policy file.`);
   }
   return userMistakeAsync(() => readPolicy(resolve(process.cwd(), policy)));
 }

@@ -10,6 +10,10 @@ export interface ReadyLine {
   readonly policy: string;
   /** The deployment's id, or null for linux-default. */
   readonly deployment: string | null;
+  /** With --thread-policy: the policy as given, its deployment's id, and the threads of its agent (this process's main thread and its readiness thread). */
+  readonly threadPolicy?: string;
+  readonly threadDeployment?: string;
+  readonly agentTids?: readonly number[];
 }
 
 /** The one line the server prints on stdout after a stop, before it exits 0. */

@@ -1,17 +1,20 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import koffi from 'koffi';
+import { once } from 'node:events';
 import { BusyMark } from './busy-mark.js';
 import { HEADER_BYTES, RequestType } from '../wire/request-header.js';
 import { VALUE_OFFSET, WORKER_INDEX_OFFSET, type RequestStore } from './request-store.js';
+import { ScanAnnouncement } from './scan-announcement.js';
 import { ServiceTimer } from './service-timer.js';
 import { SyntheticStore } from './synthetic-store.js';
 import { UdpEndpoint } from './udp-endpoint.js';
-import { COUNTERS_PER_WORKER, CounterSlot, type WorkerInit, type WorkerMessage } from './worker-protocol.js';
+import { COUNTERS_PER_WORKER, CounterSlot, type WorkerInit, type WorkerMessage, type WorkerStart } from './worker-protocol.js';
 
 /*
  * Worker k of the key-value server: a thread-per-socket loop like RocksDB's server threads.
- * It blocks in recvfrom on socket k, serves the request, replies from the same socket, and
- * looks at the stop word between requests (SO_RCVTIMEO bounds an idle wait).
+ * It tells the main thread its thread id, takes the start message (what the deployed policies
+ * ask of it), then blocks in recvfrom on socket k, serves the request, replies from the same
+ * socket, and looks at the stop word between requests (SO_RCVTIMEO bounds an idle wait).
  */
 
 const PACKET_BYTES = 65_536;
@@ -32,10 +35,12 @@ try {
 }
 
 async function serve(init: WorkerInit): Promise<void> {
-  const prctl = koffi.load('libc.so.6').func('int prctl(int option, unsigned long a, unsigned long b, unsigned long c, unsigned long d)') as (
-    ...args: number[]
-  ) => number;
+  const libc = koffi.load('libc.so.6');
+  const prctl = libc.func('int prctl(int option, unsigned long a, unsigned long b, unsigned long c, unsigned long d)') as (...args: number[]) => number;
   prctl(PR_SET_TIMERSLACK, 1, 0, 0, 0);
+  const starting = once(port!, 'message');
+  post({ type: 'thread', tid: (libc.func('int gettid()') as () => number)() });
+  const [start] = (await starting) as [WorkerStart];
 
   const packet = new ArrayBuffer(PACKET_BYTES);
   const view = new DataView(packet);
@@ -50,9 +55,10 @@ async function serve(init: WorkerInit): Promise<void> {
       : new SyntheticStore(packet, init.store.valueSize, init.store.scanLength);
   const { get: getTime, scan: scanTime, put: putTime } = init.times;
   const needsEventLoop = store.needsEventLoop;
+  const announcement = start.announceScans ? new ScanAnnouncement(init.control) : undefined;
   let busy: BusyMark | undefined;
   try {
-    busy = init.busyMap === undefined ? undefined : BusyMark.open(init.busyMap, init.index);
+    busy = start.busyMap === undefined ? undefined : BusyMark.open(start.busyMap, init.index);
   } catch (error) {
     store.close();
     throw error;
@@ -82,11 +88,14 @@ async function serve(init: WorkerInit): Promise<void> {
         // Marked by this thread before the service starts, so no GET steered meanwhile lands here.
         busy?.started();
         try {
+          announcement?.announce();
           timer.serve(scanTime);
           view.setUint32(VALUE_OFFSET, store.scan());
         } finally {
           busy?.finished();
         }
+        // Run ahead again now, not at the next wakeup: the requests queued meanwhile are GETs too.
+        announcement?.announce();
         replyLength = VALUE_OFFSET + 4;
         bump(counters, CounterSlot.SCAN);
       } else if (type === RequestType.PUT) {

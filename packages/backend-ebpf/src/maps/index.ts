@@ -18,4 +18,4 @@ export { RingBuffer, type RingBufferCreateOptions, type RingBufferRecordHandler,
 export { SystemMapError, type SystemMapErrorCode } from './system/system-map-error.js';
 
 // The readiness poller lives on ./readiness; kept here for the importers it had while it sat among the system maps.
-export { ReadinessPoller, type ReadinessWatch } from '../readiness/index.js';
+export { READINESS_THREAD_NAME, ReadinessPoller, type ReadinessWatch } from '../readiness/index.js';

@@ -3,6 +3,8 @@ import { Epoll, type EpollWaitThread, type Syscalls } from '../syscalls/syscalls
 
 /** Token of the eventfd that tells the waiting thread to stop. */
 const STOP_TOKEN = 0;
+/** The waiting thread's name (its `comm` under /proc/<pid>/task), so an application can find it. */
+export const READINESS_THREAD_NAME = 'syrup-readiness';
 
 /** One fd being watched: `arm()` asks for the next readiness, reported once (EPOLLONESHOT). */
 export interface ReadinessWatch {
@@ -122,10 +124,15 @@ export class ReadinessPoller {
       wake = sys.eventfd(0, 0);
       sys.epollCtl(epoll, Epoll.CTL_ADD, wake, Epoll.IN, STOP_TOKEN);
       // The thread reports only after this turn, once `generation` is assigned.
-      const thread = sys.epollWaitThread(epoll, STOP_TOKEN, {
-        ready: (tokens) => this.#deliver(generation, tokens),
-        failed: (error) => this.#fail(generation, error),
-      });
+      const thread = sys.epollWaitThread(
+        epoll,
+        STOP_TOKEN,
+        {
+          ready: (tokens) => this.#deliver(generation, tokens),
+          failed: (error) => this.#fail(generation, error),
+        },
+        READINESS_THREAD_NAME,
+      );
       const generation: Generation = { epoll, wake, thread, watched: new Map(), ended: false };
       void thread.ended.then(() => {
         generation.ended = true;

@@ -50,9 +50,10 @@ export interface EpollEventLayout {
 }
 
 /** The native `OsSyscalls.epollWaitThread`: a worker thread that calls epoll_wait itself. */
-export function startEpollWaitThread(epoll: Fd, stopToken: number, layout: EpollEventLayout, listener: EpollWaitListener): EpollWaitThread {
+export function startEpollWaitThread(epoll: Fd, stopToken: number, layout: EpollEventLayout, listener: EpollWaitListener, threadName?: string): EpollWaitThread {
   const worker = new Worker(WORKER_SOURCE, {
     eval: true,
+    ...(threadName !== undefined ? { name: threadName } : {}),
     workerData: {
       koffi: createRequire(import.meta.url).resolve('koffi'),
       epfd: epoll.raw,

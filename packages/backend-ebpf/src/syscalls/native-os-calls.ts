@@ -236,8 +236,8 @@ export class NativeOsCalls implements OsSyscalls {
     }
   }
 
-  epollWaitThread(epoll: Fd, stopToken: number, listener: EpollWaitListener): EpollWaitThread {
-    return startEpollWaitThread(epoll, stopToken, EPOLL_EVENT, listener);
+  epollWaitThread(epoll: Fd, stopToken: number, listener: EpollWaitListener, threadName?: string): EpollWaitThread {
+    return startEpollWaitThread(epoll, stopToken, EPOLL_EVENT, listener, threadName);
   }
 
   eventfd(initial: number, flags: number): Fd {

@@ -93,9 +93,10 @@ export interface OsSyscalls {
    * Starts a thread waiting in epoll_wait(2) on `epoll` that reports ready tokens to `listener`,
    * never before this call has returned, and ends after seeing `stopToken`. The set must stay
    * open until `ended` settles: the thread holds its raw number, while the calling thread keeps
-   * owning (and closing) every fd.
+   * owning (and closing) every fd. `threadName`, when given, names the thread (its `comm`),
+   * so an application can find it, to raise its priority with its agent's, say.
    */
-  epollWaitThread(epoll: Fd, stopToken: number, listener: EpollWaitListener): EpollWaitThread;
+  epollWaitThread(epoll: Fd, stopToken: number, listener: EpollWaitListener, threadName?: string): EpollWaitThread;
   /** eventfd(2); EFD_CLOEXEC is always added. */
   eventfd(initial: number, flags: number): Fd;
   /** write(2); returns the bytes written. */

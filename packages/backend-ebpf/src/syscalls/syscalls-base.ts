@@ -105,8 +105,8 @@ export abstract class SyscallsBase extends BpfCommands implements Syscalls {
     this.os.epollCtl(epoll, op, target, events, token);
   }
 
-  epollWaitThread(epoll: Fd, stopToken: number, listener: EpollWaitListener): EpollWaitThread {
-    return this.os.epollWaitThread(epoll, stopToken, listener);
+  epollWaitThread(epoll: Fd, stopToken: number, listener: EpollWaitListener, threadName?: string): EpollWaitThread {
+    return this.os.epollWaitThread(epoll, stopToken, listener, threadName);
   }
 
   eventfd(initial: number, flags: number): Fd {

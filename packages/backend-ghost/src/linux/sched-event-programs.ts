@@ -1,4 +1,4 @@
-import { Add, JEq, JNE, JSet, Mov, R0, R1, R10, R2, R3, R4, R6, R7, R8, R9, atomicFetch, call, exit, label, loadMapPtr, loadMem, storeImm, storeMem, type AsmItem } from '@syrup/backend-ebpf/asm';
+import { Add, And, JEq, JNE, JSet, Mov, R0, R1, R10, R2, R3, R4, R6, R7, R8, R9, atomicFetch, call, exit, label, loadMapPtr, loadMem, storeImm, storeMem, type AsmItem } from '@syrup/backend-ebpf/asm';
 
 /** Where the programs read a task's fields: byte offsets in this kernel's `task_struct` (from its BTF). */
 export interface TaskOffsets {
@@ -19,8 +19,20 @@ export const RECORD_TYPES = { new: 1, wakeup: 2, 'on-cpu': 3, preempted: 4, bloc
  */
 export const RECORD_SIZE = 40;
 
-/** The maps the programs name: `target` (array, [0] = the enclave's tgid), `seqs` (hash tid -> seq), `events` (ring buffer). */
-export const SCHED_MAPS = { target: 'target', seqs: 'seqs', events: 'events' } as const;
+/**
+ * The maps the programs name: `target` (array, [0] = the enclave's tgid in its low word and
+ * {@link TARGET_FLAGS} in its high word), `seqs` (hash tid -> seq), `threads` (hash tid -> any:
+ * the threads reported under `TARGET_FLAGS.listedThreads`), `events` (ring buffer).
+ */
+export const SCHED_MAPS = { target: 'target', seqs: 'seqs', threads: 'threads', events: 'events' } as const;
+
+/**
+ * Options in the high word of `target[0]`. `listedThreads`: only the threads in `threads` are
+ * reported (the others of the process are not counted either). `wakeOnWakeup`: only `new` and
+ * `wakeup` records wake the reader (forced), every other record waits for the next one that
+ * does; without it, the ring buffer wakes the reader whenever it had caught up.
+ */
+export const TARGET_FLAGS = { listedThreads: 1, wakeOnWakeup: 2 } as const;
 
 /** The sched tracepoints the driver attaches to, and what each program reports. */
 export const SCHED_TRACEPOINTS = ['sched_switch', 'sched_wakeup', 'sched_wakeup_new', 'sched_process_exit'] as const;
@@ -37,6 +49,10 @@ const BPF_NOEXIST = 1;
 const TASK_DEAD = 0x80;
 const PF_EXITING = 0x4;
 const FLAGS = -48;
+const OPTIONS = -56;
+/** bpf_ringbuf_submit's flags. */
+const BPF_RB_NO_WAKEUP = 1;
+const BPF_RB_FORCE_WAKEUP = 2;
 
 /**
  * The raw tracepoint program for `tracepoint`. Raw tracepoint arguments are the
@@ -106,6 +122,8 @@ function emitRecord(arg: number, offsets: TaskOffsets, tag: string, forget = fal
     loadMem(R1, R0, 0, 'W'),
     loadMem(R2, R10, TGID, 'W'),
     JNE.reg(R1, R2, skip),
+    loadMem(R1, R0, 4, 'W'),
+    storeMem(R10, OPTIONS, R1, 'W'),
     // An exiting task's exit message is its last: what it does after (sleeping in exit_mm, its
     // last switch) would create its counter again and make a dead thread look alive.
     ...(forget
@@ -129,6 +147,16 @@ function emitRecord(arg: number, offsets: TaskOffsets, tag: string, forget = fal
     Add.imm(R3, offsets.pid),
     call('probe_read_kernel'),
     JNE.imm(R0, 0, skip),
+    // Only listed threads, when the driver asked for that.
+    loadMem(R1, R10, OPTIONS, 'W'),
+    And.imm(R1, TARGET_FLAGS.listedThreads),
+    JEq.imm(R1, 0, `listed_${tag}`),
+    loadMapPtr(R1, SCHED_MAPS.threads),
+    Mov.reg(R2, R10),
+    Add.imm(R2, TID),
+    call('map_lookup_elem'),
+    JEq.imm(R0, 0, skip),
+    label(`listed_${tag}`),
     storeImm(R10, ZERO, 0, 'DW'),
     loadMapPtr(R1, SCHED_MAPS.seqs),
     Mov.reg(R2, R10),
@@ -168,8 +196,18 @@ function emitRecord(arg: number, offsets: TaskOffsets, tag: string, forget = fal
     call('get_smp_processor_id'),
     storeMem(R9, 32, R0, 'W'),
     storeImm(R9, 36, 0, 'W'),
-    Mov.reg(R1, R9),
+    // The submit flags: 0 (adaptive), or under wakeOnWakeup, forced for new and wakeup, none for the rest.
     Mov.imm(R2, 0),
+    loadMem(R1, R10, OPTIONS, 'W'),
+    And.imm(R1, TARGET_FLAGS.wakeOnWakeup),
+    JEq.imm(R1, 0, `submit_${tag}`),
+    Mov.imm(R2, BPF_RB_FORCE_WAKEUP),
+    loadMem(R1, R10, TYPE, 'W'),
+    JEq.imm(R1, RECORD_TYPES.wakeup, `submit_${tag}`),
+    JEq.imm(R1, RECORD_TYPES.new, `submit_${tag}`),
+    Mov.imm(R2, BPF_RB_NO_WAKEUP),
+    label(`submit_${tag}`),
+    Mov.reg(R1, R9),
     call('ringbuf_submit'),
     ...(forget ? [loadMapPtr(R1, SCHED_MAPS.seqs), Mov.reg(R2, R10), Add.imm(R2, TID), call('map_delete_elem')] : []),
     label(skip),

@@ -9,7 +9,7 @@ import type { GhostDriver } from '../ghost-driver.js';
 import type { GhostMessage, GhostMessageType } from '../thread-message.js';
 import type { GhostTransaction, TransactionOutcome } from '../transaction.js';
 import { rtThrottlingReport, type RtThrottlingReport } from './rt-throttling-report.js';
-import { RECORD_SIZE, RECORD_TYPES, SCHED_MAPS, SCHED_TRACEPOINTS, schedEventProgram, type TaskOffsets } from './sched-event-programs.js';
+import { RECORD_SIZE, RECORD_TYPES, SCHED_MAPS, SCHED_TRACEPOINTS, TARGET_FLAGS, schedEventProgram, type TaskOffsets } from './sched-event-programs.js';
 import { SchedCallError, SchedPolicy, SchedSyscalls, type ThreadSchedule } from './sched-syscalls.js';
 import { ScheduleKeeper } from './schedule-keeper.js';
 
@@ -24,6 +24,19 @@ export interface StockLinuxDriverOptions {
   readonly ringBytes?: number;
   /** Only these threads are managed (those the application registers); default all of the process's threads. */
   readonly manages?: (tid: number) => boolean;
+  /**
+   * Only these threads are reported at all, filtered in the kernel (default: every thread of
+   * the process). An agent running in the target process itself must name them: its own
+   * threads' switches would otherwise wake it, and its handling of them make more.
+   */
+  readonly threads?: readonly number[];
+  /**
+   * What wakes the agent: `'change'` (default), any record when it had read all before;
+   * `'wakeup'`, only a thread's `new` and `wakeup` (the others are read with the next one).
+   * For an agent that runs on an enclave CPU above the enclave's threads: each of its runs
+   * preempts a thread, whose switches back would wake it again and again.
+   */
+  readonly wakeOn?: 'change' | 'wakeup';
 }
 
 const TYPE_OF_RECORD = new Map<number, GhostMessageType>(Object.entries(RECORD_TYPES).map(([name, code]) => [code, name as GhostMessageType]));
@@ -88,6 +101,10 @@ export class StockLinuxDriver implements GhostDriver {
     if (!Number.isSafeInteger(pid) || pid <= 0) throw new GhostError('GHOST_ENCLAVE_INVALID', `an enclave's process id must be a positive integer, not ${String(pid)}.`);
     const priority = options.priority ?? 1;
     if (!Number.isInteger(priority) || priority < 1 || priority > 99) throw new GhostError('GHOST_ENCLAVE_INVALID', `the SCHED_FIFO priority of committed threads must be 1 to 99, not ${String(priority)}.`);
+    const listed = options.threads;
+    if (listed !== undefined && (listed.length === 0 || listed.some((tid) => !Number.isSafeInteger(tid) || tid <= 0))) {
+      throw new GhostError('GHOST_ENCLAVE_INVALID', `the threads an enclave manages are positive thread ids, at least one, not [${listed.join(', ')}].`);
+    }
     const btf = KernelBtf.vmlinux();
     const offsets: TaskOffsets = {
       pid: btf.memberOffset('task_struct', 'pid'),
@@ -100,10 +117,17 @@ export class StockLinuxDriver implements GhostDriver {
     try {
       const target = track(resources, KernelMap.create({ type: MapType.ARRAY, keySize: 4, valueSize: 8, maxEntries: 1, name: 'ghost_target' }));
       const seqs = track(resources, KernelMap.create({ type: MapType.HASH, keySize: 4, valueSize: 8, maxEntries: 16_384, name: 'ghost_seqs' }));
+      const threads = track(resources, KernelMap.create({ type: MapType.HASH, keySize: 4, valueSize: 1, maxEntries: Math.max(1, listed?.length ?? 0), name: 'ghost_threads' }));
+      for (const tid of listed ?? []) {
+        const key = new Uint8Array(4);
+        new DataView(key.buffer).setUint32(0, tid, true);
+        threads.update(key, new Uint8Array(1));
+      }
       const ring = track(resources, RingBuffer.create({ size: options.ringBytes ?? 256 * 1024, name: 'ghost_events' }));
       const maps = new Map([
         [SCHED_MAPS.target, target],
         [SCHED_MAPS.seqs, seqs],
+        [SCHED_MAPS.threads, threads],
         [SCHED_MAPS.events, ring.kernelMap],
       ]);
       for (const tracepoint of SCHED_TRACEPOINTS) {
@@ -113,9 +137,10 @@ export class StockLinuxDriver implements GhostDriver {
       // Filtering starts only now, with every program attached: no change is counted by some and missed by others.
       const value = new Uint8Array(8);
       new DataView(value.buffer).setUint32(0, pid, true);
+      new DataView(value.buffer).setUint32(4, (listed === undefined ? 0 : TARGET_FLAGS.listedThreads) | (options.wakeOn === 'wakeup' ? TARGET_FLAGS.wakeOnWakeup : 0), true);
       target.update(new Uint8Array(4), value);
-      const manages = options.manages ?? (() => true);
-      const discovered = discoverThreads(pid, seqs).filter((m) => manages(m.tid));
+      const manages = listed === undefined ? (options.manages ?? (() => true)) : (tid: number) => listed.includes(tid) && (options.manages?.(tid) ?? true);
+      const discovered = discoverThreads(pid, seqs, manages);
       return new StockLinuxDriver(options, seqs, ring, resources, discovered, keeper);
     } catch (error) {
       for (const resource of resources.reverse()) resource[Symbol.dispose]();
@@ -270,11 +295,11 @@ function parseRecord(data: Uint8Array): GhostMessage | undefined {
 }
 
 /**
- * A `new` message for each thread the process has now, with the seq its counter holds (a
+ * A `new` message for each thread of the process it manages, with the seq its counter holds (a
  * counter the programs have not created yet starts at 1 here). Threads that exit meanwhile
  * are skipped; their exit message follows if the programs saw them.
  */
-function discoverThreads(pid: number, seqs: KernelMap): GhostMessage[] {
+function discoverThreads(pid: number, seqs: KernelMap, manages: (tid: number) => boolean): GhostMessage[] {
   let tids: number[];
   try {
     tids = readdirSync(`/proc/${pid}/task`).map(Number);
@@ -283,7 +308,7 @@ function discoverThreads(pid: number, seqs: KernelMap): GhostMessage[] {
   }
   const key = new Uint8Array(4);
   const messages: GhostMessage[] = [];
-  for (const tid of tids.sort((a, b) => a - b)) {
+  for (const tid of tids.filter(manages).sort((a, b) => a - b)) {
     new DataView(key.buffer).setUint32(0, tid, true);
     try {
       seqs.update(key, SEQ_ONE, UpdateFlag.NOEXIST);

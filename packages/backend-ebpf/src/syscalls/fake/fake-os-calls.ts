@@ -258,8 +258,8 @@ export class FakeOsCalls implements OsSyscalls {
     set.wake();
   }
 
-  /** A thread of the model: it reports on a later turn whenever an armed fd of the set is readable. */
-  epollWaitThread(epoll: Fd, stopToken: number, listener: EpollWaitListener): EpollWaitThread {
+  /** A thread of the model (no real thread, so no name): it reports on a later turn whenever an armed fd of the set is readable. */
+  epollWaitThread(epoll: Fd, stopToken: number, listener: EpollWaitListener, _threadName?: string): EpollWaitThread {
     this.#kernel.enterOs('epoll_wait', String(epoll));
     const set = this.#epollSet(epoll);
     if (set === undefined) throw new SyscallError('epoll_wait', ERRNO.EINVAL, { subject: String(epoll) });
