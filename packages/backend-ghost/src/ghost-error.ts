@@ -13,11 +13,6 @@ export type GhostErrorCode =
   | 'GHOST_KERNEL';
 
 /** A refusal of the thread backend: one sentence that says what and where. */
-export class GhostError extends SyrupError {
+export class GhostError extends SyrupError<GhostErrorCode> {
   override name = 'GhostError';
-  declare readonly code: GhostErrorCode;
-
-  constructor(code: GhostErrorCode, message: string, options?: { cause?: unknown }) {
-    super(code, message, options);
-  }
 }

@@ -1,3 +1,4 @@
+import { SyrupError } from '@syrup/core';
 import { inNamedNamespace, readNamespaceClaim } from './namespace-claim.js';
 
 /**
@@ -6,9 +7,10 @@ import { inNamedNamespace, readNamespaceClaim } from './namespace-claim.js';
  * the veth peer address of a namespace the experiment runner created for this run (see
  * `targetAddress`).
  */
-export class NotLoopbackError extends Error {
+export class NotLoopbackError extends SyrupError<'LOADGEN_NOT_LOOPBACK'> {
   constructor(host: string, reason?: string) {
     super(
+      'LOADGEN_NOT_LOOPBACK',
       reason === undefined
         ? `the load generator only sends to loopback addresses (127.0.0.0/8 or localhost), not ${host}`
         : `the load generator sends to ${host} only as the veth peer of a namespace its runner created in this run, and ${reason}`,

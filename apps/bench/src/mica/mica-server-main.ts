@@ -1,6 +1,6 @@
 import { Command, CommanderError, InvalidArgumentError } from 'commander';
 import { SyscallError } from '@syrup/backend-ebpf/syscalls';
-import { SyrupError } from '@syrup/core';
+import { isRefusal } from '@syrup/core';
 import { MicaServer, type MicaReadyLine, type MicaServerConfig } from './mica-server.js';
 
 /*
@@ -58,7 +58,7 @@ async function main(argv: readonly string[]): Promise<number> {
     server = await MicaServer.start(config);
   } catch (error) {
     // The framework's refusals (no such interface, a queue already taken, missing privileges) are one sentence each; nothing is left behind.
-    if (error instanceof SyrupError || error instanceof SyscallError || isCodedRefusal(error)) {
+    if (isRefusal(error) || error instanceof SyscallError || isCodedRefusal(error)) {
       process.stderr.write(`mica-server: ${error.message.split('\n')[0]}\n`);
       return 2;
     }

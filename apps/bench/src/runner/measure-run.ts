@@ -1,3 +1,4 @@
+import { SyrupError } from '@syrup/core';
 import type { UserStream } from '../loadgen/arrival-schedule.js';
 import { kvServerArgs, type KvServerOptions } from '../server/kv-server-options.js';
 import type { ServerSpec } from './experiments.js';
@@ -39,17 +40,20 @@ export interface RunSpec {
  * An experiment that cannot go on because of what it measured (not a bug): the runner prints
  * its message as one sentence and exits 1, with nothing written.
  */
-export class ExperimentCannotProceed extends Error {
+export class ExperimentCannotProceed extends SyrupError<'EXPERIMENT_CANNOT_PROCEED'> {
+  override readonly name = 'ExperimentCannotProceed';
+
   constructor(message: string) {
-    super(message);
-    this.name = 'ExperimentCannotProceed';
+    super('EXPERIMENT_CANNOT_PROCEED', message);
   }
 }
 
-export class RunAborted extends Error {
+/** The run was stopped by a signal (Ctrl-C): the runner writes nothing and exits 130. */
+export class RunAborted extends SyrupError<'RUN_ABORTED'> {
+  override readonly name = 'RunAborted';
+
   constructor() {
-    super('the experiment was interrupted');
-    this.name = 'RunAborted';
+    super('RUN_ABORTED', 'the experiment was interrupted');
   }
 }
 

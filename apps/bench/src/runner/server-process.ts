@@ -1,3 +1,4 @@
+import { SyrupError } from '@syrup/core';
 import type { ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import type { ReadyLine, StoppedLine } from '../server/server-lines.js';
@@ -8,10 +9,11 @@ const READY_TIMEOUT_MS = 60_000;
 const STOP_TIMEOUT_MS = 15_000;
 
 /** Startup was interrupted by the signal; the child is gone. */
-export class ServerStartAborted extends Error {
+export class ServerStartAborted extends SyrupError<'SERVER_START_ABORTED'> {
+  override readonly name = 'ServerStartAborted';
+
   constructor() {
-    super('the key-value server was stopped while starting');
-    this.name = 'ServerStartAborted';
+    super('SERVER_START_ABORTED', 'the key-value server was stopped while starting');
   }
 }
 

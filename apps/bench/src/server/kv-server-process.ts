@@ -1,3 +1,4 @@
+import { SyrupError } from '@syrup/core';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { createInterface } from 'node:readline';
@@ -23,14 +24,14 @@ export interface KvServerProcess extends AsyncDisposable {
 }
 
 /** The server did not come up (or did not stop cleanly): its exit code and its last words. */
-export class KvServerProcessError extends Error {
+export class KvServerProcessError extends SyrupError<'KV_SERVER_FAILED'> {
   override name = 'KvServerProcessError';
   constructor(
     message: string,
     readonly exitCode: number | null,
     readonly stderr: readonly string[],
   ) {
-    super(message);
+    super('KV_SERVER_FAILED', message);
   }
 }
 

@@ -3,7 +3,7 @@ import { fileURLToPath } from 'node:url';
 import { ebpfBackendModule } from '@syrup/backend-ebpf';
 import { KernelDataMapStore } from '@syrup/backend-ebpf/maps';
 import { SyscallError, type Fd } from '@syrup/backend-ebpf/syscalls';
-import { compilePolicy, SyrupError, type PolicySource } from '@syrup/core';
+import { compilePolicy, isRefusal, SyrupError, type PolicySource } from '@syrup/core';
 import type { DataMap } from '@syrup/maps';
 import { ScanTracker, TokenRefiller } from '@syrup/policies-std';
 import { embedded, readPolicy, type EmbeddedSyrup } from '@syrup/runtime';
@@ -202,7 +202,8 @@ async function policySource(policy: string, names: readonly string[]): Promise<P
 
 /** The framework's refusals (compile errors, verifier rejections, missing privileges) are the user's to fix. */
 function asUsageError(error: unknown): unknown {
-  if (error instanceof SyrupError || error instanceof SyscallError) return new UsageError(error.message, { cause: error });
+  // A refusal, not a low-level failure (those stay bugs, with their stack), except a failed syscall: a missing privilege.
+  if (isRefusal(error) || error instanceof SyscallError) return new UsageError(error.message, { cause: error });
   return error;
 }
 
