@@ -1,7 +1,7 @@
 import { crossLayerVerdict } from './cross-layer-verdict.js';
 import type { CrossLayerExperiment, LayerConfiguration } from './experiments.js';
 import { ExperimentCannotProceed, measureRun, type RunSettings } from './measure-run.js';
-import type { ExperimentOutcome, ExperimentPlanOptions, ExperimentProgress } from './run-experiment.js';
+import type { ExperimentOutcome, ExperimentPlanOptions, ExperimentProgress } from './experiment-outcome.js';
 import { reportedRuns, sweepOrder } from './run-order.js';
 import type { RunRecord } from './run-record.js';
 

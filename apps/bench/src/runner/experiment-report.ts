@@ -1,5 +1,5 @@
 import { formatAgentCpu } from './agent-cpu.js';
-import type { ExperimentResults } from './experiment-results.js';
+import type { ExperimentResults } from './experiment-document.js';
 import { formatHostSteal } from './host-steal.js';
 import { formatResultsTable } from './results-table.js';
 

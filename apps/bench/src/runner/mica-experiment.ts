@@ -6,7 +6,7 @@ import type { MicaExperiment } from './experiments.js';
 import { readStealMs, stealBetween } from './host-steal.js';
 import { runLoadgenProcess } from './loadgen-process.js';
 import { RunAborted, type RunSettings } from './measure-run.js';
-import type { ExperimentOutcome, ExperimentPlanOptions, ExperimentProgress } from './run-experiment.js';
+import type { ExperimentOutcome, ExperimentPlanOptions, ExperimentProgress } from './experiment-outcome.js';
 import { toRunRecord, type RunRecord } from './run-record.js';
 import { saturationLoads } from './saturation.js';
 import { ServerStartAborted, startServerProcess } from './server-process.js';

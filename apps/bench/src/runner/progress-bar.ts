@@ -1,5 +1,5 @@
 import cliProgress from 'cli-progress';
-import type { ExperimentProgress } from './run-experiment.js';
+import type { ExperimentProgress } from './experiment-outcome.js';
 import type { RunRecord } from './run-record.js';
 
 const ms = (us: number | null): string => (us === null ? '-' : `${(us / 1000).toFixed(2)} ms`);

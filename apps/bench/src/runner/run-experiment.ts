@@ -1,52 +1,16 @@
 import type { Experiment, SweepExperiment } from './experiments.js';
+import type { ExperimentOutcome, ExperimentPlanOptions, ExperimentProgress } from './experiment-outcome.js';
 import { measureRun, type RunSettings } from './measure-run.js';
 import { reportedRuns, sweepOrder } from './run-order.js';
 import type { RunRecord } from './run-record.js';
 import { runCrossLayer } from './cross-layer-experiment.js';
 import { runMica } from './mica-experiment.js';
 import { runTokenQos } from './token-qos.js';
-import { getOnlyVerdict, scanMixVerdict, type Verdict } from './verdicts.js';
+import { getOnlyVerdict, scanMixVerdict } from './verdicts.js';
 
 export { reportedRuns, sweepOrder } from './run-order.js';
 
-export interface ExperimentPlanOptions {
-  readonly quick: boolean;
-  readonly repeats: number;
-  /** Overrides the experiment's loads (sweeps) or the saturation sweep's loads (token-qos). */
-  readonly loads?: readonly number[];
-  /** Overrides the experiment's policies. */
-  readonly policies?: readonly string[];
-}
-
-export interface ExperimentProgress {
-  /** Called once the number of runs is known, and again when it changes (token-qos's sweep ends when it saturates). */
-  onPlan?(total: number): void;
-  onRunStart?(label: string): void;
-  onRunDone?(run: RunRecord): void;
-  readonly signal?: AbortSignal;
-}
-
-export interface ExperimentOutcome {
-  /** The reported run of each point (the median of its repeats), in plan order. */
-  readonly runs: readonly RunRecord[];
-  /** Every run, repeats included. */
-  readonly allRuns: readonly RunRecord[];
-  readonly verdict: Verdict;
-  /** token-qos: round-robin's saturation throughput S, the sweep behind it, and what the rounds ran at. */
-  readonly saturation?: {
-    readonly policy: string;
-    readonly rps: number;
-    readonly criterion: string;
-    /** The sweep's runs, ascending, one per load. */
-    readonly runs: readonly RunRecord[];
-    /** The comparison's offered load (LS + BE), 1.2 S. */
-    readonly overloadRps: number;
-    /** The refiller's settings from S: tokens per second and bucket sizes. */
-    readonly tokenRate: number;
-    readonly tokenBurst: number;
-    readonly tokenBestEffortBurst: number;
-  };
-}
+export type { ExperimentOutcome, ExperimentPlanOptions, ExperimentProgress } from './experiment-outcome.js';
 
 export async function runExperiment(experiment: Experiment, plan: ExperimentPlanOptions, settings: RunSettings, progress: ExperimentProgress = {}): Promise<ExperimentOutcome> {
   switch (experiment.kind) {

@@ -1,7 +1,7 @@
 import type { TokenQosExperiment } from './experiments.js';
 import { ExperimentCannotProceed, measureRun, type RunSettings, type RunSpec } from './measure-run.js';
 import { quartiles } from './quartiles.js';
-import type { ExperimentOutcome, ExperimentPlanOptions, ExperimentProgress } from './run-experiment.js';
+import type { ExperimentOutcome, ExperimentPlanOptions, ExperimentProgress } from './experiment-outcome.js';
 import { medianRun, type RunRecord } from './run-record.js';
 import { keepsUp, saturationLoads, saturationSweepDone, saturationThroughput } from './saturation.js';
 import { tokenQosVerdict } from './verdicts.js';

@@ -29,7 +29,7 @@ export interface CodegenTarget {
   readonly inputs: readonly InputKind[];
   /** True when a `port` option applies to `udp` inputs (the prologue then passes other ports). */
   readonly portFilter: boolean;
-  /** How the body's loads reach the policy's bytes; see `RegionAccess` in lower-load.ts. */
+  /** How the body's loads reach the policy's bytes; see `RegionAccess` in region-access.ts. */
   readonly region: TargetRegion;
   /** Bytes of scratch stack the prologue needs, given the fields the body reads (`frame.buffer`). */
   readonly scratchBytes?: (fields: ReadonlySet<string>) => number;

@@ -1,5 +1,5 @@
 import type { InputField } from '@syrup/core';
-import type { RegionAccess } from './lower-load.js';
+import type { RegionAccess } from './region-access.js';
 import type { MapOpSlots } from './lower-map-op.js';
 
 /**

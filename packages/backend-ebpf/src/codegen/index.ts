@@ -40,7 +40,7 @@ export type { Frame } from './frame.js';
 export type { MapOpSlots } from './lower-map-op.js';
 export { emitWideDivideSlots, emitWideMultiplyRegisters, emitWideMultiplySlots } from './wide-arithmetic.js';
 export type { WideSlots } from './wide-arithmetic.js';
-export type { RegionAccess } from './lower-load.js';
+export type { RegionAccess } from './region-access.js';
 export { FP } from './operands.js';
 export {
   EXECUTOR_KEY,

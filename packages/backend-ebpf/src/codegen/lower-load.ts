@@ -21,6 +21,7 @@ import {
   type Size,
 } from '../asm/index.js';
 import type { Emitter } from './emitter.js';
+import type { RegionAccess } from './region-access.js';
 import { isLoadBoundField } from './input-locations.js';
 import { FP, type Operands } from './operands.js';
 
@@ -43,30 +44,6 @@ export const DIRECT_LIMIT = 0xff00;
 /** Constant offsets up to here fit the signed 16-bit offset of a load, so one check can cover several. */
 export const MERGE_LIMIT = 0x7fff;
 
-/**
- * How the policy's readable bytes (a UDP payload, or a raw frame) are reached at a hook. All
- * slots are negative offsets from r10 that the prologue filled.
- */
-export interface RegionAccess {
-  /**
-   * `direct`: only packet memory up to data_end is readable (XDP). `direct-or-helper`: reads
-   * past the linear part fall back to `bpf_skb_load_bytes` (socket-select, where data_end is
-   * only the skb's linear head).
-   */
-  readonly mode: 'direct' | 'direct-or-helper';
-  /** Slot holding the packet pointer the region's offsets count from, minus `displacement`. */
-  readonly baseSlot: number;
-  /** Bytes from the base pointer to byte 0 of the region. */
-  readonly displacement: number;
-  /** Slot holding the packet end pointer. */
-  readonly endSlot: number;
-  /** Slot holding the region's length when it is not bounded by data_end alone (UDP payloads). */
-  readonly lengthSlot?: number;
-  /** `direct-or-helper`: the context pointer's slot, an 8-byte buffer and 4 slots to save r1-r4. */
-  readonly ctxSlot?: number;
-  readonly bufferSlot?: number;
-  readonly saveSlot?: number;
-}
 
 /**
  * Bounds-check plan of a load with a constant offset: `check` performs one check covering

@@ -1,7 +1,7 @@
 import { SyscallError } from '../errors/syscall-error.js';
 import { ProgType } from '../syscalls/bpf-constants.js';
-import type { ProgTestRunAttr } from '../syscalls/syscalls.js';
-import type { Program } from './program.js';
+import type { Fd } from '../fd.js';
+import type { ProgTestRunAttr, Syscalls } from '../syscalls/syscalls.js';
 import { ProgramError } from './program-error.js';
 
 /** `struct xdp_md` fields a test run may set; data, data_meta and data_end follow from the packet. */
@@ -54,19 +54,31 @@ export function verdictName(programType: number, retval: number): string | undef
 }
 
 /**
+ * What a test run needs of a loaded program (a Program is one): its type, its fd, the syscall
+ * layer it was loaded through, and a name for messages. Structural, so this file does not
+ * import program.ts, which builds its own runs on this one.
+ */
+export interface TestableProgram {
+  readonly type: number;
+  readonly fd: Fd;
+  readonly sys: Syscalls;
+  toString(): string;
+}
+
+/**
  * BPF_PROG_TEST_RUN with buffers allocated once and grown only when a larger packet comes:
  * the runner for loops that run a program many times. Results point into those buffers and
  * stay valid until the next `run`.
  */
 export class TestRunner {
-  readonly #program: Program;
+  readonly #program: TestableProgram;
   readonly #extra: number;
   readonly #wantCtx: boolean;
   #dataOut = new Uint8Array(0);
   #ctxOut: Uint8Array | undefined;
   readonly #xdpCtx = new Uint8Array(XDP_MD_SIZE);
 
-  constructor(program: Program, options: TestRunnerOptions = {}) {
+  constructor(program: TestableProgram, options: TestRunnerOptions = {}) {
     if (!TESTABLE.has(program.type)) {
       throw new ProgramError(
         'PROGRAM_INCOMPATIBLE',

@@ -4,7 +4,10 @@ import type { PolicyIr } from '../ir/policy-ir.js';
 import type { TargetClaim } from '../hook/target-claim.js';
 import type { InputKind } from '../policy/inputs.js';
 import type { PolicyManifest } from '../policy/define-policy.js';
+import type { DeployTarget, SharedMaps } from './deploy-target.js';
 import type { AbandonRequest, PersistedAttachment, PersistenceLocation, RestoreRequest } from './persistence.js';
+
+export type { DeployTarget, SharedMaps } from './deploy-target.js';
 
 /** Whether this machine can run one of a backend's hooks; `reason` is one sentence when not. */
 export interface HookProbe {
@@ -46,23 +49,6 @@ export interface Artifact {
   readonly notes?: readonly string[];
 }
 
-/**
- * Where to attach. Which fields matter depends on the hook (its `HookSpec.target` schema): a
- * socket group is named by `port` (and `protocol`, `pid`), an XDP hook by `interface` (and
- * `queue`, `port`, `extra.netns`...), the thread hook by `pid`. The five fields below travel at
- * the top level of the wire protocol; every other field of a hook's schema travels in `extra`.
- * Backends validate what they need and refuse the rest with one sentence.
- */
-export interface DeployTarget {
-  readonly port?: number;
-  readonly protocol?: 'udp' | 'tcp';
-  readonly pid?: number;
-  readonly interface?: string;
-  readonly queue?: number;
-  /** Backend-specific extras (explicit socket fds, CPU lists...). */
-  readonly extra?: Readonly<Record<string, unknown>>;
-}
-
 /** Who asks for a deployment: the peer's credentials over the daemon's socket (uid 0 for an embedded runtime). */
 export interface CallerCredentials {
   readonly uid: number;
@@ -89,8 +75,6 @@ export interface Authorization {
   readonly claims: readonly TargetClaim[];
 }
 
-/** Data maps a deployment shares with others by name (cross-layer communication). */
-export type SharedMaps = ReadonlyMap<string, DataMapStore>;
 
 export interface AttachRequest<A extends Artifact = Artifact> {
   readonly artifact: A;

@@ -1,6 +1,6 @@
 import type { HookId } from '../hook/hook-spec.js';
 import type { PolicyIr } from '../ir/policy-ir.js';
-import type { DeployTarget, SharedMaps } from './backend.js';
+import type { DeployTarget, SharedMaps } from './deploy-target.js';
 
 /** A JSON value, so that a persisted record survives `JSON.stringify` / `JSON.parse` unchanged. */
 export type JsonValue = null | boolean | number | string | readonly JsonValue[] | { readonly [key: string]: JsonValue };

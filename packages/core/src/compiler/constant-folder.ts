@@ -4,7 +4,7 @@ import type { CompareOp } from '../ir/policy-ir.js';
 import { ThreadEvent, type ThreadEventName } from '../policy/inputs.js';
 import { parseIntegerLiteral } from './integer-literal.js';
 import { checkMemberAccess, lowerExpression, lowerInt } from './lower-expressions.js';
-import type { Lowering } from './lowering.js';
+import type { CompileTimeConstants, Lowering } from './lowering.js';
 import { isCoreNamespace, MODULE_FRAME, type Frame, type Scope } from './lowering-scope.js';
 import { ARITHMETIC, COMPARISON, isTypeWrapper } from './policy-syntax.js';
 
@@ -28,7 +28,7 @@ import { ARITHMETIC, COMPARISON, isTypeWrapper } from './policy-syntax.js';
  *   `ThreadEvent` member, a bad top-level constant) and answers undefined for anything else
  *   that is not a constant, which lowering then lowers (and refuses, when it is wrong).
  */
-export class ConstantFolder {
+export class ConstantFolder implements CompileTimeConstants {
   readonly #values = new Map<string, bigint>();
   readonly #evaluating = new Set<string>();
 

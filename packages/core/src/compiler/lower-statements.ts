@@ -1,8 +1,7 @@
 import ts from './lazy-typescript.js';
 import { evalBinary } from '../ir/ir-semantics.js';
 import type { BinaryOp, VReg } from '../ir/policy-ir.js';
-import { lowerCondition } from './lower-conditions.js';
-import { lowerCall, lowerExpression, lowerInt, requireInt } from './lower-expressions.js';
+import { lowerCall, lowerCondition, lowerExpression, lowerInt, requireInt } from './lower-expressions.js';
 import { bindDestructured, inlineCall } from './lower-functions.js';
 import type { Lowering } from './lowering.js';
 import { describe, int, Scope, type Breakable, type Frame, type Role } from './lowering-scope.js';

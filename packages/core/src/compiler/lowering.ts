@@ -2,12 +2,11 @@ import ts from './lazy-typescript.js';
 import type { SourcePosition, VReg } from '../ir/policy-ir.js';
 import type { PolicyManifest } from '../policy/define-policy.js';
 import { STANDARD_INPUT_FIELDS, type InputFieldTable } from '../policy/input-fields.js';
-import { ConstantFolder } from './constant-folder.js';
 import { IrBuilder } from './ir-builder.js';
 import type { ModuleFunction, PolicyModule } from './policy-module.js';
 import type { PolicyLimits } from './policy-limits.js';
 import { isAssignmentOperator, isIncrement } from './policy-syntax.js';
-import { Scope, type Binding } from './lowering-scope.js';
+import { Scope, type Binding, type Frame } from './lowering-scope.js';
 import { unwrapExpression, type SourceContext } from './source-context.js';
 
 /**
@@ -16,10 +15,26 @@ import { unwrapExpression, type SourceContext } from './source-context.js';
  * the step budget (both limits of {@link PolicyLimits}), declarations, and what each register
  * is to the names bound to it.
  */
+/**
+ * What the lowering asks of compile-time constants (constant-folder.ts's ConstantFolder is
+ * the one implementation; stated here so that this file does not import it, and the folder,
+ * which lowers to find the error of a non-constant, can import the lowering's type).
+ */
+export interface CompileTimeConstants {
+  /** The value of top-level constant `name`; refused at `at` when it is not an integer constant. */
+  moduleConstant(name: string, at: ts.Node): bigint;
+  /** The value of `expression`, which must be a constant; refused with `reason` at it otherwise. */
+  require(expression: ts.Expression, scope: Scope, frame: Frame, reason: string): bigint;
+  /** The value of `expression` when it is a constant, without emitting anything; undefined otherwise. */
+  evaluate(expression: ts.Expression, scope: Scope, frame: Frame): bigint | undefined;
+  /** The value of a `ThreadEvent.X` member access; undefined when `e` is not one. */
+  threadEvent(e: ts.PropertyAccessExpression, scope: Scope): bigint | undefined;
+}
+
 export class Lowering {
   readonly builder: IrBuilder;
   readonly moduleScope = new Scope(undefined);
-  readonly constants: ConstantFolder;
+  readonly constants: CompileTimeConstants;
   /** The functions being inlined, outermost first: a call of one of them is recursion. */
   readonly callStack: ModuleFunction[] = [];
   /** Registers that are the home of a `let` (or an assigned parameter): their value changes. */
@@ -35,11 +50,13 @@ export class Lowering {
     readonly ctx: SourceContext,
     readonly module: PolicyModule,
     readonly limits: PolicyLimits,
+    /** Makes this lowering's compile-time constants (a ConstantFolder over it). */
+    constants: (lowering: Lowering) => CompileTimeConstants,
     /** The fields policy code may read from its input (`pkt.srcPort`, `pkt.payload.length`). */
     readonly inputFields: InputFieldTable = STANDARD_INPUT_FIELDS,
   ) {
     this.builder = new IrBuilder(limits.maxIrInstructions);
-    this.constants = new ConstantFolder(this);
+    this.constants = constants(this);
     for (const [name, binding] of module.bindings) this.moduleScope.names.set(name, { b: 'module', binding });
   }
 

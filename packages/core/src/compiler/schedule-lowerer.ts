@@ -5,6 +5,7 @@ import { STANDARD_INPUT_FIELDS, type InputFieldTable } from '../policy/input-fie
 import { compactRegisters } from './compact-registers.js';
 import { IrBudgetExceeded } from './ir-builder.js';
 import { bindScheduleParameter, lowerBody } from './lower-functions.js';
+import { ConstantFolder } from './constant-folder.js';
 import { Lowering } from './lowering.js';
 import { Scope, type Frame } from './lowering-scope.js';
 import type { ModuleFunction, PolicyModule } from './policy-module.js';
@@ -18,8 +19,8 @@ import type { SourceContext } from './source-context.js';
  * every construct outside the subset is a {@link PolicyCompileError} at its position.
  *
  * The work is split by what it lowers: lower-functions.ts (bodies, inlined calls, parameter
- * bindings), lower-statements.ts, lower-conditions.ts (conditions as jumps),
- * lower-expressions.ts, and constant-folder.ts (what is known before run time); lowering.ts
+ * bindings), lower-statements.ts, lower-expressions.ts (values, and conditions as jumps), and
+ * constant-folder.ts (what is known before run time); lowering.ts
  * holds the state they share and the limits every one of them is charged against.
  */
 export class ScheduleLowerer {
@@ -31,7 +32,7 @@ export class ScheduleLowerer {
     private readonly limits: PolicyLimits = POLICY_LIMITS,
     inputFields: InputFieldTable = STANDARD_INPUT_FIELDS,
   ) {
-    this.#lowering = new Lowering(ctx, module, limits, inputFields);
+    this.#lowering = new Lowering(ctx, module, limits, (lowering) => new ConstantFolder(lowering), inputFields);
   }
 
   /** Evaluates every top-level integer constant, so a bad one is reported even when unused. */

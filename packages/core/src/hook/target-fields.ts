@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import type { DeployTarget } from '../backend/backend.js';
+import type { DeployTarget } from '../backend/deploy-target.js';
 
 /**
  * A hook's target schema: one zod object over the target's fields, flat (`port`, `interface`,
