@@ -15,14 +15,18 @@ export interface KernelSuiteOptions {
 export type GateDecision = { readonly run: true } | { readonly run: false; readonly fail: boolean; readonly reason: string };
 
 /**
- * The gate's one rule. Every missing need is named in the reason. Under SYRUP_REQUIRE_KERNEL=1
+ * The gate's one rule. Every missing need is named in the reason, needs missing for the same
+ * cause in one clause. Under SYRUP_REQUIRE_KERNEL=1
  * a missing machine need (privilege, bpf feature, netns...) fails; a missing variant need
  * (nfp, ghost, sched-ext: hardware or kernels CI does not have) still skips, since requiring it
  * would fail every run.
  */
 export function gateDecision(missing: readonly MissingNeed[], required = kernelRequired): GateDecision {
   if (missing.length === 0) return { run: true };
-  const reason = missing.map((m) => `needs ${m.need}: ${m.reason.replace(/\.$/, '')}`).join('; ');
+  // Needs missing for one cause (no privileges make every bpf need fail alike) share one clause, so the line stays short.
+  const byReason = new Map<string, string[]>();
+  for (const m of missing) byReason.set(m.reason, [...(byReason.get(m.reason) ?? []), m.need]);
+  const reason = [...byReason].map(([why, needs]) => `needs ${needs.join(', ')}: ${why.replace(/\.$/, '')}`).join('; ');
   return { run: false, fail: required && missing.some((m) => m.kind === 'machine'), reason };
 }
 

@@ -33,7 +33,7 @@ const NEEDS = {
   root: {
     kind: 'machine',
     what: 'uid 0 itself: starting processes of other uids, raising priorities back',
-    probe: () => (process.getuid?.() === 0 ? undefined : 'it needs root (uid 0), to start processes of other uids.'),
+    probe: () => (process.getuid?.() === 0 ? undefined : 'this process is not root (uid 0).'),
   },
   bpf: {
     kind: 'machine',
@@ -144,7 +144,7 @@ function capabilityReason(): string | undefined {
   const missing: string[] = [];
   if (!has(CAP_BPF) && !has(CAP_SYS_ADMIN)) missing.push('CAP_BPF');
   if (!has(CAP_NET_ADMIN)) missing.push('CAP_NET_ADMIN');
-  return missing.length > 0 ? `it needs root or ${missing.join(' and ')}.` : undefined;
+  return missing.length > 0 ? `this process is not root and lacks ${missing.join(' and ')}.` : undefined;
 }
 
 /** The backend's probe, asked only once the capabilities are there (its own sentences assume a Linux with bpf()). */

@@ -20,7 +20,13 @@ describe('the gate rule', () => {
       expect(gateDecision([missing(need)], true)).toMatchObject({ run: false, fail: false });
     }
     // A variant suite on a machine without privileges still fails under REQUIRE: the privilege is the machine's.
-    expect(gateDecision([missing('root'), missing('nfp')], true)).toMatchObject({ run: false, fail: true, reason: 'needs root: it is not there; needs nfp: it is not there' });
+    expect(gateDecision([missing('root', 'not root.'), missing('nfp', 'no NFP NIC.')], true)).toMatchObject({ run: false, fail: true, reason: 'needs root: not root; needs nfp: no NFP NIC' });
+  });
+
+  it('names the needs missing for one cause in one clause', () => {
+    const unprivileged = 'this process is not root and lacks CAP_BPF.';
+    const decision = gateDecision([missing('bpf', unprivileged), missing('netns', 'no ip.'), missing('xdp-skb', unprivileged)], false);
+    expect(decision).toMatchObject({ reason: 'needs bpf, xdp-skb: this process is not root and lacks CAP_BPF; needs netns: no ip' });
   });
 
   it('treats every need that is not hardware or a kernel variant as one CI machines have', () => {
