@@ -24,6 +24,8 @@ export function syrupVitestConfig(options: { kernel?: boolean; testTimeout?: num
       fileParallelism: options.kernel ? false : true,
       // Kernel suites find bpffs mounted even on a freshly booted machine (mounted once, before any worker).
       globalSetup: options.kernel ? [join(repositoryRoot, 'packages/backend-ebpf/test/global-setup/mount-bpffs.ts')] : [],
+      // A test file of a kernel suite that ends with a bpf object open it did not have at its start fails (tools/test-support/src/fd-leak-check.ts).
+      setupFiles: options.kernel ? [join(repositoryRoot, 'tools/test-support/src/fd-leak-check.ts')] : [],
       pool: 'forks',
       // Bins the tests start (syrup, syrupd) run the TypeScript sources under test, never a dist/ left by an earlier build.
       env: { SYRUP_FROM_SOURCE: '1' },

@@ -54,7 +54,7 @@ interface HookRow {
   targetFields: string[];
 }
 
-describeKernel('syrup daemon --backend: backends by package, their failures in status and hooks', () => {
+describeKernel('syrup daemon --backend: backends by package, their failures in status and hooks', { needs: ['bpf', 'bpffs'] }, () => {
   let dir: string;
   let socketPath: string;
   let pinRoot: string;

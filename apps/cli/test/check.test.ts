@@ -99,7 +99,7 @@ describe('syrup check', { timeout: 120_000 }, () => {
 });
 
 // The verifier needs the privileges the kernel suites have; without them this skips with its reason.
-describeKernel('syrup check with BPF privileges', () => {
+describeKernel('syrup check with BPF privileges', { needs: ['bpf'] }, () => {
   it('has the kernel verify the program of an eBPF hook', { timeout: 120_000 }, () => {
     expect(run({}, ['check', 'packages/policies-std/src/token-qos.ts', '--hook', 'xdp-drv', '--port', '9000']).stdout.trim()).toBe('ok: the policy can run at xdp-drv (backend ebpf).');
   });

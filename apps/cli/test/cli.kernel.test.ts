@@ -76,7 +76,7 @@ describe('syrup user mistakes (no daemon needed)', () => {
   });
 });
 
-describeKernel('syrup against syrupd, end to end', () => {
+describeKernel('syrup against syrupd, end to end', { needs: ['bpf', 'bpffs'] }, () => {
   let dir: string;
   let socketPath: string;
   let pinRoot: string;

@@ -15,7 +15,7 @@ const here = dirname(fileURLToPath(import.meta.url));
  */
 const SOURCE_REPO = process.env['SYRUP_README_TEST_REPO'] ?? resolve(here, '../../..');
 
-describeKernel("the README's commands in a fresh clone", () => {
+describeKernel("the README's commands in a fresh clone", { needs: ['bpf', 'bpffs'] }, () => {
   let dir: string | undefined;
   let pinRoot: string | undefined;
   let session: ShellSession | undefined;

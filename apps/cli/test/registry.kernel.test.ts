@@ -19,7 +19,7 @@ const FIXTURES = join(here, 'fixtures', 'registry');
 /** What `lerna publish` must put on the registry: every package that is not private. */
 const PUBLISHED = ['@syrup/core', '@syrup/maps', '@syrup/backend-ebpf', '@syrup/runtime', '@syrup/policies-std', '@syrup/syrupd', '@syrup/cli'];
 
-describeKernel('Syrup from a registry', () => {
+describeKernel('Syrup from a registry', { needs: ['bpf', 'bpffs'] }, () => {
   let dir: string | undefined;
   let registry: LocalRegistry | undefined;
   let session: ShellSession | undefined;

@@ -48,7 +48,7 @@ function sendChoices(ns: string, host: string, port: number): void {
   if (result.status !== 0) throw new Error(`the sender failed: ${result.stderr}`);
 }
 
-describeKernel('syrup deploy --target: AF_XDP executors and CPU lists of the XDP hooks, through syrupd', () => {
+describeKernel('syrup deploy --target: AF_XDP executors and CPU lists of the XDP hooks, through syrupd', { needs: ['bpf', 'bpffs', 'netns', 'xdp-skb', 'af-xdp'] }, () => {
   const sys = nativeSyscalls();
   let dir: string;
   let socketPath: string;

@@ -16,7 +16,7 @@ import { startSyrupd, type Syrupd } from '../src/index.js';
 
 const ROUND_ROBIN = fileURLToPath(new URL('../../../packages/policies-std/src/round-robin.ts', import.meta.url));
 
-describeKernel("syrupd's audit log", () => {
+describeKernel("syrupd's audit log", { needs: ['root', 'bpf', 'bpffs'] }, () => {
   let dir: string | undefined;
   let pinRoot: string | undefined;
   let daemon: Syrupd | undefined;

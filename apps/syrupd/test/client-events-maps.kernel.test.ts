@@ -51,7 +51,7 @@ function nextEvent<E extends 'replaced' | 'undeployed'>(deployment: ClientDeploy
   });
 }
 
-describeKernel('a connect() client of syrupd: pushed deployment events and map atomics', () => {
+describeKernel('a connect() client of syrupd: pushed deployment events and map atomics', { needs: ['bpf', 'bpffs'] }, () => {
   const cleanup: (() => unknown)[] = [];
   afterEach(async () => {
     for (const step of cleanup.splice(0).reverse()) await step();

@@ -123,7 +123,7 @@ function jsonChild(child: ChildProcessWithoutNullStreams): { next(): Promise<Rec
   };
 }
 
-describeKernel('syrupd under a connection flood from one tenant uid', () => {
+describeKernel('syrupd under a connection flood from one tenant uid', { needs: ['root', 'bpf'] }, () => {
   const cleanup: (() => unknown)[] = [];
   let daemon: DaemonChild;
   let access: RepoAccess;

@@ -84,7 +84,7 @@ interface StateFile {
   readonly intents?: unknown;
 }
 
-describeKernel('syrupd SIGKILLed at every step of deploy, replace and undeploy: the next start leaves listed = steered, no orphan pins', () => {
+describeKernel('syrupd SIGKILLed at every step of deploy, replace and undeploy: the next start leaves listed = steered, no orphan pins', { needs: ['bpf', 'bpffs', 'netns', 'xdp-skb'] }, () => {
   const cleanup: (() => unknown)[] = [];
   afterEach(async () => {
     for (const step of cleanup.splice(0).reverse()) {

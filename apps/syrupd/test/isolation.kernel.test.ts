@@ -68,7 +68,7 @@ function wire(request: Record<string, unknown>): { op: 'wire'; line: string } {
   return { op: 'wire', line: JSON.stringify({ v: 1, id: 1, ...request }) };
 }
 
-describeKernel('syrupd isolation between two tenant uids', () => {
+describeKernel('syrupd isolation between two tenant uids', { needs: ['root', 'bpf', 'bpffs', 'netns', 'xdp-skb', 'af-xdp'] }, () => {
   const cleanup: { name: string; step: () => unknown }[] = [];
   let access: RepoAccess;
   let net: VethNamespaces;
@@ -338,7 +338,7 @@ describeKernel('syrupd isolation between two tenant uids', () => {
   });
 });
 
-describeKernel('repository access through a bind mount', () => {
+describeKernel('repository access through a bind mount', { needs: ['root'] }, () => {
   it('makes a checkout under a closed directory readable by another uid, and unmounts it again', async () => {
     const { mkdtempSync, mkdirSync, writeFileSync, chmodSync, existsSync } = await import('node:fs');
     const { execFileSync } = await import('node:child_process');

@@ -24,7 +24,7 @@ async function rawLines(socketPath: string): Promise<{ socket: Socket; send(text
   };
 }
 
-describeKernel('syrupd answers every request line, whatever its shape (issue #15, item 5)', () => {
+describeKernel('syrupd answers every request line, whatever its shape (issue #15, item 5)', { needs: ['bpf'] }, () => {
   let daemon: DaemonChild | undefined;
   const sockets: Socket[] = [];
   afterEach(async () => {

@@ -50,7 +50,7 @@ function socketPerFlow(received: readonly (readonly number[])[]): number[] {
   return sockets.map((s) => (s.size === 1 ? ([...s][0] as number) : -1));
 }
 
-describeKernel('syrupd restarts: pins keep steering, recovery rebuilds the registry', () => {
+describeKernel('syrupd restarts: pins keep steering, recovery rebuilds the registry', { needs: ['bpf', 'bpffs', 'netns', 'xdp-skb'] }, () => {
   const cleanup: (() => unknown)[] = [];
   afterEach(async () => {
     for (const step of cleanup.splice(0).reverse()) {

@@ -64,7 +64,7 @@ describe('SO_PEERCRED through the backend-ebpf syscall layer', () => {
   });
 });
 
-describeKernel('the syrupd process', () => {
+describeKernel('the syrupd process', { needs: ['root', 'bpf', 'bpffs'] }, () => {
   let daemon: DaemonChild | undefined;
   afterEach(async () => {
     await daemon?.stop();

@@ -43,7 +43,7 @@ function ok(answer: TenantAnswer): unknown {
   return answer.result;
 }
 
-describeKernel('a third-party backend loaded by syrupd (examples/backends/work-queue)', () => {
+describeKernel('a third-party backend loaded by syrupd (examples/backends/work-queue)', { needs: ['root', 'bpf', 'bpffs'] }, () => {
   const cleanup: (() => unknown)[] = [];
   let access: RepoAccess;
   let files: DaemonFiles;

@@ -77,7 +77,7 @@ async function deployOn(client: SyrupClient, server: ServerProcess) {
   return deployment;
 }
 
-describeKernel('syrupd: the thread hook', () => {
+describeKernel('syrupd: the thread hook', { needs: ['root', 'bpf', 'raw-tracepoint', 'sched-fifo'] }, () => {
   it('deploys with --hook thread --pid on the daemon\'s --thread-cpus, and gives every thread back within 1 s of undeploy', async () => {
     const { client, server, threads } = await setup();
     const before = schedules(threads);

@@ -48,7 +48,7 @@ function succeeded(answer: TenantAnswer): unknown {
   return answer.result;
 }
 
-describeKernel("syrupd keeps serving tenant A while the verifier works on tenant B's policy", () => {
+describeKernel("syrupd keeps serving tenant A while the verifier works on tenant B's policy", { needs: ['root', 'bpf'] }, () => {
   const cleanup: { name: string; step: () => unknown }[] = [];
   let access: RepoAccess;
   let daemon: DaemonChild;

@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { register } from '../src/index.js';
 import { describeKernel } from '@syrup/test-support/kernel-gate';
 
-describeKernel('the eBPF backend plugin', () => {
+describeKernel('the eBPF backend plugin', { needs: ['bpf'] }, () => {
   it('registers with register(container), and the registry offers its hooks as available', async () => {
     const child = container.createChildContainer();
     registerHookRegistry(child);

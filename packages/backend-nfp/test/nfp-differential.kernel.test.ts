@@ -82,7 +82,7 @@ function differential(ir: PolicyIr, seed: number, cases: number, label: string):
   return cases;
 }
 
-describeKernel('NFP-lowered code against the evaluator (BPF_PROG_TEST_RUN)', () => {
+describeKernel('NFP-lowered code against the evaluator (BPF_PROG_TEST_RUN)', { needs: ['bpf'] }, () => {
   it('agrees on at least 4,000 cases of random policies inside the NFP subset', () => {
     let total = 0;
     let policies = 0;

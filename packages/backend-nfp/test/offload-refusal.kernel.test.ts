@@ -1,14 +1,11 @@
-import { readdirSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { compilePolicy, type PolicyIr } from '@syrup/core';
 import { standardPolicyPath } from '@syrup/policies-std';
 import { describeKernel } from '@syrup/test-support/kernel-gate';
 import { createVethNamespaces, ip, type VethNamespaces } from '@syrup/test-support/veth-namespaces';
 import { NfpBackend, NfpError } from '../src/index.js';
-
-function openFdCount(): number {
-  return readdirSync('/proc/self/fd').length;
-}
+import { openFdCount } from '@syrup/test-support/open-fds';
 
 async function refusal(action: () => Promise<unknown>): Promise<NfpError> {
   try {
@@ -34,7 +31,7 @@ export default definePolicy({
  * BPF_PROG_LOAD with prog_ifindex on a veth), and the refusal is one sentence naming the
  * interface, with no fd, program, map or XDP attachment left behind.
  */
-describeKernel('xdp-offload on a device without BPF offload (a veth)', () => {
+describeKernel('xdp-offload on a device without BPF offload (a veth)', { needs: ['bpf', 'netns'] }, () => {
   let veth: VethNamespaces;
   const backend = new NfpBackend();
   beforeAll(() => {

@@ -1,4 +1,4 @@
-import { readdirSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { EbpfBackend } from '@syrup/backend-ebpf';
 import { SocketSelectHook } from '@syrup/backend-ebpf/hooks';
@@ -8,6 +8,7 @@ import { describeKernel } from '@syrup/test-support/kernel-gate';
 import { afterEach, beforeAll, expect, it } from 'vitest';
 import { ScanTracker, standardPolicyPath, TokenRefiller, type StandardPolicyName } from '../src/index.js';
 import { fence, request, ReuseportGroup, Sender, waitFor } from './support/udp.js';
+import { openFdCount } from '@syrup/test-support/open-fds';
 
 /*
  * The companions on real sockets: scan-avoid and token-qos deployed through the eBPF backend's
@@ -34,15 +35,14 @@ function deploy(policy: PolicyUnit, target: DeployTarget): Promise<ManagedDeploy
   return new ManagedDeployment(registry, policy, { hook: 'socket-select', target }).start();
 }
 
-const openFds = (): number => readdirSync('/proc/self/fd').length;
 const userOf = (payload: Buffer): number | undefined => (payload.length === 24 ? payload.readUInt32BE(4) : undefined);
 const isFence = (tag: number) => (payload: Buffer): boolean => payload.length === 2 && payload[0] === 0xfe && payload[1] === tag;
 
-describeKernel('the userspace companions on the kernel maps of real deployments', () => {
+describeKernel('the userspace companions on the kernel maps of real deployments', { needs: ['bpf'] }, () => {
   const cleanup: (() => unknown)[] = [];
   let fdsBefore = 0;
   beforeAll(() => {
-    fdsBefore = openFds();
+    fdsBefore = openFdCount();
   });
   afterEach(async () => {
     for (const step of cleanup.splice(0).reverse()) await step();
@@ -199,6 +199,6 @@ describeKernel('the userspace companions on the kernel maps of real deployments'
     // The backend's code generation workers hold their own event loops' fds until it closes.
     await backend.close();
     // Node closes its dgram sockets a moment after close(), hence the wait.
-    expect(await waitFor(() => openFds() === fdsBefore), `${openFds()} fds open, ${fdsBefore} before`).toBe(true);
+    expect(await waitFor(() => openFdCount() === fdsBefore), `${openFdCount()} fds open, ${fdsBefore} before`).toBe(true);
   });
 });

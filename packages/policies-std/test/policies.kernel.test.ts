@@ -1,4 +1,4 @@
-import { readdirSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { compilePolicy, flowHash, foldIpv6Address, PolicyEvaluator, type PolicyDecision, type PolicyEvaluationInput, type PolicyIr } from '@syrup/core';
 import { CODEGEN_HOOKS, generateProgram, generateTestHarness, HARNESS_RESULT_KIND, SYSTEM_MAP_NAMES } from '@syrup/backend-ebpf/codegen';
 import { loadProgramSpec, type LoadedProgram } from '@syrup/backend-ebpf/loader';
@@ -6,6 +6,7 @@ import { InMemoryDataMapStore, type DataMapStore } from '@syrup/maps';
 import { beforeAll, expect, it } from 'vitest';
 import { describeKernel } from '@syrup/test-support/kernel-gate';
 import { STANDARD_POLICY_NAMES, standardPolicyPath, type StandardPolicyName } from '../src/index.js';
+import { openFdCount } from '@syrup/test-support/open-fds';
 
 /*
  * The standard policies in the kernel: each compiles for every hook the eBPF backend builds,
@@ -18,7 +19,6 @@ const text = (name: StandardPolicyName): string => readFileSync(standardPolicyPa
 const compile = (name: StandardPolicyName, params?: Record<string, number>): PolicyIr =>
   compilePolicy({ fileName: `${name}.ts`, text: text(name) }, params ? { params } : {}).ir;
 
-const openFds = (): number => readdirSync('/proc/self/fd').length;
 
 /** A request in the wire format (big-endian): type, user id, request id, key. */
 function request(type: number, user = 0, key = 42n): Uint8Array {
@@ -142,10 +142,10 @@ function both(name: StandardPolicyName, params?: Record<string, number>): BothSi
 const GET = request(0);
 const SCAN = request(1);
 
-describeKernel('the standard policies in the kernel', () => {
+describeKernel('the standard policies in the kernel', { needs: ['bpf'] }, () => {
   let fdsBefore = 0;
   beforeAll(() => {
-    fdsBefore = openFds();
+    fdsBefore = openFdCount();
   });
 
   // get-priority is a thread policy: no kernel program runs it (the thread hook's agent evaluates it).
@@ -230,6 +230,6 @@ describeKernel('the standard policies in the kernel', () => {
   });
 
   it('left no kernel object behind (the process holds the fds it held before)', () => {
-    expect(openFds()).toBe(fdsBefore);
+    expect(openFdCount()).toBe(fdsBefore);
   });
 });

@@ -5,7 +5,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Backend, registerHookRegistry, type Artifact, type CompiledPolicy, type PolicySource } from '@syrup/core';
 import { container } from 'tsyringe';
-import { describeAsRoot } from '@syrup/test-support/kernel-gate';
+import { describeKernel } from '@syrup/test-support/kernel-gate';
 import { afterEach, describe, expect, it } from 'vitest';
 import { BACKLOG_NICE_STEPS, LimitError, PeerCredentials, RuntimeLimits, PolicyCompiler, ProtocolServer, ProtocolServerOptions, RuntimeService, type PeerIdentity } from '../src/index.js';
 import { gatedCompiles, type GatedCompiles } from './support/gated-compiles.js';
@@ -141,7 +141,7 @@ describe('the policy compiler under several tenants (issue #15)', () => {
   });
 });
 
-describeAsRoot('compile priority under a backlog (root may raise a thread\'s priority back)', () => {
+describeKernel('compile priority under a backlog (root may raise a thread\'s priority back)', { needs: ['root'] }, () => {
   let gate: GatedCompiles | undefined;
   let compiler: PolicyCompiler | undefined;
   afterEach(async () => {

@@ -46,7 +46,7 @@ async function settle(read: () => Promise<bigint | undefined>, want: bigint): Pr
   return now;
 }
 
-describeKernel('compile once: front-end runs with the eBPF backend', () => {
+describeKernel('compile once: front-end runs with the eBPF backend', { needs: ['bpf', 'bpffs'] }, () => {
   const cleanup: (() => unknown)[] = [];
   afterEach(async () => {
     for (const step of cleanup.splice(0).reverse()) {

@@ -12,7 +12,7 @@ import { pythonServer, send, type PythonServer } from './support/udp.js';
 
 const SOCKETS = 4;
 
-describeKernel('connect() to a ProtocolServer with the eBPF backend', () => {
+describeKernel('connect() to a ProtocolServer with the eBPF backend', { needs: ['bpf'] }, () => {
   const cleanup: (() => unknown)[] = [];
   afterEach(async () => {
     for (const step of cleanup.splice(0).reverse()) await step();

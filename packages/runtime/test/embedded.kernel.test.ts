@@ -6,7 +6,7 @@ import { pythonServer, send, udpGroup, waitFor } from './support/udp.js';
 
 const SOCKETS = 4;
 
-describeKernel('embedded() with the eBPF backend', () => {
+describeKernel('embedded() with the eBPF backend', { needs: ['bpf'] }, () => {
   const cleanup: (() => unknown)[] = [];
   afterEach(async () => {
     for (const step of cleanup.splice(0).reverse()) await step();

@@ -7,7 +7,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { compilePolicy, registerHookRegistry, verifyPolicyIr, type DeployOptions, type PolicySource } from '@syrup/core';
 import { container } from 'tsyringe';
-import { describeAsRoot } from '@syrup/test-support/kernel-gate';
+import { describeKernel } from '@syrup/test-support/kernel-gate';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
   DEFAULT_TENANT_LIMITS,
@@ -213,7 +213,7 @@ describe('the request size limit per tenant', () => {
 });
 
 // A tenant's deployment needs a target process of its own uid, which only root can start.
-describeAsRoot('limits of a non-root tenant', () => {
+describeKernel('limits of a non-root tenant', { needs: ['root'] }, () => {
   it('refuses uid 1000 its third deployment under a limit of 2 and lets root deploy on the same process', async () => {
     const service = serviceWith({ maxDeployments: 2 });
     const tenant = spawn('python3', [REUSEPORT_SERVER, '1'], { uid: 1000, gid: 1000, stdio: ['pipe', 'pipe', 'ignore'] });

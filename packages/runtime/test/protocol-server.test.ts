@@ -7,7 +7,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { registerHookRegistry } from '@syrup/core';
 import { container } from 'tsyringe';
-import { describeAsRoot } from '@syrup/test-support/kernel-gate';
+import { describeKernel } from '@syrup/test-support/kernel-gate';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { connect, EventLineSchema, PeerCredentials, ProtocolServer, ProtocolServerOptions, RuntimeService, type PeerIdentity, type SyrupClient } from '../src/index.js';
 import { lineConnection } from './support/line-connection.js';
@@ -155,7 +155,7 @@ describe('the protocol server', () => {
   });
 
   // Starting a process of another uid needs root.
-  describeAsRoot('between two non-root uids', () => {
+  describeKernel('between two non-root uids', { needs: ['root'] }, () => {
     it('refuses another non-root uid replace, undeploy and map access, and lets root do them', async () => {
       // The server reads the identity when it accepts; a round trip makes sure it has before the next one.
       const connectAs = async (peer: PeerIdentity): Promise<SyrupClient> => {

@@ -103,7 +103,7 @@ const PYTHON = existsSync('/usr/bin/python3') ? '/usr/bin/python3' : 'python3';
 const TENANT = 61_000;
 const OTHER = 61_001;
 
-describeKernel('maps shared by name across deployments of one tenant (eBPF)', () => {
+describeKernel('maps shared by name across deployments of one tenant (eBPF)', { needs: ['bpf', 'bpffs', 'netns', 'xdp-skb'] }, () => {
   const cleanup: (() => unknown)[] = [];
   afterEach(async () => {
     for (const step of cleanup.splice(0).reverse()) await step();

@@ -67,7 +67,7 @@ function shapeOf(value: unknown, path = ''): string[] {
   return Object.entries(value).flatMap(([k, v]) => shapeOf(v, `${path}.${k}`));
 }
 
-describeKernel('a version 1 state file (written by the daemon before generic records)', () => {
+describeKernel('a version 1 state file (written by the daemon before generic records)', { needs: ['bpf', 'bpffs'] }, () => {
   const cleanup: (() => unknown)[] = [];
   afterEach(async () => {
     for (const step of cleanup.splice(0).reverse()) await step();

@@ -223,7 +223,7 @@ function mapIdentity(deployment: ManagedDeployment, name: string): string | unde
   return deployment.attachment?.maps.get(name)?.identity;
 }
 
-describeKernel('a map shared between socket-select (kernel) and a userspace hook', () => {
+describeKernel('a map shared between socket-select (kernel) and a userspace hook', { needs: ['bpf', 'bpffs'] }, () => {
   const cleanup: (() => unknown)[] = [];
   afterEach(async () => {
     for (const step of cleanup.splice(0).reverse()) await step();

@@ -1,62 +1,73 @@
-import { readFileSync } from 'node:fs';
 import { describe, it } from 'vitest';
+import { missingNeeds, needReason, type MissingNeed, type Need } from './kernel-needs.js';
 
-const CAP_NET_ADMIN = 12n;
-const CAP_SYS_ADMIN = 21n;
-const CAP_BPF = 39n;
-
-/** Why this process cannot run kernel tests, or undefined when it can. */
-export function kernelUnavailableReason(): string | undefined {
-  if (process.platform !== 'linux') return `kernel tests need Linux, this is ${process.platform}`;
-  let capEff = 0n;
-  try {
-    const status = readFileSync('/proc/self/status', 'utf8');
-    const line = status.split('\n').find((l) => l.startsWith('CapEff:'));
-    capEff = line ? BigInt(`0x${line.slice('CapEff:'.length).trim()}`) : 0n;
-  } catch {
-    return 'kernel tests need /proc/self/status to read capabilities';
-  }
-  const has = (cap: bigint): boolean => ((capEff >> cap) & 1n) === 1n;
-  const missing: string[] = [];
-  if (!has(CAP_BPF) && !has(CAP_SYS_ADMIN)) missing.push('CAP_BPF');
-  if (!has(CAP_NET_ADMIN)) missing.push('CAP_NET_ADMIN');
-  if (missing.length > 0) return `kernel tests need root or ${missing.join(' and ')}`;
-  return undefined;
-}
+export { NEED_NAMES, needKind, needReason, missingNeeds, type MissingNeed, type Need, type NeedKind } from './kernel-needs.js';
 
 /** True when SYRUP_REQUIRE_KERNEL=1: a kernel test that cannot run is then a failure, not a skip. */
 export const kernelRequired = process.env['SYRUP_REQUIRE_KERNEL'] === '1';
 
+export interface KernelSuiteOptions {
+  /** What the suite cannot run without; see `NEED_NAMES`. At least one. */
+  readonly needs: readonly [Need, ...Need[]];
+}
+
+/** What a suite does when a need is missing: run, skip with a reason, or fail with it. */
+export type GateDecision = { readonly run: true } | { readonly run: false; readonly fail: boolean; readonly reason: string };
+
 /**
- * `describe` for suites that need the real kernel. Without privileges the suite skips with a
- * one-line reason; under SYRUP_REQUIRE_KERNEL=1 it fails with that reason instead.
+ * The gate's one rule. Every missing need is named in the reason, needs missing for the same
+ * cause in one clause. Under SYRUP_REQUIRE_KERNEL=1
+ * a missing machine need (privilege, bpf feature, netns...) fails; a missing variant need
+ * (nfp, ghost, sched-ext: hardware or kernels CI does not have) still skips, since requiring it
+ * would fail every run.
  */
-export function describeKernel(name: string, body: () => void): void {
-  describeGated(name, kernelUnavailableReason(), body);
+export function gateDecision(missing: readonly MissingNeed[], required = kernelRequired): GateDecision {
+  if (missing.length === 0) return { run: true };
+  // Needs missing for one cause (no privileges make every bpf need fail alike) share one clause, so the line stays short.
+  const byReason = new Map<string, string[]>();
+  for (const m of missing) byReason.set(m.reason, [...(byReason.get(m.reason) ?? []), m.need]);
+  const reason = [...byReason].map(([why, needs]) => `needs ${needs.join(', ')}: ${why.replace(/\.$/, '')}`).join('; ');
+  return { run: false, fail: required && missing.some((m) => m.kind === 'machine'), reason };
 }
 
-/** Why this process cannot act as root (start processes of other uids), or undefined when it can. */
-export function rootUnavailableReason(): string | undefined {
-  return process.getuid?.() === 0 ? undefined : 'this suite needs root, to start processes of other uids';
-}
-
-/** `describe` for suites that need root itself (processes of other uids); skips and fails like {@link describeKernel}. */
-export function describeAsRoot(name: string, body: () => void): void {
-  describeGated(name, rootUnavailableReason(), body);
-}
-
-function describeGated(name: string, reason: string | undefined, body: () => void): void {
-  if (reason === undefined) {
+/**
+ * `describe` for suites that need the real kernel:
+ * `describeKernel('XDP hooks', { needs: ['bpf', 'netns', 'xdp-driver'] }, () => { ... })`.
+ * A suite missing a need skips, its name ending with `(skipped: <reason>)`; see
+ * {@link gateDecision} for when it fails instead. The two-argument form is the old gate
+ * (needs `bpf`), kept for suites that have not named their needs yet.
+ */
+export function describeKernel(name: string, options: KernelSuiteOptions, body: () => void): void;
+export function describeKernel(name: string, body: () => void): void;
+export function describeKernel(name: string, optionsOrBody: KernelSuiteOptions | (() => void), maybeBody?: () => void): void {
+  const [options, body] = typeof optionsOrBody === 'function' ? [{ needs: ['bpf'] } as const, optionsOrBody] : [optionsOrBody, maybeBody];
+  if (body === undefined) throw new TypeError(`describeKernel('${name}', options, body) needs a body.`);
+  if (options.needs.length === 0) throw new TypeError(`describeKernel('${name}') names no needs; a suite that needs nothing is a plain describe.`);
+  const decision = gateDecision(missingNeeds(options.needs));
+  if (decision.run) {
     describe(name, body);
-    return;
-  }
-  if (kernelRequired) {
+  } else if (decision.fail) {
     describe(name, () => {
-      it('runs with the privileges it needs', () => {
-        throw new Error(`SYRUP_REQUIRE_KERNEL=1 but ${reason}`);
+      it('runs with the privileges and kernel features it needs', () => {
+        throw new Error(`SYRUP_REQUIRE_KERNEL=1 but this suite ${decision.reason}`);
       });
     });
-    return;
+  } else {
+    describe.skip(`${name} (skipped: ${decision.reason})`, body);
   }
-  describe.skip(`${name} (skipped: ${reason})`, body);
+}
+
+/** @deprecated Use `describeKernel(name, { needs: ['root'] }, body)`; kept for apps/bench and backend-ghost until they switch. */
+export function describeAsRoot(name: string, body: () => void): void {
+  describeKernel(name, { needs: ['root'] }, body);
+}
+
+/** @deprecated Use `needReason('bpf')`. Why this process cannot run kernel tests, or undefined when it can. */
+export function kernelUnavailableReason(): string | undefined {
+  return needReason('bpf');
+}
+
+/** @deprecated Use `needReason('root')`. */
+export function rootUnavailableReason(): string | undefined {
+  return needReason('root');
 }

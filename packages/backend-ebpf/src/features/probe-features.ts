@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { exit, Mov, R0 } from '../asm/index.js';
 import { SyscallError } from '../errors/syscall-error.js';
 import { LinkError } from '../links/link-error.js';
+import { RawTracepointLink } from '../links/raw-tracepoint-link.js';
 import { attachXdp, type XdpMode } from '../links/xdp-link.js';
 import { isBpffs, BPFFS_MOUNT_POINT } from '../pin/bpffs.js';
 import { Program } from '../programs/program.js';
@@ -23,6 +24,7 @@ export const FEATURE_NAMES = [
   'ringbuf',
   'mmapable-array',
   'sk-reuseport',
+  'raw-tracepoint',
 ] as const;
 export type FeatureName = (typeof FEATURE_NAMES)[number];
 
@@ -125,6 +127,24 @@ const PROBES: Readonly<Record<FeatureName, Probe>> = {
       return undefined;
     } catch (error) {
       return `This kernel does not load SK_REUSEPORT programs (${describe(error)}), so the socket-select hook cannot work.`;
+    }
+  },
+  // Attached for real (to sched_switch, which every scheduler-hook kernel has): loading alone
+  // would not show that BPF_RAW_TRACEPOINT_OPEN is allowed here.
+  'raw-tracepoint': (sys) => {
+    let program: Program;
+    try {
+      program = Program.load({ name: 'probe_raw_tp', type: ProgType.RAW_TRACEPOINT, license: 'GPL', instructions: [Mov.imm(R0, 0), exit()] }, { sys });
+    } catch (error) {
+      return `This kernel does not load raw tracepoint programs (${describe(error)}), so the thread hooks cannot work.`;
+    }
+    try {
+      RawTracepointLink.attach(program, 'sched_switch').close();
+      return undefined;
+    } catch (error) {
+      return `A raw tracepoint program cannot be attached to sched_switch (${describe(error)}).`;
+    } finally {
+      program.close();
     }
   },
 };

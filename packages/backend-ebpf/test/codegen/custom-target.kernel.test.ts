@@ -149,7 +149,7 @@ describe('a code generation target defined outside backend-ebpf', () => {
   });
 });
 
-describeKernel('a code generation target defined outside backend-ebpf, in the kernel', () => {
+describeKernel('a code generation target defined outside backend-ebpf, in the kernel', { needs: ['bpf'] }, () => {
   it('loads as an ordinary XDP program and decides as the policy says (BPF_PROG_TEST_RUN)', () => {
     using loaded = loadProgramSpec(generateProgram(steering.ir, { target: QUEUE_TAG_TARGET, sourceText: steering.text, port: 9000 }));
     const seen = loaded.dataMaps.get('seen')!;

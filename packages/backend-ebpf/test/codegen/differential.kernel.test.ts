@@ -31,7 +31,7 @@ function storeContents(store: DataMapStore): Map<number, bigint> {
  * accepts only IR that passes verifyPolicyIr. test/differential/ covers policies written as
  * TypeScript against the evaluator.
  */
-describeKernel('generated code against the IR semantics (BPF_PROG_TEST_RUN)', () => {
+describeKernel('generated code against the IR semantics (BPF_PROG_TEST_RUN)', { needs: ['bpf'] }, () => {
   const SEEDS = 100;
   const FRAMES = 12;
 

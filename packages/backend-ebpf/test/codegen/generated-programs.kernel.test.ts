@@ -51,7 +51,7 @@ function payloadOf(text: string): Uint8Array {
   return new TextEncoder().encode(text);
 }
 
-describeKernel('generated programs in the kernel', () => {
+describeKernel('generated programs in the kernel', { needs: ['bpf'] }, () => {
   it('verifies every prologue and epilogue, with every field, loads and a map', () => {
     for (const hook of CODEGEN_HOOKS) {
       for (const input of hook === 'socket-select' ? (['udp', 'tcp'] as const) : (['udp', 'packet'] as const)) {

@@ -139,7 +139,7 @@ async function deliver(g: Group, payload: Uint8Array): Promise<number | undefine
   return undefined;
 }
 
-describeKernel('socket-select programs steering real UDP sockets', () => {
+describeKernel('socket-select programs steering real UDP sockets', { needs: ['bpf'] }, () => {
   for (const family of ['udp4', 'udp6'] as const) {
     it(`steers ${family} datagrams by payload and by the framework hash, drops and passes`, async () => {
       const g = await openGroup(family);
@@ -181,7 +181,7 @@ function tcpPolicy(): PolicyIr {
   });
 }
 
-describeKernel('socket-select programs steering TCP connection requests', () => {
+describeKernel('socket-select programs steering TCP connection requests', { needs: ['bpf'] }, () => {
   it('sends each SYN to the listener its hash picks', async () => {
     const { createServer, connect } = await import('node:net');
     const sys = nativeSyscalls();

@@ -3,12 +3,13 @@ import type { DataMapKind } from '@syrup/maps';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { nativeSyscalls } from '../../src/syscalls/native-syscalls.js';
 import { describeKernel } from '@syrup/test-support/kernel-gate';
-import { openFdCount } from '../support/pin-root.js';
+
 import { allowedCpus, pinToCpu } from './support/cpu-affinity.js';
 import { randomCase } from './support/differential-case.js';
 import { DifferentialRun, type CpuPlacement } from './support/differential-run.js';
 import { diffImages, randomImage } from './support/map-image.js';
 import { describeFailure, type PolicyFailure } from './support/reproducer.js';
+import { openFdCount } from '@syrup/test-support/open-fds';
 
 /*
  * The differential suite of the policy compiler: random valid policies written as TypeScript
@@ -63,7 +64,7 @@ function newCoverage(): Coverage {
   };
 }
 
-describeKernel('the kernel and the evaluator agree on random TypeScript policies', () => {
+describeKernel('the kernel and the evaluator agree on random TypeScript policies', { needs: ['bpf'] }, () => {
   let placement: CpuPlacement = { cpu: 0, cpus: 1 };
   let restoreAffinity: (() => void) | undefined;
   let fdsBefore = 0;

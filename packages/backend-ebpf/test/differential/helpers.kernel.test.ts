@@ -3,9 +3,10 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { nativeSyscalls } from '../../src/syscalls/native-syscalls.js';
 import { udpFrame } from '../codegen/kernel-support.js';
 import { describeKernel } from '@syrup/test-support/kernel-gate';
-import { openFdCount } from '../support/pin-root.js';
+
 import { allowedCpus, pinToCpu } from './support/cpu-affinity.js';
 import { DifferentialRun } from './support/differential-run.js';
+import { openFdCount } from '@syrup/test-support/open-fds';
 
 /*
  * random(), now() and cpu() are left out of the differential suite's equality checks (the
@@ -41,7 +42,7 @@ export default definePolicy({
 
 const U32_LIMIT = 1n << 32n;
 
-describeKernel('the helpers a policy calls, in the kernel and in the evaluator', () => {
+describeKernel('the helpers a policy calls, in the kernel and in the evaluator', { needs: ['bpf'] }, () => {
   const frame = udpFrame({ payload: new Uint8Array(8) });
   const cpus = allowedCpus();
   const possible = nativeSyscalls().possibleCpus();

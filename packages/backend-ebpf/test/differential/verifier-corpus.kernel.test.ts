@@ -9,11 +9,12 @@ import { VerifierError } from '../../src/programs/verifier-error.js';
 import { nativeSyscalls } from '../../src/syscalls/native-syscalls.js';
 import { udpFrame } from '../codegen/kernel-support.js';
 import { describeKernel } from '@syrup/test-support/kernel-gate';
-import { openFdCount } from '../support/pin-root.js';
+
 import { allowedCpus, pinToCpu } from './support/cpu-affinity.js';
 import { randomCase, type DifferentialCase } from './support/differential-case.js';
 import { DifferentialRun, formatDecision, type CpuPlacement } from './support/differential-run.js';
 import { randomImage } from './support/map-image.js';
+import { openFdCount } from '@syrup/test-support/open-fds';
 
 /*
  * The policies at the edge of what the kernel takes.
@@ -60,7 +61,7 @@ function mostLiveAcrossACall(ir: PolicyIr): number {
   return most;
 }
 
-describeKernel('the verifier corpus', () => {
+describeKernel('the verifier corpus', { needs: ['bpf'] }, () => {
   let fdsBefore = 0;
   beforeAll(() => {
     fdsBefore = openFdCount();

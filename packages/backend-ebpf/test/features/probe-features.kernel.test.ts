@@ -10,7 +10,7 @@ function probeNamespaces(): string[] {
     .filter((line) => line.startsWith(`syrup-probe-${process.pid}-`));
 }
 
-describeKernel('capability probe on this machine', () => {
+describeKernel('capability probe on this machine', { needs: ['bpf'] }, () => {
   it('answers every capability, and all are available here as root', () => {
     const report = probeFeatures({ refresh: true });
     expect(report.features.map((f) => f.name)).toEqual([...FEATURE_NAMES]);

@@ -1,4 +1,4 @@
-import { kernelUnavailableReason } from '@syrup/test-support/kernel-gate';
+import { probeFeature } from '../../src/features/index.js';
 import { BPFFS_MOUNT_POINT, ensureBpffs } from '../../src/pin/bpffs.js';
 
 /**
@@ -7,9 +7,11 @@ import { BPFFS_MOUNT_POINT, ensureBpffs } from '../../src/pin/bpffs.js';
  * before any test worker starts, so that two workers (or two daemons a test starts) never
  * mount at once: stacked bpffs mounts would hide the pins made under the lower one.
  * Unprivileged runs do nothing here; their kernel suites skip, or fail under
- * SYRUP_REQUIRE_KERNEL=1, with their own one-line reason.
+ * SYRUP_REQUIRE_KERNEL=1, with their own one-line reason. It asks the capability probe by a
+ * relative import, not through @syrup/test-support: vitest loads global setups without the
+ * `source` export condition, so a workspace package would resolve to its unbuilt dist/.
  */
 export default function mountBpffs(): void {
-  if (kernelUnavailableReason() !== undefined) return;
+  if (!probeFeature('cap-bpf').available) return;
   ensureBpffs(BPFFS_MOUNT_POINT);
 }

@@ -13,11 +13,12 @@ import { Program } from '../../src/programs/program.js';
 import { ProgType } from '../../src/syscalls/bpf-constants.js';
 import { nativeSyscalls } from '../../src/syscalls/native-syscalls.js';
 import { describeKernel } from '@syrup/test-support/kernel-gate';
-import { openFdCount } from '../support/pin-root.js';
+
 import { loadReuseport, selectByFirstByte } from '../support/reuseport-programs.js';
 import { reuseportUdpSocket } from '../support/sockets.js';
 import { createVethPair, type VethPair } from '../support/veth-pair.js';
 import { countingUdp, frame, loadXdp, returning, XDP_PASS } from '../support/xdp-programs.js';
+import { openFdCount } from '@syrup/test-support/open-fds';
 
 function swallow(action: () => unknown): void {
   try {
@@ -35,7 +36,7 @@ function expectNoFdLeak(times: number, cycle: (i: number) => void): void {
   expect(openFdCount()).toBe(before);
 }
 
-describeKernel('no fd leaks across thousands of kernel-object cycles', () => {
+describeKernel('no fd leaks across thousands of kernel-object cycles', { needs: ['bpf', 'netns', 'xdp-skb', 'xdp-driver', 'af-xdp'] }, () => {
   const sys = nativeSyscalls();
   let pair: VethPair | undefined;
   beforeAll(() => {

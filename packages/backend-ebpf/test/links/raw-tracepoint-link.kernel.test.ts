@@ -35,7 +35,7 @@ function counting(counter: KernelMap): Program {
 const read = (map: KernelMap): bigint => new DataView((map.lookup(new Uint8Array(4)) as Uint8Array).buffer).getBigUint64(0, true);
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-describeKernel('RawTracepointLink', () => {
+describeKernel('RawTracepointLink', { needs: ['bpf', 'raw-tracepoint'] }, () => {
   it('runs a raw tracepoint program on every sched_switch while attached, and no more once closed', async () => {
     using counter = KernelMap.create({ type: MapType.ARRAY, keySize: 4, valueSize: 8, maxEntries: 1 });
     using program = counting(counter);
@@ -59,7 +59,7 @@ describeKernel('RawTracepointLink', () => {
   });
 });
 
-describeKernel('RawTracepointLink as a Link', () => {
+describeKernel('RawTracepointLink as a Link', { needs: ['bpf', 'raw-tracepoint', 'bpffs'] }, () => {
   const root = uniquePinRoot();
   afterEach(() => removePinRoot(root));
 
@@ -85,7 +85,7 @@ describeKernel('RawTracepointLink as a Link', () => {
   });
 });
 
-describeKernel('KernelBtf', () => {
+describeKernel('KernelBtf', { needs: ['bpf', 'btf'] }, () => {
   it("finds task_struct fields of the running kernel, through nested members, and says which one it lacks", () => {
     const btf = KernelBtf.vmlinux();
     const pid = btf.memberOffset('task_struct', 'pid');

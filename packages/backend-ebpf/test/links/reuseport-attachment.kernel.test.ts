@@ -11,7 +11,7 @@ import { loadXdp, returning } from '../support/xdp-programs.js';
 import { Mov, R0, exit } from '../../src/asm/index.js';
 import { caught } from '../support/caught.js';
 
-describeKernel('reuseport group attachments', () => {
+describeKernel('reuseport group attachments', { needs: ['bpf'] }, () => {
   const sys = nativeSyscalls();
   let sockets: Fd[] = [];
   let port = 0;

@@ -4,7 +4,7 @@ import { createVethNamespaces, type VethNamespaces } from '@syrup/test-support/v
 import { LinkError } from '../../src/links/link-error.js';
 import { setTxChecksumOffload, txChecksumOffload } from '../../src/links/tx-checksum-offload.js';
 
-describeKernel('tx checksum offload through SIOCETHTOOL (no ethtool binary)', () => {
+describeKernel('tx checksum offload through SIOCETHTOOL (no ethtool binary)', { needs: ['bpf', 'netns'] }, () => {
   let pair: VethNamespaces | undefined;
   beforeAll(() => {
     pair = createVethNamespaces({ prefix: 'syrup-csum' });

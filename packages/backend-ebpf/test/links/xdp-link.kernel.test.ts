@@ -9,16 +9,17 @@ import { ensureBpffs } from '../../src/pin/bpffs.js';
 import { unpin } from '../../src/pin/pin.js';
 import { LinkType } from '../../src/syscalls/bpf-constants.js';
 import { describeKernel } from '@syrup/test-support/kernel-gate';
-import { openFdCount, removePinRoot, uniquePinRoot } from '../support/pin-root.js';
+import { removePinRoot, uniquePinRoot } from '../support/pin-root.js';
 import { runTsScript } from '../support/ts-process.js';
 import { createVethPair, sendUdp, xdpAttachment, type VethPair } from '../support/veth-pair.js';
 import { countingUdp, loadXdp, returning, XDP_DROP, XDP_PASS } from '../support/xdp-programs.js';
 import { caught } from '../support/caught.js';
+import { openFdCount } from '@syrup/test-support/open-fds';
 
 const PORT = 40_123;
 const fixture = (name: string): string => fileURLToPath(new URL(`./fixtures/${name}`, import.meta.url));
 
-describeKernel('XDP links on a veth pair in private namespaces', () => {
+describeKernel('XDP links on a veth pair in private namespaces', { needs: ['bpf', 'bpffs', 'netns', 'xdp-skb', 'xdp-driver'] }, () => {
   let pair: VethPair | undefined;
   let root = '';
   beforeAll(() => {

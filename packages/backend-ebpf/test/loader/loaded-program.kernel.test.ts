@@ -1,4 +1,4 @@
-import { readdirSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { compilePolicy } from '@syrup/core';
 import { describe, expect, it } from 'vitest';
 import { generateTestHarness } from '../../src/codegen/index.js';
@@ -6,6 +6,7 @@ import { KernelDataMapStore } from '../../src/maps/kernel-data-map-store.js';
 import { loadProgramSpec, type LoadedProgram } from '../../src/loader/loaded-program.js';
 import { runHarness, udpFrame } from '../codegen/kernel-support.js';
 import { describeKernel } from '@syrup/test-support/kernel-gate';
+import { openFdCount } from '@syrup/test-support/open-fds';
 
 const sitaSource = {
   fileName: 'sita.ts',
@@ -23,11 +24,7 @@ function decide(loaded: LoadedProgram, frame: Uint8Array): ReturnType<typeof run
   return runHarness({ program: loaded.program, maps: loaded.systemMaps, close: () => {}, [Symbol.dispose]: () => {} }, frame);
 }
 
-function openFds(): number {
-  return readdirSync('/proc/self/fd').length;
-}
-
-describeKernel('loadProgramSpec', () => {
+describeKernel('loadProgramSpec', { needs: ['bpf'] }, () => {
   it('loads a policy compiled from TypeScript with its maps and gives the decisions the policy makes', () => {
     const { ir } = compilePolicy(sitaSource);
     using loaded = loadProgramSpec(generateTestHarness(ir, { sourceText: sitaSource.text }));
@@ -59,10 +56,10 @@ describeKernel('loadProgramSpec', () => {
     const [name] = Object.keys(ir.manifest.maps);
     if (name === undefined) throw new Error('sita declares a map');
     using wrong = KernelDataMapStore.create({ kind: 'hash', key: 'u32', value: 'u64', maxEntries: 3 }, { name: 'wrong' });
-    const before = openFds();
+    const before = openFdCount();
     for (let i = 0; i < 50; i++) {
       expect(() => loadProgramSpec(generateTestHarness(ir), { dataMaps: new Map([[name, wrong]]) })).toThrow(/is declared as array/);
     }
-    expect(openFds()).toBe(before);
+    expect(openFdCount()).toBe(before);
   });
 });

@@ -11,8 +11,9 @@ import { MapType } from '../../src/syscalls/bpf-constants.js';
 import { nativeSyscalls } from '../../src/syscalls/native-syscalls.js';
 import { describeDataMapStoreContract } from '../support/data-map-store-contract.js';
 import { describeKernel } from '@syrup/test-support/kernel-gate';
-import { openFdCount, removePinRoot, uniquePinRoot } from '../support/pin-root.js';
+import { removePinRoot, uniquePinRoot } from '../support/pin-root.js';
 import { firstMessage, runTsScript, startTsWorker } from '../support/ts-process.js';
+import { openFdCount } from '@syrup/test-support/open-fds';
 
 const fixture = (name: string): string => fileURLToPath(new URL(`../support/fixtures/${name}`, import.meta.url));
 
@@ -29,7 +30,7 @@ function caught(action: () => unknown): unknown {
   return undefined;
 }
 
-describeKernel('kernel data maps', () => {
+describeKernel('kernel data maps', { needs: ['bpf', 'bpffs'] }, () => {
   describeDataMapStoreContract('kernel store', (s, name) => KernelDataMapStore.create(s, { name }), { cpus: () => nativeSyscalls().possibleCpus() });
   describeDataMapStoreContract('mmapable kernel store', (s, name) => KernelDataMapStore.create(s, { name, mmapable: s.kind === 'array' }), {
     cpus: () => nativeSyscalls().possibleCpus(),
@@ -150,7 +151,7 @@ describeKernel('kernel data maps', () => {
     expect(store.fetchAdd(0, 1n)).toBe(0n);
   });
 
-  describeKernel('across threads and processes', () => {
+  describeKernel('across threads and processes', { needs: ['bpf'] }, () => {
     let root: string;
     beforeAll(() => {
       root = ensureBpffs(uniquePinRoot());

@@ -37,7 +37,7 @@ const POLICY = {
 
 const INPUTS = Array.from({ length: 40 }, (_, i) => ({ srcPort: 1000 + (i % 6), dstPort: 53, payload: new Uint8Array(10 + i) }));
 
-describeKernel("core's PolicyEvaluator over kernel data maps", () => {
+describeKernel("core's PolicyEvaluator over kernel data maps", { needs: ['bpf'] }, () => {
   const opened: DataMapStore[] = [];
   afterEach(() => {
     for (const store of opened.splice(0)) store.close();

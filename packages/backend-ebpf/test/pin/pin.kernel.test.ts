@@ -28,7 +28,7 @@ function caught(action: () => unknown): unknown {
   return undefined;
 }
 
-describeKernel('pins in bpffs', () => {
+describeKernel('pins in bpffs', { needs: ['bpf', 'bpffs'] }, () => {
   let root: string;
   const open: { close(): void }[] = [];
   const track = <T extends { close(): void }>(value: T): T => {

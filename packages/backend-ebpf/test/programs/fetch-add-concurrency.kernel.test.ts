@@ -11,7 +11,7 @@ import { addOne, frame, loadXdp, XDP_PASS } from '../support/xdp-programs.js';
 
 const fixture = (name: string): string => fileURLToPath(new URL(`../support/fixtures/${name}`, import.meta.url));
 
-describeKernel('fetchAdd against a kernel program', () => {
+describeKernel('fetchAdd against a kernel program', { needs: ['bpf'] }, () => {
   it('loses no increment: four worker threads and an XDP program add to one mmapped value at once', async () => {
     using store = KernelDataMapStore.create({ kind: 'array', key: 'u32', value: 'u64', maxEntries: 4 }, { name: 'shared', mmapable: true });
     // Adds 1 to the contended slot 2 and counts its own runs in slot 3: a test run interrupted by

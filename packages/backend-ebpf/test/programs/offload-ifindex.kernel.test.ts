@@ -1,4 +1,3 @@
-import { readdirSync } from 'node:fs';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { describeKernel } from '@syrup/test-support/kernel-gate';
 import { createVethNamespaces, type VethNamespaces } from '@syrup/test-support/veth-namespaces';
@@ -11,18 +10,15 @@ import { Program } from '../../src/programs/program.js';
 import { ProgramError } from '../../src/programs/program-error.js';
 import { MapType, ProgType } from '../../src/syscalls/bpf-constants.js';
 import { caught } from '../support/caught.js';
+import { openFdCount } from '@syrup/test-support/open-fds';
 
 const XDP_PASS = 2;
-
-function openFdCount(): number {
-  return readdirSync('/proc/self/fd').length;
-}
 
 /**
  * A veth has no BPF offload (no ndo_bpf offload ops): the kernel refuses a program or map
  * created for it with prog_ifindex / map_ifindex, so the ifindex really reaches the kernel.
  */
-describeKernel('offload ifindex against the kernel', () => {
+describeKernel('offload ifindex against the kernel', { needs: ['bpf', 'netns'] }, () => {
   let veth: VethNamespaces;
   beforeAll(() => {
     veth = createVethNamespaces({ prefix: 'syrup-offload' });

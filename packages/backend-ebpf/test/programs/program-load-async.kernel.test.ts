@@ -1,7 +1,6 @@
 // Program.loadAsync against the real verifier: a policy whose branches all feed one payload
 // offset makes the verifier walk every combination of them (issue #15's "verifier-bound
 // policy"), for seconds; the load must leave the event loop free meanwhile.
-import { readdirSync } from 'node:fs';
 import { compilePolicy } from '@syrup/core';
 import { expect, it } from 'vitest';
 import { describeKernel } from '@syrup/test-support/kernel-gate';
@@ -9,6 +8,7 @@ import { generateProgram, generateTestHarness, SOCKET_SELECT_TARGET } from '../.
 import { loadProgramSpecAsync } from '../../src/loader/loaded-program.js';
 import { VerifierError } from '../../src/programs/verifier-error.js';
 import { runHarness, udpFrame } from '../codegen/kernel-support.js';
+import { openFdCount } from '@syrup/test-support/open-fds';
 
 /** `branches` tests of payload bytes, each adding its own amount to the offset of the final read: 2^branches paths the verifier cannot prune. */
 function branchyPolicy(branches: number): string {
@@ -26,16 +26,12 @@ function branchyPolicy(branches: number): string {
   ].join('\n');
 }
 
-function openFds(): number {
-  return readdirSync('/proc/self/fd').length;
-}
-
-describeKernel('Program.loadAsync', () => {
+describeKernel('Program.loadAsync', { needs: ['bpf'] }, () => {
   it("keeps the event loop turning while the verifier explores a path-exploding policy, then reports the verifier's refusal at its line", async () => {
     const text = branchyPolicy(12);
     const { ir } = compilePolicy({ fileName: 'branchy.ts', text });
     const spec = generateProgram(ir, { target: SOCKET_SELECT_TARGET, sourceText: text });
-    const before = openFds();
+    const before = openFdCount();
     let settled = false;
     const loading = loadProgramSpecAsync(spec).then(
       () => undefined,
@@ -52,7 +48,7 @@ describeKernel('Program.loadAsync', () => {
     expect(error).toBeInstanceOf(VerifierError);
     expect((error as VerifierError).message).toMatch(/^program 'branchy' was rejected by the verifier at instruction \d+ .* from branchy\.ts:\d+:\d+: BPF program is too large\. Processed 1000001 insn\.$/);
     expect(turns).toBeGreaterThan(20);
-    expect(openFds()).toBe(before);
+    expect(openFdCount()).toBe(before);
   }, 180_000);
 
   it('loads an accepted policy with its maps, which then decides as the policy says', async () => {

@@ -60,7 +60,7 @@ function outOfBounds(): ReturnType<typeof returning> {
   ];
 }
 
-describeKernel('programs', () => {
+describeKernel('programs', { needs: ['bpf', 'bpffs'] }, () => {
   describe('loading', () => {
     let root = '';
     beforeAll(() => {

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { readdirSync, rmSync } from 'node:fs';
+import { rmSync } from 'node:fs';
 
 /**
  * A pin root no daemon and no other test run uses: tests pin under it and remove it in
@@ -12,9 +12,4 @@ export function uniquePinRoot(): string {
 /** Removes a pin root and everything pinned under it; a missing root is fine. */
 export function removePinRoot(root: string): void {
   rmSync(root, { recursive: true, force: true });
-}
-
-/** How many fds this process has open right now. */
-export function openFdCount(): number {
-  return readdirSync('/proc/self/fd').length;
 }

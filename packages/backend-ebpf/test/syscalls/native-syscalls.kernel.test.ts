@@ -1,6 +1,6 @@
 import { execFileSync } from 'node:child_process';
 import { createSocket, type Socket } from 'node:dgram';
-import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { SyscallError } from '../../src/errors/syscall-error.js';
 import { AttachType, LinkType, MapFlag, MapType, ProgType, UpdateFlag } from '../../src/syscalls/bpf-constants.js';
@@ -8,6 +8,7 @@ import { countCpuList } from '../../src/syscalls/cpu-list.js';
 import { nativeSyscalls, type NativeSyscalls } from '../../src/syscalls/native-syscalls.js';
 import { getLinkInfo, getMapInfo, getProgInfo } from '../../src/syscalls/obj-info.js';
 import { describeKernel } from '@syrup/test-support/kernel-gate';
+import { fdWithTarget } from '@syrup/test-support/open-fds';
 
 /** `r0 = imm; exit` as raw instructions: mov64 (0xb7) then exit (0x95). */
 function returning(imm: number): Uint8Array {
@@ -46,13 +47,8 @@ function fdOfUdpPort(port: number): number {
     .split('\n')
     .find((l) => l.trim().split(/\s+/)[1]?.endsWith(`:${portHex}`));
   const inode = line?.trim().split(/\s+/)[9];
-  for (const entry of readdirSync('/proc/self/fd')) {
-    try {
-      if (readlinkSync(`/proc/self/fd/${entry}`) === `socket:[${inode}]`) return Number(entry);
-    } catch {
-      // The fd closed meanwhile.
-    }
-  }
+  const fd = fdWithTarget(`socket:[${inode}]`);
+  if (fd !== undefined) return fd;
   throw new Error(`no fd of this process is bound to UDP port ${port}`);
 }
 
@@ -66,7 +62,7 @@ function thrown(action: () => unknown): SyscallError {
   throw new Error('expected a SyscallError');
 }
 
-describeKernel('native syscalls against the kernel', () => {
+describeKernel('native syscalls against the kernel', { needs: ['bpf', 'btf'] }, () => {
   let sys: NativeSyscalls;
   beforeAll(() => {
     sys = nativeSyscalls();
@@ -146,7 +142,19 @@ describeKernel('native syscalls against the kernel', () => {
     using prog = sys.progLoad({ progType: ProgType.XDP, insns: returning(2), license: 'GPL' });
     const dataIn = new Uint8Array(64).fill(0xab);
     const dataOut = new Uint8Array(256);
-    const result = sys.progTestRun({ prog, dataIn, dataOut, repeat: 100 });
+    // A signal pending in this process ends a repeated run with EINTR (the kernel checks between
+    // repetitions). Since the gate probes xdp-driver for the suite below at collection (running
+    // `ip` children), this run is interrupted in most runs of test/syscalls; which signal is still
+    // pending by then is not established. An interrupted run is the kernel as documented: run again.
+    const run = (tries: number): ReturnType<typeof sys.progTestRun> => {
+      try {
+        return sys.progTestRun({ prog, dataIn, dataOut, repeat: 100 });
+      } catch (error) {
+        if (tries > 1 && error instanceof SyscallError && error.code === 'EINTR') return run(tries - 1);
+        throw error;
+      }
+    };
+    const result = run(3);
     expect(result.retval).toBe(2);
     expect(result.dataSizeOut).toBe(64);
     expect(dataOut.subarray(0, 64)).toEqual(dataIn);
@@ -189,7 +197,7 @@ describeKernel('native syscalls against the kernel', () => {
     }
   });
 
-  describeKernel('XDP links on a veth pair', () => {
+  describeKernel('XDP links on a veth pair', { needs: ['xdp-driver'] }, () => {
     const name = `syv${process.pid.toString(36)}`;
     let ifindex = 0;
     beforeAll(() => {

@@ -24,7 +24,7 @@ function shared(a: ReadonlySet<number>, b: ReadonlySet<number>): number[] {
   return [...a].filter((x) => b.has(x));
 }
 
-describeKernel('socket-select deployed onto the sockets of a process without Syrup code', () => {
+describeKernel('socket-select deployed onto the sockets of a process without Syrup code', { needs: ['bpf'] }, () => {
   const deploy = deployer();
   const children: PythonChild[] = [];
   const cleanup: (() => unknown)[] = [];

@@ -6,7 +6,7 @@ import { deployer, policyUnit, PythonChild, pythonReceived, pythonServer, socket
 const SOCKETS = 4;
 const SWAPS = 100;
 
-describeKernel('socket-select hot swap under a continuous stream', () => {
+describeKernel('socket-select hot swap under a continuous stream', { needs: ['bpf'] }, () => {
   const deploy = deployer();
   const children: PythonChild[] = [];
   afterEach(() => {

@@ -4,9 +4,10 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, expect, it } from 'vitest';
 import type { DeployTarget } from '@syrup/core';
 import { describeKernel } from '@syrup/test-support/kernel-gate';
-import { deployer, freeUdpPort, openFdCount, ownSocketInodes, policyUnit, Senders, UdpGroup, waitFor } from './support.js';
+import { deployer, freeUdpPort, ownSocketInodes, policyUnit, Senders, UdpGroup, waitFor } from './support.js';
+import { openFdCount } from '@syrup/test-support/open-fds';
 
-describeKernel('socket-select refuses targets it cannot steer, leaving nothing behind', () => {
+describeKernel('socket-select refuses targets it cannot steer, leaving nothing behind', { needs: ['bpf'] }, () => {
   const deploy = deployer();
   const cleanup: (() => unknown)[] = [];
   afterEach(async () => {
@@ -117,7 +118,7 @@ describeKernel('socket-select refuses targets it cannot steer, leaving nothing b
   });
 });
 
-describeKernel('socket-select deploy and undeploy cycles keep no fd', () => {
+describeKernel('socket-select deploy and undeploy cycles keep no fd', { needs: ['bpf'] }, () => {
   const deploy = deployer();
 
   it('repeats deploy, replace and undeploy (explicit sockets, by port, by pid) and refusals with the fd table unchanged', async () => {

@@ -17,12 +17,13 @@ import { ReadinessPoller } from '../../../src/readiness/readiness-poller.js';
 import { unpin } from '../../../src/pin/pin.js';
 import { nativeSyscalls } from '../../../src/syscalls/native-syscalls.js';
 import { describeKernel } from '@syrup/test-support/kernel-gate';
-import { openFdCount, policyUnit, pythonReceived, pythonServer, Senders, type PythonChild } from './support.js';
+import { policyUnit, pythonReceived, pythonServer, Senders, type PythonChild } from './support.js';
+import { openFdCount } from '@syrup/test-support/open-fds';
 
 const SOCKETS = 4;
 const TENANT = { uid: 4242, gid: 4343 };
 
-describeKernel('socket-select persistence: pins, release, restore', () => {
+describeKernel('socket-select persistence: pins, release, restore', { needs: ['bpf', 'bpffs'] }, () => {
   const cleanup: (() => unknown)[] = [];
   afterEach(async () => {
     for (const step of cleanup.splice(0).reverse()) await step();

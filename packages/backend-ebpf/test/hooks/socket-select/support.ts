@@ -11,6 +11,7 @@ import { Backend, compilePolicy, HookRegistry, ManagedDeployment, registerHookRe
 import { EbpfBackend } from '../../../src/ebpf-backend.js';
 import { nodeSocketFd } from '../../../src/hooks/socket-select/node-socket-fd.js';
 import { SocketSelectHook } from '../../../src/hooks/socket-select/socket-select-hook.js';
+import { openFds } from '@syrup/test-support/open-fds';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const POLICIES_STD = join(here, '../../../../policies-std/src');
@@ -154,19 +155,11 @@ export function udpPortInUse(port: number): boolean {
 /** The socket inodes this process's fds point at. */
 export function ownSocketInodes(): Set<number> {
   const inodes = new Set<number>();
-  for (const name of readdirSync('/proc/self/fd')) {
-    try {
-      const match = /^socket:\[(\d+)\]$/.exec(readlinkSync(`/proc/self/fd/${name}`));
-      if (match?.[1] !== undefined) inodes.add(Number(match[1]));
-    } catch {
-      // Closed meanwhile (readdir's own fd).
-    }
+  for (const { target } of openFds()) {
+    const match = /^socket:\[(\d+)\]$/.exec(target);
+    if (match?.[1] !== undefined) inodes.add(Number(match[1]));
   }
   return inodes;
-}
-
-export function openFdCount(): number {
-  return readdirSync('/proc/self/fd').length;
 }
 
 /** A free loopback UDP port: bound to port 0 once, then released. */

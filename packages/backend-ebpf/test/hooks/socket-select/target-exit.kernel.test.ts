@@ -6,12 +6,13 @@ import type { SocketGroupAttachment } from '../../../src/hooks/socket-select/soc
 import { SocketSelectHook } from '../../../src/hooks/socket-select/socket-select-hook.js';
 import { ReadinessPoller } from '../../../src/readiness/readiness-poller.js';
 import { nativeSyscalls } from '../../../src/syscalls/native-syscalls.js';
-import { deployer, openFdCount, policyUnit, PythonChild, pythonReceived, pythonServer, Senders, udpPortInUse, waitFor } from './support.js';
+import { deployer, policyUnit, PythonChild, pythonReceived, pythonServer, Senders, udpPortInUse, waitFor } from './support.js';
+import { openFdCount } from '@syrup/test-support/open-fds';
 
 const SOCKETS = 4;
 const FLOWS = 64;
 
-describeKernel('socket-select: the deployment ends when its target process exits', () => {
+describeKernel('socket-select: the deployment ends when its target process exits', { needs: ['bpf'] }, () => {
   const deploy = deployer();
   const children: PythonChild[] = [];
   const cleanup: (() => unknown)[] = [];

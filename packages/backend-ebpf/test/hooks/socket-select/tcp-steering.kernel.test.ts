@@ -7,7 +7,7 @@ import { deployer, policyUnit, waitFor } from './support.js';
 const LISTENERS = 4;
 const CONNECTIONS = 40;
 
-describeKernel('socket-select places TCP connection requests on reuseport listeners', () => {
+describeKernel('socket-select places TCP connection requests on reuseport listeners', { needs: ['bpf'] }, () => {
   const deploy = deployer();
   const servers: Server[] = [];
   afterEach(async () => {

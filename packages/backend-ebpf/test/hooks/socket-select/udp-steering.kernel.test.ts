@@ -8,7 +8,7 @@ import { deployer, policyUnit, Senders, udpCounters, UdpGroup, waitFor } from '.
 
 const SOCKETS = 4;
 
-describeKernel('socket-select steers UDP datagrams of a real reuseport group', () => {
+describeKernel('socket-select steers UDP datagrams of a real reuseport group', { needs: ['bpf'] }, () => {
   const deploy = deployer();
   const cleanup: (() => unknown)[] = [];
   afterEach(async () => {

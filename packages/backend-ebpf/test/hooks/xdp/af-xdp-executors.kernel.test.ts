@@ -35,7 +35,7 @@ const CASES = [
   { policy: 'std:sita', sockets: 4, kinds: [0, 2, 1, 0, 0, 1, 0] },
 ] as const;
 
-describeKernel('XDP hooks with AF_XDP executors sharing one UMEM', () => {
+describeKernel('XDP hooks with AF_XDP executors sharing one UMEM', { needs: ['bpf', 'netns', 'xdp-skb', 'xdp-driver', 'af-xdp'] }, () => {
   const sys = nativeSyscalls();
   let pair: VethPair | undefined;
   let ifindexB = 0;

@@ -64,7 +64,7 @@ function recordCpu(): Parameters<typeof loadXdp>[1] {
   ];
 }
 
-describeKernel('the cpu-redirect hook', () => {
+describeKernel('the cpu-redirect hook', { needs: ['bpf', 'netns', 'xdp-skb', 'xdp-driver'] }, () => {
   const sys = nativeSyscalls();
   const cpus = sys.possibleCpus();
   let pair: VethPair | undefined;

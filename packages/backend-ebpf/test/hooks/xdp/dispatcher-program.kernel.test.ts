@@ -21,7 +21,7 @@ function route(routes: KernelMap, port: number, slot: number, queue?: number): v
   routes.update(key, value);
 }
 
-describeKernel('the dispatcher program', () => {
+describeKernel('the dispatcher program', { needs: ['bpf'] }, () => {
   it('tail-calls the slot its route names for UDP to a routed port, and passes everything else', () => {
     using routes = KernelMap.create({ type: MapType.HASH, keySize: 4, valueSize: ROUTE_VALUE_SIZE, maxEntries: 8, name: 'routes' });
     using policies = ProgArray.create({ maxEntries: 8, name: 'policies' });

@@ -22,7 +22,7 @@ const XSK_PORT = 41_400;
 const CPU_PORT = 41_401;
 const SRC_PORT = 42_400;
 
-describeKernel('the XDP dispatcher', () => {
+describeKernel('the XDP dispatcher', { needs: ['bpf', 'netns', 'xdp-skb', 'xdp-driver', 'af-xdp'] }, () => {
   const sys = nativeSyscalls();
   let pair: VethPair | undefined;
   beforeAll(() => {

@@ -6,13 +6,14 @@ import { nativeSyscalls } from '../../../src/syscalls/native-syscalls.js';
 import { XskServer } from '../../../src/xsk/xsk-server.js';
 import { describeKernel } from '@syrup/test-support/kernel-gate';
 import { createVethPair, type VethPair } from '../../support/veth-pair.js';
-import { compileFor, openFds, runUdpClient, seqOfFrame, waitUntil, xdpBackend } from './xdp-test-support.js';
+import { compileFor, runUdpClient, seqOfFrame, waitUntil, xdpBackend } from './xdp-test-support.js';
+import { openFdCount } from '@syrup/test-support/open-fds';
 
 const PORT = 41_900;
 const DATAGRAMS = 6000;
 const SWAPS = 100;
 
-describeKernel('hot swap at the XDP hooks', () => {
+describeKernel('hot swap at the XDP hooks', { needs: ['bpf', 'netns', 'xdp-skb', 'xdp-driver', 'af-xdp'] }, () => {
   let pair: VethPair | undefined;
   beforeAll(() => {
     pair = createVethPair();
@@ -23,7 +24,7 @@ describeKernel('hot swap at the XDP hooks', () => {
     it(`${hook}: ${SWAPS} swaps between policies with disjoint assignments under a paced stream lose no frame, and every frame lands where one of them puts it`, async () => {
       if (pair === undefined) throw new Error('no veth pair');
       const { nsA, nsB, ifA, ipA } = pair;
-      const fdsBefore = openFds();
+      const fdsBefore = openFdCount();
       const backend = xdpBackend();
       const target = { interface: ifA, port: PORT, extra: { netns: nsA, xskCount: 4 } };
       const low = await compileFor(backend, hook, 'even-odd-low.ts', target);
@@ -78,7 +79,7 @@ describeKernel('hot swap at the XDP hooks', () => {
       }
       // Every replaced program and map was closed along the way (the poller's epoll set goes once its thread exits).
       await ReadinessPoller.of(nativeSyscalls()).stopped();
-      expect(openFds()).toBe(fdsBefore);
+      expect(openFdCount()).toBe(fdsBefore);
     }, 120_000);
   }
 });

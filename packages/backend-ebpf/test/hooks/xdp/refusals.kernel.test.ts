@@ -9,7 +9,8 @@ import { XskSocketGroup } from '../../../src/xsk/xsk-socket-group.js';
 import { describeKernel } from '@syrup/test-support/kernel-gate';
 import { createVethPair, sendUdp, xdpAttachment, type VethPair } from '../../support/veth-pair.js';
 import { loadXdp, returning, XDP_PASS } from '../../support/xdp-programs.js';
-import { compileFor, openFds, waitUntil, xdpBackend } from './xdp-test-support.js';
+import { compileFor, waitUntil, xdpBackend } from './xdp-test-support.js';
+import { openFdCount } from '@syrup/test-support/open-fds';
 
 const PORT_A = 41_500;
 const PORT_B = 41_501;
@@ -30,7 +31,7 @@ function expectOneSentence(error: Error): void {
   expect(error.message).toMatch(/\.$/);
 }
 
-describeKernel('XDP hook refusals leave nothing behind', () => {
+describeKernel('XDP hook refusals leave nothing behind', { needs: ['bpf', 'netns', 'xdp-skb', 'xdp-driver', 'af-xdp'] }, () => {
   const sys = nativeSyscalls();
   let pair: VethPair | undefined;
   beforeAll(() => {
@@ -44,9 +45,9 @@ describeKernel('XDP hook refusals leave nothing behind', () => {
     for (const hook of ['xdp-skb', 'xdp-drv', 'cpu-redirect'] as const) {
       const target = { interface: 'nosuch0', port: PORT_A, extra: { netns: pair.nsA, ...(hook === 'cpu-redirect' ? {} : { xskCount: 2 }) } };
       const artifact = await compileFor(backend, hook, 'std:round-robin', target, { SOCKETS: 2 });
-      const before = openFds();
+      const before = openFdCount();
       const error = await refusal(() => backend.attach({ artifact, target }));
-      expect(openFds()).toBe(before);
+      expect(openFdCount()).toBe(before);
       expect(error.code).toBe('XDP_INTERFACE_NOT_FOUND');
       expect(error.message).toContain("'nosuch0'");
       expectOneSentence(error);
@@ -63,9 +64,9 @@ describeKernel('XDP hook refusals leave nothing behind', () => {
       const programIds = xdpAttachment(nsA, ifA)?.progIds;
       const targetB = { interface: ifA, port: PORT_B, queue: 0, extra: { netns: nsA, xskCount: 3 } };
       const artifactB = await compileFor(backend, 'xdp-skb', 'std:round-robin', targetB, { SOCKETS: 3 });
-      const before = openFds();
+      const before = openFdCount();
       const error = await refusal(() => backend.attach({ artifact: artifactB, target: targetB }));
-      expect(openFds()).toBe(before);
+      expect(openFdCount()).toBe(before);
       expect(error.code).toBe('XDP_QUEUE_BUSY');
       expect(error.message).toMatch(/queue 0 of '.+' .*already has an AF_XDP UMEM/);
       expectOneSentence(error);
@@ -79,7 +80,7 @@ describeKernel('XDP hook refusals leave nothing behind', () => {
       );
       expect(direct).toBeInstanceOf(XskError);
       expect((direct as XskError).code).toBe('XSK_QUEUE_BUSY');
-      expect(openFds()).toBe(before);
+      expect(openFdCount()).toBe(before);
 
       // Nothing of the refused deployment is left: the same root program, only the first port routed.
       expect(xdpAttachment(nsA, ifA)?.progIds).toEqual(programIds);
@@ -109,7 +110,7 @@ describeKernel('XDP hook refusals leave nothing behind', () => {
     const first = (await backend.attach({ artifact: await compileFor(backend, 'xdp-skb', 'std:round-robin', target, { SOCKETS: 1 }), target })) as XdpAttachment;
     try {
       const samePort = { interface: ifA, port: PORT_A, extra: { netns: nsA } };
-      const before = openFds();
+      const before = openFdCount();
       const taken = await refusal(async () => backend.attach({ artifact: await compileFor(backend, 'cpu-redirect', 'by-first-word.ts', samePort), target: samePort }));
       expect(taken.code).toBe('XDP_PORT_TAKEN');
       expectOneSentence(taken);
@@ -118,7 +119,7 @@ describeKernel('XDP hook refusals leave nothing behind', () => {
       expect(conflict.code).toBe('XDP_MODE_CONFLICT');
       expect(conflict.message).toContain('skb mode');
       expectOneSentence(conflict);
-      expect(openFds()).toBe(before);
+      expect(openFdCount()).toBe(before);
       expect([...(backend.dispatchers.running(first.ifindex, nsA)?.ports.keys() ?? [])]).toEqual([PORT_A]);
     } finally {
       await first.close();
@@ -134,12 +135,12 @@ describeKernel('XDP hook refusals leave nothing behind', () => {
     {
       using foreign = loadXdp('foreign', returning(XDP_PASS));
       using link = attachXdp({ program: foreign, ifname: ifA, mode: 'skb', netns: nsA });
-      const before = openFds();
+      const before = openFdCount();
       const busy = await refusal(() => backend.attach({ artifact, target }));
       expect(busy.code).toBe('XDP_ATTACH_FAILED');
       expect(busy.message).toContain('another XDP program is already attached');
       expectOneSentence(busy);
-      expect(openFds()).toBe(before);
+      expect(openFdCount()).toBe(before);
       expect(xdpAttachment(nsA, ifA)?.progIds).toEqual([foreign.info().id]);
       link.close();
     }

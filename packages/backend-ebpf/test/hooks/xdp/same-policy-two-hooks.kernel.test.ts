@@ -44,7 +44,7 @@ const DATAGRAMS = 180;
  * socket-select is attached through the lower-level API (generateProgram, loadProgramSpec, a
  * socket array and ReuseportAttachment), because the sockets live in namespace A.
  */
-describeKernel('one policy file at socket-select and at the XDP hooks', () => {
+describeKernel('one policy file at socket-select and at the XDP hooks', { needs: ['bpf', 'netns', 'xdp-skb', 'xdp-driver', 'af-xdp'] }, () => {
   const sys = nativeSyscalls();
   let pair: VethPair | undefined;
   let senders: Fd[] = [];

@@ -11,7 +11,8 @@ import { MapType } from '../../../src/syscalls/bpf-constants.js';
 import { nativeSyscalls } from '../../../src/syscalls/native-syscalls.js';
 import { describeKernel } from '@syrup/test-support/kernel-gate';
 import { createVethPair, uniqueSuffix, xdpAttachment, type VethPair } from '../../support/veth-pair.js';
-import { compileFor, openFds, receiveWaiting, sockaddrIn, udpSocketIn, waitUntil, xdpBackend } from './xdp-test-support.js';
+import { compileFor, receiveWaiting, sockaddrIn, udpSocketIn, waitUntil, xdpBackend } from './xdp-test-support.js';
+import { openFdCount } from '@syrup/test-support/open-fds';
 
 /** A persistence location whose state and pin directories are one test directory (`path`). */
 type PinDirectory = PersistenceLocation & { readonly path: string };
@@ -21,7 +22,7 @@ const OTHER_PORT = 41_601;
 const SRC_PORT = 42_600;
 const TENANT = { uid: 4242, gid: 4343 };
 
-describeKernel('XDP persistence: pins, release, restore', () => {
+describeKernel('XDP persistence: pins, release, restore', { needs: ['bpf', 'bpffs', 'netns', 'xdp-skb', 'af-xdp'] }, () => {
   const sys = nativeSyscalls();
   const backend = xdpBackend();
   const cleanup: (() => unknown)[] = [];
@@ -167,11 +168,11 @@ describeKernel('XDP persistence: pins, release, restore', () => {
     using foreign = KernelDataMapStore.create({ kind: 'array', key: 'u32', value: 'u64', maxEntries: 1 }, { name: 'seen', mmapable: true });
     unpin(join(dir.path, 'maps/seen'));
     foreign.kernelMap.pin(join(dir.path, 'maps/seen'));
-    const before = openFds();
+    const before = openFdCount();
     const refusal = await backend.restore({ record, location: dir, target: targetOn(PORT) }).catch((e: unknown) => e);
     expect(refusal).toBeInstanceOf(RestoreError);
     expect(refusal).toMatchObject({ code: 'RESTORE_UNTRUSTED', message: expect.stringContaining(`has id ${foreign.kernelMap.info().id}`) });
-    expect(openFds()).toBe(before);
+    expect(openFdCount()).toBe(before);
     expect(existsSync(join(dir.path, 'maps/seen'))).toBe(true);
     // The dispatcher was not touched: still attached through its pin.
     expect(xdpAttachment(pair.nsA, pair.ifA)).toBeDefined();
@@ -181,12 +182,12 @@ describeKernel('XDP persistence: pins, release, restore', () => {
     const routes = join(dispatcherDir(), 'routes');
     unpin(routes);
     impostor.pin(routes);
-    const beforeRoutes = openFds();
+    const beforeRoutes = openFdCount();
     await expect(backend.restore({ record, location: dir, target: targetOn(PORT) })).rejects.toMatchObject({
       code: 'RESTORE_UNTRUSTED',
       message: expect.stringContaining(`the routes pinned at 'routes' has id ${impostor.info().id}`),
     });
-    expect(openFds()).toBe(beforeRoutes);
+    expect(openFdCount()).toBe(beforeRoutes);
   }, 60_000);
 
   it('leaks no fd over restore and release cycles, nor over a final restore and close', async () => {
@@ -194,15 +195,15 @@ describeKernel('XDP persistence: pins, release, restore', () => {
     const dir = dirFor('a');
     const record = JSON.parse(JSON.stringify(attachment.persist!(dir))) as PersistedAttachment;
     await attachment.release!();
-    const before = openFds();
+    const before = openFdCount();
     for (let cycle = 0; cycle < 5; cycle++) {
       const restored = (await backend.restore({ record, location: dir, target: targetOn(PORT) })) as XdpAttachment;
       await restored.release!();
-      expect(openFds()).toBe(before);
+      expect(openFdCount()).toBe(before);
     }
     const last = await backend.restore({ record, location: dir, target: targetOn(PORT) });
     await last.close();
-    expect(openFds()).toBe(before);
+    expect(openFdCount()).toBe(before);
     expect(existsSync(join(dir.path, 'prog'))).toBe(false);
     expect(xdpAttachment(pair.nsA, pair.ifA)).toBeUndefined();
   }, 60_000);

@@ -1,5 +1,5 @@
 import { execFile, spawn } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import koffi from 'koffi';
@@ -212,11 +212,6 @@ export function checksumsValid(frame: Uint8Array): { ip: boolean; udp: boolean }
 /** IPv4 UDP frames in `frames` whose source port is `port` (the replies of a server on that port). */
 export function udpFramesFrom(frames: readonly Uint8Array[], port: number): Uint8Array[] {
   return frames.filter((f) => f.length >= 42 && f[12] === 0x08 && f[13] === 0x00 && f[23] === 17 && (((f[34] ?? 0) << 8) | (f[35] ?? 0)) === port);
-}
-
-/** Open fds of this process. */
-export function openFds(): number {
-  return readdirSync('/proc/self/fd').length;
 }
 
 export async function waitUntil(done: () => boolean, timeoutMs = 5000): Promise<boolean> {

@@ -6,10 +6,11 @@ import { XskSocketGroup } from '../../../src/xsk/xsk-socket-group.js';
 import { XskUmem } from '../../../src/xsk/xsk-umem.js';
 import { describeKernel } from '@syrup/test-support/kernel-gate';
 import { createVethPair, xdpAttachment, type VethPair } from '../../support/veth-pair.js';
-import { compileFor, openFds, xdpBackend } from './xdp-test-support.js';
+import { compileFor, xdpBackend } from './xdp-test-support.js';
 import { caught } from '../../support/caught.js';
+import { openFdCount } from '@syrup/test-support/open-fds';
 
-describeKernel('AF_XDP sockets and their UMEM over their lifetime', () => {
+describeKernel('AF_XDP sockets and their UMEM over their lifetime', { needs: ['bpf', 'netns', 'xdp-skb', 'xdp-driver', 'af-xdp'] }, () => {
   let pair: VethPair | undefined;
   beforeAll(() => {
     pair = createVethPair();
@@ -19,7 +20,7 @@ describeKernel('AF_XDP sockets and their UMEM over their lifetime', () => {
   it('reopens a queue right after closing it (waiting out the kernel\'s deferred UMEM teardown) and leaks no fd', async () => {
     if (pair === undefined) throw new Error('no veth pair');
     const { nsA, ifA } = pair;
-    const before = openFds();
+    const before = openFdCount();
     for (let cycle = 0; cycle < 20; cycle++) {
       const group = await XskSocketGroup.open({ ifname: ifA, netns: nsA, count: 3, frameCount: 512 });
       expect(group.sockets.map((s) => s.shared)).toEqual([false, true, true]);
@@ -27,7 +28,7 @@ describeKernel('AF_XDP sockets and their UMEM over their lifetime', () => {
       group.close();
       expect(group.sockets.every((s) => s.closed) && group.umem.closed).toBe(true);
     }
-    expect(openFds()).toBe(before);
+    expect(openFdCount()).toBe(before);
   }, 60_000);
 
   it('deploys and undeploys an AF_XDP policy repeatedly with nothing left behind', async () => {
@@ -36,19 +37,19 @@ describeKernel('AF_XDP sockets and their UMEM over their lifetime', () => {
     const backend = xdpBackend();
     const target = { interface: ifA, port: 41_300, extra: { netns: nsA, xskCount: 2 } };
     const artifact = await compileFor(backend, 'xdp-drv', 'std:round-robin', target, { SOCKETS: 2 });
-    const before = openFds();
+    const before = openFdCount();
     for (let cycle = 0; cycle < 10; cycle++) {
       const attachment = (await backend.attach({ artifact, target })) as XdpAttachment;
       await attachment.close();
       expect(xdpAttachment(nsA, ifA)).toBeUndefined();
     }
-    expect(openFds()).toBe(before);
+    expect(openFdCount()).toBe(before);
   }, 60_000);
 
   it('shares a UMEM only on the queue it serves, and checks its options before touching the kernel', async () => {
     if (pair === undefined) throw new Error('no veth pair');
     const { nsA, ifA } = pair;
-    const before = openFds();
+    const before = openFdCount();
     const group = await XskSocketGroup.open({ ifname: ifA, netns: nsA, count: 1, frameCount: 256 });
     try {
       const other = caught(() => XskSocket.bind(group.umem, { ifname: ifA, queue: 1 })) as XskError;
@@ -61,7 +62,7 @@ describeKernel('AF_XDP sockets and their UMEM over their lifetime', () => {
     }
     expect((caught(() => XskUmem.create({ frameSize: 1000 as 2048 })) as XskError).code).toBe('XSK_INVALID_OPTION');
     expect((caught(() => XskUmem.create({ fillRingSize: 1000 })) as XskError).message).toMatch(/power of two/);
-    expect(openFds()).toBe(before);
+    expect(openFdCount()).toBe(before);
   }, 60_000);
 
   it('transmits frames it builds itself and gets every frame back through the COMPLETION ring', async () => {

@@ -73,7 +73,7 @@ function countPerCpu(): ReturnType<typeof returning> {
   ];
 }
 
-describeKernel('CPU maps', () => {
+describeKernel('CPU maps', { needs: ['bpf', 'netns', 'xdp-skb'] }, () => {
   const cpus = nativeSyscalls().possibleCpus();
   let pair: VethPair | undefined;
   beforeAll(() => {

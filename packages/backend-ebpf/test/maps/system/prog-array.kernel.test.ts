@@ -30,7 +30,7 @@ function dispatcher(): ReturnType<typeof returning> {
   ];
 }
 
-describeKernel('program arrays', () => {
+describeKernel('program arrays', { needs: ['bpf'] }, () => {
   it('routes tail calls to the program at an index, answers program ids, and falls through once deleted', () => {
     using programs = ProgArray.create({ maxEntries: 4, name: 'targets' });
     using dispatch = loadXdp('dispatch', dispatcher(), { programs });

@@ -7,7 +7,7 @@ import { boundPort, reuseportUdpSocket, socketCookie } from '../../support/socke
 import { caught } from '../../support/caught.js';
 
 // Steering datagrams through the array is tested with the group attachment (test/links).
-describeKernel('reuseport socket arrays', () => {
+describeKernel('reuseport socket arrays', { needs: ['bpf'] }, () => {
   const sys = nativeSyscalls();
 
   it('stores sockets, answers their cookies, forgets deleted and closed ones', () => {

@@ -19,7 +19,7 @@ function expectedRecord(i: number): string {
   return Buffer.from(packet(i).subarray(0, 8)).toString('hex');
 }
 
-describeKernel('ring buffers', () => {
+describeKernel('ring buffers', { needs: ['bpf'] }, () => {
   const open: { close(): void }[] = [];
   afterEach(() => {
     for (const item of open.splice(0)) item.close();

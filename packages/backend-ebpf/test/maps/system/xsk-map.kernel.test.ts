@@ -51,7 +51,7 @@ async function eventually<T>(read: () => T, done: (value: T) => boolean, timeout
   }
 }
 
-describeKernel('XSK maps', () => {
+describeKernel('XSK maps', { needs: ['bpf', 'netns', 'xdp-skb', 'af-xdp'] }, () => {
   const sys = nativeSyscalls();
   let pair: VethPair | undefined;
   beforeAll(() => {

@@ -1,0 +1,3 @@
+import { syrupVitestConfig } from '../../vitest.base.js';
+
+export default syrupVitestConfig();
