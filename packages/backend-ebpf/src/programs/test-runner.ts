@@ -106,7 +106,7 @@ export class TestRunner {
     };
     let result;
     try {
-      result = program.sys.progTestRun(attr);
+      result = runThroughSignals(program, attr);
     } catch (error) {
       if (!(error instanceof SyscallError)) throw error;
       const reason =
@@ -138,5 +138,22 @@ export class TestRunner {
     view.setUint32(16, ctx.rxQueueIndex ?? 0, true);
     view.setUint32(20, 0, true);
     return this.#xdpCtx;
+  }
+}
+
+/**
+ * How often a repeated run interrupted by a signal is started again. The kernel ends a run of
+ * more than one repetition with EINTR when a signal is pending between two (a child's exit, a
+ * timer); the run itself was fine, so it goes again, as cilium/ebpf's Program.Run does.
+ */
+const EINTR_RETRIES = 10;
+
+function runThroughSignals(program: TestableProgram, attr: ProgTestRunAttr): ReturnType<Syscalls['progTestRun']> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return program.sys.progTestRun(attr);
+    } catch (error) {
+      if (!(error instanceof SyscallError && error.code === 'EINTR' && attempt < EINTR_RETRIES)) throw error;
+    }
   }
 }
