@@ -37,7 +37,7 @@ async function echoServerIn(netns: string, address: string): Promise<number> {
 const loadgenArgs = (host: string, port: number): string[] =>
   ['--host', host, '--port', String(port), '--rate', '500', '--duration', '0.5', '--warmup', '0', '--grace', '2000', '--flows', '2', '--no-pin'];
 
-describeKernel('the load generator in a runner-made namespace', () => {
+describeKernel('the load generator in a runner-made namespace', { needs: ['root', 'netns'] }, () => {
   it("sends to the veth peer address of the runner's namespace and gets the replies", async () => {
     const namespaces = BenchNamespaces.create();
     cleanups.push(() => namespaces.close());

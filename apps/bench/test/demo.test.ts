@@ -44,7 +44,7 @@ async function until(condition: () => boolean, timeoutMs: number): Promise<boole
   return condition();
 }
 
-describeKernel('demo (kernel)', () => {
+describeKernel('demo (kernel)', { needs: ['bpf', 'bpffs'] }, () => {
   const children: ChildProcess[] = [];
   afterAll(() => {
     // A failed test must not leave the demo's process group running.

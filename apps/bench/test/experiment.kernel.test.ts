@@ -8,7 +8,7 @@ import { afterAll, expect, it } from 'vitest';
 
 const EXPERIMENT_BIN = fileURLToPath(new URL('../bin/experiment.mjs', import.meta.url));
 
-describeKernel('experiment (kernel)', () => {
+describeKernel('experiment (kernel)', { needs: ['bpf', 'bpffs'] }, () => {
   const out = mkdtempSync(join(tmpdir(), 'syrup-experiment-test-'));
   afterAll(() => rmSync(out, { recursive: true, force: true }));
 

@@ -65,7 +65,7 @@ async function serveAndAsk(mode: 'key-hash' | 'handoff'): Promise<{ client: Clie
 
 const sum = (stopped: MicaStoppedLine, counter: keyof MicaStoppedLine['perWorker'][number]): number => stopped.perWorker.reduce((s, w) => s + w[counter], 0);
 
-describeKernel('MICA-style server over AF_XDP', () => {
+describeKernel('MICA-style server over AF_XDP', { needs: ['bpf', 'netns', 'xdp-driver', 'af-xdp'] }, () => {
   it("under key-hash at xdp-drv, every request's reply comes from its key's home thread, with no handoff", async () => {
     const { client, stopped } = await serveAndAsk('key-hash');
     expect(client.missing).toEqual([]);

@@ -83,7 +83,7 @@ function processAlive(pid: number): boolean {
   }
 }
 
-describeKernel('kv-server', () => {
+describeKernel('kv-server', { needs: ['bpf', 'bpffs'] }, () => {
   it('answers GET, SCAN and PUT in the wire format in synthetic mode, one flow staying on one worker by default', async () => {
     const server = await start({ port: port(), threads: 3, get: 'cpu:5us', scan: 'block:1ms', put: 'cpu:exp:5us', valueSize: 20, scanLength: 42 });
     expect(server.ready).toMatchObject({ ready: true, pid: server.pid, threads: 3, policy: 'linux-default', deployment: null });

@@ -66,7 +66,7 @@ function scanInFlight(port: number, key: bigint): { replied: () => boolean; repl
   return { replied: () => done, reply, client };
 }
 
-describeKernel('kv-server with get-priority at the thread hook', () => {
+describeKernel('kv-server with get-priority at the thread hook', { needs: ['bpf', 'btf', 'raw-tracepoint', 'sched-fifo'] }, () => {
   it('defers the worker serving a SCAN while the other runs ahead of it, and runs it ahead again after the SCAN', async () => {
     const server = await start('get-priority');
     const { pid } = server;

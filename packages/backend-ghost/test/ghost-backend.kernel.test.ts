@@ -1,6 +1,7 @@
-import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { STANDARD_HOOKS, compilePolicy } from '@syrup/core';
 import { describeKernel } from '@syrup/test-support/kernel-gate';
+import { isKernelObject, openFds } from '@syrup/test-support/open-fds';
 import { afterEach, beforeEach, expect, it } from 'vitest';
 import { GhostBackend } from '../src/ghost-backend.js';
 import { SchedPolicy, SchedSyscalls } from '../src/linux/sched-syscalls.js';
@@ -28,17 +29,11 @@ export default definePolicy({
 });
 `;
 
-/** This process's fds on bpf objects and pidfds: what a deployment opens (node's own lazily made fds are not counted). */
+/** This process's fds on kernel objects and pidfds: what a deployment opens (node's own lazily made fds are not counted). */
 const deploymentFds = (): string[] =>
-  readdirSync('/proc/self/fd')
-    .map((fd) => {
-      try {
-        return readlinkSync(`/proc/self/fd/${fd}`);
-      } catch {
-        return undefined; // the directory's own fd, closed by now
-      }
-    })
-    .filter((link): link is string => link !== undefined && (link.includes('bpf') || link.includes('pidfd')))
+  openFds()
+    .map(({ target }) => target)
+    .filter((target) => isKernelObject(target) || target.includes('pidfd'))
     .sort();
 
 /** Live child processes of this process (the keeper is one while a deployment runs). */
@@ -62,7 +57,7 @@ async function until(what: string, check: () => boolean, ms = 3000): Promise<voi
   }
 }
 
-describeKernel('GhostBackend', () => {
+describeKernel('GhostBackend', { needs: ['root', 'bpf', 'btf', 'raw-tracepoint', 'sched-fifo'] }, () => {
   let restore: (() => void) | undefined;
   beforeEach(() => {
     // The agent runs off the enclave's CPU (the daemon's default allowed set leaves CPU 0 to it).

@@ -81,7 +81,7 @@ function pinThisProcessOutside(cpu: number): () => void {
   };
 }
 
-describeKernel('StockLinuxDriver', () => {
+describeKernel('StockLinuxDriver', { needs: ['root', 'bpf', 'btf', 'raw-tracepoint', 'sched-fifo'] }, () => {
   let restoreAffinity: (() => void) | undefined;
   beforeEach(() => {
     restoreAffinity = pinThisProcessOutside(CPU);

@@ -34,14 +34,9 @@ export function gateDecision(missing: readonly MissingNeed[], required = kernelR
  * `describe` for suites that need the real kernel:
  * `describeKernel('XDP hooks', { needs: ['bpf', 'netns', 'xdp-driver'] }, () => { ... })`.
  * A suite missing a need skips, its name ending with `(skipped: <reason>)`; see
- * {@link gateDecision} for when it fails instead. The two-argument form is the old gate
- * (needs `bpf`), kept for suites that have not named their needs yet.
+ * {@link gateDecision} for when it fails instead.
  */
-export function describeKernel(name: string, options: KernelSuiteOptions, body: () => void): void;
-export function describeKernel(name: string, body: () => void): void;
-export function describeKernel(name: string, optionsOrBody: KernelSuiteOptions | (() => void), maybeBody?: () => void): void {
-  const [options, body] = typeof optionsOrBody === 'function' ? [{ needs: ['bpf'] } as const, optionsOrBody] : [optionsOrBody, maybeBody];
-  if (body === undefined) throw new TypeError(`describeKernel('${name}', options, body) needs a body.`);
+export function describeKernel(name: string, options: KernelSuiteOptions, body: () => void): void {
   if (options.needs.length === 0) throw new TypeError(`describeKernel('${name}') names no needs; a suite that needs nothing is a plain describe.`);
   const decision = gateDecision(missingNeeds(options.needs));
   if (decision.run) {
@@ -55,19 +50,4 @@ export function describeKernel(name: string, optionsOrBody: KernelSuiteOptions |
   } else {
     describe.skip(`${name} (skipped: ${decision.reason})`, body);
   }
-}
-
-/** @deprecated Use `describeKernel(name, { needs: ['root'] }, body)`; kept for apps/bench and backend-ghost until they switch. */
-export function describeAsRoot(name: string, body: () => void): void {
-  describeKernel(name, { needs: ['root'] }, body);
-}
-
-/** @deprecated Use `needReason('bpf')`. Why this process cannot run kernel tests, or undefined when it can. */
-export function kernelUnavailableReason(): string | undefined {
-  return needReason('bpf');
-}
-
-/** @deprecated Use `needReason('root')`. */
-export function rootUnavailableReason(): string | undefined {
-  return needReason('root');
 }
