@@ -19,7 +19,6 @@ export interface BackendTurnOptions {
 interface Turn {
   readonly uid: number;
   readonly start: () => void;
-  readonly cancel: (error: Error) => void;
 }
 
 /**
@@ -36,8 +35,6 @@ export class BackendTurns {
   readonly #queue = new RoundRobinQueue<Turn>();
   /** Running turns by uid (0 or 1 each; a uid is absent when it runs none). */
   readonly #running = new Map<number, number>();
-  /** Turns taken from the queue while their uid already ran one: they wait for that uid's turn to end. */
-  readonly #parked = new Map<number, Turn[]>();
   #active = 0;
 
   constructor(slots: number = DEFAULT_BACKEND_SLOTS) {
@@ -47,7 +44,7 @@ export class BackendTurns {
 
   /** Turns `uid` has waiting or running. */
   heldBy(uid: number): number {
-    return this.#queue.sizeOf(uid) + (this.#parked.get(uid)?.length ?? 0) + (this.#running.get(uid) ?? 0);
+    return this.#queue.sizeOf(uid) + (this.#running.get(uid) ?? 0);
   }
 
   /** Runs `work` in `uid`'s turn and settles as it does; the turn ends when it settles. */
@@ -62,7 +59,7 @@ export class BackendTurns {
     }
     return new Promise<T>((resolve, reject) => {
       const onAbort = (): void => {
-        if (signal !== undefined && this.#withdraw(turn)) reject(cancelled(signal));
+        if (signal !== undefined && this.#queue.remove(uid, turn)) reject(cancelled(signal));
       };
       const turn: Turn = {
         uid,
@@ -76,10 +73,6 @@ export class BackendTurns {
           }
           result.then(resolve, reject).finally(() => this.#end(uid));
         },
-        cancel: (error) => {
-          signal?.removeEventListener('abort', onAbort);
-          reject(error);
-        },
       };
       signal?.addEventListener('abort', onAbort, { once: true });
       this.#queue.push(uid, turn);
@@ -89,30 +82,12 @@ export class BackendTurns {
 
   #pump(): void {
     while (this.#active < this.#slots) {
-      const turn = this.#next();
+      // A uid running a turn keeps its place in the queue until that turn ends.
+      const turn = this.#queue.shift((uid) => !this.#running.has(uid));
       if (turn === undefined) return;
       this.#active++;
       this.#running.set(turn.uid, 1);
       turn.start();
-    }
-  }
-
-  /** The next turn whose uid runs none: a parked one first (it was its uid's turn already), else round robin. */
-  #next(): Turn | undefined {
-    for (const [uid, parked] of this.#parked) {
-      if (this.#running.has(uid)) continue;
-      const turn = parked.shift() as Turn;
-      if (parked.length === 0) this.#parked.delete(uid);
-      return turn;
-    }
-    for (;;) {
-      const turn = this.#queue.shift();
-      if (turn === undefined) return undefined;
-      if (!this.#running.has(turn.uid)) return turn;
-      // Its uid is busy: it keeps its place ahead of that uid's later turns without taking a slot.
-      const parked = this.#parked.get(turn.uid);
-      if (parked === undefined) this.#parked.set(turn.uid, [turn]);
-      else parked.push(turn);
     }
   }
 
@@ -123,17 +98,6 @@ export class BackendTurns {
     // the loop, and turns started back to back from here would keep every other client's
     // request waiting until the queue is empty.
     setImmediate(() => this.#pump());
-  }
-
-  /** Takes a waiting turn out; false once it has started. */
-  #withdraw(turn: Turn): boolean {
-    if (this.#queue.remove(turn.uid, turn)) return true;
-    const parked = this.#parked.get(turn.uid);
-    const index = parked?.indexOf(turn) ?? -1;
-    if (parked === undefined || index === -1) return false;
-    parked.splice(index, 1);
-    if (parked.length === 0) this.#parked.delete(turn.uid);
-    return true;
   }
 }
 
