@@ -8,6 +8,7 @@ import { experimentResults, writeExperimentResults } from '../src/runner/experim
 import { EXPERIMENTS } from '../src/runner/experiments.js';
 import type { RunSpec } from '../src/runner/measure-run.js';
 import type { RunRecord } from '../src/runner/run-record.js';
+import { syntheticRun } from './support/synthetic-run.js';
 
 /** Every measured run is made up here: the spec each run was asked for is kept, its GET p99 comes from `p99Of`. */
 const measured: RunSpec[] = [];
@@ -30,22 +31,7 @@ const experiment = EXPERIMENTS['cross-layer'];
 const settings = { durationS: 1, warmupS: 0, graceMs: 0, loadgenCpu: 1, serverCpus: '0', seed: 1 };
 
 function run(policy: string, offeredRps: number, getP99Us: number, repeat = 0, overrides: Partial<RunRecord> = {}): RunRecord {
-  return {
-    policy,
-    offeredRps,
-    achievedRps: offeredRps,
-    getP50Us: Math.round(getP99Us / 10),
-    getP99Us,
-    getP999Us: getP99Us * 2,
-    scanP99Us: 3000,
-    getP99FromSendUs: getP99Us,
-    dropped: 0,
-    requests: offeredRps * 10,
-    valid: true,
-    repeat,
-    loadgen: { cpu: 1, gcPauses: { count: 0, totalMs: 0, maxMs: 0 }, runQueueWaitMs: 0, schedule: { maxLatenessUs: 10, p99LatenessUs: 5, fellBehind: false } },
-    ...overrides,
-  };
+  return syntheticRun(policy, offeredRps, getP99Us, { scanP99Us: 3000, repeat, ...overrides });
 }
 
 /** Rounds of the four configurations at 6000 req/s with these GET p99s (us), one entry per round. */

@@ -14,26 +14,10 @@ import { reportedRuns, sweepOrder } from '../src/runner/run-experiment.js';
 import { sweepToSaturation, tokenSettings } from '../src/runner/token-qos.js';
 import { judgeRun, medianRun, toRunRecord, type RunRecord } from '../src/runner/run-record.js';
 import { getOnlyVerdict, micaSaturation, micaSustains, micaVerdict, scanMixVerdict, sustainedLoad, tokenQosVerdict } from '../src/runner/verdicts.js';
+import { syntheticRun } from './support/synthetic-run.js';
 
 /** A synthetic run record: only what a test cares about is given. */
-function run(policy: string, offeredRps: number, getP99Us: number, overrides: Partial<RunRecord> = {}): RunRecord {
-  return {
-    policy,
-    offeredRps,
-    achievedRps: offeredRps,
-    getP50Us: Math.round(getP99Us / 10),
-    getP99Us,
-    getP999Us: getP99Us * 2,
-    scanP99Us: 5500,
-    getP99FromSendUs: getP99Us,
-    dropped: 0,
-    requests: offeredRps * 10,
-    valid: true,
-    repeat: 0,
-    loadgen: { cpu: 1, gcPauses: { count: 0, totalMs: 0, maxMs: 0 }, runQueueWaitMs: 0, schedule: { maxLatenessUs: 10, p99LatenessUs: 5, fellBehind: false } },
-    ...overrides,
-  };
-}
+const run = syntheticRun;
 
 const summary = (count: number, received: number, p99Us: number) => ({ count, received, dropped: count - received, p50Us: p99Us / 4, p99Us, p999Us: p99Us * 2, maxUs: p99Us * 3, meanUs: p99Us / 3, p99FromSendUs: p99Us });
 

@@ -6,9 +6,8 @@ export interface ServerSpec {
   readonly scan?: string;
 }
 
-/** A side-by-side sweep: every policy at every offered load. */
-export interface SweepExperiment {
-  readonly kind: 'sweep';
+/** What every experiment over offered loads on the key-value server names: its server, clients and loads. */
+interface LoadExperiment {
   readonly name: string;
   /** Measured seconds per run unless --duration says otherwise; default 10. */
   readonly durationS?: number;
@@ -16,11 +15,16 @@ export interface SweepExperiment {
   readonly server: ServerSpec;
   readonly flows: number;
   readonly mix: string;
-  readonly policies: readonly string[];
   readonly loads: readonly number[];
   /** The loads of --quick (and of the demo). */
   readonly quickLoads: readonly number[];
   readonly target: string;
+}
+
+/** A side-by-side sweep: every policy at every offered load. */
+export interface SweepExperiment extends LoadExperiment {
+  readonly kind: 'sweep';
+  readonly policies: readonly string[];
   /** The load the target is judged at (scan-mix), or undefined when it is judged over the sweep (get-only). */
   readonly targetLoad?: number;
 }
@@ -123,17 +127,9 @@ export interface LayerConfiguration {
  * at each load: nothing, the socket layer alone, the thread layer alone, and both sharing
  * `busy`. Judged at `targetLoad` on the median of per-round ratios.
  */
-export interface CrossLayerExperiment {
+export interface CrossLayerExperiment extends LoadExperiment {
   readonly kind: 'cross-layer';
-  readonly name: string;
-  readonly durationS?: number;
-  readonly description: string;
-  readonly server: ServerSpec;
-  readonly flows: number;
-  readonly mix: string;
   readonly configurations: readonly LayerConfiguration[];
-  readonly loads: readonly number[];
-  readonly quickLoads: readonly number[];
   readonly targetLoad: number;
   /** The configuration judged, the baseline it must beat by `minRatio`, and the single layers it must not be worse than. */
   readonly combined: string;
@@ -141,7 +137,6 @@ export interface CrossLayerExperiment {
   readonly singleLayers: readonly string[];
   /** The baseline's GET p99 over the combined configuration's, median of per-round ratios, at least this. */
   readonly minRatio: number;
-  readonly target: string;
 }
 
 export type Experiment = SweepExperiment | TokenQosExperiment | MicaExperiment | CrossLayerExperiment;
