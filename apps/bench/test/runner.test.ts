@@ -8,7 +8,7 @@ import { experimentResults, writeExperimentResults } from '../src/runner/experim
 import { defaultDurationS, EXPERIMENTS, selectExperiments } from '../src/runner/experiments.js';
 import { policySentences } from '../src/runner/policy-sentences.js';
 import { formatResultsTable } from '../src/runner/results-table.js';
-import { saturationLoads, saturationSweepDone, saturationThroughput } from '../src/runner/saturation.js';
+import { SaturationSearch, saturationLoads, saturationSweepDone, saturationThroughput } from '../src/runner/saturation.js';
 import { quartiles } from '../src/runner/quartiles.js';
 import { reportedRuns, sweepOrder } from '../src/runner/run-experiment.js';
 import { sweepToSaturation, tokenSettings } from '../src/runner/token-qos.js';
@@ -178,8 +178,9 @@ describe('verdicts', () => {
     expect(qos.overload).toBe(1.2);
   });
 
-  it('runs last 20 s for token-qos and 10 s for the sweeps unless --quick (4 s)', () => {
+  it('runs last 20 s for token-qos, 5 s for mica and 10 s for the sweeps unless --quick (4 s)', () => {
     expect(defaultDurationS(EXPERIMENTS['token-qos'], false)).toBe(20);
+    expect(defaultDurationS(EXPERIMENTS['mica'], false)).toBe(5);
     expect(defaultDurationS(EXPERIMENTS['scan-mix'], false)).toBe(10);
     expect(defaultDurationS(EXPERIMENTS['get-only'], false)).toBe(10);
     expect(defaultDurationS(EXPERIMENTS['token-qos'], true)).toBe(4);
@@ -234,6 +235,48 @@ describe('mica', () => {
     [20_000, 21_000, 22_000, 23_100, 24_300, 25_500, 26_800].map((load) =>
       run(label, load, load <= sustainedUpTo ? 3000 : 9000, { workload, repeat: round, ...extra(load) }),
     );
+
+  /** Drives a search against a server that sustains every load up to `limit`, except the loads in `stalls` (a host stall). */
+  const searchAgainst = (search: SaturationSearch, limit: number, stalls: readonly number[] = []): number[] => {
+    for (let load = search.next(); load !== undefined; load = search.next()) search.record(load, load <= limit && !stalls.includes(load));
+    return search.loads;
+  };
+  const spec = { start: 40_000, coarseStep: 0.2, fineStep: 0.05, maxLoads: 30 };
+
+  it('the saturation search: coarse 20% steps until two short in a row, then 5% steps from the highest sustained to the first short load', () => {
+    const search = SaturationSearch.geometric(spec);
+    // 40k, 48k, 57.6k, 69.1k, 82.9k, 99.5k sustained; 119.4k, 143.3k short; then 104.5k, 109.7k sustained, 115.2k short (no 2nd short below 119.4k).
+    expect(searchAgainst(search, 110_000)).toEqual([40_000, 48_000, 57_600, 69_100, 82_900, 99_500, 119_400, 143_300, 104_500, 109_700, 115_200]);
+    expect(search.saturation).toBe(109_700);
+  });
+
+  it('the saturation search: one short load (a stall) does not end a phase; two in a row end the fine phase too', () => {
+    // 57.6k stalls but 69.1k goes on; in the fine phase 104.5k and 109.7k fall short in a row: done, below the coarse ceiling.
+    const stalled = SaturationSearch.geometric(spec);
+    expect(searchAgainst(stalled, 100_000, [57_600])).toEqual([40_000, 48_000, 57_600, 69_100, 82_900, 99_500, 119_400, 143_300, 104_500, 109_700]);
+    expect(stalled.saturation).toBe(99_500);
+    // A coarse stall above the true limit: the fine steps stop at the lowest short load above the highest sustained.
+    const late = SaturationSearch.geometric(spec);
+    expect(searchAgainst(late, 125_000, [99_500])).toEqual([40_000, 48_000, 57_600, 69_100, 82_900, 99_500, 119_400, 143_300, 172_000, 125_400, 131_600]);
+    expect(late.saturation).toBe(119_400);
+  });
+
+  it('the saturation search: nothing sustained ends after two loads; maxLoads bounds it; --loads takes no fine steps', () => {
+    const none = SaturationSearch.geometric(spec);
+    expect(searchAgainst(none, 0)).toEqual([40_000, 48_000]);
+    expect(none.saturation).toBe(0);
+    const bounded = SaturationSearch.geometric({ ...spec, maxLoads: 3 });
+    expect(searchAgainst(bounded, 1e9)).toEqual([40_000, 48_000, 57_600]);
+    const fixed = SaturationSearch.over([10_000, 20_000, 30_000, 40_000, 50_000]);
+    expect(searchAgainst(fixed, 25_000)).toEqual([10_000, 20_000, 30_000, 40_000]);
+    expect(fixed.saturation).toBe(20_000);
+    // The invariant: each load handed out is recorded before the next is asked for, and only that load.
+    const strict = SaturationSearch.geometric(spec);
+    expect(strict.next()).toBe(40_000);
+    expect(() => strict.next()).toThrow(/before the last load was recorded/);
+    expect(() => strict.record(41_000, true)).toThrow(/does not match/);
+    expect(() => SaturationSearch.geometric({ ...spec, fineStep: 0.3 })).toThrow(RangeError);
+  });
 
   it('a load is sustained with a valid run and GET p99 <= 5 ms; saturation is the highest sustained', () => {
     expect(micaSustains(run('x', 10_000, 5000), 5000)).toBe(true);

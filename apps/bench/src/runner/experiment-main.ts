@@ -47,7 +47,7 @@ function command(): Command {
   return new Command('experiment')
     .description('Runs the bench comparisons side by side: table on stdout, JSON + SVG/PNG plot in --out.')
     .requiredOption('--experiment <name>', `${Object.keys(EXPERIMENTS).join(', ')} or all`)
-    .option('--duration <s>', 'measured seconds per run (default 10, token-qos 20, --quick 4)', number('--duration', 0.1))
+    .option('--duration <s>', 'measured seconds per run (default 10, token-qos 20, mica 5, --quick 4)', number('--duration', 0.1))
     .option('--warmup <s>', 'warm-up seconds per run (default 2, --quick 1)', number('--warmup', 0))
     .option('--repeats <n>', 'interleaved rounds: every policy at every point once per round, medians and IQR reported (default 5, --quick 1)', number('--repeats', 1))
     .option('--quick', 'fewer loads, shorter runs, one repeat', false)

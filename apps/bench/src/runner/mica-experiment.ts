@@ -8,7 +8,7 @@ import { runLoadgenProcess } from './loadgen-process.js';
 import { RunAborted, type RunSettings } from './measure-run.js';
 import type { ExperimentOutcome, ExperimentPlanOptions, ExperimentProgress } from './experiment-outcome.js';
 import { toRunRecord, type RunRecord } from './run-record.js';
-import { saturationLoads } from './saturation.js';
+import { SaturationSearch } from './saturation.js';
 import { ServerStartAborted, startServerProcess } from './server-process.js';
 import { micaSustains, micaVerdict } from './verdicts.js';
 
@@ -121,9 +121,13 @@ function micaFacts(stopped: MicaStoppedLine, cpuMs: readonly number[], wallMs: n
 }
 
 export async function runMica(experiment: MicaExperiment, plan: ExperimentPlanOptions, settings: RunSettings, progress: ExperimentProgress): Promise<ExperimentOutcome> {
-  const loads = plan.loads ?? saturationLoads(plan.quick ? experiment.quickStartRps : experiment.startRps, experiment.step, experiment.maxLoads);
+  const search = (): SaturationSearch =>
+    plan.loads !== undefined
+      ? SaturationSearch.over(plan.loads)
+      : SaturationSearch.geometric({ start: plan.quick ? experiment.quickStartRps : experiment.startRps, coarseStep: experiment.coarseStep, fineStep: experiment.fineStep, maxLoads: experiment.maxLoads });
   const rounds = plan.repeats;
-  let planned = rounds * experiment.workloads.length * MICA_CONFIGS.length * Math.min(loads.length, 6);
+  // An estimate (a search's length depends on what it finds): about 10 loads per search.
+  let planned = rounds * experiment.workloads.length * MICA_CONFIGS.length * Math.min(plan.loads?.length ?? 10, 10);
   progress.onPlan?.(planned);
   let done = 0;
   const allRuns: RunRecord[] = [];
@@ -133,15 +137,14 @@ export async function runMica(experiment: MicaExperiment, plan: ExperimentPlanOp
       // Side by side: each configuration's sweep in turn, the order rotated per round.
       for (let i = 0; i < MICA_CONFIGS.length; i++) {
         const config = MICA_CONFIGS[(i + round) % MICA_CONFIGS.length]!;
-        let misses = 0;
-        for (const load of loads) {
+        const loads = search();
+        for (let load = loads.next(); load !== undefined; load = loads.next()) {
           if (++done > planned) progress.onPlan?.((planned = done));
           progress.onRunStart?.(`round ${round + 1}/${rounds}, ${workload.name}: ${config.label} @ ${load}/s`);
           const run = await measureMicaRun(experiment, namespaces, config, workload, load, round, settings, progress.signal);
           allRuns.push(run);
           progress.onRunDone?.(run);
-          misses = micaSustains(run, experiment.p99BoundUs) ? 0 : misses + 1;
-          if (misses === 2) break;
+          loads.record(load, micaSustains(run, experiment.p99BoundUs));
         }
       }
     }

@@ -35,3 +35,114 @@ export function saturationThroughput(points: readonly SaturationPoint[]): number
 export function saturationSweepDone(points: readonly SaturationPoint[], misses = 2): boolean {
   return points.length >= misses && points.slice(-misses).every((p) => !keepsUp(p));
 }
+
+/** How a saturation search steps: coarse steps until the server falls short, then fine steps below that. */
+export interface SaturationSearchSpec {
+  readonly start: number;
+  /** The coarse step, as a fraction (0.2: each load 20% above the last). */
+  readonly coarseStep: number;
+  /** The fine step (0.05): the resolution of the throughput found. */
+  readonly fineStep: number;
+  /** At most this many loads in all. */
+  readonly maxLoads: number;
+}
+
+/**
+ * An ascending search for the highest load a server sustains, at a fine step's resolution in
+ * far fewer runs than a fine sweep from a low start: coarse steps until two loads in a row fall
+ * short (one short load may be a host stall), then fine steps from the highest load sustained up
+ * to the lowest short load above it, again until two fall short in a row. Loads are rounded to
+ * 100 req/s. Drive it with next() and record() in turn; `saturation` is the highest sustained.
+ *
+ * Invariant: every load handed out by next() is recorded before the next one is asked for.
+ */
+export class SaturationSearch {
+  readonly #spec: SaturationSearchSpec | undefined;
+  readonly #fixed: readonly number[] | undefined;
+  readonly #points: Array<{ readonly load: number; readonly sustained: boolean }> = [];
+  #phase: 'coarse' | 'fine' | 'done' = 'coarse';
+  #fine: number[] = [];
+  /** Where the current phase's points begin: two short loads in a row are counted within a phase. */
+  #phaseStart = 0;
+  #pending: number | undefined;
+
+  private constructor(spec: SaturationSearchSpec | undefined, fixed: readonly number[] | undefined) {
+    this.#spec = spec;
+    this.#fixed = fixed;
+  }
+
+  /** Coarse then fine steps from `spec.start`. */
+  static geometric(spec: SaturationSearchSpec): SaturationSearch {
+    if (!(spec.start > 0 && spec.coarseStep > spec.fineStep && spec.fineStep > 0 && spec.maxLoads >= 1)) {
+      throw new RangeError('a saturation search needs start > 0, coarseStep > fineStep > 0 and maxLoads >= 1');
+    }
+    return new SaturationSearch(spec, undefined);
+  }
+
+  /** The given ascending loads only (--loads), ending after two short loads in a row. */
+  static over(loads: readonly number[]): SaturationSearch {
+    return new SaturationSearch(undefined, [...loads]);
+  }
+
+  /** The next load to run, or undefined when the search is over. */
+  next(): number | undefined {
+    if (this.#pending !== undefined) throw new Error('SaturationSearch.next() called before the last load was recorded');
+    if (this.#points.length >= (this.#spec?.maxLoads ?? Infinity)) this.#phase = 'done';
+    if (this.#phase === 'coarse') {
+      const load = this.#fixed !== undefined ? this.#fixed[this.#points.length] : round100(this.#spec!.start * (1 + this.#spec!.coarseStep) ** this.#points.length);
+      if (load !== undefined) return (this.#pending = load);
+      this.#phase = 'done';
+    }
+    if (this.#phase === 'fine') {
+      const load = this.#fine.shift();
+      if (load !== undefined) return (this.#pending = load);
+      this.#phase = 'done';
+    }
+    return undefined;
+  }
+
+  record(load: number, sustained: boolean): void {
+    if (load !== this.#pending) throw new Error(`SaturationSearch.record(${load}) does not match the load handed out (${this.#pending})`);
+    this.#pending = undefined;
+    this.#points.push({ load, sustained });
+    if (!this.#twoShortInARow()) return;
+    if (this.#phase === 'coarse' && this.#spec !== undefined) {
+      this.#phase = 'fine';
+      this.#phaseStart = this.#points.length;
+      this.#fine = this.#fineLoads(this.#spec);
+    } else {
+      this.#phase = 'done';
+    }
+  }
+
+  /** The highest load sustained so far; 0 when none. */
+  get saturation(): number {
+    return Math.max(0, ...this.#points.filter((p) => p.sustained).map((p) => p.load));
+  }
+
+  get loads(): number[] {
+    return this.#points.map((p) => p.load);
+  }
+
+  #twoShortInARow(): boolean {
+    const last = this.#points.slice(this.#phaseStart).slice(-2);
+    return last.length === 2 && last.every((p) => !p.sustained);
+  }
+
+  /** Fine steps strictly between the highest sustained load and the lowest short load above it, not already run. */
+  #fineLoads(spec: SaturationSearchSpec): number[] {
+    const floor = this.saturation;
+    if (floor === 0) return [];
+    const ceiling = Math.min(...this.#points.filter((p) => !p.sustained && p.load > floor).map((p) => p.load));
+    const run = new Set(this.#points.map((p) => p.load));
+    const loads: number[] = [];
+    for (let k = 1; ; k++) {
+      const load = round100(floor * (1 + spec.fineStep) ** k);
+      if (load >= ceiling) break;
+      if (!run.has(load)) loads.push(load);
+    }
+    return loads;
+  }
+}
+
+const round100 = (load: number): number => Math.round(load / 100) * 100;
