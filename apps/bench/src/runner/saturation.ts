@@ -14,10 +14,13 @@ export interface SaturationPoint {
   readonly achievedRps: number;
 }
 
+/** Offered loads are whole hundreds of req/s. */
+const round100 = (load: number): number => Math.round(load / 100) * 100;
+
 /** The loads of a sweep in steps of `step` (5% = 0.05) from `start`, rounded to 100 req/s: start, start x 1.05, ... */
 export function saturationLoads(start: number, step: number, count: number): number[] {
   const loads: number[] = [];
-  for (let k = 0; k < count; k++) loads.push(Math.round((start * (1 + step) ** k) / 100) * 100);
+  for (let k = 0; k < count; k++) loads.push(round100(start * (1 + step) ** k));
   return [...new Set(loads)];
 }
 
@@ -145,4 +148,3 @@ export class SaturationSearch {
   }
 }
 
-const round100 = (load: number): number => Math.round(load / 100) * 100;

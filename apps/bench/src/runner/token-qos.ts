@@ -3,7 +3,7 @@ import { ExperimentCannotProceed, measureRun, type RunSettings, type RunSpec } f
 import { quartiles } from './quartiles.js';
 import type { ExperimentOutcome, ExperimentPlanOptions, ExperimentProgress } from './experiment-outcome.js';
 import { medianRun, type RunRecord } from './run-record.js';
-import { keepsUp, saturationLoads, saturationSweepDone, saturationThroughput } from './saturation.js';
+import { keepsUp, SaturationSearch, saturationLoads, saturationSweepDone, saturationThroughput } from './saturation.js';
 import { tokenQosVerdict } from './verdicts.js';
 
 /**
@@ -34,9 +34,11 @@ export function tokenSettings(experiment: TokenQosExperiment, saturationRps: num
  */
 export async function sweepToSaturation(loads: readonly number[], measure: (load: number) => Promise<RunRecord>): Promise<RunRecord[]> {
   const runs: RunRecord[] = [];
-  for (const load of loads) {
-    runs.push(await measure(load));
-    if (saturationSweepDone(runs)) break;
+  const search = SaturationSearch.over(loads);
+  for (let load = search.next(); load !== undefined; load = search.next()) {
+    const run = await measure(load);
+    runs.push(run);
+    search.record(load, keepsUp(run));
   }
   return runs;
 }
