@@ -4,6 +4,7 @@ import { threadCpuMs } from './thread-cpu.js';
 import { BenchNamespaces } from './bench-namespaces.js';
 import type { MicaExperiment } from './experiments.js';
 import { readStealMs, stealBetween } from './host-steal.js';
+import { busyBetween, readCpuTimes, type CpuTimes } from './cpu-busy.js';
 import { runLoadgenProcess } from './loadgen-process.js';
 import { RunAborted, type RunSettings } from './measure-run.js';
 import type { ExperimentOutcome, ExperimentPlanOptions, ExperimentProgress } from './experiment-outcome.js';
@@ -55,6 +56,8 @@ async function measureMicaRun(
   }
   let report;
   let stopped: MicaStoppedLine | undefined;
+  let cpuTimesBefore: CpuTimes | undefined;
+  let cpuTimesAfter: CpuTimes | undefined;
   const stealBefore = readStealMs();
   // CPU time of the server's threads over the load generator's whole run (its start-up, warm-up, window and grace).
   const { pid, tids } = server.ready;
@@ -64,6 +67,7 @@ async function measureMicaRun(
   let cpuAfter = cpuBefore;
   let wallMs = 0;
   try {
+    cpuTimesBefore = readCpuTimes();
     report = await runLoadgenProcess(
       [
         '--host', namespaces.serverAddress,
@@ -82,6 +86,7 @@ async function measureMicaRun(
       { netns: namespaces.loadgenNamespace },
     );
     cpuAfter = cpu();
+    cpuTimesAfter = readCpuTimes();
     wallMs = performance.now() - startedAt;
   } catch (error) {
     if (signal?.aborted === true) throw new RunAborted();
@@ -91,21 +96,23 @@ async function measureMicaRun(
   }
   if (report.aborted || signal?.aborted === true) throw new RunAborted();
   const hostStealMs = stealBetween(stealBefore, readStealMs());
+  const cpuBusy = busyBetween(cpuTimesBefore, cpuTimesAfter);
   const record = toRunRecord(config.label, report, undefined, round);
   return {
     ...record,
     workload: workload.name,
     round,
-    ...(stopped === undefined ? {} : { mica: micaFacts(stopped, cpuAfter.map((after, i) => after - (cpuBefore[i] ?? 0)), wallMs) }),
+    ...(stopped === undefined ? {} : { mica: micaFacts(stopped, cpuAfter.map((after, i) => after - (cpuBefore[i] ?? 0)), wallMs, cpuBusy) }),
     ...(hostStealMs === undefined ? {} : { hostStealMs }),
   };
 }
 
 /**
  * A run's server facts: each thread's CPU share (`cpuMs`: the main thread's, then each
- * worker's, over `wallMs`), the worker CPU per request served, and the handoffs.
+ * worker's, over `wallMs`), the worker CPU per request served, the handoffs, the sockets'
+ * kernel drops and how busy each CPU was.
  */
-function micaFacts(stopped: MicaStoppedLine, cpuMs: readonly number[], wallMs: number): NonNullable<RunRecord['mica']> {
+function micaFacts(stopped: MicaStoppedLine, cpuMs: readonly number[], wallMs: number, cpuBusy: readonly number[] | undefined): NonNullable<RunRecord['mica']> {
   const served = stopped.perWorker.reduce((s, w) => s + w.SERVED, 0);
   const share = (ms: number): number => (wallMs > 0 ? Math.round((ms / wallMs) * 1000) / 1000 : 0);
   const workerMs = cpuMs.slice(1).reduce((s, ms) => s + ms, 0);
@@ -117,6 +124,8 @@ function micaFacts(stopped: MicaStoppedLine, cpuMs: readonly number[], wallMs: n
     handoffHighWater: Math.max(...stopped.perWorker.map((w) => w.handoffHighWater)),
     served,
     dropped: stopped.perWorker.reduce((s, w) => s + w.DROPPED, 0),
+    socketDropped: stopped.rxDropped,
+    ...(cpuBusy === undefined ? {} : { cpuBusy }),
   };
 }
 

@@ -53,7 +53,12 @@ export interface RunRecord {
     readonly handedOff: number;
     readonly handoffHighWater: number;
     readonly served: number;
+    /** Requests the workers dropped (no room in a handoff ring or on TX). */
     readonly dropped: number;
+    /** Each AF_XDP socket's kernel drops (XDP_STATISTICS rx_dropped + rx_ring_full) over the server's life, warm-up included: requests that never reached a worker. */
+    readonly socketDropped?: readonly number[];
+    /** Each CPU's busy share over the load generator's run (/proc/stat; steal left out). The load generator busy-polls its CPU, so only the server CPUs' figures say how loaded the server was. */
+    readonly cpuBusy?: readonly number[];
   };
   /** token-qos: each user's p99 over the rounds (set on the reported run). */
   readonly userP99Spread?: Record<string, Quartiles>;
