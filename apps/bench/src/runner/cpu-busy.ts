@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { perCpuColumns, readProcStat } from './proc-stat.js';
 
 /** Each CPU's busy and total time from /proc/stat, in its ticks: busy is everything but idle, iowait and steal. */
 export type CpuTimes = ReadonlyArray<{ readonly busy: number; readonly total: number }>;
@@ -8,24 +8,19 @@ export type CpuTimes = ReadonlyArray<{ readonly busy: number; readonly total: nu
  * of both busy and total: it is time the guest did not have, reported on its own.
  */
 export function parseCpuTimes(procStat: string): CpuTimes | undefined {
-  const times: { busy: number; total: number }[] = [];
-  for (const line of procStat.split('\n')) {
-    const match = /^cpu(\d+)\s+(.*)$/.exec(line);
-    if (match === null) continue;
-    // user nice system idle iowait irq softirq steal (guest time is already inside user and nice)
-    const [user, nice, system, idle, iowait, irq, softirq] = match[2]!.trim().split(/\s+/).map(Number);
-    const busy = (user ?? 0) + (nice ?? 0) + (system ?? 0) + (irq ?? 0) + (softirq ?? 0);
-    times[Number(match[1])] = { busy, total: busy + (idle ?? 0) + (iowait ?? 0) };
-  }
-  return times.length === 0 || times.some((t) => t === undefined || !Number.isFinite(t.total)) ? undefined : times;
+  const columns = perCpuColumns(procStat);
+  const times = Array.from(columns, (fields = []) => {
+    // user nice system idle iowait irq softirq (guest time is already inside user and nice)
+    const [user = 0, nice = 0, system = 0, idle = 0, iowait = 0, irq = 0, softirq = 0] = fields;
+    const busy = user + nice + system + irq + softirq;
+    return { busy, total: busy + idle + iowait };
+  });
+  return times.length === 0 || times.some((t) => !Number.isFinite(t.total)) ? undefined : times;
 }
 
 export function readCpuTimes(): CpuTimes | undefined {
-  try {
-    return parseCpuTimes(readFileSync('/proc/stat', 'utf8'));
-  } catch {
-    return undefined;
-  }
+  const text = readProcStat();
+  return text === undefined ? undefined : parseCpuTimes(text);
 }
 
 /** Each CPU's busy share between two readings (0 to 1, three decimals), or undefined if either is missing or they differ in CPUs. */

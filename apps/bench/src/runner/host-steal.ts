@@ -1,5 +1,5 @@
-import { readFileSync } from 'node:fs';
 import { median } from './median.js';
+import { perCpuColumns, readProcStat } from './proc-stat.js';
 
 /** /proc/stat counts in USER_HZ, which Linux fixes at 100 for this file whatever the kernel's HZ. */
 const MS_PER_TICK = 10;
@@ -11,24 +11,15 @@ const MS_PER_TICK = 10;
  * the text has no per-CPU lines with a steal column (a kernel without it, or not Linux).
  */
 export function parseStealMs(procStat: string): number[] | undefined {
-  const steal: number[] = [];
-  for (const line of procStat.split('\n')) {
-    const match = /^cpu(\d+)\s+(.*)$/.exec(line);
-    if (match === null) continue;
-    // user nice system idle iowait irq softirq steal ...
-    const field = match[2]!.trim().split(/\s+/)[7];
-    if (field === undefined) return undefined;
-    steal[Number(match[1])] = Number(field) * MS_PER_TICK;
-  }
+  const columns = perCpuColumns(procStat);
+  // user nice system idle iowait irq softirq steal ...: a CPU missing from the text, or a line without the column, has no steal.
+  const steal = Array.from(columns, (fields) => (fields?.[7] === undefined ? NaN : fields[7] * MS_PER_TICK));
   return steal.length === 0 || steal.some((value) => !Number.isFinite(value)) ? undefined : steal;
 }
 
 export function readStealMs(): number[] | undefined {
-  try {
-    return parseStealMs(readFileSync('/proc/stat', 'utf8'));
-  } catch {
-    return undefined;
-  }
+  const text = readProcStat();
+  return text === undefined ? undefined : parseStealMs(text);
 }
 
 /** Steal per CPU between two readings, or undefined if either is missing or they differ in CPUs. */
