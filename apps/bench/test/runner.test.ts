@@ -305,6 +305,27 @@ describe('mica', () => {
     expect(inconclusive.details).toContain("50% GET: only 1 of 3 rounds have a ratio (MICA's handoff sustained none of the loads in the others), fewer than half: inconclusive");
   });
 
+  it('is inconclusive on a workload where the load generator fell behind its schedule in most runs that fell short', () => {
+    const behindAbove = (sustainedUpTo: number) => (load: number): Partial<RunRecord> =>
+      load > sustainedUpTo ? { loadgen: { ...run('x', load, 0).loadgen, schedule: { maxLatenessUs: 9000, p99LatenessUs: 6000, fellBehind: true } } } : {};
+    const runs = [
+      ...sweep('syrup key-hash', '50% GET', 0, 26_800),
+      ...sweep('mica handoff', '50% GET', 0, 20_000),
+      ...sweep('syrup key-hash', '95% GET', 0, 26_800, behindAbove(26_800)),
+      ...sweep('mica handoff', '95% GET', 0, 20_000, behindAbove(20_000)),
+    ];
+    const verdict = micaVerdict(experiment, runs, 1);
+    // 95% GET would be 1.34x, but the generator was behind in all 6 of its short runs (key-hash sustained every load).
+    expect(verdict).toMatchObject({ met: false, measuredRatio: null });
+    expect(verdict.details).toContain('95% GET: the load generator fell behind its schedule in 6 of the 6 runs that fell short, so the saturations are its limit as much as the server\'s: inconclusive');
+    expect(verdict.details.some((d) => d.startsWith('50% GET') && d.includes('inconclusive'))).toBe(false);
+    // Behind in half of them only (the 3 highest of mica handoff's 6 short runs): still judged.
+    const half = [...runs.filter((r) => r.workload === '50% GET'), ...sweep('syrup key-hash', '95% GET', 0, 26_800), ...sweep('mica handoff', '95% GET', 0, 20_000, behindAbove(23_100))];
+    const judged = micaVerdict(experiment, half, 1);
+    expect(half.filter((r) => r.workload === '95% GET' && r.loadgen.schedule.fellBehind)).toHaveLength(3);
+    expect(judged).toMatchObject({ met: true, measuredRatio: 1.34 });
+  });
+
   it('reports the handoff cost per request from paired runs both configurations sustained', () => {
     const facts = (cpuUsPerRequest: number) => ({ mica: { cpuShare: [0.4, 0.4], mainCpuShare: 0.01, cpuUsPerRequest, handedOff: 0, handoffHighWater: 0, served: 1, dropped: 0 } });
     const runs = [

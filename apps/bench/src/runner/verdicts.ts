@@ -181,7 +181,9 @@ export function micaSaturation(runs: readonly RunRecord[], boundUs: number): num
 /**
  * mica: per round and workload, Syrup's saturation throughput over MICA's own way's (both
  * swept in that round); judged on the median of the per-round ratios, which must reach
- * `minRatio` on every workload. A round where MICA's own way sustained nothing has no ratio.
+ * `minRatio` on every workload. A round where MICA's own way sustained nothing has no ratio. A
+ * workload is inconclusive when the load generator fell behind its schedule in most of the
+ * runs that fell short: the saturations found are then the generator's as much as the server's.
  */
 export function micaVerdict(experiment: MicaExperiment, runs: readonly RunRecord[], rounds: number): Verdict {
   const details: string[] = [];
@@ -215,8 +217,16 @@ export function micaVerdict(experiment: MicaExperiment, runs: readonly RunRecord
       continue;
     }
     const spread = quartiles(ratios);
-    medians.push(spread.median);
     details.push(`${workload.name}: Syrup over MICA's own way ${ratioSpread(spread)}`);
+    // The loads that fell short set the saturations: if the load generator could not keep its schedule in most of them, they are its limit, not the server's.
+    const short = runs.filter((r) => r.workload === workload.name && !micaSustains(r, experiment.p99BoundUs));
+    const behind = short.filter((r) => r.loadgen.schedule.fellBehind).length;
+    if (behind * 2 > short.length) {
+      conclusive = false;
+      details.push(`${workload.name}: the load generator fell behind its schedule in ${behind} of the ${short.length} runs that fell short, so the saturations are its limit as much as the server's: inconclusive`);
+      continue;
+    }
+    medians.push(spread.median);
   }
   const measuredRatio = conclusive && medians.length > 0 ? round2(Math.min(...medians)) : null;
   return { target: experiment.target, measuredRatio, met: measuredRatio !== null && measuredRatio >= experiment.minRatio, details };
