@@ -217,9 +217,9 @@ export const EXPERIMENTS = {
       { name: '50% GET', mix: 'get=0.5,put=0.5' },
       { name: '95% GET', mix: 'get=0.95,put=0.05' },
     ],
-    // Both configurations sustained 90k-110k req/s in a first sweep here; the workers used 15-20% of
-    // their CPU there, so a 5% sweep from a low start would spend most of an hour below the knee.
-    // Coarse 20% steps, then 5% steps under the first short loads: about 10 runs per sweep.
+    // Both configurations sustain 125k-206k req/s here, so a 5% sweep from a low start would spend
+    // most of an hour below the knee. Coarse 20% steps, then 5% steps under the first short
+    // loads: about 13 runs per search.
     durationS: 5,
     startRps: 40_000,
     quickStartRps: 60_000,

@@ -135,8 +135,8 @@ export async function runMica(experiment: MicaExperiment, plan: ExperimentPlanOp
       ? SaturationSearch.over(plan.loads)
       : SaturationSearch.geometric({ start: plan.quick ? experiment.quickStartRps : experiment.startRps, coarseStep: experiment.coarseStep, fineStep: experiment.fineStep, maxLoads: experiment.maxLoads });
   const rounds = plan.repeats;
-  // An estimate (a search's length depends on what it finds): about 10 loads per search.
-  let planned = rounds * experiment.workloads.length * MICA_CONFIGS.length * Math.min(plan.loads?.length ?? 10, 10);
+  // An estimate (a search's length depends on what it finds): about 13 loads per search here.
+  let planned = rounds * experiment.workloads.length * MICA_CONFIGS.length * Math.min(plan.loads?.length ?? 13, 13);
   progress.onPlan?.(planned);
   let done = 0;
   const allRuns: RunRecord[] = [];
