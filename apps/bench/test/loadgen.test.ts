@@ -5,6 +5,8 @@ import { describe, expect, it } from 'vitest';
 import { buildArrivalSchedule } from '../src/loadgen/arrival-schedule.js';
 import { NotLoopbackError, parseLoopbackHost } from '../src/loadgen/loopback-address.js';
 import { parseMix } from '../src/loadgen/request-mix.js';
+import { requestHeaders } from '../src/loadgen/xsk-transport.js';
+import { finishChecksum, onesComplementSum } from '@syrup/backend-ebpf/xsk';
 import { runLoadgen, type LoadgenOptions } from '../src/loadgen/run-loadgen.js';
 import { startEchoServer } from './support/udp-echo-server.js';
 
@@ -77,6 +79,41 @@ describe('loopback only', () => {
     const error = await run(process.execPath, [LOADGEN_BIN, '--port', '9', '--host', '192.0.2.1', '--no-pin']).catch((e: unknown) => e as { code: number; stderr: string });
     expect(error).toMatchObject({ code: 2 });
     expect((error as { stderr: string }).stderr.trim()).toMatch(/^loadgen: the load generator only sends to loopback addresses .* not 192\.0\.2\.1$/);
+  });
+
+  it('refuses the AF_XDP transport on loopback, and an unknown transport, with one sentence each', async () => {
+    const onLoopback = await run(process.execPath, [LOADGEN_BIN, '--port', '9', '--transport', 'af-xdp', '--no-pin']).catch((e: unknown) => e as { code: number; stderr: string });
+    expect(onLoopback).toMatchObject({ code: 2 });
+    expect((onLoopback as { stderr: string }).stderr.trim()).toBe("loadgen: --transport af-xdp needs --namespace: XDP in driver mode runs on the runner's veth, not on loopback");
+    const unknown = await run(process.execPath, [LOADGEN_BIN, '--port', '9', '--transport', 'dpdk', '--no-pin']).catch((e: unknown) => e as { code: number; stderr: string });
+    expect(unknown).toMatchObject({ code: 2 });
+    expect((unknown as { stderr: string }).stderr.trim()).toBe('loadgen: --transport must be udp or af-xdp');
+  });
+});
+
+describe('AF_XDP request frames', () => {
+  const path = { interface: 'veth0', sourceMac: Uint8Array.from([2, 0, 0, 0, 0, 2]), sourceAddress: [10, 231, 7, 2] as const, serverMac: Uint8Array.from([2, 0, 0, 0, 0, 1]) };
+  const headers = requestHeaders(path, [10, 231, 7, 1], 9100, 41003, 24);
+
+  it('address the server from this side of the veth, flow by flow', () => {
+    const view = new DataView(headers.buffer);
+    expect([...headers.subarray(0, 6)]).toEqual([2, 0, 0, 0, 0, 1]);
+    expect([...headers.subarray(6, 12)]).toEqual([2, 0, 0, 0, 0, 2]);
+    expect(view.getUint16(12)).toBe(0x0800);
+    expect([...headers.subarray(26, 30)]).toEqual([10, 231, 7, 2]);
+    expect([...headers.subarray(30, 34)]).toEqual([10, 231, 7, 1]);
+    expect(view.getUint16(34)).toBe(41003);
+    expect(view.getUint16(36)).toBe(9100);
+  });
+
+  it('carry the lengths of a 24-byte request and a valid IPv4 header checksum', () => {
+    const view = new DataView(headers.buffer);
+    expect(headers).toHaveLength(42);
+    expect(view.getUint16(16)).toBe(20 + 8 + 24);
+    expect(view.getUint16(38)).toBe(8 + 24);
+    expect(view.getUint16(40)).toBe(0);
+    // A header with its checksum in place sums (ones' complement) to 0xffff.
+    expect(finishChecksum(onesComplementSum(headers, 14, 34))).toBe(0);
   });
 });
 

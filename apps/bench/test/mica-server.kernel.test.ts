@@ -8,6 +8,7 @@ import { describeKernel } from '@syrup/test-support/kernel-gate';
 import { keyHome } from '../src/mica/key-home.js';
 import type { MicaStoppedLine } from '../src/mica/mica-server.js';
 import { BenchNamespaces } from '../src/runner/bench-namespaces.js';
+import { runLoadgenProcess } from '../src/runner/loadgen-process.js';
 import { exited, spawnTypeScript, stderrTail } from '../src/runner/typescript-child.js';
 
 /*
@@ -33,7 +34,14 @@ interface ClientReport {
   readonly missing: number[];
 }
 
-async function serveAndAsk(mode: 'key-hash' | 'handoff'): Promise<{ client: ClientReport; stopped: MicaStoppedLine }> {
+interface RunningMica {
+  readonly namespaces: BenchNamespaces;
+  readonly port: number;
+  /** SIGTERM, then the server's stopped line. */
+  stop(): Promise<MicaStoppedLine>;
+}
+
+async function startMica(mode: 'key-hash' | 'handoff'): Promise<RunningMica> {
   const namespaces = BenchNamespaces.create();
   cleanups.push(() => namespaces.close());
   const port = 47_000 + (process.pid % 1000);
@@ -49,18 +57,34 @@ async function serveAndAsk(mode: 'key-hash' | 'handoff'): Promise<{ client: Clie
   if (ready.done === true) throw new Error(`the MICA server did not start:\n${stderrTail(server)}`);
   expect(JSON.parse(ready.value)).toMatchObject({ ready: true, threads: THREADS, mode, policy: mode === 'key-hash' ? 'key-hash' : 'round-robin' });
   // Driver mode (XDP_ATTACHED_DRV = 1), which loopback cannot do: the reason for the veth pair.
-  const [link] = JSON.parse(execFileSync('ip', ['-n', namespaces.serverNamespace, '-j', 'link', 'show', namespaces.serverInterface], { encoding: 'utf8' })) as { xdp?: { mode: number } }[];
-  expect(link?.xdp?.mode).toBe(1);
+  expect(xdpMode(namespaces.serverNamespace, namespaces.serverInterface)).toBe(1);
+  return {
+    namespaces,
+    port,
+    stop: async () => {
+      server.kill('SIGTERM');
+      const stopped = await lines.next();
+      if (stopped.done === true) throw new Error(`the MICA server printed no stopped line:\n${stderrTail(server)}`);
+      return JSON.parse(stopped.value) as MicaStoppedLine;
+    },
+  };
+}
+
+/** The XDP attach mode `ip` reports for an interface (1 driver, 2 generic), or undefined when none is attached. */
+function xdpMode(namespace: string, ifname: string): number | undefined {
+  const [link] = JSON.parse(execFileSync('ip', ['-n', namespace, '-j', 'link', 'show', ifname], { encoding: 'utf8' })) as { xdp?: { mode: number } }[];
+  return link?.xdp?.mode;
+}
+
+async function serveAndAsk(mode: 'key-hash' | 'handoff'): Promise<{ client: ClientReport; stopped: MicaStoppedLine }> {
+  const { namespaces, port, stop } = await startMica(mode);
   const client = spawn('ip', ['netns', 'exec', namespaces.loadgenNamespace, process.execPath, CLIENT, namespaces.serverAddress, String(port), String(REQUESTS), String(KEYS)], { stdio: ['ignore', 'pipe', 'inherit'] });
   cleanups.push(async () => {
     client.kill('SIGKILL');
     await exited(client);
   });
   const report = JSON.parse(await text(client.stdout!)) as ClientReport;
-  server.kill('SIGTERM');
-  const stopped = await lines.next();
-  if (stopped.done === true) throw new Error(`the MICA server printed no stopped line:\n${stderrTail(server)}`);
-  return { client: report, stopped: JSON.parse(stopped.value) as MicaStoppedLine };
+  return { client: report, stopped: await stop() };
 }
 
 const sum = (stopped: MicaStoppedLine, counter: keyof MicaStoppedLine['perWorker'][number]): number => stopped.perWorker.reduce((s, w) => s + w[counter], 0);
@@ -94,6 +118,26 @@ describeKernel('MICA-style server over AF_XDP', { needs: ['bpf', 'netns', 'xdp-d
     expect(sum(stopped, 'SERVED_AWAY_FROM_HOME')).toBe(0);
     expect(sum(stopped, 'DROPPED')).toBe(0);
     expect(Math.max(...stopped.perWorker.map((w) => w.handoffHighWater))).toBeGreaterThan(0);
+  }, 120_000);
+
+  it('answers every request of an AF_XDP load generator run, which steers the replies to its own socket and detaches after', async () => {
+    const { namespaces, port, stop } = await startMica('handoff');
+    const report = await runLoadgenProcess(
+      ['--host', namespaces.serverAddress, '--port', String(port), '--transport', 'af-xdp', '--rate', '20000', '--duration', '1', '--warmup', '0.2', '--flows', '4', '--mix', 'get=0.5,put=0.5', '--keys', String(KEYS), '--grace', '2000', '--no-pin'],
+      undefined,
+      { netns: namespaces.loadgenNamespace },
+    );
+    const stopped = await stop();
+    expect(report).toMatchObject({ transport: 'af-xdp', transportDrops: 0, dropped: 0, sendFailures: 0, strayReplies: 0, aborted: false });
+    expect(report.sent).toBeGreaterThan(10_000);
+    expect(report.received).toBe(report.sent);
+    // Every request the generator sent (warm-up included) was served once, and its reply came back through the generator's socket.
+    const replies = report.repliesPerWorker.reduce((s, n) => s + n, 0);
+    expect(sum(stopped, 'SERVED')).toBe(replies);
+    expect(report.repliesPerWorker.slice(0, THREADS).every((n) => n > replies / 4)).toBe(true);
+    expect(sum(stopped, 'DROPPED')).toBe(0);
+    // The generator's program left with its process: the interface is as the runner made it.
+    expect(xdpMode(namespaces.loadgenNamespace, namespaces.loadgenInterface)).toBeUndefined();
   }, 120_000);
 
   it('refuses an interface that does not exist, or a bad mode, with exit code 2 and one sentence', async () => {

@@ -1,4 +1,6 @@
 import koffi from 'koffi';
+import type { LoadTransport } from './load-transport.js';
+import { pinnedBuffer, type PinnedBuffer } from './pinned-buffer.js';
 
 const AF_INET = 2;
 const SOCK_DGRAM = 2;
@@ -14,6 +16,7 @@ const EPOLL_CLOEXEC = 0o2000000;
 const EPOLL_EVENT_SIZE = process.arch === 'x64' ? 12 : 16;
 const EPOLL_DATA_OFFSET = process.arch === 'x64' ? 4 : 8;
 const SOCKET_BUFFER_BYTES = 4 << 20;
+const RECEIVE_CAPACITY = 65536;
 
 type Call = (...args: unknown[]) => number;
 
@@ -55,25 +58,20 @@ function fail(call: string): never {
   throw new Error(`${call} failed with errno ${errno}`);
 }
 
-/** A buffer whose address is read once. */
-export interface PinnedBuffer {
-  readonly bytes: Uint8Array;
-  readonly view: DataView;
-  readonly address: bigint;
-}
-
-export function pinnedBuffer(size: number): PinnedBuffer {
-  const buffer = new ArrayBuffer(size);
-  return { bytes: new Uint8Array(buffer), view: new DataView(buffer), address: koffi.address(buffer) };
-}
-
 /**
- * One connected, non-blocking UDP socket per client flow (each its own source port, so the
- * server's reuseport group sees distinct 4-tuples), plus an epoll set over all of them so the
- * busy-poll loop learns which flows have replies with one system call.
+ * The UDP transport: one connected, non-blocking UDP socket per client flow (each its own
+ * source port, so the server's reuseport group sees distinct 4-tuples), plus an epoll set
+ * over all of them so the busy-poll loop learns which flows have replies with one system call.
  */
-export class FlowSockets implements Disposable {
-  readonly count: number;
+export class FlowSockets implements LoadTransport {
+  readonly flows: number;
+  readonly replyOffset = 0;
+  readonly replyView: DataView;
+  readonly #reply = pinnedBuffer(RECEIVE_CAPACITY);
+  /** The flows the last epoll_wait found readable, and the next of them to read. */
+  #ready = 0;
+  #readyIndex = 0;
+  #polledEmpty = false;
   readonly #libc: Libc;
   readonly #fds: Int32Array;
   readonly #epoll: number;
@@ -84,7 +82,8 @@ export class FlowSockets implements Disposable {
 
   constructor(host: readonly [number, number, number, number], port: number, count: number) {
     this.#libc = loadLibc();
-    this.count = count;
+    this.flows = count;
+    this.replyView = this.#reply.view;
     this.#fds = new Int32Array(count).fill(-1);
     this.#maxEvents = count;
     this.#events = pinnedBuffer(EPOLL_EVENT_SIZE * count);
@@ -119,25 +118,34 @@ export class FlowSockets implements Disposable {
     }
   }
 
-  /** Sends `length` bytes of `buffer` on `flow`; false when the datagram could not be queued. */
-  send(flow: number, buffer: PinnedBuffer, length: number): boolean {
-    return this.#libc.send(this.#fds[flow], buffer.address, length, 0) === length;
+  send(flow: number, payload: PinnedBuffer, length: number): boolean {
+    return this.#libc.send(this.#fds[flow], payload.address, length, 0) === length;
   }
 
-  /** Receives one datagram on `flow` into `buffer`: its length, or -1 when there is none. */
-  receive(flow: number, buffer: PinnedBuffer, capacity: number): number {
-    const n = this.#libc.recv(this.#fds[flow], buffer.address, capacity, 0);
-    return n < 0 ? -1 : n;
-  }
+  /** Each `send` is its own system call already. */
+  flush(): void {}
 
-  /** Polls without waiting; returns how many flows are readable, whose indices `readyFlow(i)` gives. */
-  poll(): number {
-    const n = this.#libc.epollWait(this.#epoll, this.#events.address, this.#maxEvents, 0);
-    return n < 0 ? 0 : n;
-  }
-
-  readyFlow(i: number): number {
-    return this.#eventsView.getUint32(i * EPOLL_EVENT_SIZE + EPOLL_DATA_OFFSET, true);
+  /** Reads the readable flows one datagram at a time, polling again (without waiting) when they are drained. */
+  receive(): number {
+    for (;;) {
+      while (this.#readyIndex < this.#ready) {
+        const flow = this.#eventsView.getUint32(this.#readyIndex * EPOLL_EVENT_SIZE + EPOLL_DATA_OFFSET, true);
+        const n = this.#libc.recv(this.#fds[flow], this.#reply.address, RECEIVE_CAPACITY, 0);
+        if (n >= 0) return n;
+        this.#readyIndex++;
+      }
+      if (this.#polledEmpty) {
+        this.#polledEmpty = false;
+        return -1;
+      }
+      const n = this.#libc.epollWait(this.#epoll, this.#events.address, this.#maxEvents, 0);
+      this.#ready = n < 0 ? 0 : n;
+      this.#readyIndex = 0;
+      if (this.#ready === 0) return -1;
+      // After these flows are drained, report "none" once before polling again, so one call
+      // of the loop's drain polls the kernel at most twice.
+      this.#polledEmpty = true;
+    }
   }
 
   close(): void {

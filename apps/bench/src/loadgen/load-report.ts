@@ -31,6 +31,10 @@ export interface UserSummary extends LatencySummary {
 /** The load generator's one JSON object. */
 export interface LoadReport {
   readonly target: string;
+  /** udp, or af-xdp (see XskTransport). */
+  readonly transport: string;
+  /** Replies the generator's own AF_XDP socket lost in the kernel (null for udp): counted as dropped, but not the server's doing. */
+  readonly transportDrops: number | null;
   readonly cpu: number | null;
   readonly offeredRps: number;
   /** Replies to measured requests per second of the measured window. */
@@ -57,6 +61,8 @@ export interface LoadReport {
 
 export interface ReportContext {
   readonly target: string;
+  readonly transport: string;
+  readonly transportDrops: number | null;
   readonly cpu: number | null;
   /** Offered rate per user id. */
   readonly userRates: ReadonlyMap<number, number>;
@@ -140,6 +146,8 @@ export function buildLoadReport(schedule: ArrivalSchedule, result: OpenLoopResul
   while (lastWorker > 0 && result.repliesPerWorker[lastWorker - 1] === 0) lastWorker--;
   return {
     target: context.target,
+    transport: context.transport,
+    transportDrops: context.transportDrops,
     cpu: context.cpu,
     offeredRps: [...context.userRates.values()].reduce((a, b) => a + b, 0),
     achievedRps: perSecond(received),

@@ -2,7 +2,7 @@ import { Command, InvalidArgumentError } from 'commander';
 import type { UserStream } from './arrival-schedule.js';
 import { defaultLoadgenCpu } from './pin-to-cpu.js';
 import { parseMix } from './request-mix.js';
-import type { LoadgenOptions } from './run-loadgen.js';
+import type { LoadgenOptions, TransportName } from './run-loadgen.js';
 
 function positiveNumber(name: string): (value: string) => number {
   return (value) => {
@@ -34,6 +34,11 @@ function userStream(value: string, previous: UserStream[] = []): UserStream[] {
   return [...previous, { user: Number(match[1]), rate: Number(match[2]) }];
 }
 
+function transportName(value: string): TransportName {
+  if (value !== 'udp' && value !== 'af-xdp') throw new InvalidArgumentError('--transport must be udp or af-xdp');
+  return value;
+}
+
 /** The loadgen's command line (commander), throwing CommanderError on a user mistake. */
 export function loadgenCommand(): Command {
   return new Command('loadgen')
@@ -53,6 +58,7 @@ export function loadgenCommand(): Command {
     .option('--cpu <n>', 'CPU to pin the generator to (default: the last one)', nonNegativeInteger('--cpu'))
     .option('--no-pin', 'do not pin to a CPU')
     .option('--seed <n>', 'seed of the arrival schedule', nonNegativeInteger('--seed'), 1)
+    .option('--transport <name>', 'udp sockets, or af-xdp: an AF_XDP socket on the veth of --namespace (no UDP stack on either path)', transportName, 'udp')
     .exitOverride()
     .configureOutput({ writeErr: () => undefined, writeOut: (s) => process.stdout.write(s) });
 }
@@ -73,6 +79,7 @@ interface ParsedFlags {
   cpu?: number;
   pin: boolean;
   seed: number;
+  transport: TransportName;
 }
 
 /** Parses argv into options; throws CommanderError or RangeError on a user mistake. */
@@ -96,5 +103,6 @@ export function parseLoadgenArgs(argv: readonly string[]): LoadgenOptions {
     graceMs: flags.grace,
     cpu: flags.pin ? (flags.cpu ?? defaultLoadgenCpu()) : null,
     seed: flags.seed,
+    transport: flags.transport,
   };
 }

@@ -2,11 +2,11 @@ import { performance } from 'node:perf_hooks';
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import { HEADER_BYTES } from '../wire/request-header.js';
 import type { ArrivalSchedule } from './arrival-schedule.js';
-import { pinnedBuffer, type FlowSockets, type PinnedBuffer } from './flow-sockets.js';
+import type { LoadTransport } from './load-transport.js';
+import { pinnedBuffer, type PinnedBuffer } from './pinned-buffer.js';
 
 /** Replies carry the serving worker's index as a big-endian u32 right after the echoed header. */
 const WORKER_OFFSET = HEADER_BYTES;
-const RECEIVE_CAPACITY = 65536;
 export const MAX_WORKERS = 256;
 /** The loop yields to the event loop this often, so signals and GC observers get a turn. */
 const SLICE_US = 50_000;
@@ -58,16 +58,14 @@ class OpenLoop {
   readonly #user: Uint32Array;
   readonly #flow: Uint16Array;
   readonly #key: Uint32Array;
-  readonly #sockets: FlowSockets;
+  readonly #transport: LoadTransport;
   readonly #flowBuffers: PinnedBuffer[] = [];
-  readonly #reply = pinnedBuffer(RECEIVE_CAPACITY);
-  readonly #replyView: DataView;
   /** A per-run tag in the high half of the request id rejects datagrams that are not ours. */
   readonly #runTag = (Math.random() * 0xffffffff) >>> 0;
   readonly #endUs: number;
   readonly #start: number;
 
-  constructor(schedule: ArrivalSchedule, sockets: FlowSockets, graceMs: number, start: number) {
+  constructor(schedule: ArrivalSchedule, transport: LoadTransport, graceMs: number, start: number) {
     const n = schedule.length;
     this.#n = n;
     this.#timeUs = schedule.timeUs;
@@ -75,13 +73,12 @@ class OpenLoop {
     this.#user = schedule.user;
     this.#flow = schedule.flow;
     this.#key = schedule.key;
-    this.#sockets = sockets;
+    this.#transport = transport;
     this.sent = new Uint8Array(n);
     this.received = new Uint8Array(n);
     this.latencyUs = new Int32Array(n);
     this.latenessUs = new Int32Array(n);
-    for (let f = 0; f < sockets.count; f++) this.#flowBuffers.push(pinnedBuffer(HEADER_BYTES));
-    this.#replyView = this.#reply.view;
+    for (let f = 0; f < transport.flows; f++) this.#flowBuffers.push(pinnedBuffer(HEADER_BYTES));
     this.#endUs = (n > 0 ? schedule.timeUs[n - 1]! : 0) + Math.round(graceMs * 1000);
     this.#start = start;
   }
@@ -95,14 +92,17 @@ class OpenLoop {
   spin(sliceEndUs: number): boolean {
     const n = this.#n;
     const timeUs = this.#timeUs;
-    const sockets = this.#sockets;
+    const transport = this.#transport;
     for (;;) {
       let now = this.now();
-      while (this.next < n && timeUs[this.next]! <= now) this.#send(this.next++, now);
-      const ready = sockets.poll();
-      if (ready > 0) {
+      if (this.next < n && timeUs[this.next]! <= now) {
+        while (this.next < n && timeUs[this.next]! <= now) this.#send(this.next++, now);
+        transport.flush();
+      }
+      let length = transport.receive();
+      if (length >= 0) {
         now = this.now();
-        for (let r = 0; r < ready; r++) this.#drain(sockets.readyFlow(r), now);
+        for (; length >= 0; length = transport.receive()) this.#take(length, now);
       }
       if (this.next >= n && (this.outstanding === 0 || now > this.#endUs)) return true;
       if (now >= sliceEndUs) return false;
@@ -119,7 +119,7 @@ class OpenLoop {
     view.setUint32(12, i);
     view.setUint32(16, 0);
     view.setUint32(20, this.#key[i]!);
-    if (this.#sockets.send(f, buffer, HEADER_BYTES)) {
+    if (this.#transport.send(f, buffer, HEADER_BYTES)) {
       this.sent[i] = 1;
       this.outstanding++;
     } else {
@@ -128,21 +128,21 @@ class OpenLoop {
     this.latenessUs[i] = now - this.#timeUs[i]!;
   }
 
-  #drain(flow: number, now: number): void {
-    const view = this.#replyView;
-    for (let length = this.#sockets.receive(flow, this.#reply, RECEIVE_CAPACITY); length >= 0; length = this.#sockets.receive(flow, this.#reply, RECEIVE_CAPACITY)) {
-      const id = length >= HEADER_BYTES ? view.getUint32(12) : this.#n;
-      if (id >= this.#n || view.getUint32(8) !== this.#runTag || this.sent[id] === 0 || this.received[id] === 1) {
-        this.strayReplies++;
-        continue;
-      }
-      this.received[id] = 1;
-      this.latencyUs[id] = now - this.#timeUs[id]!;
-      this.outstanding--;
-      if (length >= WORKER_OFFSET + 4) {
-        const worker = view.getUint32(WORKER_OFFSET);
-        if (worker < MAX_WORKERS) this.repliesPerWorker[worker]!++;
-      }
+  /** Accounts for one reply of `length` bytes (its payload in the transport's reply view). */
+  #take(length: number, now: number): void {
+    const view = this.#transport.replyView;
+    const at = this.#transport.replyOffset;
+    const id = length >= HEADER_BYTES ? view.getUint32(at + 12) : this.#n;
+    if (id >= this.#n || view.getUint32(at + 8) !== this.#runTag || this.sent[id] === 0 || this.received[id] === 1) {
+      this.strayReplies++;
+      return;
+    }
+    this.received[id] = 1;
+    this.latencyUs[id] = now - this.#timeUs[id]!;
+    this.outstanding--;
+    if (length >= WORKER_OFFSET + 4) {
+      const worker = view.getUint32(at + WORKER_OFFSET);
+      if (worker < MAX_WORKERS) this.repliesPerWorker[worker]!++;
     }
   }
 }
@@ -153,9 +153,9 @@ class OpenLoop {
  * send (this loop fell behind) still shows as latency instead of being omitted (coordinated
  * omission). Busy-polls in slices; the per-request work touches preallocated typed arrays only.
  */
-export async function runOpenLoop(schedule: ArrivalSchedule, sockets: FlowSockets, options: OpenLoopOptions): Promise<OpenLoopResult> {
+export async function runOpenLoop(schedule: ArrivalSchedule, transport: LoadTransport, options: OpenLoopOptions): Promise<OpenLoopResult> {
   const start = performance.now();
-  const loop = new OpenLoop(schedule, sockets, options.graceMs, start);
+  const loop = new OpenLoop(schedule, transport, options.graceMs, start);
   let aborted = false;
   while (!loop.spin(loop.now() + SLICE_US)) {
     await yieldToEventLoop();

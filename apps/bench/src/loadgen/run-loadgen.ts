@@ -1,5 +1,6 @@
 import { buildArrivalSchedule, type UserStream } from './arrival-schedule.js';
 import { FlowSockets } from './flow-sockets.js';
+import type { LoadTransport } from './load-transport.js';
 import { watchGcPauses } from './gc-pauses.js';
 import { buildLoadReport, type LoadReport } from './load-report.js';
 import { targetAddress } from './loopback-address.js';
@@ -7,6 +8,11 @@ import { runOpenLoop } from './open-loop.js';
 import { pinToCpu } from './pin-to-cpu.js';
 import { runQueueWaitNs } from './run-queue-wait.js';
 import type { RequestMix } from './request-mix.js';
+import { HEADER_BYTES } from '../wire/request-header.js';
+import { XskTransport } from './xsk-transport.js';
+
+/** How requests and replies cross the kernel: UDP sockets, or an AF_XDP socket on the generator's veth (see XskTransport). */
+export type TransportName = 'udp' | 'af-xdp';
 
 export interface LoadgenOptions {
   /** A loopback address, or the veth peer address of `namespace` (see targetAddress). */
@@ -28,6 +34,8 @@ export interface LoadgenOptions {
   /** CPU to pin the generator's thread to; null leaves it unpinned (tests). */
   readonly cpu: number | null;
   readonly seed: number;
+  /** Default udp; af-xdp only with `namespace` (XDP in driver mode does not run on loopback). */
+  readonly transport?: TransportName;
   readonly signal?: AbortSignal;
 }
 
@@ -37,6 +45,8 @@ export async function runLoadgen(options: LoadgenOptions): Promise<LoadReport> {
   if (!Number.isInteger(options.port) || options.port <= 0 || options.port > 65535) throw new RangeError(`--port must be 1-65535, got ${options.port}`);
   if (!Number.isInteger(options.flows) || options.flows < 1) throw new RangeError(`--flows must be a positive integer, got ${options.flows}`);
   if (!(options.durationS > 0)) throw new RangeError(`--duration must be positive, got ${options.durationS}`);
+  const transportName = options.transport ?? 'udp';
+  if (transportName === 'af-xdp' && options.namespace === undefined) throw new RangeError('--transport af-xdp needs --namespace: XDP in driver mode runs on the runner\'s veth, not on loopback');
   const userIds = new Set(options.users.map((u) => u.user));
   if (userIds.size !== options.users.length) throw new RangeError('each user may be given once');
   const schedule = buildArrivalSchedule({
@@ -50,17 +60,20 @@ export async function runLoadgen(options: LoadgenOptions): Promise<LoadReport> {
     seed: options.seed,
   });
   const cpu = options.cpu === null ? null : pinToCpu(options.cpu);
-  using sockets = new FlowSockets(host, options.port, schedule.flows);
+  using transport: LoadTransport & { receiveDrops?(): number } =
+    transportName === 'af-xdp' ? await XskTransport.open(host, options.port, schedule.flows, HEADER_BYTES) : new FlowSockets(host, options.port, schedule.flows);
   // Building the schedule left garbage behind; collect it now (when the process runs with
   // --expose-gc, as bin/loadgen.mjs and the runner start it) rather than in a pause mid-run.
   (globalThis as { gc?: () => void }).gc?.();
   const gc = watchGcPauses();
   const waitBefore = runQueueWaitNs();
-  const result = await runOpenLoop(schedule, sockets, { graceMs: options.graceMs, ...(options.signal === undefined ? {} : { signal: options.signal }) });
+  const result = await runOpenLoop(schedule, transport, { graceMs: options.graceMs, ...(options.signal === undefined ? {} : { signal: options.signal }) });
   const waitAfter = runQueueWaitNs();
   const gcPauses = await gc.stop();
   return buildLoadReport(schedule, result, {
     target: `${host.join('.')}:${options.port}`,
+    transport: transportName,
+    transportDrops: transport.receiveDrops?.() ?? null,
     cpu,
     userRates: new Map(options.users.map((u) => [u.user, u.rate])),
     warmupS: options.warmupS,

@@ -23,6 +23,8 @@ import { MICA_COUNTERS, MicaCounter, type MicaWorkerInit, type MicaWorkerMessage
 const GET = 0;
 const PUT = 2;
 const BATCH = 64;
+/** sendto calls per kick at most: 64 batches of 32 frames, a whole TX ring. */
+const KICK_ROUNDS = 64;
 /**
  * An idle thread sleeps on its handoff doorbell this long before looking at its RX ring again
  * (a futex cannot also wait for the socket). Short enough to add little to a request's
@@ -116,13 +118,18 @@ function serve(init: MicaWorkerInit): void {
 
   const kick = (): void => {
     pendingTx = 0;
-    if (tx.outstanding() === 0 || !tx.needsWakeup()) return;
-    try {
-      sys.sendto(fd, null, MSG_DONTWAIT);
-    } catch (error) {
-      // EAGAIN/EBUSY/ENOBUFS: the kernel takes the rest on the next kick, once completions are reaped.
-      const code = (error as { code?: string }).code;
-      if (code !== 'EAGAIN' && code !== 'EBUSY' && code !== 'ENOBUFS') throw error;
+    // In copy mode one sendto transmits at most 32 frames (the kernel's TX batch), then answers
+    // EAGAIN; a single sendto per loop would let replies pile up on the TX ring whenever a
+    // loop took more than 32 requests, and wait there for milliseconds.
+    for (let round = 0; round < KICK_ROUNDS && tx.outstanding() > 0 && tx.needsWakeup(); round++) {
+      try {
+        sys.sendto(fd, null, MSG_DONTWAIT);
+      } catch (error) {
+        // EAGAIN: another batch is waiting; EBUSY/ENOBUFS: the device queue is full, so the rest goes on the next kick.
+        const code = (error as { code?: string }).code;
+        if (code === 'EBUSY' || code === 'ENOBUFS') return;
+        if (code !== 'EAGAIN') throw error;
+      }
     }
   };
 

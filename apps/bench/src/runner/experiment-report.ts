@@ -27,13 +27,14 @@ export function experimentReport(results: ExperimentResults): string {
   lines.push(formatResultsTable(results.runs, { validityApplies: () => saturation === undefined }));
   const mica = results.runs.filter((r) => r.mica !== undefined);
   if (mica.length > 0) {
-    lines.push("server threads per run (median round; each worker's CPU share, then the main thread's, over the load generator's run from start-up to grace; handoffs and the deepest handoff queue; requests dropped by the workers and by each socket in the kernel; each CPU's busy share):");
+    lines.push("server threads per run (median round; each worker's CPU share, then the main thread's, over the load generator's run from start-up to grace; handoffs and the deepest handoff queue; requests dropped by the workers and by each socket in the kernel, and replies by the load generator's socket; each CPU's busy share):");
     for (const r of mica) {
       const m = r.mica!;
       lines.push(
         `  ${r.policy} [${r.workload ?? ''}] @ ${Math.round(r.offeredRps)}/s: workers ${m.cpuShare.map((x) => `${Math.round(x * 100)}%`).join(', ')}, main ${Math.round(m.mainCpuShare * 100)}%; ` +
           `${m.cpuUsPerRequest} us of worker CPU per request; ${m.handedOff} handed off, queue depth up to ${m.handoffHighWater}` +
           (m.socketDropped === undefined ? '' : `; dropped by workers ${m.dropped}, by the sockets ${m.socketDropped.join('+')}`) +
+          (r.loadgen.transportDrops === undefined ? '' : `, by the generator's socket ${r.loadgen.transportDrops}`) +
           (m.cpuBusy === undefined ? '' : `; CPUs busy ${m.cpuBusy.map((x) => `${Math.round(x * 100)}%`).join(', ')}`),
       );
     }

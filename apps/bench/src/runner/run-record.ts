@@ -26,7 +26,14 @@ export interface RunRecord {
   readonly repeat: number;
   /** Per user (token-qos): offered and achieved rates, p99 and drops. */
   readonly users?: Record<string, { offeredRps: number; achievedRps: number; p50Us: number; p99Us: number; p999Us: number; dropped: number; count: number }>;
-  readonly loadgen: { readonly cpu: number | null; readonly gcPauses: LoadReport['gcPauses']; readonly runQueueWaitMs: number | null; readonly schedule: LoadReport['schedule'] };
+  readonly loadgen: {
+    readonly cpu: number | null;
+    readonly gcPauses: LoadReport['gcPauses'];
+    readonly runQueueWaitMs: number | null;
+    readonly schedule: LoadReport['schedule'];
+    /** Replies the generator's own AF_XDP socket lost (af-xdp transport only). */
+    readonly transportDrops?: number;
+  };
   readonly servedPerWorker?: readonly number[];
   /** token-qos: the round a comparison run belongs to and the saturation throughput S it was run against. */
   readonly round?: number;
@@ -95,7 +102,13 @@ export function toRunRecord(policy: string, report: LoadReport, stopped: Stopped
     ...judgeRun(report.offeredRps, report.achievedRps, report.dropped, requests),
     repeat,
     ...(Object.keys(users).length > 1 ? { users } : {}),
-    loadgen: { cpu: report.cpu, gcPauses: report.gcPauses, runQueueWaitMs: report.runQueueWaitMs, schedule: report.schedule },
+    loadgen: {
+      cpu: report.cpu,
+      gcPauses: report.gcPauses,
+      runQueueWaitMs: report.runQueueWaitMs,
+      schedule: report.schedule,
+      ...(report.transportDrops === null || report.transportDrops === undefined ? {} : { transportDrops: report.transportDrops }),
+    },
     ...(stopped === undefined ? {} : { servedPerWorker: stopped.servedPerWorker }),
   };
 }

@@ -173,6 +173,17 @@ export function micaSustains(run: RunRecord, boundUs: number): boolean {
   return judgeRun(run.offeredRps, run.achievedRps, run.dropped, run.requests).valid && run.getP99Us !== null && run.getP99Us <= boundUs;
 }
 
+/**
+ * A run that fell short only because the load generator could not keep its schedule: it fell
+ * behind, and with latency counted from its actual sends (which leaves its own lateness out)
+ * the run sustained its load. A run that drops requests or exceeds the bound even from the
+ * actual sends fell short on the server's account.
+ */
+export function shortByGenerator(run: RunRecord, boundUs: number): boolean {
+  if (micaSustains(run, boundUs) || !run.loadgen.schedule.fellBehind) return false;
+  return micaSustains({ ...run, getP99Us: run.getP99FromSendUs }, boundUs);
+}
+
 /** The highest offered load `runs` (one configuration's sweep) sustained; 0 when none. */
 export function micaSaturation(runs: readonly RunRecord[], boundUs: number): number {
   return Math.max(0, ...runs.filter((r) => micaSustains(r, boundUs)).map((r) => r.offeredRps));
@@ -182,8 +193,8 @@ export function micaSaturation(runs: readonly RunRecord[], boundUs: number): num
  * mica: per round and workload, Syrup's saturation throughput over MICA's own way's (both
  * swept in that round); judged on the median of the per-round ratios, which must reach
  * `minRatio` on every workload. A round where MICA's own way sustained nothing has no ratio. A
- * workload is inconclusive when the load generator fell behind its schedule in most of the
- * runs that fell short: the saturations found are then the generator's as much as the server's.
+ * workload is inconclusive when most of the runs that fell short are the load generator's (see
+ * `shortByGenerator`): the saturations found are then the generator's as much as the server's.
  */
 export function micaVerdict(experiment: MicaExperiment, runs: readonly RunRecord[], rounds: number): Verdict {
   const details: string[] = [];
@@ -218,13 +229,19 @@ export function micaVerdict(experiment: MicaExperiment, runs: readonly RunRecord
     }
     const spread = quartiles(ratios);
     details.push(`${workload.name}: Syrup over MICA's own way ${ratioSpread(spread)}`);
-    // The loads that fell short set the saturations: if the load generator could not keep its schedule in most of them, they are its limit, not the server's.
+    // The loads that fell short set the saturations: if most of them fell short on the load generator's account, they are its limit, not the server's.
     const short = runs.filter((r) => r.workload === workload.name && !micaSustains(r, experiment.p99BoundUs));
     const behind = short.filter((r) => r.loadgen.schedule.fellBehind).length;
-    if (behind * 2 > short.length) {
+    const generators = short.filter((r) => shortByGenerator(r, experiment.p99BoundUs)).length;
+    if (generators * 2 > short.length) {
       conclusive = false;
-      details.push(`${workload.name}: the load generator fell behind its schedule in ${behind} of the ${short.length} runs that fell short, so the saturations are its limit as much as the server's: inconclusive`);
+      details.push(
+        `${workload.name}: ${generators} of the ${short.length} runs that fell short did so only by the load generator's lateness (it fell behind its schedule, and measured from its actual sends the run sustained its load), so the saturations are its limit as much as the server's: inconclusive`,
+      );
       continue;
+    }
+    if (behind > 0) {
+      details.push(`${workload.name}: the load generator fell behind its schedule in ${behind} of the ${short.length} runs that fell short; ${generators} of them fell short only by its lateness`);
     }
     medians.push(spread.median);
   }
