@@ -9,6 +9,7 @@ import { keyHome } from '../src/mica/key-home.js';
 import type { MicaStoppedLine } from '../src/mica/mica-server.js';
 import { BenchNamespaces } from '../src/runner/bench-namespaces.js';
 import { runLoadgenProcess } from '../src/runner/loadgen-process.js';
+import { XskSocketGroup } from '@syrup/backend-ebpf/xsk';
 import { exited, spawnTypeScript, stderrTail } from '../src/runner/typescript-child.js';
 
 /*
@@ -139,6 +140,22 @@ describeKernel('MICA-style server over AF_XDP', { needs: ['bpf', 'netns', 'xdp-d
     // The generator's program left with its process: the interface is as the runner made it.
     expect(xdpMode(namespaces.loadgenNamespace, namespaces.loadgenInterface)).toBeUndefined();
   }, 120_000);
+
+  it('refuses, in one sentence, an AF_XDP load generator run on a queue another socket holds, and leaves the interface as it was', async () => {
+    const namespaces = BenchNamespaces.create();
+    cleanups.push(() => namespaces.close());
+    const holder = await XskSocketGroup.open({ ifname: namespaces.loadgenInterface, netns: namespaces.loadgenNamespace, count: 1, frameCount: 64, fillRingSize: 64, completionRingSize: 64, rxRingSize: 64, txRingSize: 64 });
+    cleanups.push(() => holder.close());
+    const refusal = await runLoadgenProcess(['--host', namespaces.serverAddress, '--port', '9', '--transport', 'af-xdp', '--rate', '1000', '--duration', '1', '--no-pin'], undefined, { netns: namespaces.loadgenNamespace }).then(
+      () => undefined,
+      (error: unknown) => error as Error,
+    );
+    const [exit, ...stderr] = refusal?.message.split('\n') ?? [];
+    expect(exit).toMatch(/^the load generator exited with 2 /);
+    expect(stderr).toHaveLength(1);
+    expect(stderr[0]).toMatch(/^loadgen: ifindex \d+ queue 0 already has an AF_XDP UMEM bound /);
+    expect(xdpMode(namespaces.loadgenNamespace, namespaces.loadgenInterface)).toBeUndefined();
+  }, 60_000);
 
   it('refuses an interface that does not exist, or a bad mode, with exit code 2 and one sentence', async () => {
     for (const [args, sentence] of [

@@ -5,7 +5,9 @@ import { runLoadgen, type LoadgenOptions } from './run-loadgen.js';
 
 /*
  * The loadgen process: parses its flags, runs, prints one JSON object on stdout. A user
- * mistake exits 2 with one sentence on stderr. SIGINT/SIGTERM end the run early; the report
+ * mistake, or a refusal of the kernel objects the AF_XDP transport needs (a queue another
+ * socket holds, an XDP program already attached, no privileges), exits 2 with one sentence on
+ * stderr. SIGINT/SIGTERM end the run early; the report
  * then says aborted and counts only what was scheduled.
  */
 let options: LoadgenOptions;
@@ -18,6 +20,11 @@ try {
   process.stderr.write(`loadgen: ${message}\n`);
   process.exit(2);
 }
+/** The backend's errors (XskError, LinkError, ProgramError, SyscallError) carry a stable string `code`. */
+function isCodedRefusal(error: unknown): error is Error {
+  return error instanceof Error && typeof (error as { code?: unknown }).code === 'string';
+}
+
 const stop = new AbortController();
 const onSignal = (): void => stop.abort();
 process.once('SIGINT', onSignal);
@@ -26,8 +33,8 @@ try {
   const report = await runLoadgen({ ...options, signal: stop.signal });
   process.stdout.write(`${JSON.stringify(report)}\n`);
 } catch (error) {
-  if (error instanceof NotLoopbackError || error instanceof RangeError) {
-    process.stderr.write(`loadgen: ${error.message}\n`);
+  if (error instanceof NotLoopbackError || error instanceof RangeError || isCodedRefusal(error)) {
+    process.stderr.write(`loadgen: ${error.message.split('\n')[0]}\n`);
     process.exit(2);
   }
   throw error;
