@@ -17,7 +17,7 @@ export interface LoadTransport extends Disposable {
   flush(): void;
   /**
    * Takes the next reply off the wire: its payload's length, or -1 when none is waiting. The
-   * payload is at `replyOffset` in `replyView` until the next call.
+   * payload is at `replyOffset` in `replyView` until the next call of `receive` or `send`.
    */
   receive(): number;
   readonly replyView: DataView;
