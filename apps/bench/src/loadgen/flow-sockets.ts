@@ -148,6 +148,11 @@ export class FlowSockets implements LoadTransport {
     }
   }
 
+  /** A UDP socket's drops are not told apart from other sockets' here. */
+  receiveDrops(): null {
+    return null;
+  }
+
   close(): void {
     if (this.#closed) return;
     this.#closed = true;

@@ -22,5 +22,7 @@ export interface LoadTransport extends Disposable {
   receive(): number;
   readonly replyView: DataView;
   readonly replyOffset: number;
+  /** Replies the transport itself lost in the kernel, where it can tell (null where it cannot). */
+  receiveDrops(): number | null;
   close(): void;
 }

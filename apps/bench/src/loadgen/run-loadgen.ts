@@ -60,7 +60,7 @@ export async function runLoadgen(options: LoadgenOptions): Promise<LoadReport> {
     seed: options.seed,
   });
   const cpu = options.cpu === null ? null : pinToCpu(options.cpu);
-  using transport: LoadTransport & { receiveDrops?(): number } =
+  using transport: LoadTransport =
     transportName === 'af-xdp' ? await XskTransport.open(host, options.port, schedule.flows, HEADER_BYTES) : new FlowSockets(host, options.port, schedule.flows);
   // Building the schedule left garbage behind; collect it now (when the process runs with
   // --expose-gc, as bin/loadgen.mjs and the runner start it) rather than in a pause mid-run.
@@ -73,7 +73,7 @@ export async function runLoadgen(options: LoadgenOptions): Promise<LoadReport> {
   return buildLoadReport(schedule, result, {
     target: `${host.join('.')}:${options.port}`,
     transport: transportName,
-    transportDrops: transport.receiveDrops?.() ?? null,
+    transportDrops: transport.receiveDrops(),
     cpu,
     userRates: new Map(options.users.map((u) => [u.user, u.rate])),
     warmupS: options.warmupS,

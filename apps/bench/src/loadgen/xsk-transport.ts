@@ -41,7 +41,9 @@ export function xskPathTo(host: Address): XskPath {
   const neighbours = ipJson(['neigh', 'show', target, 'dev', route.dev]) as { lladdr?: string }[];
   const serverMac = neighbours.find((n) => n.lladdr !== undefined)?.lladdr;
   if (link?.address === undefined || serverMac === undefined) throw new RangeError(`--transport af-xdp: ${target} has no known MAC address on ${route.dev} (AF_XDP frames skip ARP)`);
-  return { interface: route.dev, sourceMac: macBytes(link.address), sourceAddress: route.prefsrc.split('.').map(Number) as unknown as Address, serverMac: macBytes(serverMac) };
+  const source = route.prefsrc.split('.').map(Number);
+  if (source.length !== 4 || source.some((b) => !Number.isInteger(b) || b < 0 || b > 255)) throw new RangeError(`--transport af-xdp: the route to ${target} has no IPv4 source address`);
+  return { interface: route.dev, sourceMac: macBytes(link.address), sourceAddress: [source[0]!, source[1]!, source[2]!, source[3]!], serverMac: macBytes(serverMac) };
 }
 
 /** Ethernet, IPv4 and UDP headers of one flow's requests of `payloadBytes` (UDP checksum 0, which IPv4 allows). */
