@@ -1,7 +1,7 @@
 import { readlinkSync } from 'node:fs';
 import { parentPort, workerData } from 'node:worker_threads';
 import koffi from 'koffi';
-import { MSG_DONTWAIT, XdpRingPageOffset, XskConsumerRing, XskProducerRing } from '@syrup/backend-ebpf/xsk';
+import { kickTransmit, XdpRingPageOffset, XskConsumerRing, XskProducerRing } from '@syrup/backend-ebpf/xsk';
 import { Fd, nativeSyscalls } from '@syrup/backend-ebpf/syscalls';
 import { HandoffMesh } from './handoff-mesh.js';
 import { HandoffRing } from './handoff-ring.js';
@@ -66,6 +66,7 @@ function serve(init: MicaWorkerInit): void {
   const scratch = new Uint8Array(8);
   const scratchView = new DataView(scratch.buffer);
   let pendingTx = 0;
+  const kickOptions = { rounds: KICK_ROUNDS, label: `MICA worker ${init.index}'s socket` };
 
   setTimerSlack();
   post({ type: 'ready', tid: threadId() });
@@ -118,19 +119,10 @@ function serve(init: MicaWorkerInit): void {
 
   const kick = (): void => {
     pendingTx = 0;
-    // In copy mode one sendto transmits at most 32 frames (the kernel's TX batch), then answers
-    // EAGAIN; a single sendto per loop would let replies pile up on the TX ring whenever a
-    // loop took more than 32 requests, and wait there for milliseconds.
-    for (let round = 0; round < KICK_ROUNDS && tx.outstanding() > 0 && tx.needsWakeup(); round++) {
-      try {
-        sys.sendto(fd, null, MSG_DONTWAIT);
-      } catch (error) {
-        // EAGAIN: another batch is waiting; EBUSY/ENOBUFS: the device queue is full, so the rest goes on the next kick.
-        const code = (error as { code?: string }).code;
-        if (code === 'EBUSY' || code === 'ENOBUFS') return;
-        if (code !== 'EAGAIN') throw error;
-      }
-    }
+    // Until the ring is drained: one sendto per loop would leave replies waiting on it whenever a
+    // loop took more than the kernel's copy-mode batch of 32. The main thread reaps completions,
+    // so a full device queue ends the kick and the rest goes on the next one.
+    kickTransmit(sys, fd, tx, kickOptions);
   };
 
   const onHandoff = (bytes: Uint8Array): void => {

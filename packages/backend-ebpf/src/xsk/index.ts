@@ -7,6 +7,7 @@ export { XskConsumerRing, XskProducerRing, type XskRingEntry, type XskRingOffset
 export { MSG_DONTWAIT, XdpRingPageOffset } from './xsk-constants.js';
 export { XskSocket, type XskFrame, type XskSocketOptions, type XskStatistics } from './xsk-socket.js';
 export { XskSocketGroup, type XskSocketGroupOptions } from './xsk-socket-group.js';
+export { kickTransmit, type KickTransmitOptions } from './xsk-kick.js';
 export { XskServer, type XskFrameHandler, type XskServerCounters, type XskServerOptions } from './xsk-server.js';
 export { XskError, type XskErrorCode } from './xsk-error.js';
 export { echoUdpFrame } from './echo-udp-frame.js';

@@ -4,7 +4,6 @@ import { interfaceIndex } from '../links/interface-index.js';
 import { inNetworkNamespace } from '../links/network-namespace.js';
 import {
   AF_XDP,
-  MSG_DONTWAIT,
   SOCKADDR_XDP_SIZE,
   SOL_XDP,
   XDP_STATISTICS_SIZE,
@@ -13,6 +12,7 @@ import {
   XdpSockopt,
 } from './xsk-constants.js';
 import { XskError } from './xsk-error.js';
+import { kickTransmit } from './xsk-kick.js';
 import { XskConsumerRing, XskProducerRing } from './xsk-ring.js';
 import { checkRingSize, openXskSocket, ringOffsets, setRingSize, type XskUmem } from './xsk-umem.js';
 
@@ -195,22 +195,9 @@ export class XskSocket implements Disposable {
    * completions on the way. Returns the frames still waiting on the TX ring.
    */
   kick(): number {
-    const tx = this.#tx();
-    for (let attempt = 0; attempt < KICK_ATTEMPTS && tx.outstanding() > 0; attempt++) {
-      if (!tx.needsWakeup()) break;
-      try {
-        this.umem.sys.sendto(this.#fd, null, MSG_DONTWAIT);
-      } catch (error) {
-        // EAGAIN: more than one batch, or no COMPLETION room yet; EBUSY: the device queue is
-        // full. Both clear once completions are reaped, so go on; anything else is real.
-        if (!isSyscallError(error, 'EAGAIN') && !isSyscallError(error, 'EBUSY') && !isSyscallError(error, 'ENOBUFS')) {
-          throw new XskError('XSK_TRANSMIT_FAILED', `${this.toString()} cannot transmit: ${(error as Error).message}`, { cause: error });
-        }
-      }
-      this.umem.reapCompletions();
-    }
+    kickTransmit(this.umem.sys, this.#fd, this.#tx(), { rounds: KICK_ATTEMPTS, afterEach: () => this.umem.reapCompletions(), label: this.toString() });
     this.umem.reapCompletions();
-    return tx.outstanding();
+    return this.#tx().outstanding();
   }
 
   /** The kernel's drop and error counters for this socket (XDP_STATISTICS). */
