@@ -17,6 +17,18 @@ import { judgeRun, medianRun, toRunRecord, type RunRecord } from '../src/runner/
 import { getOnlyVerdict, micaSaturation, micaSustains, micaVerdict, scanMixVerdict, shortByGenerator, sustainedLoad, tokenQosVerdict } from '../src/runner/verdicts.js';
 import { syntheticRun } from './support/synthetic-run.js';
 
+/** What a results document records besides the runs: a fixed commit, machine and start, and the settings of `experiment`'s command. */
+function resultsContext(experiment: string, settings: { durationS?: number; repeats?: number } = {}) {
+  return {
+    commit: 'abc',
+    dirty: false,
+    command: `node apps/bench/bin/experiment.mjs --experiment ${experiment}`,
+    machine: { cpus: 2, model: 'm', kernel: '6.18', node: 'v24' },
+    startedAt: new Date('2026-01-01T00:00:00Z'),
+    settings: { durationS: 10, warmupS: 2, graceMs: 1000, loadgenCpu: 1, serverCpus: '0', seed: 1, repeats: 3, quick: false, ...settings },
+  };
+}
+
 /** A synthetic run record: only what a test cares about is given. */
 const run = syntheticRun;
 
@@ -353,14 +365,7 @@ describe('mica', () => {
     const facts = { cpuShare: [0.3, 0.31], mainCpuShare: 0.03, cpuUsPerRequest: 2.5, handedOff: 0, handoffHighWater: 0, served: 100, dropped: 0, socketDropped: [4, 5], cpuBusy: [0.7, 0.99] };
     const plain = run('syrup key-hash', 200_000, 1500, { workload: '50% GET', mica: facts });
     const r = { ...plain, loadgen: { ...plain.loadgen, transportDrops: 3 } };
-    const results = experimentResults(experiment, { runs: [r], allRuns: [r], verdict: micaVerdict(experiment, [r], 1) }, {
-      commit: 'abc',
-      dirty: false,
-      command: 'node apps/bench/bin/experiment.mjs --experiment mica',
-      machine: { cpus: 2, model: 'm', kernel: '6.18', node: 'v24' },
-      startedAt: new Date('2026-01-01T00:00:00Z'),
-      settings: { durationS: 5, warmupS: 2, graceMs: 1000, loadgenCpu: 1, serverCpus: '0', seed: 1, repeats: 1, quick: false },
-    });
+    const results = experimentResults(experiment, { runs: [r], allRuns: [r], verdict: micaVerdict(experiment, [r], 1) }, resultsContext('mica', { durationS: 5, repeats: 1 }));
     expect(experimentReport(results)).toContain(
       "  syrup key-hash [50% GET] @ 200000/s: workers 30%, 31%, main 3%; 2.5 us of worker CPU per request; 0 handed off, queue depth up to 0; dropped by workers 0, by the sockets 4+5, by the generator's socket 3; CPUs busy 70%, 99%",
     );
@@ -434,14 +439,7 @@ describe('table, sentences and JSON', () => {
   it('writes the documented JSON shape', () => {
     const experiment = EXPERIMENTS['scan-mix'];
     const runs = [run('linux-default', 8000, 20_000), run('sita', 8000, 1000), run('scan-avoid', 8000, 2000)];
-    const results = experimentResults(experiment, { runs, allRuns: runs, verdict: scanMixVerdict(experiment, runs) }, {
-      commit: 'abc',
-      dirty: false,
-      command: 'node apps/bench/bin/experiment.mjs --experiment scan-mix',
-      machine: { cpus: 2, model: 'm', kernel: '6.18', node: 'v24' },
-      startedAt: new Date('2026-01-01T00:00:00Z'),
-      settings: { durationS: 10, warmupS: 2, graceMs: 1000, loadgenCpu: 1, serverCpus: '0', seed: 1, repeats: 3, quick: false },
-    });
+    const results = experimentResults(experiment, { runs, allRuns: runs, verdict: scanMixVerdict(experiment, runs) }, resultsContext('scan-mix'));
     const json = JSON.parse(JSON.stringify(results)) as Record<string, unknown>;
     expect(json).toMatchObject({
       experiment: 'scan-mix',
@@ -461,14 +459,7 @@ describe('table, sentences and JSON', () => {
     const runs = [0, 1, 2].flatMap((round) =>
       [run('linux-default', 8000, 20_000), run('sita', 8000, 1000), run('scan-avoid', 8000, 4000)].map((r) => ({ ...r, repeat: round, hostStealMs: [30, 0] })),
     );
-    const results = experimentResults(experiment, { runs: reportedRuns(runs, experiment.policies), allRuns: runs, verdict: scanMixVerdict(experiment, runs) }, {
-      commit: 'abc',
-      dirty: false,
-      command: 'node apps/bench/bin/experiment.mjs --experiment scan-mix',
-      machine: { cpus: 2, model: 'm', kernel: '6.18', node: 'v24' },
-      startedAt: new Date('2026-01-01T00:00:00Z'),
-      settings: { durationS: 10, warmupS: 2, graceMs: 1000, loadgenCpu: 1, serverCpus: '0', seed: 1, repeats: 3, quick: false },
-    });
+    const results = experimentResults(experiment, { runs: reportedRuns(runs, experiment.policies), allRuns: runs, verdict: scanMixVerdict(experiment, runs) }, resultsContext('scan-mix'));
     const dir = await mkdtemp(join(tmpdir(), 'bench-results-'));
     try {
       const paths = await writeExperimentResults(dir, results);
